@@ -1,0 +1,260 @@
+/* test_common.c: common/ against known values: SHA-256 test vectors (FIPS 180-4),
+ * PNG round trips and rejection of bad files, YAML line numbers and key checks, JSON
+ * write/parse round trip, RNG determinism and moments, arena alignment, path containment. */
+#include "check.h"
+#include "common/common.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static void test_sha256(void)
+{
+    char hex[65];
+    sha256_hex("abc", 3, hex);
+    CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    sha256_hex("", 0, hex);
+    CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    sha256_hex(m, strlen(m), hex);
+    CHECK_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* streaming in odd pieces equals one shot */
+    static char big[1000003];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7 + 3);
+    struct sha256 s;
+    uint8_t d1[32];
+    sha256_init(&s);
+    for (size_t off = 0; off < sizeof big;) {
+        size_t take = (off % 97) + 1;
+        if (off + take > sizeof big)
+            take = sizeof big - off;
+        sha256_update(&s, big + off, take);
+        off += take;
+    }
+    sha256_final(&s, d1);
+    char h1[65], h2[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(h1 + 2 * i, 3, "%02x", d1[i]);
+    sha256_hex(big, sizeof big, h2);
+    CHECK_STR(h1, h2);
+}
+
+static void test_rng(void)
+{
+    struct rng a, b;
+    rng_seed(&a, 42);
+    rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++)
+        CHECK(rng_u64(&a) == rng_u64(&b));
+    double sum = 0, sum2 = 0, nsum = 0, nsum2 = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        float u = rng_float(&a);
+        CHECK(u >= 0.0f && u < 1.0f);
+        sum += u;
+        sum2 += u * u;
+        float g = rng_normal(&a);
+        nsum += g;
+        nsum2 += g * g;
+    }
+    /* mean 1/2, variance 1/12; standard errors ~ 6.5e-4 and ~ 2e-4: 6 sigma bounds */
+    CHECK_NEAR(sum / n, 0.5, 4e-3);
+    CHECK_NEAR(sum2 / n - (sum / n) * (sum / n), 1.0 / 12, 1.5e-3);
+    CHECK_NEAR(nsum / n, 0.0, 0.015);
+    CHECK_NEAR(nsum2 / n, 1.0, 0.02);
+    CHECK(hash_pair_seed(1, "ab", "c") != hash_pair_seed(1, "a", "bc"));
+    CHECK(hash_pair_seed(1, "p", "g") == hash_pair_seed(1, "p", "g"));
+    CHECK(hash_pair_seed(1, "p", "g") != hash_pair_seed(2, "p", "g"));
+    struct rng s1, s2;
+    rng_split(&b, 7, &s1);
+    rng_split(&b, 8, &s2);
+    CHECK(rng_u64(&s1) != rng_u64(&s2));
+}
+
+static void test_png(void)
+{
+    struct img8 im;
+    CHECK(img8_alloc(&im, 37, 21, 4) == TRYON_OK);
+    for (int i = 0; i < 37 * 21 * 4; i++)
+        im.px[i] = (uint8_t)(i * 13 + 5);
+    CHECK(img_save_png("t_rt.png", &im) == TRYON_OK);
+    struct img8 back;
+    bool alpha;
+    struct img_limits lim = img_default_limits();
+    CHECK(img_load_png("t_rt.png", &lim, &back, &alpha) == TRYON_OK);
+    CHECK(alpha);
+    CHECK(back.w == 37 && back.h == 21 && back.c == 4);
+    CHECK(memcmp(back.px, im.px, 37 * 21 * 4) == 0);
+    img8_free(&back);
+    /* deterministic encoding */
+    uint8_t *e1, *e2;
+    size_t l1, l2;
+    CHECK(img_encode_png(&im, &e1, &l1) == TRYON_OK);
+    CHECK(img_encode_png(&im, &e2, &l2) == TRYON_OK);
+    CHECK(l1 == l2 && memcmp(e1, e2, l1) == 0);
+    /* truncated file: a clear error naming the file */
+    CHECK(fs_write_atomic("t_trunc.png", e1, l1 / 2) == TRYON_OK);
+    CHECK(img_load_png("t_trunc.png", &lim, &back, NULL) == TRYON_EFORMAT);
+    CHECK_CONTAINS(tryon_errmsg(), "t_trunc.png");
+    /* huge declared size: rejected before allocating */
+    uint8_t hdr[64];
+    memcpy(hdr, e1, 64);
+    hdr[16] = 0x00; hdr[17] = 0x01; hdr[18] = 0x86; hdr[19] = 0xa0; /* w = 100000 */
+    CHECK(fs_write_atomic("t_huge.png", hdr, sizeof hdr) == TRYON_OK);
+    CHECK(img_load_png("t_huge.png", &lim, &back, NULL) == TRYON_ELIMIT);
+    CHECK_CONTAINS(tryon_errmsg(), "t_huge.png");
+    struct img_info info;
+    CHECK(img_probe_png("t_huge.png", &lim, &info) == TRYON_ELIMIT);
+    /* not a PNG */
+    CHECK(fs_write_atomic("t_not.png", "hello world, not a png at all......", 35) == TRYON_OK);
+    CHECK(img_load_png("t_not.png", &lim, &back, NULL) == TRYON_EFORMAT);
+    CHECK_CONTAINS(tryon_errmsg(), "not a PNG");
+    CHECK(img_load_png("t_missing.png", &lim, &back, NULL) == TRYON_EIO);
+    /* RGB without alpha is expanded to RGBA with 255 */
+    struct img8 rgb;
+    img8_alloc(&rgb, 3, 2, 3);
+    for (int i = 0; i < 18; i++)
+        rgb.px[i] = (uint8_t)(i * 10);
+    CHECK(img_save_png("t_rgb.png", &rgb) == TRYON_OK);
+    CHECK(img_load_png("t_rgb.png", &lim, &back, &alpha) == TRYON_OK);
+    CHECK(!alpha && back.c == 4 && back.px[3] == 255 && back.px[4] == 30 && back.px[5] == 40);
+    img8_free(&back);
+    img8_free(&rgb);
+    free(e1);
+    free(e2);
+    img8_free(&im);
+}
+
+static void test_resize(void)
+{
+    struct imgf a, b;
+    imgf_alloc(&a, 8, 6, 1);
+    for (int i = 0; i < 48; i++)
+        a.px[i] = 0.25f;
+    CHECK(imgf_resize(&a, 3, 5, &b) == TRYON_OK);
+    for (int i = 0; i < 15; i++)
+        CHECK_NEAR(b.px[i], 0.25, 1e-6); /* constant stays constant */
+    imgf_free(&b);
+    /* box downsample by 2 averages pairs exactly */
+    for (int i = 0; i < 48; i++)
+        a.px[i] = (float)(i % 8);
+    CHECK(imgf_resize(&a, 4, 6, &b) == TRYON_OK);
+    CHECK_NEAR(b.px[0], 0.5, 1e-6);
+    CHECK_NEAR(b.px[3], 6.5, 1e-6);
+    imgf_free(&b);
+    imgf_free(&a);
+    CHECK_NEAR(img_linear_to_srgb(img_srgb_to_linear(0.5f)), 0.5, 1e-6);
+}
+
+static void test_yaml(void)
+{
+    const char *text = "a: 1\nb:\n  - x\n  - y: 2.5\n    z: true\nc: hello\n";
+    struct yml_doc *d;
+    CHECK(yml_load_string(text, strlen(text), "t.yaml", &d) == TRYON_OK);
+    CHECK(d->root && d->root->kind == YML_MAP && d->root->n == 3);
+    long long v;
+    CHECK(yml_as_int(d, yml_get(d->root, "a"), "a", &v) == TRYON_OK && v == 1);
+    struct yml_node *b = yml_get(d->root, "b");
+    CHECK(b && b->kind == YML_SEQ && b->n == 2 && b->line == 3);
+    double f;
+    CHECK(yml_as_double(d, yml_get(b->items[1], "y"), "y", &f) == TRYON_OK && f == 2.5);
+    CHECK(yml_get(b->items[1], "z")->line == 5);
+    static const char *const allowed[] = {"a", "b", NULL};
+    CHECK(yml_check_keys(d, d->root, allowed) == TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "t.yaml:6: unknown key 'c'");
+    CHECK(yml_as_int(d, yml_get(d->root, "c"), "c", &v) == TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "t.yaml:6");
+    yml_free(d);
+    const char *bad = "a: [1, 2\nb: 3\n";
+    CHECK(yml_load_string(bad, strlen(bad), "bad.yaml", &d) == TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "bad.yaml:");
+    const char *alias = "a: &x [1]\nb: *x\n";
+    CHECK(yml_load_string(alias, strlen(alias), "alias.yaml", &d) == TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "alias.yaml:2");
+    const char *dup = "a: 1\na: 2\n";
+    static const char *const only_a[] = {"a", NULL};
+    CHECK(yml_load_string(dup, strlen(dup), "dup.yaml", &d) == TRYON_OK);
+    CHECK(yml_check_keys(d, d->root, only_a) == TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "dup.yaml:2: key 'a' given twice");
+    yml_free(d);
+}
+
+static void test_json(void)
+{
+    struct json_w w;
+    json_w_init(&w);
+    json_obj_begin(&w);
+    json_key(&w, "s");
+    json_str(&w, "a\"b\n\x01");
+    json_key(&w, "n");
+    json_num(&w, 0.1);
+    json_key(&w, "arr");
+    json_arr_begin(&w);
+    json_int(&w, -3);
+    json_bool(&w, true);
+    json_null(&w);
+    json_arr_end(&w);
+    json_obj_end(&w);
+    CHECK_STR(w.buf, "{\"s\":\"a\\\"b\\n\\u0001\",\"n\":0.10000000000000001,\"arr\":[-3,true,null]}");
+    struct json_val *v;
+    CHECK(json_parse(w.buf, w.len, "w", &v) == TRYON_OK);
+    CHECK_STR(json_get_str(v, "s"), "a\"b\n\x01");
+    CHECK(json_get_num(v, "n", 0) == 0.1);
+    const struct json_val *arr = json_get(v, "arr");
+    CHECK(arr && arr->n == 3 && arr->items[0].num == -3 && arr->items[1].b && arr->items[2].type == JSON_NULL);
+    json_free(v);
+    json_w_free(&w);
+    const char *u = "{\"k\": \"\\u00e9\\ud83d\\ude00\"}";
+    CHECK(json_parse(u, strlen(u), "u", &v) == TRYON_OK);
+    CHECK_STR(json_get_str(v, "k"), "\xc3\xa9\xf0\x9f\x98\x80");
+    json_free(v);
+    const char *bad[] = {"{", "[1,]", "{\"a\" 1}", "nul", "[1] x", "\"abc", "{\"a\":01x}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_MSG(json_parse(bad[i], strlen(bad[i]), "bad", &v) == TRYON_EFORMAT, "input %s", bad[i]);
+    }
+}
+
+static void test_arena_fs(void)
+{
+    struct arena a;
+    arena_init(&a, 1024);
+    for (int i = 0; i < 100; i++) {
+        void *p = arena_alloc(&a, (size_t)(i * 37 + 1), 64);
+        CHECK(((uintptr_t)p & 63) == 0);
+    }
+    void *big = arena_alloc(&a, 100000, 16);
+    CHECK(big != NULL);
+    arena_reset(&a);
+    CHECK(a.used_total == 0);
+    arena_free(&a);
+
+    CHECK(fs_mkdirs("t_dir/sub/deeper") == TRYON_OK);
+    CHECK(fs_write_atomic("t_dir/sub/f.txt", "x", 1) == TRYON_OK);
+    CHECK(fs_path_inside("t_dir", "sub/f.txt"));
+    CHECK(fs_path_inside("t_dir", "sub/missing.png"));
+    CHECK(!fs_path_inside("t_dir", "../t_rt.png"));
+    CHECK(!fs_path_inside("t_dir", "sub/../../t_rt.png"));
+    CHECK(!fs_path_inside("t_dir", "/etc/passwd"));
+    unlink("t_dir/link");
+    CHECK(symlink("/etc", "t_dir/link") == 0);
+    CHECK(!fs_path_inside("t_dir", "link/passwd"));
+    char dir[64];
+    fs_dirname(dir, sizeof dir, "a/b/c.png");
+    CHECK_STR(dir, "a/b");
+    uint8_t *data;
+    size_t len;
+    CHECK(fs_read_all("t_dir/sub/f.txt", 0, &data, &len) == TRYON_OK && len == 1 && data[0] == 'x');
+    free(data);
+}
+
+int main(void)
+{
+    test_sha256();
+    test_rng();
+    test_png();
+    test_resize();
+    test_yaml();
+    test_json();
+    test_arena_fs();
+    return check_result("test_common");
+}
