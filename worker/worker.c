@@ -1,0 +1,519 @@
+/* worker.c: one pair from two photos to a PNG (DESIGN.md section 1, first version).
+ *
+ *   person.png  -> load -> segment -> estimate body (avatar) -> body mesh
+ *   garment.png -> load -> segment -> estimate type/colour/size -> garment on that body
+ *   studio scene (raytrace) -> path trace -> tone map -> PNG, written atomically
+ *
+ * Person and garment estimates are cached per rank: pairs arrive person-major, so a body
+ * is built once per person, and a garment photo is read once per rank. A cached failure
+ * (bad photo) fails every pair that uses it, with the same message, without re-reading. */
+#include "worker/internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avatar/avatar.h"
+#include "raytrace/raytrace.h"
+
+/* The estimate of one person photo and the body built from it. */
+struct person_slot {
+    char id[72];
+    bool ok;
+    char error[600];
+    struct avatar_person_est est;
+    struct avatar_mesh body;
+    float skin[3];                 /* linear RGB albedo sampled from the photo */
+    double t_load, t_segment, t_body;
+    bool charged;                  /* its stage times were reported in a pair's record */
+};
+
+/* The estimate of one garment photo. */
+struct garment_slot {
+    char id[72];
+    bool ok;
+    char error[600];
+    struct avatar_garment_est est;
+    double t_load, t_segment, t_estimate;
+    bool charged;                  /* its stage times were reported in a pair's record */
+};
+
+struct worker {
+    const struct worker_settings *s;
+    struct avatar_model *model;
+    struct rt_device *dev;
+    struct person_slot person;     /* the last person (pairs are person-major) */
+    struct garment_slot *garments; /* every garment this rank has seen */
+    int n_garments, cap_garments;
+};
+
+enum tryon_status worker_preset(const char *name, struct worker_settings *s)
+{
+    static const struct { const char *name; int w, h, spp, depth; } presets[] = {
+        {"preview", 256, 384, 16, 4},
+        {"catalog", 1024, 1536, 256, 8},
+        {"hero", 2048, 3072, 1024, 12},
+    };
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+        if (strcmp(name, presets[i].name) == 0) {
+            s->preset = presets[i].name;
+            s->width = presets[i].w;
+            s->height = presets[i].h;
+            s->spp = presets[i].spp;
+            s->max_depth = presets[i].depth;
+            return TRYON_OK;
+        }
+    return tryon_fail(TRYON_EINVAL, "unknown preset '%s' (expected preview, catalog or hero)", name);
+}
+
+enum tryon_status worker_create(const struct worker_settings *s, const char *asset_dir, struct worker **out)
+{
+    *out = NULL;
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return tryon_fail(TRYON_ENOMEM, "worker: out of memory");
+    w->s = s;
+    enum tryon_status st = avatar_model_load(asset_dir, &w->model);
+    if (st) {
+        free(w);
+        return st;
+    }
+    w->dev = rt_device_create(s->threads);
+    if (!w->dev) {
+        avatar_model_free(w->model);
+        free(w);
+        return TRYON_EUNSUPPORTED;
+    }
+    *out = w;
+    return TRYON_OK;
+}
+
+static void person_clear(struct person_slot *p)
+{
+    avatar_mesh_free(&p->body);
+    memset(p, 0, sizeof *p);
+}
+
+void worker_free(struct worker *w)
+{
+    if (!w)
+        return;
+    person_clear(&w->person);
+    free(w->garments);
+    rt_device_free(w->dev);
+    avatar_model_free(w->model);
+    free(w);
+}
+
+/* Load a photo and segment it; times go to the two counters. */
+static enum tryon_status load_and_segment(const char *path, const struct img_limits *lim, struct img8 *im,
+                                          uint8_t **mask, double *t_load, double *t_segment)
+{
+    double t0 = time_now();
+    bool alpha = false;
+    enum tryon_status s = img_load_png(path, lim, im, &alpha);
+    *t_load = time_now() - t0;
+    if (s)
+        return s;
+    t0 = time_now();
+    *mask = malloc((size_t)im->w * im->h);
+    if (!*mask) {
+        img8_free(im);
+        return tryon_fail(TRYON_ENOMEM, "%s: out of memory for the mask", path);
+    }
+    s = avatar_segment(im, alpha, *mask);
+    *t_segment = time_now() - t0;
+    if (s) {
+        free(*mask);
+        *mask = NULL;
+        img8_free(im);
+        return tryon_failctx(s, "%s", path);
+    }
+    return TRYON_OK;
+}
+
+/* Skin albedo: the median colour of the head region of the silhouette (its top tenth),
+ * in linear light. The head is bare in every photo we accept, so it carries skin tone. */
+static void sample_skin(const struct img8 *im, const uint8_t *mask, float skin[3])
+{
+    int top = -1, bottom = -1;
+    for (int y = 0; y < im->h && top < 0; y++)
+        for (int x = 0; x < im->w; x++)
+            if (mask[(size_t)y * im->w + x]) {
+                top = y;
+                break;
+            }
+    for (int y = im->h - 1; y >= 0 && bottom < 0; y--)
+        for (int x = 0; x < im->w; x++)
+            if (mask[(size_t)y * im->w + x]) {
+                bottom = y;
+                break;
+            }
+    /* a neutral default for a silhouette too small to sample */
+    skin[0] = 0.50f, skin[1] = 0.33f, skin[2] = 0.25f;
+    if (top < 0 || bottom - top < 20)
+        return;
+    int y1 = top + (bottom - top) / 10;
+    int hist[3][256] = {{0}};
+    int n = 0;
+    for (int y = top; y <= y1; y++)
+        for (int x = 0; x < im->w; x++)
+            if (mask[(size_t)y * im->w + x]) {
+                const uint8_t *px = im->px + ((size_t)y * im->w + x) * 4;
+                for (int c = 0; c < 3; c++)
+                    hist[c][px[c]]++;
+                n++;
+            }
+    if (n < 10)
+        return;
+    for (int c = 0; c < 3; c++) {
+        int acc = 0, v = 0;
+        while (v < 255 && acc + hist[c][v] <= n / 2)
+            acc += hist[c][v++];
+        skin[c] = img_srgb_to_linear((float)v / 255.0f);
+    }
+}
+
+static struct person_slot *get_person(struct worker *w, const struct worker_pair *p)
+{
+    struct person_slot *ps = &w->person;
+    if (ps->id[0] && strcmp(ps->id, p->person_id) == 0)
+        return ps;
+    person_clear(ps);
+    snprintf(ps->id, sizeof ps->id, "%s", p->person_id);
+    struct img8 im;
+    uint8_t *mask = NULL;
+    enum tryon_status s = load_and_segment(p->person_image, &w->s->limits, &im, &mask, &ps->t_load, &ps->t_segment);
+    if (s) {
+        snprintf(ps->error, sizeof ps->error, "person %s: %s", p->person_id, tryon_errmsg());
+        return ps;
+    }
+    double t0 = time_now();
+    s = avatar_estimate_person(w->model, &im, mask, p->height_hint_cm, &ps->est);
+    if (s == TRYON_OK)
+        s = avatar_body_build(w->model, &ps->est.body, &ps->body);
+    if (s == TRYON_OK)
+        sample_skin(&im, mask, ps->skin);
+    ps->t_body = time_now() - t0;
+    if (s)
+        snprintf(ps->error, sizeof ps->error, "person %s: %s: %s", p->person_id, p->person_image, tryon_errmsg());
+    else
+        ps->ok = true;
+    free(mask);
+    img8_free(&im);
+    return ps;
+}
+
+static struct garment_slot *get_garment(struct worker *w, const struct worker_pair *p)
+{
+    for (int i = 0; i < w->n_garments; i++)
+        if (strcmp(w->garments[i].id, p->garment_id) == 0)
+            return &w->garments[i];
+    if (w->n_garments == w->cap_garments) {
+        int cap = w->cap_garments ? 2 * w->cap_garments : 16;
+        struct garment_slot *ng = realloc(w->garments, sizeof *ng * (size_t)cap);
+        if (!ng)
+            return NULL;
+        w->garments = ng;
+        w->cap_garments = cap;
+    }
+    struct garment_slot *gs = &w->garments[w->n_garments++];
+    memset(gs, 0, sizeof *gs);
+    snprintf(gs->id, sizeof gs->id, "%s", p->garment_id);
+    struct img8 im;
+    uint8_t *mask = NULL;
+    enum tryon_status s = load_and_segment(p->garment_image, &w->s->limits, &im, &mask, &gs->t_load, &gs->t_segment);
+    if (s) {
+        snprintf(gs->error, sizeof gs->error, "garment %s: %s", p->garment_id, tryon_errmsg());
+        return gs;
+    }
+    double t0 = time_now();
+    s = avatar_estimate_garment(&im, mask, p->garment_type ? p->garment_type : "", &gs->est);
+    gs->t_estimate = time_now() - t0;
+    if (s)
+        snprintf(gs->error, sizeof gs->error, "garment %s: %s: %s", p->garment_id, p->garment_image, tryon_errmsg());
+    else
+        gs->ok = true;
+    free(mask);
+    img8_free(&im);
+    return gs;
+}
+
+/* Build the studio scene of a body and an optional garment and render it to 8-bit RGBA. */
+static enum tryon_status render_scene(struct worker *w, const struct avatar_mesh *body, const float skin[3],
+                                      const struct avatar_mesh *garment, const float cloth[3], bool subject_body,
+                                      const struct rt_camera *cam_in, const struct rt_studio *studio,
+                                      int spp, uint64_t seed, struct rt_film *film)
+{
+    struct rt_scene *sc = rt_scene_create(w->dev);
+    if (!sc)
+        return TRYON_ENOMEM;
+    float bmin[3], bmax[3];
+    const struct avatar_mesh *frame = body ? body : garment;
+    avatar_mesh_bounds(frame, bmin, bmax);
+    if (body) {
+        struct rt_material m = {{skin[0], skin[1], skin[2]}, NULL};
+        rt_scene_add_mesh(sc, body->pos, body->nrm, body->uv, body->nv, body->tri, body->nt, &m, subject_body);
+    }
+    if (garment) {
+        struct rt_material m = {{cloth[0], cloth[1], cloth[2]}, NULL};
+        rt_scene_add_mesh(sc, garment->pos, garment->nrm, garment->uv, garment->nv, garment->tri, garment->nt, &m,
+                          true);
+        if (!body) {
+            float gmin[3], gmax[3];
+            avatar_mesh_bounds(garment, gmin, gmax);
+            memcpy(bmin, gmin, sizeof bmin);
+            memcpy(bmax, gmax, sizeof bmax);
+        }
+    }
+    rt_scene_add_studio(sc, bmin, bmax, studio);
+    enum tryon_status s = rt_scene_commit(sc);
+    if (s == TRYON_OK) {
+        struct rt_camera cam;
+        if (cam_in)
+            cam = *cam_in;
+        else
+            rt_camera_frame(bmin, bmax, w->s->width, w->s->height, 0.06f, &cam);
+        struct rt_settings set = {spp, w->s->max_depth, seed, w->s->threads};
+        s = rt_render(sc, &cam, &set, film);
+    }
+    rt_scene_free(sc);
+    return s;
+}
+
+/* Write an 8-bit image as PNG at OUT/<sub>/<person>/<name>; return its SHA-256 and size. */
+static enum tryon_status write_png(const char *out_dir, const char *sub, const char *person, const char *name,
+                                   const struct img8 *im, char sha[65], size_t *bytes)
+{
+    char rel[PATH_MAX], path[PATH_MAX];
+    snprintf(rel, sizeof rel, "%s/%s/%s", sub, person, name);
+    enum tryon_status s = fs_join(path, sizeof path, out_dir, rel);
+    if (s == TRYON_OK)
+        s = fs_mkdirs_parent(path);
+    if (s)
+        return s;
+    uint8_t *data;
+    size_t len;
+    s = img_encode_png(im, &data, &len);
+    if (s)
+        return tryon_failctx(s, "%s", path);
+    if (sha)
+        sha256_hex(data, len, sha);
+    if (bytes)
+        *bytes = len;
+    s = fs_write_atomic(path, data, len);
+    free(data);
+    return s;
+}
+
+/* AOVs as 8-bit PNGs: alpha (gray), depth (gray, near bright), normal (RGB = n/2+1/2),
+ * albedo (sRGB). */
+static enum tryon_status write_aovs(const struct worker *w, const struct worker_pair *p, const struct rt_film *f)
+{
+    struct img8 im;
+    enum tryon_status s = TRYON_OK;
+    size_t n = (size_t)f->w * f->h;
+    float dmax = 0;
+    for (size_t i = 0; i < n; i++)
+        if (f->depth[i] > dmax)
+            dmax = f->depth[i];
+    static const char *names[] = {"alpha", "depth", "normal", "albedo"};
+    for (int a = 0; a < 4 && s == TRYON_OK; a++) {
+        int c = a < 2 ? 1 : 3;
+        if ((s = img8_alloc(&im, f->w, f->h, c)))
+            return s;
+        for (size_t i = 0; i < n; i++) {
+            if (a == 0)
+                im.px[i] = (uint8_t)lrintf(255.0f * fminf(fmaxf(f->alpha[i], 0.0f), 1.0f));
+            else if (a == 1)
+                im.px[i] = f->depth[i] > 0 && dmax > 0 ? (uint8_t)lrintf(255.0f * (1.0f - 0.8f * f->depth[i] / dmax)) : 0;
+            else
+                for (int k = 0; k < 3; k++) {
+                    float v = a == 2 ? 0.5f * f->normal[i * 3 + k] + 0.5f
+                                     : img_linear_to_srgb(f->albedo[i * 3 + k]);
+                    im.px[i * 3 + k] = (uint8_t)lrintf(255.0f * fminf(fmaxf(v, 0.0f), 1.0f));
+                }
+        }
+        char name[160];
+        snprintf(name, sizeof name, "%s.%s.png", p->garment_id, names[a]);
+        s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
+        img8_free(&im);
+    }
+    return s;
+}
+
+static void record_body(struct json_w *r, const struct person_slot *ps)
+{
+    const struct avatar_person_est *e = &ps->est;
+    json_key(r, "body");
+    json_obj_begin(r);
+    json_key(r, "stature_cm");
+    json_numf(r, 100.0 * e->stature_m, 5);
+    json_key(r, "silhouette_h_px");
+    json_numf(r, e->silhouette_h_px, 5);
+    json_key(r, "iou");
+    json_numf(r, e->iou, 4);
+    json_key(r, "phenotype");
+    json_obj_begin(r);
+    json_key(r, "gender");
+    json_numf(r, e->body.ph.gender, 4);
+    json_key(r, "age");
+    json_numf(r, e->body.ph.age, 4);
+    json_key(r, "muscle");
+    json_numf(r, e->body.ph.muscle, 4);
+    json_key(r, "weight");
+    json_numf(r, e->body.ph.weight, 4);
+    json_key(r, "height");
+    json_numf(r, e->body.ph.height, 4);
+    json_obj_end(r);
+    json_obj_end(r);
+}
+
+static void record_garment(struct json_w *r, const struct garment_slot *gs)
+{
+    json_key(r, "garment_info");
+    json_obj_begin(r);
+    json_key(r, "type");
+    json_str(r, avatar_garment_type_name(gs->est.type));
+    json_key(r, "color_srgb");
+    json_arr_begin(r);
+    for (int c = 0; c < 3; c++)
+        json_numf(r, img_linear_to_srgb(gs->est.color[c]), 4);
+    json_arr_end(r);
+    json_key(r, "length");
+    json_numf(r, gs->est.length, 4);
+    json_key(r, "sleeve");
+    json_numf(r, gs->est.sleeve, 4);
+    json_obj_end(r);
+}
+
+enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *r)
+{
+    double t_start = time_now();
+    double t_garment = 0, t_render = 0, t_encode = 0, t_extra = 0;
+    char error[1400] = "";
+    char sha[65] = "";
+    size_t bytes = 0;
+    char output[PATH_MAX];
+    snprintf(output, sizeof output, "renders/%s/%s.png", p->person_id, p->garment_id);
+
+    struct person_slot *ps = get_person(w, p);
+    struct garment_slot *gs = get_garment(w, p);
+    if (!gs)
+        return tryon_fail(TRYON_ENOMEM, "worker: out of memory for the garment cache");
+    if (!ps->ok)
+        snprintf(error, sizeof error, "%s", ps->error);
+    else if (!gs->ok)
+        snprintf(error, sizeof error, "%s", gs->error);
+
+    struct avatar_mesh garment = {0};
+    struct rt_film film = {0};
+    if (!error[0]) {
+        double t0 = time_now();
+        enum tryon_status s = avatar_garment_build(w->model, &ps->est.body, &ps->body, &gs->est, &garment);
+        t_garment = time_now() - t0;
+        if (s)
+            snprintf(error, sizeof error, "garment %s on person %s: %s", p->garment_id, p->person_id, tryon_errmsg());
+    }
+    if (!error[0]) {
+        double t0 = time_now();
+        struct rt_studio studio;
+        rt_studio_default(&studio);
+        enum tryon_status s = render_scene(w, &ps->body, ps->skin, &garment, gs->est.color, true, NULL, &studio,
+                                           w->s->spp, hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),
+                                           &film);
+        t_render = time_now() - t0;
+        if (s)
+            snprintf(error, sizeof error, "render: %s", tryon_errmsg());
+    }
+    if (!error[0]) {
+        double t0 = time_now();
+        struct img8 im;
+        enum tryon_status s = rt_film_to_rgba8(&film, 1.0f, &im);
+        if (s == TRYON_OK) {
+            char name[160];
+            snprintf(name, sizeof name, "%s.png", p->garment_id);
+            s = write_png(w->s->out_dir, "renders", p->person_id, name, &im, sha, &bytes);
+            img8_free(&im);
+        }
+        t_encode = time_now() - t0;
+        if (s)
+            snprintf(error, sizeof error, "output: %s", tryon_errmsg());
+    }
+    if (!error[0] && (w->s->write_aovs || w->s->write_meshes)) {
+        double t0 = time_now();
+        enum tryon_status s = TRYON_OK;
+        if (w->s->write_aovs)
+            s = write_aovs(w, p, &film);
+        if (s == TRYON_OK && w->s->write_meshes) {
+            char rel[PATH_MAX], path[PATH_MAX];
+            snprintf(rel, sizeof rel, "meshes/%s/%s.obj", p->person_id, p->garment_id);
+            s = fs_join(path, sizeof path, w->s->out_dir, rel);
+            if (s == TRYON_OK)
+                s = fs_mkdirs_parent(path);
+            const struct avatar_mesh *meshes[2] = {&ps->body, &garment};
+            const char *names[2] = {"body", "garment"};
+            if (s == TRYON_OK)
+                s = avatar_write_obj(path, meshes, names, 2);
+        }
+        t_extra = time_now() - t0;
+        if (s)
+            snprintf(error, sizeof error, "extra outputs: %s", tryon_errmsg());
+    }
+    rt_film_free(&film);
+    avatar_mesh_free(&garment);
+
+    /* the record: cached stages are charged to the pair that first paid for them */
+    bool person_fresh = !ps->charged, garment_fresh = !gs->charged;
+    ps->charged = gs->charged = true;
+    double t_load = (person_fresh ? ps->t_load : 0) + (garment_fresh ? gs->t_load : 0);
+    double t_seg = (person_fresh ? ps->t_segment : 0) + (garment_fresh ? gs->t_segment : 0);
+    double t_body = person_fresh ? ps->t_body : 0;
+    t_garment += garment_fresh ? gs->t_estimate : 0;
+
+    json_w_reset(r);
+    json_obj_begin(r);
+    json_key(r, "person");
+    json_str(r, p->person_id);
+    json_key(r, "garment");
+    json_str(r, p->garment_id);
+    json_key(r, "status");
+    json_str(r, error[0] ? "failed" : "ok");
+    json_key(r, "error");
+    json_str(r, error[0] ? error : NULL);
+    json_key(r, "output");
+    json_str(r, error[0] ? NULL : output);
+    json_key(r, "sha256");
+    json_str(r, error[0] ? NULL : sha);
+    json_key(r, "bytes");
+    json_int(r, (long long)bytes);
+    json_key(r, "rank");
+    json_int(r, rank);
+    json_key(r, "seconds");
+    json_obj_begin(r);
+    json_key(r, "load");
+    json_numf(r, t_load, 4);
+    json_key(r, "segment");
+    json_numf(r, t_seg, 4);
+    json_key(r, "body");
+    json_numf(r, t_body, 4);
+    json_key(r, "garment");
+    json_numf(r, t_garment, 4);
+    json_key(r, "render");
+    json_numf(r, t_render, 4);
+    json_key(r, "encode");
+    json_numf(r, t_encode + t_extra, 4);
+    json_key(r, "total");
+    json_numf(r, time_now() - t_start, 4);
+    json_obj_end(r);
+    if (ps->ok)
+        record_body(r, ps);
+    if (gs->ok)
+        record_garment(r, gs);
+    json_obj_end(r);
+    return TRYON_OK;
+}
+
+struct avatar_model *worker_model(struct worker *w) { return w->model; }
+struct rt_device *worker_device(struct worker *w) { return w->dev; }
