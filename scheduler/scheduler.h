@@ -1,0 +1,185 @@
+/* scheduler.h: the one public header of scheduler/, the master's bookkeeping on rank 0.
+ *
+ * What a render job needs besides rendering: the catalog (parsed and validated up front),
+ * the journal of finished pairs (so a killed job resumes and loses nothing), the plan
+ * (pairs still to render), the chunk queue that hands pairs to workers (guided
+ * self-scheduling), and the aggregation at the end (manifest, summary, contact sheets,
+ * HTML gallery). No MPI here: farm/ calls these on rank 0 and moves the data itself.
+ *
+ * Ownership: the load, open and make functions hand a new object to the caller, who
+ * releases it with the matching free or close. Strings inside a catalog belong to the catalog.
+ * Errors that input can cause return a negative enum tryon_status and leave a message
+ * (tryon_errmsg()) naming the file and, where known, the line.
+ */
+#ifndef TRYON_SCHEDULER_H
+#define TRYON_SCHEDULER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/common.h"
+
+/* ===== catalog ===========================================================================
+ * Format (YAML; every key below is the complete set allowed at its level):
+ *
+ *   seed: 7                 optional, unsigned 64-bit integer, default 1
+ *   render:                 optional map; every field optional
+ *     preset: preview       preview | catalog | hero
+ *     width: 256            1..8192 pixels
+ *     height: 384           1..8192 pixels
+ *     spp: 16               samples per pixel, 1..65536
+ *     max_depth: 4          path length, 1..64
+ *     aovs: false           true/false (also yes/no, on/off)
+ *     meshes: false
+ *   persons:                required, a non-empty list
+ *     - id: anna            required, [A-Za-z0-9_.-]{1,64}, not "." or ".."; unique
+ *       image: persons/anna.png   required, relative to the catalog's folder
+ *       height_cm: 168      optional, 50..300
+ *   garments:               required, a non-empty list
+ *     - id: tee-red         as for persons (ids are unique per list)
+ *       image: garments/tee-red.png
+ *       type: top           optional: top | long-sleeve-top | dress | skirt | shorts | trousers
+ *   pairs: all              optional, default all; or a list of {person: ID, garment: ID}
+ */
+#define SCHED_ID_MAX 64         /* longest id, characters */
+#define SCHED_MAX_PAIRS (1 << 26) /* more pairs than this in one catalog is TRYON_ELIMIT */
+
+struct sched_entry {          /* one person or garment of the catalog */
+    char *id;                 /* [A-Za-z0-9_.-]{1,64}, safe as a file name */
+    char *image;              /* path as written in the catalog (relative to the catalog folder) */
+    char *image_path;         /* catalog folder + image (image itself when absolute) */
+    int line;                 /* YAML line of the entry */
+    double height_cm;         /* persons: `height_cm` hint, 0 = none */
+    char *type;               /* garments: `type` hint ("" = estimate); persons: "" */
+    char *error;              /* NULL when the image passed validation; else a message naming the
+                                 catalog, the YAML line of `image` and the image, e.g.
+                                 "catalog.yaml:12: persons/p1.png: not a PNG file (bad signature)" */
+};
+struct sched_pair { int person, garment; };   /* indices into persons/garments */
+struct sched_render {         /* the catalog's `render:` map; 0 / "" = preset default */
+    char preset[16];          /* preview | catalog | hero ("" = preview) */
+    int width, height, spp, max_depth;
+    bool aovs;                /* write OUT/aovs/... */
+    bool meshes;              /* write OUT/meshes/... */
+};
+struct sched_catalog {
+    char *path;               /* as given; messages name it */
+    char *dir;                /* the catalog's folder (realpath) */
+    struct sched_entry *persons, *garments;
+    int n_persons, n_garments;
+    struct sched_pair *pairs; /* expanded, de-duplicated, person-major: sorted by (person index,
+                                 garment index), both in catalog order */
+    int n_pairs;
+    uint64_t seed;            /* `seed:` (default 1) */
+    struct sched_render render;
+};
+
+/* Parse and validate the catalog at `path`. lim = NULL means img_default_limits().
+ * Structural problems are fatal: YAML syntax, unknown or repeated keys (at every level),
+ * missing required keys, duplicate ids, bad ids, pairs naming unknown ids, bad values;
+ * they return a negative status and a message "path:line: ...". Problems of one entry's
+ * image (path leaves the catalog folder, symlinks followed; missing file; not a regular
+ * file; not a PNG; PNG over the limits) are recorded in entry->error and the load
+ * succeeds, so only that entry's pairs fail. Images are probed (signature + IHDR), never
+ * decoded. On success *out is the caller's, freed by sched_catalog_free. */
+enum tryon_status sched_catalog_load(const char *path, const struct img_limits *lim, struct sched_catalog **out);
+void sched_catalog_free(struct sched_catalog *c); /* NULL is fine */
+/* Print every entry error to f, one per line, persons first; return how many. */
+int sched_catalog_report(const struct sched_catalog *c, FILE *f);
+
+/* ===== journal ===========================================================================
+ * OUT/journal.log: one JSON object per line per finished pair (ok or failed), appended
+ * and fsynced. A torn last line (a killed job) is ignored on open and truncated away
+ * before the first append. Lines in the middle that are not a valid record are skipped
+ * with a warning. The latest record of a pair wins. Open takes an exclusive advisory lock
+ * (flock) on the file, so a second job on the same OUT fails with TRYON_EIO instead of
+ * interleaving lines (where the file system does not support flock, no lock is held). */
+struct sched_journal;
+/* Create out_dir when missing, then open or create OUT/journal.log and index it. */
+enum tryon_status sched_journal_open(const char *out_dir, struct sched_journal **out);
+/* Latest record line of (person, garment) without newline, or NULL when none; *ok (may be
+ * NULL) tells whether its status is "ok". The string belongs to the journal and stays
+ * valid until the next append of the same pair or sched_journal_close. */
+const char *sched_journal_get(const struct sched_journal *j, const char *person, const char *garment, bool *ok);
+/* Append one record: a JSON object on one line (no newline or carriage return) with string
+ * fields "person", "garment" and "status" ("ok" or "failed"). Written with one write() and
+ * fsynced before returning; a failed write is truncated away so the file stays valid.
+ * A malformed record is TRYON_EINVAL and nothing is written. */
+enum tryon_status sched_journal_append(struct sched_journal *j, const char *json_line);
+/* Number of distinct pairs with a record, and how many of those are ok. */
+int sched_journal_count(const struct sched_journal *j, int *n_ok);
+void sched_journal_close(struct sched_journal *j); /* NULL is fine */
+
+/* ===== plan ==============================================================================
+ * The pairs still to render, as indices into c->pairs in catalog order: all pairs minus
+ * those whose latest journal record is ok (failed ones are retried). Pairs whose person or
+ * garment has an entry error go to `invalid` instead (the master records them as failed
+ * without rendering); n_done counts the valid pairs already ok. j may be NULL (nothing
+ * done). The arrays are the caller's, released by sched_plan_free. */
+struct sched_plan { int *todo; int n_todo; int *invalid; int n_invalid; int n_done; };
+enum tryon_status sched_plan_make(const struct sched_catalog *c, const struct sched_journal *j, struct sched_plan *out);
+void sched_plan_free(struct sched_plan *p);
+
+/* ===== chunk queue =======================================================================
+ * Guided self-scheduling over items [0, total) for `workers` workers: each request gets
+ * max(min_chunk, ceil(remaining / (2 workers))) items (never more than remain), so chunks
+ * are big first and shrink toward the end. Chunk sizes never increase; every item is
+ * handed out exactly once, in order. total >= 0, workers >= 1, min_chunk >= 1. */
+struct sched_queue { int next, total, workers, min_chunk; };
+void sched_queue_init(struct sched_queue *q, int total, int workers, int min_chunk);
+/* Next chunk [*start, *start + *count); false when the queue is empty. */
+bool sched_queue_next(struct sched_queue *q, int *start, int *count);
+
+/* ===== aggregation =======================================================================
+ * Run on rank 0 at the end of a job, also after a failed or interrupted one. Writes
+ * (each file atomically: temporary name, fsync, rename):
+ *   OUT/manifest.jsonl  one object per catalog pair in catalog order: for a pair with an
+ *                       entry error {"person","garment","status":"failed","error":<entry
+ *                       error>}; else its latest journal record, copied as it is; else
+ *                       {"person","garment","status":"pending","error":null}.
+ *   OUT/summary.json    counts (total, ok, failed, pending), wall seconds, ranks, pairs per
+ *                       minute of this run, preset, seed, the render settings, per-stage
+ *                       time sums, counts and means over the records' "seconds" objects,
+ *                       and every failure with its error.
+ *   OUT/contact/sheet-NNN.png  (NNN from 001) grids of SCHED_SHEET_COLS x SCHED_SHEET_ROWS
+ *                       cells over the ok and failed pairs in catalog order (pending pairs
+ *                       are left out): the render fitted into a SCHED_THUMB_W-wide box of
+ *                       the render's aspect (from render.width/height when given, else
+ *                       2:3), composited over light grey, with "person / garment" under
+ *                       it in a 5x7 bitmap font; failed pairs are a red cross, ok pairs
+ *                       whose render cannot be read a grey cross. Every sheet has the full
+ *                       grid size: width SCHED_SHEET_COLS * (SCHED_THUMB_W + SCHED_SHEET_PAD)
+ *                       + SCHED_SHEET_PAD, height SCHED_SHEET_ROWS * (box height +
+ *                       SCHED_LABEL_H + SCHED_SHEET_PAD) + SCHED_SHEET_PAD. Sheets left over
+ *                       from an earlier, longer run are removed.
+ *   OUT/index.html      a self-contained gallery (inline CSS, no scripts): counts, links to
+ *                       the contact sheets, manifest and summary, the failures with their
+ *                       errors, and a grid of the renders (relative links to
+ *                       renders/<person>/<garment>.png) with each pair's status; past
+ *                       SCHED_HTML_PAGE pairs the grid continues on index-002.html, ...
+ *                       Every id and message is HTML-escaped.
+ * The contact sheets are built in parallel (OpenMP) and are byte-identical whatever the
+ * thread count. A render that cannot be read does not fail the aggregation; failing to
+ * write an output does (TRYON_EIO naming the file). */
+#define SCHED_THUMB_W 160   /* thumbnail box width, pixels */
+#define SCHED_SHEET_COLS 4
+#define SCHED_SHEET_ROWS 4
+#define SCHED_SHEET_PAD 8   /* gap between cells and around the sheet, pixels */
+#define SCHED_LABEL_H 20    /* two lines of the 5x7 font (9 px each) plus 2 px */
+#define SCHED_HTML_PAGE 1000 /* pairs per gallery page */
+
+struct sched_run_info {
+    double wall_s;            /* wall seconds of this run */
+    int ranks;                /* MPI world size */
+    const char *preset;       /* the preset rendered with (NULL: the catalog's) */
+    int n_ok_this_run;        /* pairs finished ok by this run (for pairs per minute) */
+};
+enum tryon_status sched_aggregate(const struct sched_catalog *c, const struct sched_journal *j,
+                                  const char *out_dir, const struct sched_run_info *info);
+
+/* Thumbnail box height for a catalog: SCHED_THUMB_W scaled by render.height/width when
+ * both are set (clamped to 40..480), else SCHED_THUMB_W * 3 / 2. */
+int sched_thumb_h(const struct sched_catalog *c);
+
+#endif
