@@ -1,0 +1,275 @@
+/* nn.h: the one public header of nn/, the networks of tryon-farm.
+ *
+ * What is here
+ * - safetensors files (nn_st_*): read with full validation, write atomically.
+ * - models (nn_model_*): a small graph of named layers built from a YAML description in
+ *   configs/models/ (ResNet-style encoder, DCGAN-style conditional generator and
+ *   discriminator), with forward, backward, parameter lists, AdamW, and weights I/O whose
+ *   tensor names are the layer names ("stem.conv.weight", "layer1.0.bn1.running_mean").
+ * - data-parallel gradient averaging (nn_dp_*) behind the caller-provided struct nn_comm:
+ *   bucketed in-place allreduce of the flat gradient arena; NCCL on CUDA builds that have
+ *   it (TRYON_HAVE_NCCL), host staging through the callbacks otherwise.
+ *
+ * Memory (sized up front and carved, as llm.c does): a model makes one backend allocation
+ * per category -- parameters+buffers, parameter gradients, activations (+ one int32
+ * allocation for max-pool winners), activation gradients, optimizer state (at the first
+ * step). Activation and activation-gradient slots are placed by lifetime, so inference
+ * reuses memory across layers and backward keeps only the live gradients.
+ *
+ * Tensors are float32 NCHW in backend memory (see kernels/kernels.h). A vector of C
+ * features is the tensor (N, C, 1, 1).
+ *
+ * Ownership: *_create / *_load functions return objects the caller frees with the matching
+ * *_free. Pointers returned by nn_model_input/output/... are owned by the model and stay
+ * valid until nn_model_free. The model borrows the kern_ctx (the caller keeps it alive).
+ */
+#ifndef TRYON_NN_H
+#define TRYON_NN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "kernels/kernels.h"
+
+/* ===== safetensors ======================================================================
+ * File = u64 little-endian header length L, L bytes of JSON
+ *   {"name": {"dtype": "F32", "shape": [..], "data_offsets": [a, b]}, ...,
+ *    "__metadata__": {"key": "value", ...}}
+ * then the raw little-endian tensor bytes; offsets are relative to the data start.
+ * Reading validates: header bounds, JSON shape, known dtype, non-negative integral shape,
+ * b - a == numel * element size, tensors covering the data exactly with no overlap or
+ * hole, unique names, metadata values being strings. */
+enum nn_dtype { NN_F32, NN_F64, NN_I32, NN_I64, NN_U8 };
+
+struct nn_st_tensor {
+    char *name;
+    enum nn_dtype dtype;
+    int ndim;              /* 0..8 */
+    int64_t shape[8];
+    size_t begin, end;     /* byte range in the data section */
+};
+
+struct nn_st_file {
+    char *path;                 /* for messages */
+    size_t n;                   /* tensors, in header order */
+    struct nn_st_tensor *t;
+    size_t n_meta;              /* __metadata__ pairs */
+    char **meta_keys, **meta_vals;
+    uint8_t *bytes;             /* the whole file */
+    size_t len;
+    size_t data_start;          /* 8 + header length */
+};
+
+/* Read and validate a file; max_bytes 0 = 4 GiB. Errors: TRYON_EIO, TRYON_ELIMIT,
+ * TRYON_EFORMAT with "path: what" (the tensor named where one is at fault). */
+enum tryon_status nn_st_read(const char *path, size_t max_bytes, struct nn_st_file **out);
+/* Same from bytes in memory (copied); `name` is used in messages. */
+enum tryon_status nn_st_parse(const uint8_t *bytes, size_t len, const char *name, struct nn_st_file **out);
+void nn_st_free(struct nn_st_file *f);
+const struct nn_st_tensor *nn_st_find(const struct nn_st_file *f, const char *name); /* NULL if absent */
+const char *nn_st_meta(const struct nn_st_file *f, const char *key);                   /* NULL if absent */
+size_t nn_st_numel(const struct nn_st_tensor *t);
+size_t nn_dtype_size(enum nn_dtype d);
+const char *nn_dtype_name(enum nn_dtype d); /* "F32", ... */
+/* Copy a tensor's bytes out (unaligned-safe). *_f32 asserts t is F32, *_i32 that it is I32. */
+void nn_st_copy_f32(const struct nn_st_file *f, const struct nn_st_tensor *t, float *dst);
+void nn_st_copy_i32(const struct nn_st_file *f, const struct nn_st_tensor *t, int32_t *dst);
+/* Convenience for tests and tools: a malloc'd float copy of tensor `name`, checking dtype
+ * F32 and, when expect_numel > 0, its element count. */
+enum tryon_status nn_st_get_f32(const struct nn_st_file *f, const char *name, size_t expect_numel,
+                                float **out, size_t *numel);
+
+/* Writer: collects tensors (data copied) and metadata, then writes the file atomically. */
+struct nn_st_writer;
+struct nn_st_writer *nn_st_writer_create(void);
+void nn_st_writer_free(struct nn_st_writer *w);
+/* Add a tensor; fails with TRYON_EINVAL on a duplicate or over-long name. */
+enum tryon_status nn_st_add(struct nn_st_writer *w, const char *name, enum nn_dtype dtype, int ndim,
+                            const int64_t *shape, const void *data);
+enum tryon_status nn_st_add_meta(struct nn_st_writer *w, const char *key, const char *value);
+/* Serialize to a malloc'd buffer (caller frees), or write to path (fs_write_atomic). */
+enum tryon_status nn_st_serialize(const struct nn_st_writer *w, uint8_t **bytes, size_t *len);
+enum tryon_status nn_st_write(const struct nn_st_writer *w, const char *path);
+
+/* ===== model description ================================================================
+ * A YAML file in configs/models/ names a template and its sizes; nn_cfg_load expands it
+ * into a list of named layers. Templates (see configs/models/README.md for every key):
+ *   resnet_encoder       image -> stem conv/bn/relu(/maxpool) -> stages of basic blocks ->
+ *                        global average pool -> fc "features" -> linear heads
+ *   dcgan_generator      concat(cond, noise) -> convT 1->4 -> convT x2 ... -> tanh image
+ *   dcgan_discriminator  concat(image, tiled linear(cond)) -> strided convs -> 1 logit
+ */
+enum nn_op {
+    NN_OP_INPUT, NN_OP_CONV, NN_OP_CONVT, NN_OP_BN, NN_OP_ACT, NN_OP_MAXPOOL, NN_OP_AVGPOOL,
+    NN_OP_GAP, NN_OP_LINEAR, NN_OP_ADD, NN_OP_CONCAT, NN_OP_UPSAMPLE, NN_OP_TILE, NN_OP_RESHAPE,
+};
+const char *nn_op_name(enum nn_op op);
+
+#define NN_NAME_MAX 64
+
+/* One layer = one output tensor (N, c, h, w). */
+struct nn_layer {
+    char name[NN_NAME_MAX];  /* unique; parameter names are name + ".weight" etc. */
+    enum nn_op op;
+    int in[2];               /* producing layer indices (earlier in the list) */
+    int nin;                 /* 0 (input), 1, or 2 (add, concat) */
+    int c, h, w;             /* output shape per sample */
+    /* op parameters (those the op uses) */
+    int k_h, k_w, stride, pad, opad; /* conv, convT, pools: kernel, stride, padding, output padding */
+    bool bias;               /* conv, convT, linear */
+    enum kern_act act;       /* act */
+    float slope;             /* leaky ReLU negative slope */
+    float eps, momentum;     /* bn */
+    int factor;              /* upsample nearest: integer factor; tile: output side */
+    bool bilinear;           /* upsample: bilinear to (h, w) instead of nearest */
+};
+
+struct nn_output_spec {
+    char name[NN_NAME_MAX];  /* public name ("beta", "features", "image", "logit") */
+    int layer;               /* layer index whose tensor it is */
+};
+
+enum nn_init { NN_INIT_TORCH, NN_INIT_DCGAN };
+
+struct nn_cfg {
+    char name[NN_NAME_MAX];  /* model name from the YAML (goes into safetensors metadata) */
+    char kind[32];           /* template name */
+    int n_layers;
+    struct nn_layer *layers; /* inputs first (NN_OP_INPUT), in graph order */
+    int n_outputs;
+    struct nn_output_spec *outputs;
+    enum nn_init init;       /* default weight initialisation */
+};
+
+/* Parse a model YAML and expand it. Errors name path:line. */
+enum tryon_status nn_cfg_load(const char *path, struct nn_cfg **out);
+enum tryon_status nn_cfg_from_string(const char *yaml, const char *name, struct nn_cfg **out);
+void nn_cfg_free(struct nn_cfg *cfg);
+/* Human-readable layer table (one line per layer: name, op, inputs, output shape). */
+void nn_cfg_print(const struct nn_cfg *cfg, FILE *f);
+
+/* ===== models ===========================================================================*/
+enum nn_mode {
+    NN_MODE_TRAIN = 0,      /* gradients, all activations kept, forward(train) and forward(eval) */
+    NN_MODE_INFER = 1,      /* forward(eval) only; activations share memory by lifetime */
+    NN_MODE_INFER_FOLD = 2, /* as INFER, and every BN that follows a conv is folded into it
+                               whenever parameters are set (load / init / set) */
+};
+
+struct nn_model;
+
+/* Build a model for batches of up to max_batch samples on ctx (borrowed). cfg is copied.
+ * Every category of memory is allocated here (optimizer state at its first step). */
+enum tryon_status nn_model_create(const struct nn_cfg *cfg, struct kern_ctx *ctx, int max_batch,
+                                  enum nn_mode mode, struct nn_model **out);
+void nn_model_free(struct nn_model *m);
+const struct nn_cfg *nn_model_cfg(const struct nn_model *m);
+
+/* Parameters (trainable) and buffers (BN running statistics), by name, in a fixed order. */
+struct nn_param_info {
+    char name[NN_NAME_MAX + 16];
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+    bool trainable;       /* false for buffers */
+    bool decay;           /* conv/linear weights: AdamW weight decay applies */
+    float *data;          /* backend memory, inside the parameter allocation */
+    float *grad;          /* backend memory (NULL for buffers and outside TRAIN mode) */
+};
+int nn_model_n_params(const struct nn_model *m);              /* params + buffers */
+const struct nn_param_info *nn_model_param(const struct nn_model *m, int i);
+const struct nn_param_info *nn_model_find_param(const struct nn_model *m, const char *name);
+size_t nn_model_numel_trainable(const struct nn_model *m);
+/* The flat arenas: trainable parameters first (decayed ones first), then buffers.
+ * grads has nn_model_numel_trainable floats in the same order. */
+float *nn_model_param_arena(const struct nn_model *m, size_t *numel_all);
+float *nn_model_grad_arena(const struct nn_model *m);
+
+/* Initialise every parameter from seed (cfg->init scheme; deterministic). */
+void nn_model_init_params(struct nn_model *m, uint64_t seed);
+/* Set one parameter/buffer from host floats (numel must match); re-folds in FOLD mode. */
+enum tryon_status nn_model_set_param(struct nn_model *m, const char *name, const float *host, size_t numel);
+/* Load all parameters and buffers from safetensors: every model tensor must be present
+ * with dtype F32 and the model's shape; a file tensor the model does not know is an error
+ * (PyTorch's "*.num_batches_tracked" counters are accepted and ignored). */
+enum tryon_status nn_model_load(struct nn_model *m, const char *path);
+enum tryon_status nn_model_load_st(struct nn_model *m, const struct nn_st_file *f);
+/* Save all parameters and buffers (TRYON_EUNSUPPORTED on a folded model). The metadata
+ * gets "model" = cfg name and "format" = "tryon-nn"; `extra_meta` (may be NULL) is a
+ * NULL-terminated list of key, value, key, value, ... */
+enum tryon_status nn_model_save(const struct nn_model *m, const char *path, const char *const *extra_meta);
+
+/* Input and output tensors by name (backend memory, max_batch samples). Shapes via
+ * nn_model_tensor_shape. NULL when there is no such input/output. */
+float *nn_model_input(struct nn_model *m, const char *name);
+const float *nn_model_output(const struct nn_model *m, const char *name);
+/* Gradient of an output (TRAIN mode): zeroed by every forward(train); the caller adds
+ * d loss / d output into it (kern_loss_* do) before nn_model_backward. */
+float *nn_model_output_grad(struct nn_model *m, const char *name);
+/* Gradient of an input (after backward), when requested with nn_model_want_input_grad. */
+const float *nn_model_input_grad(const struct nn_model *m, const char *name);
+enum tryon_status nn_model_want_input_grad(struct nn_model *m, const char *name);
+/* Per-sample shape (c, h, w) of a named input or output; false when unknown. */
+bool nn_model_tensor_shape(const struct nn_model *m, const char *name, int *c, int *h, int *w);
+
+/* Forward n <= max_batch samples. train = batch-statistics BN (updates running stats) and
+ * keeps what backward needs (TRAIN mode only); otherwise running statistics. */
+void nn_model_forward(struct nn_model *m, int n, bool train);
+/* Backward of the last forward(train): ACCUMULATES into parameter gradients (call
+ * nn_model_zero_grad first, or not, to accumulate over micro-batches). */
+void nn_model_backward(struct nn_model *m);
+void nn_model_zero_grad(struct nn_model *m);
+
+/* AdamW on every trainable parameter (torch.optim.AdamW semantics, see kern_adamw).
+ * decay_all = false leaves biases and BN parameters out of weight decay. The moment
+ * buffers are allocated (zeroed) at the first step; steps count from 1. */
+struct nn_adamw_cfg {
+    float lr, beta1, beta2, eps, weight_decay;
+    bool decay_all;
+};
+struct nn_adamw_cfg nn_adamw_defaults(void); /* lr 1e-3, 0.9, 0.999, 1e-8, wd 0.01, decay_all false */
+void nn_model_adamw_step(struct nn_model *m, const struct nn_adamw_cfg *cfg);
+int nn_model_adamw_t(const struct nn_model *m); /* steps taken */
+
+/* Bytes of backend memory per category (for reports and benchmarks). */
+struct nn_mem {
+    size_t params, grads, acts, act_grads, optim, i32;
+};
+void nn_model_mem(const struct nn_model *m, struct nn_mem *out);
+/* Multiply-adds x2 of one forward of n samples (convs, convTs, linears). */
+double nn_model_flops(const struct nn_model *m, int n);
+
+/* ===== data-parallel gradient averaging =================================================
+ * The caller provides the transport (farm/comm.c wraps MPI; tests use threads). */
+struct nn_comm {
+    int rank, world;
+    void *user;
+    /* in-place sum over ranks of n floats in host memory; 0 on success */
+    int (*allreduce_sum)(void *user, float *buf, size_t n);
+    /* broadcast n bytes from root to every rank; 0 on success */
+    int (*bcast)(void *user, void *buf, size_t n, int root);
+};
+
+struct nn_dp;
+/* Plan buckets of at most bucket_bytes (0 = 25 MiB) over the model's gradient arena, in
+ * backward order (last layers first), each a run of whole parameters (a parameter bigger
+ * than a bucket gets its own). On a CUDA context with NCCL built, creates the NCCL
+ * communicator (unique id from rank 0 through comm->bcast, one per nn_dp); otherwise
+ * gradients travel through comm->allreduce_sum (staged through host memory on CUDA).
+ * comm is copied. */
+enum tryon_status nn_dp_create(struct nn_model *m, const struct nn_comm *comm, size_t bucket_bytes,
+                               struct nn_dp **out);
+void nn_dp_free(struct nn_dp *dp);
+int nn_dp_n_buckets(const struct nn_dp *dp);
+/* Replace every gradient by its mean over ranks. Same result bytes on every rank. */
+enum tryon_status nn_dp_average_grads(struct nn_dp *dp);
+/* Copy parameters and buffers of rank `root` to every rank (start of training). */
+enum tryon_status nn_dp_broadcast_params(struct nn_dp *dp, int root);
+/* Replace BN running statistics by their mean over ranks (before saving or evaluating). */
+enum tryon_status nn_dp_average_buffers(struct nn_dp *dp);
+/* "nccl" or "host" */
+const char *nn_dp_transport(const struct nn_dp *dp);
+
+#endif
