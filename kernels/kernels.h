@@ -63,6 +63,7 @@ void kern_sync(struct kern_ctx *ctx);                /* wait for queued work (CU
 /* Integer buffers (maxpool argmax, class labels): n int32 in backend memory. */
 int32_t *kern_alloc_i32(struct kern_ctx *ctx, size_t n);
 void kern_upload_i32(struct kern_ctx *ctx, int32_t *dst, const int32_t *host_src, size_t n);
+void kern_download_i32(struct kern_ctx *ctx, int32_t *host_dst, const int32_t *src, size_t n);
 
 /* ===== dense algebra ====================================================================*/
 /* Row-major C (m,n) = alpha * op(A) (m,k) * op(B) (k,n) + beta * C.
@@ -83,7 +84,8 @@ void kern_linear_bwd(struct kern_ctx *ctx, int n, int in, int out, const float *
  * ConvTranspose2d (PyTorch semantics): x (N, C, H, W), w (C, K/groups, R, S), b (K)
  *   -> y (N, K, OH, OW), OH = (H-1) stride_h - 2 pad_h + dil_h (R-1) + opad_h + 1.
  * The descriptor is filled by the caller; kern_conv2d_init / kern_convt2d_init compute
- * oh, ow and assert the shape is valid. */
+ * oh, ow, replace a 0 dilation or group count by 1 and assert the shape is valid (the
+ * transposed conv asserts opad < stride, a little stricter than torch). */
 struct kern_conv2d {
     int n, c, h, w;          /* input batch, channels, height, width */
     int k;                   /* output channels */
@@ -114,7 +116,8 @@ void kern_convt2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, 
  * x, y (N, C, HW). Training: batch statistics over (N, HW); save_mean and save_invstd (C)
  * keep mean and 1/sqrt(var_biased + eps) for backward; running stats are updated as
  * PyTorch does: r = (1-momentum) r + momentum * stat, with the UNBIASED variance
- * (running_* may be NULL to skip). Inference: running statistics. */
+ * (running_* may be NULL to skip). Inference: running statistics. gamma and beta are
+ * required (affine batch norm); training needs N*HW > 1 as torch does. */
 void kern_bn_fwd_train(struct kern_ctx *ctx, int n, int c, int hw, const float *x, const float *gamma,
                        const float *beta, float eps, float momentum, float *running_mean, float *running_var,
                        float *save_mean, float *save_invstd, float *y);
@@ -135,7 +138,8 @@ void kern_bn_fold_t(int c_in, int k_per_group, int groups, int rs, float *w, flo
 enum kern_act { KERN_ACT_RELU, KERN_ACT_LEAKY_RELU, KERN_ACT_TANH, KERN_ACT_SIGMOID };
 /* y = act(x) over n elements (y may alias x); slope is leaky ReLU's negative slope. */
 void kern_act_fwd(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, float *y);
-/* dx += dy * act'(.) using x (input) and y (output) as the function needs. */
+/* dx += dy * act'(.) using x (input) and y (output) as the function needs: ReLU and leaky
+ * ReLU read only x, tanh and sigmoid only y; the unread one may be NULL. */
 void kern_act_bwd(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x,
                   const float *y, const float *dy, float *dx);
 void kern_add(struct kern_ctx *ctx, size_t n, const float *a, const float *b, float *y); /* y = a + b */
@@ -149,7 +153,9 @@ void kern_concat_bwd(struct kern_ctx *ctx, int n, int hw, int ca, int cb, const 
  * x (N, C, H, W) -> y (N, C, OH, OW), OH = (H + 2 pad_h - r) / stride_h + 1.
  * Max pooling stores, per output, the flat index (ih*W + iw) of the winner in its input
  * plane (argmax, N*C*OH*OW int32; may be NULL in inference). Padding never wins. Average
- * pooling divides by r*s when count_include_pad, else by the in-bounds count. */
+ * pooling divides by r*s when count_include_pad, else by the in-bounds count.
+ * kern_pool2d_init reads a 0 stride as the kernel size (torch's default) and asserts
+ * pad <= r/2 (torch's rule: every window holds an input). */
 struct kern_pool2d {
     int n, c, h, w;
     int r, s;
