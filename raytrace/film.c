@@ -1,0 +1,45 @@
+/* film.c: tone mapping a film to displayable 8-bit sRGB RGBA.
+ *
+ * The curve keeps everything up to 0.6 linear as is (so an 18% grey stays 18% grey:
+ * sRGB 118) and rolls off above with an exponential shoulder that meets the identity with
+ * equal slope and approaches 1, so bright highlights compress instead of clipping.
+ */
+#include <assert.h>
+
+#include "raytrace/rt_internal.h"
+
+#define RT_KNEE 0.6f
+
+float rt_tonemap(float x)
+{
+    if (!(x > 0.0f))
+        return 0.0f; /* negatives and NaN */
+    if (x <= RT_KNEE)
+        return x;
+    const float span = 1.0f - RT_KNEE;
+    return RT_KNEE + span * (1.0f - expf(-(x - RT_KNEE) / span));
+}
+
+static uint8_t to8(float v)
+{
+    float s = img_linear_to_srgb(fminf(fmaxf(v, 0.0f), 1.0f)) * 255.0f + 0.5f;
+    return (uint8_t)(s > 255.0f ? 255.0f : s);
+}
+
+enum tryon_status rt_film_to_rgba8(const struct rt_film *f, float exposure, struct img8 *out)
+{
+    assert(f && f->rgb && out);
+    if (!(exposure >= 0.0f) || !isfinite(exposure))
+        return tryon_fail(TRYON_EINVAL, "raytrace/film.c: exposure %g must be finite and >= 0", (double)exposure);
+    enum tryon_status st = img8_alloc(out, f->w, f->h, 4);
+    if (st < 0)
+        return st;
+    size_t np = (size_t)f->w * f->h;
+    for (size_t i = 0; i < np; i++) {
+        for (int c = 0; c < 3; c++)
+            out->px[i * 4 + c] = to8(rt_tonemap(exposure * f->rgb[i * 3 + c]));
+        float a = fminf(fmaxf(f->alpha[i], 0.0f), 1.0f);
+        out->px[i * 4 + 3] = (uint8_t)(a * 255.0f + 0.5f);
+    }
+    return TRYON_OK;
+}

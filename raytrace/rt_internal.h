@@ -1,0 +1,89 @@
+/* rt_internal.h: structures shared by the files of raytrace/ (not part of the public API).
+ *
+ * The scene keeps its own copy of every mesh (positions for Embree, normals, uvs and
+ * material for shading) and of every light; Embree geometry ids index `objs`, which says
+ * whether a hit is a mesh (and which) or a light (and which). Small vector helpers on
+ * float[3] live here as static inline functions.
+ */
+#ifndef TRYON_RT_INTERNAL_H
+#define TRYON_RT_INTERNAL_H
+
+#include <embree3/rtcore.h>
+#include <math.h>
+
+#include "raytrace/raytrace.h"
+
+struct rt_device {
+    RTCDevice dev;
+    int threads;   /* default render thread count (>= 1) */
+};
+
+struct rt_mesh {
+    int nv, nt;
+    float *nrm;          /* (nv,3) unit vertex normals or NULL */
+    float *uv;           /* (nv,2) or NULL */
+    int32_t *tri;        /* (nt,3) indices (copy kept for normal/uv interpolation) */
+    float albedo[3];     /* constant albedo, clamped to [0,1] */
+    struct imgf tex;     /* (h,w,3) linear RGB albedo, rows top first; tex.px NULL = none */
+    bool subject;
+};
+
+struct rt_light {
+    float corner[3], eu[3], ev[3]; /* metres */
+    float n[3];                    /* unit normal cross(eu, ev) / |..|, emitting side */
+    float area;                    /* m^2 */
+    float radiance[3];
+};
+
+/* What an Embree geometry id stands for. */
+struct rt_obj { int kind; int index; };
+enum { RT_OBJ_MESH = 0, RT_OBJ_LIGHT = 1 };
+
+struct rt_scene {
+    struct rt_device *dev;
+    RTCScene scene;
+    struct rt_mesh *meshes; int nmeshes, cap_meshes;
+    struct rt_light *lights; int nlights, cap_lights;
+    struct rt_obj *objs; int nobjs, cap_objs;  /* indexed by Embree geometry id */
+    float *light_cdf;      /* (nlights) cumulative power fractions, last = 1 */
+    long ntri;
+    bool committed;
+};
+
+/* ---- float[3] helpers ---- */
+static inline void v3_set(float o[3], float x, float y, float z) { o[0] = x; o[1] = y; o[2] = z; }
+static inline void v3_copy(float o[3], const float a[3]) { o[0] = a[0]; o[1] = a[1]; o[2] = a[2]; }
+static inline void v3_sub(float o[3], const float a[3], const float b[3])
+{ o[0] = a[0] - b[0]; o[1] = a[1] - b[1]; o[2] = a[2] - b[2]; }
+static inline void v3_add(float o[3], const float a[3], const float b[3])
+{ o[0] = a[0] + b[0]; o[1] = a[1] + b[1]; o[2] = a[2] + b[2]; }
+static inline void v3_scale(float o[3], const float a[3], float s) { o[0] = a[0] * s; o[1] = a[1] * s; o[2] = a[2] * s; }
+/* o = a + s * b */
+static inline void v3_madd(float o[3], const float a[3], const float b[3], float s)
+{ o[0] = a[0] + s * b[0]; o[1] = a[1] + s * b[1]; o[2] = a[2] + s * b[2]; }
+static inline float v3_dot(const float a[3], const float b[3]) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; }
+static inline void v3_cross(float o[3], const float a[3], const float b[3])
+{
+    float x = a[1] * b[2] - a[2] * b[1], y = a[2] * b[0] - a[0] * b[2], z = a[0] * b[1] - a[1] * b[0];
+    o[0] = x; o[1] = y; o[2] = z;
+}
+static inline float v3_len(const float a[3]) { return sqrtf(v3_dot(a, a)); }
+/* Normalise in place; returns the old length (0 leaves a untouched). */
+static inline float v3_normalize(float a[3])
+{
+    float l = v3_len(a);
+    if (l > 0.0f) { a[0] /= l; a[1] /= l; a[2] /= l; }
+    return l;
+}
+
+/* Pinhole camera basis shared by the renderer and rt_camera_project. */
+struct rt_cam_basis {
+    float eye[3];
+    float fwd[3], right[3], up[3]; /* orthonormal; right = fwd x up_hint */
+    float tan_y, tan_x;            /* half-extent of the image plane at distance 1 */
+    int w, h;
+};
+/* false for a degenerate camera (eye == target, up parallel to the view, bad fov/size). */
+bool rt_cam_basis_init(const struct rt_camera *cam, struct rt_cam_basis *b);
+
+#endif
