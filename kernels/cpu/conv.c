@@ -1,0 +1,313 @@
+/* conv.c: conv2d and transposed conv2d (forward, backward-data, backward-filter) of the
+ * fast CPU backend, as im2col + the packed SGEMM of gemm.c.
+ *
+ * Per image n and group g, with Cg = C/groups input and Kg = K/groups output channels,
+ * CRS = Cg*R*S and P = OH*OW:
+ *   forward      y[n,g] (Kg, P)   = W_g (Kg, CRS) col (CRS, P) + b
+ *   bwd-data     dcol   (CRS, P)  = W_g^T dy[n,g],  then col2im adds dcol into dx[n,g]
+ *   bwd-filter   dW_g   (Kg, CRS) += dy[n,g] (Kg, P) col^T (P, CRS)
+ * where col(q = (c*R + r)*S + s, p = oh*OW + ow) = x[c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]
+ * (zero outside). A 1x1 conv with stride 1 and no padding uses x itself as col. Columns
+ * are processed in chunks of at most COL_CHUNK floats of col so scratch stays bounded.
+ *
+ * A transposed conv is the adjoint of a conv: its forward is conv bwd-data with the roles
+ * of input and output swapped (same weight layout (C, K/groups, R, S)), its bwd-data is a
+ * conv forward, and its bwd-filter is conv bwd-filter with x and dy swapped.
+ *
+ * Determinism: images and chunks run in a fixed order, each GEMM is thread-count
+ * independent (gemm.c), col2im gives each input channel to one thread and adds in a
+ * fixed order, and bias sums run per channel in a fixed order. */
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/kcpu.h"
+#include "kernels/cpu/kcpu_ops.h"
+
+#define COL_CHUNK ((size_t)4 << 20) /* floats of col per chunk: 16 MiB */
+
+/* The geometry shared by the three passes. */
+struct geom {
+    int cg, kg;      /* channels per group: input, output */
+    int crs;         /* Cg*R*S: GEMM depth (forward) */
+    int hw, p;       /* input plane H*W, output plane OH*OW */
+    int pchunk;      /* output pixels per chunk */
+    bool direct;     /* 1x1, stride 1, no padding: col is x itself */
+};
+
+static struct geom geom_of(const struct kern_conv2d *d)
+{
+    struct geom g;
+    int groups = d->groups > 0 ? d->groups : 1;
+    g.cg = d->c / groups;
+    g.kg = d->k / groups;
+    g.crs = g.cg * d->r * d->s;
+    g.hw = d->h * d->w;
+    g.p = d->oh * d->ow;
+    g.direct = d->r == 1 && d->s == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_h == 0 && d->pad_w == 0;
+    size_t pc = COL_CHUNK / (size_t)g.crs;
+    pc = pc < 256 ? 256 : pc;
+    g.pchunk = pc >= (size_t)g.p ? g.p : (int)pc;
+    return g;
+}
+
+static inline int dil(int v) { return v > 0 ? v : 1; }
+
+/* col rows for output pixels [p0, p1) of one image and group: xg is (Cg, H, W), col is
+ * (CRS, p1-p0). Rows are split over threads. */
+static void im2col(int threads, const struct kern_conv2d *d, const struct geom *g, const float *xg, int p0,
+                   int p1, float *col)
+{
+    const int R = d->r, S = d->s, H = d->h, W = d->w, OW = d->ow;
+    const int sh = d->stride_h, sw = d->stride_w, ph = d->pad_h, pw = d->pad_w;
+    const int dh = dil(d->dil_h), dw = dil(d->dil_w);
+    const int np = p1 - p0;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && (size_t)g->crs * np > 32768)
+    for (int q = 0; q < g->crs; q++) {
+        int c = q / (R * S), r = q / S % R, s = q % S;
+        const float *xc = xg + (size_t)c * H * W;
+        float *dst = col + (size_t)q * np;
+        int p = p0;
+        while (p < p1) {
+            int oh = p / OW, ow0 = p % OW;
+            int ow1 = OW < ow0 + (p1 - p) ? OW : ow0 + (p1 - p);
+            int ih = oh * sh - ph + r * dh;
+            float *o = dst + (p - p0);
+            if (ih < 0 || ih >= H) {
+                memset(o, 0, sizeof(float) * (size_t)(ow1 - ow0));
+            } else {
+                const float *xr = xc + (size_t)ih * W;
+                int off = s * dw - pw;
+                for (int ow = ow0; ow < ow1; ow++) {
+                    int iw = ow * sw + off;
+                    o[ow - ow0] = (iw >= 0 && iw < W) ? xr[iw] : 0.0f;
+                }
+            }
+            p += ow1 - ow0;
+        }
+    }
+}
+
+/* dxg (Cg, H, W) += col2im of dcol (CRS, p1-p0) for output pixels [p0, p1). One thread
+ * per input channel, rows and pixels in a fixed order. */
+static void col2im(int threads, const struct kern_conv2d *d, const struct geom *g, const float *dcol, int p0,
+                   int p1, float *dxg)
+{
+    const int R = d->r, S = d->s, H = d->h, W = d->w, OW = d->ow;
+    const int sh = d->stride_h, sw = d->stride_w, ph = d->pad_h, pw = d->pad_w;
+    const int dh = dil(d->dil_h), dw = dil(d->dil_w);
+    const int np = p1 - p0;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && (size_t)g->crs * np > 32768)
+    for (int c = 0; c < g->cg; c++) {
+        float *xc = dxg + (size_t)c * H * W;
+        for (int rs = 0; rs < R * S; rs++) {
+            int r = rs / S, s = rs % S;
+            const float *src = dcol + ((size_t)c * R * S + rs) * np;
+            int p = p0;
+            while (p < p1) {
+                int oh = p / OW, ow0 = p % OW;
+                int ow1 = OW < ow0 + (p1 - p) ? OW : ow0 + (p1 - p);
+                int ih = oh * sh - ph + r * dh;
+                if (ih >= 0 && ih < H) {
+                    float *xr = xc + (size_t)ih * W;
+                    const float *o = src + (p - p0);
+                    int off = s * dw - pw;
+                    for (int ow = ow0; ow < ow1; ow++) {
+                        int iw = ow * sw + off;
+                        if (iw >= 0 && iw < W)
+                            xr[iw] += o[ow - ow0];
+                    }
+                }
+                p += ow1 - ow0;
+            }
+        }
+    }
+}
+
+/* Scratch: col chunk + GEMM workspace, carved from one kern_scratch block (64-aligned). */
+static float *scratch2(struct kern_ctx *ctx, size_t n_col, size_t n_ws, float **ws)
+{
+    size_t nc = (n_col + 15) / 16 * 16;
+    float *base = kern_scratch(ctx, nc + n_ws + 16);
+    float *al = (float *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
+    *ws = al + nc;
+    return al;
+}
+
+/* y = conv(x, w) + b, or y += conv(x, w) (+ b) when accumulate. */
+static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                     const float *b, float *y, bool accumulate)
+{
+    struct geom g = geom_of(d);
+    int groups = d->c / g.cg;
+    size_t gws = kcpu_gemm_ws(g.kg, g.pchunk, g.crs);
+    float *ws, *col = scratch2(ctx, g.direct ? 0 : (size_t)g.crs * g.pchunk, gws, &ws);
+    for (int n = 0; n < d->n; n++)
+        for (int gi = 0; gi < groups; gi++) {
+            const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
+            const float *wg = w + (size_t)gi * g.kg * g.crs;
+            float *yg = y + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
+            float beta = accumulate ? 1.0f : 0.0f;
+            if (b) {
+                for (int k = 0; k < g.kg; k++) {
+                    float bk = b[gi * g.kg + k], *yk = yg + (size_t)k * g.p;
+                    if (accumulate)
+                        for (int p = 0; p < g.p; p++)
+                            yk[p] += bk;
+                    else
+                        for (int p = 0; p < g.p; p++)
+                            yk[p] = bk;
+                }
+                beta = 1.0f;
+            }
+            if (g.direct) {
+                kcpu_sgemm(ctx->threads, false, false, g.kg, g.p, g.crs, 1.0f, wg, g.crs, xg, g.hw, beta, yg, g.p, ws);
+                continue;
+            }
+            for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
+                int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
+                im2col(ctx->threads, d, &g, xg, p0, p1, col);
+                kcpu_sgemm(ctx->threads, false, false, g.kg, p1 - p0, g.crs, 1.0f, wg, g.crs, col, p1 - p0, beta,
+                           yg + p0, g.p, ws);
+            }
+        }
+}
+
+/* dx += conv^T(dy, w). */
+static void conv_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
+                          float *dx)
+{
+    struct geom g = geom_of(d);
+    int groups = d->c / g.cg;
+    size_t gws = kcpu_gemm_ws(g.crs, g.pchunk, g.kg);
+    float *ws, *col = scratch2(ctx, g.direct ? 0 : (size_t)g.crs * g.pchunk, gws, &ws);
+    for (int n = 0; n < d->n; n++)
+        for (int gi = 0; gi < groups; gi++) {
+            float *dxg = dx + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
+            const float *wg = w + (size_t)gi * g.kg * g.crs;
+            const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
+            if (g.direct) {
+                kcpu_sgemm(ctx->threads, true, false, g.crs, g.p, g.kg, 1.0f, wg, g.crs, dyg, g.p, 1.0f, dxg, g.hw, ws);
+                continue;
+            }
+            for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
+                int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
+                kcpu_sgemm(ctx->threads, true, false, g.crs, p1 - p0, g.kg, 1.0f, wg, g.crs, dyg + p0, g.p, 0.0f, col,
+                           p1 - p0, ws);
+                col2im(ctx->threads, d, &g, col, p0, p1, dxg);
+            }
+        }
+}
+
+/* db (K) += sum over images and pixels of dy (N, K, P), per channel in a fixed order. */
+static void bias_grad(int threads, int n, int k, int p, const float *dy, float *db)
+{
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && (size_t)n * k * p > 65536)
+    for (int c = 0; c < k; c++) {
+        double s = 0.0;
+        for (int i = 0; i < n; i++) {
+            const float *row = dy + ((size_t)i * k + c) * p;
+            float part = 0.0f;
+            for (int j = 0; j < p; j++)
+                part += row[j];
+            s += part;
+        }
+        db[c] += (float)s;
+    }
+}
+
+/* dw += sum_n dy[n] col[n]^T;  db += sum dy. */
+static void conv_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,
+                            float *dw, float *db)
+{
+    struct geom g = geom_of(d);
+    int groups = d->c / g.cg;
+    if (dw) {
+        size_t gws = kcpu_gemm_ws(g.kg, g.crs, g.pchunk);
+        float *ws, *col = scratch2(ctx, g.direct ? 0 : (size_t)g.crs * g.pchunk, gws, &ws);
+        for (int n = 0; n < d->n; n++)
+            for (int gi = 0; gi < groups; gi++) {
+                const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
+                const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
+                float *dwg = dw + (size_t)gi * g.kg * g.crs;
+                if (g.direct) {
+                    kcpu_sgemm(ctx->threads, false, true, g.kg, g.crs, g.p, 1.0f, dyg, g.p, xg, g.hw, 1.0f, dwg,
+                               g.crs, ws);
+                    continue;
+                }
+                for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
+                    int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
+                    im2col(ctx->threads, d, &g, xg, p0, p1, col);
+                    kcpu_sgemm(ctx->threads, false, true, g.kg, g.crs, p1 - p0, 1.0f, dyg + p0, g.p, col, p1 - p0,
+                               1.0f, dwg, g.crs, ws);
+                }
+            }
+    }
+    if (db)
+        bias_grad(ctx->threads, d->n, d->k, g.p, dy, db);
+}
+
+/* The conv whose adjoint is the transposed conv `d`: input (N, K, OH, OW) of d's output,
+ * output channels d's input channels, output plane d's input plane. */
+static struct kern_conv2d adjoint_of(const struct kern_conv2d *d)
+{
+    struct kern_conv2d a = *d;
+    a.c = d->k;
+    a.h = d->oh;
+    a.w = d->ow;
+    a.k = d->c;
+    a.oh = d->h;
+    a.ow = d->w;
+    a.opad_h = a.opad_w = 0;
+    return a;
+}
+
+void kcpu_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                     const float *b, float *y)
+{
+    conv_fwd(ctx, d, x, w, b, y, false);
+}
+
+void kcpu_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
+                          float *dx)
+{
+    conv_bwd_data(ctx, d, dy, w, dx);
+}
+
+void kcpu_conv2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,
+                            float *dw, float *db)
+{
+    conv_bwd_filter(ctx, d, x, dy, dw, db);
+}
+
+void kcpu_convt2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                      const float *b, float *y)
+{
+    struct kern_conv2d a = adjoint_of(d);
+    size_t plane = (size_t)d->oh * d->ow;
+    for (int n = 0; n < d->n; n++)
+        for (int k = 0; k < d->k; k++) {
+            float v = b ? b[k] : 0.0f, *yk = y + ((size_t)n * d->k + k) * plane;
+            for (size_t p = 0; p < plane; p++)
+                yk[p] = v;
+        }
+    conv_bwd_data(ctx, &a, x, w, y);
+}
+
+void kcpu_convt2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
+                           float *dx)
+{
+    struct kern_conv2d a = adjoint_of(d);
+    conv_fwd(ctx, &a, dy, w, NULL, dx, true);
+}
+
+void kcpu_convt2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,
+                             float *dw, float *db)
+{
+    struct kern_conv2d a = adjoint_of(d);
+    if (dw)
+        conv_bwd_filter(ctx, &a, dy, x, dw, NULL);
+    if (db)
+        bias_grad(ctx->threads, d->n, d->k, d->oh * d->ow, dy, db);
+}

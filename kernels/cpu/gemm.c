@@ -1,0 +1,196 @@
+/* gemm.c: the packed, cache-blocked SGEMM driver of the fast CPU backend, its packing
+ * routines and the portable micro-kernel.
+ *
+ * Loop nest (BLIS): for each NC-wide column block of C, for each KC-deep slice of k,
+ * pack op(B) (kc x nc) into NR-wide panels; for each MC-tall row block, pack op(A)
+ * (mc x kc) into MR-tall panels; then every MR x NR tile of the block runs the
+ * micro-kernel over kc. Transposes are absorbed by the packing; ragged edges are packed
+ * with zeros and the micro-kernel writes only the valid part of its tile.
+ *
+ * Threads: one OpenMP team for the whole call; packing is split by panels and the tiles
+ * of a block are split statically (column panels outer). A tile of C is touched by one
+ * thread per k slice and the slices run in order, so the sums are formed in the same
+ * order whatever the thread count: results are bit-identical for 1..N threads. */
+#include "kernels/cpu/kcpu.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include <omp.h>
+
+static const struct kcpu_gemm_arch arch_generic = {KCPU_GENERIC_MR, KCPU_GENERIC_NR, 256, 128, 2048,
+                                                   kcpu_ukr_generic};
+static const struct kcpu_gemm_arch arch_avx2 = {KCPU_AVX2_MR, KCPU_AVX2_NR, 256, 144, 4096, kcpu_ukr_avx2};
+static const struct kcpu_gemm_arch arch_avx512 = {KCPU_AVX512_MR, KCPU_AVX512_NR, 256, 144, 4096,
+                                                  kcpu_ukr_avx512};
+
+const struct kcpu_gemm_arch *kcpu_gemm_arch(enum kcpu_isa isa)
+{
+    switch (isa) {
+    case KCPU_AVX512: return &arch_avx512;
+    case KCPU_AVX2: return &arch_avx2;
+    default: return &arch_generic;
+    }
+}
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+/* Floats for one arch: packed B block (kc x nc rounded to NR) + packed A block (mc
+ * rounded to MR x kc), each rounded to 16 floats so the second stays 64-byte aligned. */
+static size_t ws_for(const struct kcpu_gemm_arch *ar, int m, int n, int k)
+{
+    size_t kc = (size_t)imin(k, ar->kc);
+    size_t nb = round_up(kc * round_up((size_t)imin(n, ar->nc), (size_t)ar->nr), 16);
+    size_t na = round_up(kc * round_up((size_t)imin(m, ar->mc), (size_t)ar->mr), 16);
+    return nb + na;
+}
+
+size_t kcpu_gemm_ws(int m, int n, int k)
+{
+    size_t w = 0;
+    for (int i = KCPU_GENERIC; i <= KCPU_AVX512; i++) {
+        size_t s = ws_for(kcpu_gemm_arch((enum kcpu_isa)i), m, n, k);
+        w = s > w ? s : w;
+    }
+    return w;
+}
+
+/* Pack rows i0..i0+mr-1, columns p0..p0+kc-1 of op(A) into dst[p*MR + i], zero rows
+ * mr..MR-1. op(A)(i,p) = a[i*lda + p], or a[p*lda + i] when ta. */
+static void pack_a(bool ta, const float *a, int lda, int i0, int mr, int p0, int kc, int MR, float *dst)
+{
+    if (!ta) {
+        for (int i = 0; i < mr; i++) {
+            const float *src = a + (size_t)(i0 + i) * lda + p0;
+            for (int p = 0; p < kc; p++)
+                dst[(size_t)p * MR + i] = src[p];
+        }
+        for (int i = mr; i < MR; i++)
+            for (int p = 0; p < kc; p++)
+                dst[(size_t)p * MR + i] = 0.0f;
+    } else {
+        for (int p = 0; p < kc; p++) {
+            const float *src = a + (size_t)(p0 + p) * lda + i0;
+            float *d = dst + (size_t)p * MR;
+            for (int i = 0; i < mr; i++)
+                d[i] = src[i];
+            for (int i = mr; i < MR; i++)
+                d[i] = 0.0f;
+        }
+    }
+}
+
+/* Pack rows p0..p0+kc-1, columns j0..j0+nr-1 of op(B) into dst[p*NR + j], zero columns
+ * nr..NR-1. op(B)(p,j) = b[p*ldb + j], or b[j*ldb + p] when tb. */
+static void pack_b(bool tb, const float *b, int ldb, int p0, int kc, int j0, int nr, int NR, float *dst)
+{
+    if (!tb) {
+        for (int p = 0; p < kc; p++) {
+            const float *src = b + (size_t)(p0 + p) * ldb + j0;
+            float *d = dst + (size_t)p * NR;
+            memcpy(d, src, (size_t)nr * sizeof(float));
+            for (int j = nr; j < NR; j++)
+                d[j] = 0.0f;
+        }
+    } else {
+        for (int j = 0; j < nr; j++) {
+            const float *src = b + (size_t)(j0 + j) * ldb + p0;
+            for (int p = 0; p < kc; p++)
+                dst[(size_t)p * NR + j] = src[p];
+        }
+        for (int j = nr; j < NR; j++)
+            for (int p = 0; p < kc; p++)
+                dst[(size_t)p * NR + j] = 0.0f;
+    }
+}
+
+/* C = beta C over m x n (beta == 0 clears, NaN included). */
+static void scale_c(int m, int n, float beta, float *c, int ldc)
+{
+    if (beta == 1.0f)
+        return;
+    for (int i = 0; i < m; i++) {
+        float *row = c + (size_t)i * ldc;
+        if (beta == 0.0f)
+            memset(row, 0, (size_t)n * sizeof(float));
+        else
+            for (int j = 0; j < n; j++)
+                row[j] *= beta;
+    }
+}
+
+void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                const float *b, int ldb, float beta, float *c, int ldc, float *ws)
+{
+    assert(m >= 0 && n >= 0 && k >= 0 && threads >= 1);
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    const struct kcpu_gemm_arch *ar = kcpu_gemm_arch(kcpu_isa());
+    const int MR = ar->mr, NR = ar->nr, KC = ar->kc, MC = ar->mc, NC = ar->nc;
+    const kcpu_ukr_fn ukr = ar->ukr;
+    float *bp = ws;
+    float *ap = ws + round_up((size_t)imin(k, KC) * round_up((size_t)imin(n, NC), (size_t)NR), 16);
+
+    /* Small products do not pay for a team; otherwise no more threads than tiles. */
+    double flops = 2.0 * m * n * k;
+    int tiles = (int)(((size_t)imin(m, MC) + MR - 1) / MR * (((size_t)imin(n, NC) + NR - 1) / NR));
+    int nt = flops < 2.0e6 ? 1 : imin(threads, tiles);
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    for (int jc = 0; jc < n; jc += NC) {
+        int nc = imin(NC, n - jc);
+        int npan = (nc + NR - 1) / NR;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = imin(KC, k - pc);
+            float bt = pc == 0 ? beta : 1.0f;
+#pragma omp for schedule(static)
+            for (int jp = 0; jp < npan; jp++)
+                pack_b(tb, b, ldb, pc, kc, jc + jp * NR, imin(NR, nc - jp * NR), NR, bp + (size_t)jp * NR * kc);
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = imin(MC, m - ic);
+                int mpan = (mc + MR - 1) / MR;
+#pragma omp for schedule(static)
+                for (int ip = 0; ip < mpan; ip++)
+                    pack_a(ta, a, lda, ic + ip * MR, imin(MR, mc - ip * MR), pc, kc, MR, ap + (size_t)ip * MR * kc);
+#pragma omp for collapse(2) schedule(static)
+                for (int jp = 0; jp < npan; jp++)
+                    for (int ip = 0; ip < mpan; ip++)
+                        ukr(kc, ap + (size_t)ip * MR * kc, bp + (size_t)jp * NR * kc,
+                            c + (size_t)(ic + ip * MR) * ldc + jc + jp * NR, ldc, alpha, bt,
+                            imin(MR, mc - ip * MR), imin(NR, nc - jp * NR));
+            }
+        }
+    }
+}
+
+/* Portable micro-kernel (MR x NR accumulators in an array the compiler keeps in
+ * vector registers where it can). */
+void kcpu_ukr_generic(int kc, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
+                      float alpha, float beta, int mr, int nr)
+{
+    enum { MR = KCPU_GENERIC_MR, NR = KCPU_GENERIC_NR };
+    float acc[MR][NR];
+    memset(acc, 0, sizeof(acc));
+    for (int p = 0; p < kc; p++) {
+        const float *bq = bp + (size_t)p * NR;
+        for (int i = 0; i < MR; i++) {
+            float av = ap[(size_t)p * MR + i];
+            for (int j = 0; j < NR; j++)
+                acc[i][j] += av * bq[j];
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < nr; j++)
+                ci[j] = alpha * acc[i][j];
+        else
+            for (int j = 0; j < nr; j++)
+                ci[j] = beta * ci[j] + alpha * acc[i][j];
+    }
+}
