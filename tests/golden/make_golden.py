@@ -269,7 +269,7 @@ def model_case(name, yaml_path, batch, seed):
         d["output." + k] = v.detach()
     d["loss"] = loss.detach().reshape(1)
     for n_, x in zip(names, xs):
-        d["input_grad." + n_] = x.grad.detach()
+        d["input_grad." + n_] = x.grad.detach().clone()
     for k, p in net.named_parameters():
         d["grad." + k] = p.grad.detach().clone()
     for k, v in state(net).items():
