@@ -159,9 +159,10 @@ bool sched_queue_next(struct sched_queue *q, int *start, int *count);
  *                       renders/<person>/<garment>.png) with each pair's status; past
  *                       SCHED_HTML_PAGE pairs the grid continues on index-002.html, ...
  *                       Every id and message is HTML-escaped.
- * The contact sheets are built in parallel (OpenMP) and are byte-identical whatever the
- * thread count. A render that cannot be read does not fail the aggregation; failing to
- * write an output does (TRYON_EIO naming the file). */
+ * j may be NULL (nothing journaled: every valid pair is pending). The contact sheets are
+ * built in parallel (OpenMP) and are byte-identical whatever the thread count. A render
+ * that cannot be read does not fail the aggregation; failing to write an output does
+ * (TRYON_EIO naming the file). */
 #define SCHED_THUMB_W 160   /* thumbnail box width, pixels */
 #define SCHED_SHEET_COLS 4
 #define SCHED_SHEET_ROWS 4
