@@ -7,8 +7,8 @@
  * gy = floor(spp/gx)); samples beyond gx*gy are uniform. Box filter: a pixel is the mean
  * of its samples.
  *
- * Per surface hit: next-event estimation on one light chosen by power (uniform point on
- * the rectangle, solid-angle conversion cos_l / d^2, one rtcOccluded1), then a
+ * Per surface hit: next-event estimation on one light chosen by power (a point on the
+ * rectangle sampled uniformly in solid angle, one rtcOccluded1), then a
  * cosine-weighted bounce (the Lambertian weight albedo/pi * cos / pdf = albedo). Light
  * emission is counted only for camera rays (see raytrace.h for why this is unbiased).
  * Russian roulette from the 4th hit on with survival probability max(throughput)
@@ -152,7 +152,74 @@ static void onb(const float n[3], float t[3], float b[3])
 
 struct rt_counts { uint64_t camera, bounce, shadow; };
 
-/* Direct light at hit h from one light chosen by power; adds thr * contribution to L. */
+/* Sample a direction towards rectangle l, as seen from o, uniformly in solid angle
+   (Urena, Fajardo, King 2013, "An area-preserving parametrization for spherical
+   rectangles"). Returns the solid angle (1/pdf) and the sampled point in y, or 0 when o
+   is not on the emitting side or the rectangle is too small or far for the formulas to
+   keep precision (the caller then samples by area). Double precision: the solid angle is
+   a difference of angles close to 2 pi. */
+static double sample_rect_solid_angle(const struct rt_light *l, const float o[3], float r1, float r2, float y[3])
+{
+    double ex[3], ey[3], ez[3], d[3];
+    double exl = 0, eyl = 0;
+    for (int k = 0; k < 3; k++) {
+        exl += (double)l->eu[k] * l->eu[k];
+        eyl += (double)l->ev[k] * l->ev[k];
+    }
+    exl = sqrt(exl);
+    eyl = sqrt(eyl);
+    for (int k = 0; k < 3; k++) {
+        ex[k] = l->eu[k] / exl;
+        ey[k] = l->ev[k] / eyl;
+        ez[k] = l->n[k];
+        d[k] = (double)l->corner[k] - o[k];
+    }
+    double x0 = d[0] * ex[0] + d[1] * ex[1] + d[2] * ex[2];
+    double y0 = d[0] * ey[0] + d[1] * ey[1] + d[2] * ey[2];
+    double z0 = d[0] * ez[0] + d[1] * ez[1] + d[2] * ez[2];
+    if (!(z0 < 0.0))
+        return 0.0; /* o is behind the emitting side (or in its plane) */
+    double x1 = x0 + exl, y1 = y0 + eyl;
+    /* unit normals of the four planes through o and an edge, in the (ex, ey, ez) frame */
+    double n0[3] = { 0, z0, -y0 }, n1[3] = { -z0, 0, x1 }, n2[3] = { 0, -z0, y1 }, n3[3] = { z0, 0, -x0 };
+    double *ns[4] = { n0, n1, n2, n3 };
+    for (int i = 0; i < 4; i++) {
+        double len = sqrt(ns[i][0] * ns[i][0] + ns[i][1] * ns[i][1] + ns[i][2] * ns[i][2]);
+        for (int k = 0; k < 3; k++)
+            ns[i][k] /= len;
+    }
+#define DOT3(a, b) ((a)[0] * (b)[0] + (a)[1] * (b)[1] + (a)[2] * (b)[2])
+    double g0 = acos(fmin(1.0, fmax(-1.0, -DOT3(n0, n1))));
+    double g1 = acos(fmin(1.0, fmax(-1.0, -DOT3(n1, n2))));
+    double g2 = acos(fmin(1.0, fmax(-1.0, -DOT3(n2, n3))));
+    double g3 = acos(fmin(1.0, fmax(-1.0, -DOT3(n3, n0))));
+#undef DOT3
+    double b0 = n0[2], b1 = n2[2];
+    double kk = 2.0 * M_PI - g2 - g3;
+    double sa = g0 + g1 - kk; /* solid angle */
+    if (!(sa > 1e-6))
+        return 0.0;
+    /* invert the solid angle along x, then the height along y */
+    double au = r1 * sa + kk;
+    double fu = (cos(au) * b0 - b1) / sin(au);
+    double cu = copysign(1.0, fu) / sqrt(fu * fu + b0 * b0);
+    cu = fmin(1.0, fmax(-1.0, cu));
+    double xu = -(cu * z0) / fmax(sqrt(1.0 - cu * cu), 1e-12);
+    xu = fmin(x1, fmax(x0, xu));
+    double dd = sqrt(xu * xu + z0 * z0);
+    double h0 = y0 / sqrt(dd * dd + y0 * y0), h1 = y1 / sqrt(dd * dd + y1 * y1);
+    double hv = h0 + r2 * (h1 - h0), hv2 = hv * hv;
+    double yv = hv2 < 1.0 - 1e-12 ? hv * dd / sqrt(1.0 - hv2) : y1;
+    yv = fmin(y1, fmax(y0, yv));
+    for (int k = 0; k < 3; k++)
+        y[k] = (float)(o[k] + xu * ex[k] + yv * ey[k] + z0 * ez[k]);
+    return sa;
+}
+
+/* Direct light at hit h from one light chosen by power; adds thr * contribution to L.
+   The point on the light is sampled uniformly in solid angle (estimate
+   albedo/pi * Le * cos_s * solid_angle / p_sel), or uniformly by area when the light is
+   too small or far for that (albedo/pi * Le * cos_s * cos_l * area / d^2 / p_sel). */
 static void next_event(RTCScene scene, struct RTCIntersectContext *ctx, const struct rt_scene *s,
                        const struct rt_hit *h, const float thr[3], struct rng *rng, float L[3],
                        struct rt_counts *cnt)
@@ -166,9 +233,12 @@ static void next_event(RTCScene scene, struct RTCIntersectContext *ctx, const st
         return;
     const struct rt_light *l = &s->lights[i];
     float y[3], o[3], wi[3];
-    v3_madd(y, l->corner, l->eu, r1);
-    v3_madd(y, y, l->ev, r2);
     v3_madd(o, h->p, h->ng, hit_eps(h->p));
+    double sa = sample_rect_solid_angle(l, o, r1, r2, y);
+    if (sa == 0.0) {
+        v3_madd(y, l->corner, l->eu, r1);
+        v3_madd(y, y, l->ev, r2);
+    }
     v3_sub(wi, y, o);
     float d2 = v3_dot(wi, wi);
     float d = sqrtf(d2);
@@ -181,8 +251,8 @@ static void next_event(RTCScene scene, struct RTCIntersectContext *ctx, const st
     cnt->shadow++;
     if (occluded(scene, ctx, o, wi, d * (1.0f - 1e-4f)))
         return;
-    /* albedo/pi * Le * cos_s * cos_l / d^2 / (pdf_area = 1/area) / p_sel */
-    float g = cos_s * cos_l * l->area / (d2 * p_sel * (float)M_PI);
+    float g = sa > 0.0 ? cos_s * (float)sa / (p_sel * (float)M_PI)
+                       : cos_s * cos_l * l->area / (d2 * p_sel * (float)M_PI);
     for (int k = 0; k < 3; k++)
         L[k] += thr[k] * h->albedo[k] * l->radiance[k] * g;
 }

@@ -1,0 +1,138 @@
+/* test_rt_furnace.c: radiometric checks against closed-form answers.
+ *
+ * (1) Furnace: a diffuse sphere (radius 0.5, 64x128 UV tessellation, smooth normals)
+ *     inside a closed cube [-1,1]^3 whose six inner faces are area lights of radiance
+ *     L = (1, 0.5, 0.25). The camera, inside the cube, sees the walls, which must read L
+ *     exactly, and the sphere, which sees only emitters: its radiance is albedo * L. With
+ *     albedo 1 that is the white furnace ("everything reads L"); albedo 0.5 checks the
+ *     albedo factor. Tolerance: the mean over the sphere's pixels within 2% (the sampling
+ *     noise of 8192 samples per region is about 0.3%).
+ * (2) Integrating sphere: the inside of a closed diffuse sphere (radius 1, albedo a = 0.8,
+ *     flat facets) lit by a small one-sided light at the centre facing +y. The lower half
+ *     gets no direct light; every diffuse reflection in a sphere spreads its power
+ *     uniformly over the wall, so the lower wall's irradiance is a Phi / (A (1 - a)) with
+ *     Phi = pi Le A_light, i.e. radiance a^2 Le A_light / (A (1 - a)) with A the mesh area.
+ *     This checks the multi-bounce paths and Russian roulette (mean path of 5 bounces).
+ *     Tolerance 3%: noise about 0.5%, plus the facets (not a perfect sphere) and the light's
+ *     own absorbing surface, each under 1%.
+ */
+#include <stdio.h>
+
+#include "check.h"
+#include "rt_test_util.h"
+
+/* Six inward-facing lights on the faces of [-1,1]^3. */
+static void add_light_box(struct rt_scene *s, const float L[3])
+{
+    for (int axis = 0; axis < 3; axis++)
+        for (int side = 0; side < 2; side++) {
+            int a1 = (axis + 1) % 3, a2 = (axis + 2) % 3; /* e_a1 x e_a2 = e_axis */
+            float c[3] = { -1, -1, -1 }, u[3] = { 0, 0, 0 }, v[3] = { 0, 0, 0 };
+            c[axis] = side ? 1.0f : -1.0f;
+            /* low side: normal +e_axis (inwards) = cross(e_a1, e_a2); high side: swap */
+            u[side ? a2 : a1] = 2.0f;
+            v[side ? a1 : a2] = 2.0f;
+            rt_scene_add_rect_light(s, c, u, v, L);
+        }
+}
+
+/* Mean radiance over the pixels within radius_px of the centre, and over the corners. */
+static void furnace(struct rt_device *dev, float albedo)
+{
+    const float L[3] = { 1.0f, 0.5f, 0.25f };
+    struct rt_scene *s = rt_scene_create(dev);
+    const float o[3] = { 0, 0, 0 };
+    struct rtt_mesh sph = rtt_sphere(o, 0.5f, 64, 128);
+    const float alb[3] = { albedo, albedo, albedo };
+    CHECK(rtt_add(s, &sph, alb, true) == 0);
+    add_light_box(s, L);
+    CHECK(rt_scene_commit(s) == TRYON_OK);
+    /* eye at z = 0.9 looking at the centre, vfov 90: the sphere (angular radius 33.7 deg)
+       covers a disc of radius 0.667 * 32 = 21 px around the centre of a 64x64 image */
+    struct rt_camera cam = { { 0, 0, 0.9f }, { 0, 0, 0 }, { 0, 1, 0 }, 90.0f, 64, 64 };
+    struct rt_settings set = { .spp = 64, .max_depth = 8, .seed = 11, .threads = 0 };
+    struct rt_film f;
+    CHECK(rt_render(s, &cam, &set, &f) == TRYON_OK);
+    double sum[3] = { 0, 0, 0 };
+    int n = 0;
+    double wall_err = 0;
+    for (int y = 0; y < 64; y++)
+        for (int x = 0; x < 64; x++) {
+            double dx = x + 0.5 - 32, dy = y + 0.5 - 32, r = sqrt(dx * dx + dy * dy);
+            const float *p = f.rgb + 3 * (y * 64 + x);
+            if (r < 19) {
+                CHECK(f.alpha[y * 64 + x] == 1.0f);
+                for (int c = 0; c < 3; c++)
+                    sum[c] += p[c];
+                n++;
+            } else if (r > 23) {
+                CHECK(f.alpha[y * 64 + x] == 0.0f);
+                for (int c = 0; c < 3; c++)
+                    wall_err = fmax(wall_err, fabs(p[c] - L[c]));
+            }
+        }
+    for (int c = 0; c < 3; c++) {
+        double mean = sum[c] / n, want = albedo * L[c];
+        fprintf(stderr, "furnace albedo %.2f channel %d: sphere mean %.5f, expected %.5f (%+.2f%%)\n", albedo, c,
+                mean, want, 100 * (mean / want - 1));
+        CHECK_NEAR(mean, want, 0.02 * want);
+    }
+    CHECK_NEAR(wall_err, 0.0, 1e-6);
+    rt_film_free(&f);
+    rtt_mesh_free(&sph);
+    rt_scene_free(s);
+}
+
+static void integrating_sphere(struct rt_device *dev)
+{
+    const float a = 0.8f, le = 400.0f, side = 0.1f;
+    struct rt_scene *s = rt_scene_create(dev);
+    const float o[3] = { 0, 0, 0 };
+    struct rtt_mesh sph = rtt_sphere(o, 1.0f, 96, 192);
+    const float alb[3] = { a, a, a };
+    CHECK(rt_scene_add_mesh(s, sph.pos, NULL, NULL, sph.nv, sph.tri, sph.nt,
+                            &(struct rt_material){ { a, a, a }, NULL }, false) == 0);
+    (void)alb;
+    double area = 0;
+    for (int t = 0; t < sph.nt; t++) {
+        const float *p0 = sph.pos + 3 * sph.tri[3 * t], *p1 = sph.pos + 3 * sph.tri[3 * t + 1],
+                    *p2 = sph.pos + 3 * sph.tri[3 * t + 2];
+        double e1[3], e2[3];
+        for (int k = 0; k < 3; k++) {
+            e1[k] = p1[k] - p0[k];
+            e2[k] = p2[k] - p0[k];
+        }
+        double cx = e1[1] * e2[2] - e1[2] * e2[1], cy = e1[2] * e2[0] - e1[0] * e2[2], cz = e1[0] * e2[1] - e1[1] * e2[0];
+        area += 0.5 * sqrt(cx * cx + cy * cy + cz * cz);
+    }
+    /* light in the plane y = 0 centred on the origin; cross(u, v) = +y */
+    const float c[3] = { -side / 2, 0, -side / 2 }, u[3] = { 0, 0, side }, v[3] = { side, 0, 0 };
+    const float L[3] = { le, le, le };
+    rt_scene_add_rect_light(s, c, u, v, L);
+    CHECK(rt_scene_commit(s) == TRYON_OK);
+    /* camera just under the light looking straight down at the unlit lower wall */
+    struct rt_camera cam = { { 0, -0.01f, 0 }, { 0, -1, 0 }, { 0, 0, -1 }, 60.0f, 24, 24 };
+    struct rt_settings set = { .spp = 256, .max_depth = 64, .seed = 5, .threads = 0 };
+    struct rt_film f;
+    CHECK(rt_render(s, &cam, &set, &f) == TRYON_OK);
+    double want = a * a * le * side * side / (area * (1 - a));
+    double mean = rtt_mean(f.rgb, 24, 3, 1, 0, 0, 24, 24);
+    fprintf(stderr, "integrating sphere: lower wall %.5f, expected %.5f (%+.2f%%), mesh area %.4f (4 pi = %.4f), "
+            "%.2f bounce rays per camera ray\n", mean, want, 100 * (mean / want - 1), area, 4 * M_PI,
+            (double)f.stats.bounce_rays / f.stats.camera_rays);
+    CHECK_NEAR(mean, want, 0.03 * want);
+    rt_film_free(&f);
+    rtt_mesh_free(&sph);
+    rt_scene_free(s);
+}
+
+int main(void)
+{
+    struct rt_device *dev = rt_device_create(0);
+    CHECK(dev != NULL);
+    furnace(dev, 1.0f);
+    furnace(dev, 0.5f);
+    integrating_sphere(dev);
+    rt_device_free(dev);
+    return check_result("test_rt_furnace");
+}
