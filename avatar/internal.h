@@ -1,0 +1,72 @@
+/* internal.h: what the files of avatar/ share and nobody else sees: the loaded model's
+ * layout (base mesh, sparse macro targets, joint cubes, region weights), the deformation
+ * of the whole base mesh into the body frame, and the body-surface proximity query used
+ * by the garment fit. */
+#ifndef TRYON_AVATAR_INTERNAL_H
+#define TRYON_AVATAR_INTERNAL_H
+
+#include "avatar/avatar.h"
+
+/* One sparse morph target: n entries (vertex, delta). Deltas are stored exactly as the
+   files give them, in thousandths of a decimetre (the files have three decimals). */
+struct av_target {
+    int n;
+    uint16_t *idx;   /* (n) base vertex index */
+    int16_t *d;      /* (n,3) delta, 1e-3 dm */
+};
+
+/* Joint cubes of the base mesh (`g joint-<name>`, 8 vertices each) whose centres follow
+   every target: the landmarks the pose and the garment regions use. */
+enum av_joint {
+    AV_J_L_SHOULDER, AV_J_R_SHOULDER, AV_J_L_ELBOW, AV_J_R_ELBOW, AV_J_L_HAND, AV_J_R_HAND,
+    AV_J_L_UPPER_LEG, AV_J_R_UPPER_LEG, AV_J_L_KNEE, AV_J_R_KNEE, AV_J_L_ANKLE, AV_J_R_ANKLE,
+    AV_J_PELVIS, AV_J_SPINE4, AV_J_SPINE3, AV_J_SPINE2, AV_J_SPINE1, AV_J_NECK,
+    AV_J_L_CLAVICLE, AV_J_R_CLAVICLE, AV_NJOINTS
+};
+extern const char *const av_joint_names[AV_NJOINTS];   /* "l-shoulder", ... */
+
+/* Skinning regions (sums of the default rig's bone weights, per side): arm = upper arm
+   down to the fingers; leg = upper leg down to the toes. */
+enum av_region { AV_R_ARM_L, AV_R_ARM_R, AV_R_LEG_L, AV_R_LEG_R, AV_NREGIONS };
+
+#define AV_NAGES 4     /* baby, child, young, old */
+#define AV_NRACES 3    /* african, asian, caucasian */
+
+struct avatar_model {
+    int nv;                        /* all base vertices: skin, helpers, joint cubes */
+    int nbody;                     /* skin vertices: indices [0, nbody) */
+    float *base;                   /* (nv,3) base mesh, decimetres */
+    int nbt;                       /* skin triangles */
+    int32_t *body_tri;             /* (nbt,3) */
+    int ntq;                       /* helper-tights faces */
+    int32_t *tights;               /* (ntq,4) corner vertex indices; a triangle has [3] = -1 */
+    int joint_first[AV_NJOINTS];   /* first of the 8 contiguous vertices of each joint cube */
+    float *region;                 /* (AV_NREGIONS, nv) weights in [0,1] */
+    /* macro targets, indexed like the file names; a missing combination is empty */
+    struct av_target universal[2][AV_NAGES][3][3];     /* gender, age, muscle, weight */
+    struct av_target race[AV_NRACES][2][AV_NAGES];     /* race, gender, age */
+    struct av_target height[2][AV_NAGES][3][3][2];     /* ... x {minheight, maxheight} */
+    struct av_target prop[2][AV_NAGES][3][3][2];       /* ... x {uncommon, ideal}; no baby files */
+};
+
+/* The whole base mesh (m->nv vertices) deformed by p into the body frame (metres, feet on
+   y = 0, skin bounds centred on x = z = 0, scaled to p->stature_m): out is (m->nv,3). The
+   skin part of out is the body mesh's pos. Validates p (TRYON_EINVAL). */
+enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_body_params *p, float *out);
+/* Centre of a joint cube in a deformed vertex array. */
+void av_joint_pos(const struct avatar_model *m, const float *verts, enum av_joint j, float out[3]);
+
+/* Nearest-point queries against a closed triangle mesh (the body), with the sign of the
+   side from angle-weighted pseudonormals (exact for a closed manifold mesh). */
+struct av_surface;
+enum tryon_status av_surface_create(const struct avatar_mesh *mesh, float cell_m, struct av_surface **out);
+void av_surface_free(struct av_surface *s);
+/* Nearest surface point q of p, the smooth (interpolated vertex) normal there, and the
+   signed distance (negative inside). */
+float av_surface_query(const struct av_surface *s, const float p[3], float q[3], float n[3]);
+
+/* Silhouette of the deformed skin vertices translated by `offset` (metres; NULL = none). */
+void av_render_silhouette_off(const float *pos, const int32_t *tri, int nt, const float offset[3],
+                              const struct avatar_photo_camera *c, int w, int h, uint8_t *mask);
+
+#endif

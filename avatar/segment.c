@@ -1,0 +1,179 @@
+/* segment.c: foreground masks of person and product photos.
+ *
+ * With alpha the mask is alpha > 127. Without, the backdrop is keyed out: its colour is
+ * estimated per row from the image's left and right borders (medians over a few border
+ * columns and neighbouring rows, so a vertical studio gradient such as a cyclorama's floor
+ * to wall is followed) and interpolated across the row; a pixel whose sRGB distance to it
+ * exceeds a threshold set from the border's own noise is foreground. Then the largest
+ * 4-connected component is kept and its holes are filled. Known limit: cast shadows darker
+ * than the threshold count as foreground.
+ */
+#include "avatar/internal.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BORDER_COLS 3     /* border columns sampled on each side */
+#define ROW_WINDOW 4      /* rows above and below pooled into a row's border median */
+#define MIN_THRESHOLD 24.0f
+
+static int cmp_u8(const void *a, const void *b) { return (int)*(const uint8_t *)a - (int)*(const uint8_t *)b; }
+static int cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median colour of the border columns [x0, x0+BORDER_COLS) over rows y-ROW_WINDOW..y+ROW_WINDOW. */
+static void border_median(const struct img8 *im, int x0, int y, uint8_t *scratch, float out[3])
+{
+    int ya = y - ROW_WINDOW < 0 ? 0 : y - ROW_WINDOW, yb = y + ROW_WINDOW >= im->h ? im->h - 1 : y + ROW_WINDOW;
+    int cols = BORDER_COLS < im->w ? BORDER_COLS : im->w;
+    for (int c = 0; c < 3; c++) {
+        int n = 0;
+        for (int yy = ya; yy <= yb; yy++)
+            for (int xx = x0; xx < x0 + cols; xx++)
+                scratch[n++] = im->px[((size_t)yy * im->w + xx) * 4 + c];
+        qsort(scratch, (size_t)n, 1, cmp_u8);
+        out[c] = scratch[n / 2];
+    }
+}
+
+/* Keep the largest 4-connected component of mask (255/0) and fill its holes. Returns the
+   component's pixel count. */
+static size_t keep_largest_filled(uint8_t *mask, int w, int h)
+{
+    size_t n = (size_t)w * h;
+    int32_t *label = calloc(n, sizeof *label);
+    int32_t *queue = malloc(n * sizeof *queue);
+    if (!label || !queue) {
+        free(label), free(queue);
+        return (size_t)-1;
+    }
+    int32_t best = 0, nlab = 0;
+    size_t best_size = 0;
+    for (size_t s = 0; s < n; s++) {
+        if (!mask[s] || label[s])
+            continue;
+        int32_t lab = ++nlab;
+        size_t qh = 0, qt = 0;
+        queue[qt++] = (int32_t)s;
+        label[s] = lab;
+        while (qh < qt) {
+            int32_t p = queue[qh++];
+            int x = p % w, y = p / w;
+            int32_t nb[4] = {x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1};
+            for (int k = 0; k < 4; k++)
+                if (nb[k] >= 0 && mask[nb[k]] && !label[nb[k]]) {
+                    label[nb[k]] = lab;
+                    queue[qt++] = nb[k];
+                }
+        }
+        if (qt > best_size) {   /* strictly larger: the first of equal components wins */
+            best_size = qt;
+            best = lab;
+        }
+    }
+    /* background = everything not in the best component reachable from the border */
+    memset(mask, 0, n);
+    size_t qh = 0, qt = 0;
+    for (int x = 0; x < w; x++)
+        for (int e = 0; e < 2; e++) {
+            size_t p = (size_t)(e ? h - 1 : 0) * w + x;
+            if (label[p] != best && !mask[p]) {
+                mask[p] = 1;
+                queue[qt++] = (int32_t)p;
+            }
+        }
+    for (int y = 0; y < h; y++)
+        for (int e = 0; e < 2; e++) {
+            size_t p = (size_t)y * w + (e ? w - 1 : 0);
+            if (label[p] != best && !mask[p]) {
+                mask[p] = 1;
+                queue[qt++] = (int32_t)p;
+            }
+        }
+    while (qh < qt) {
+        int32_t p = queue[qh++];
+        int x = p % w, y = p / w;
+        int32_t nb[4] = {x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1};
+        for (int k = 0; k < 4; k++)
+            if (nb[k] >= 0 && !mask[nb[k]] && label[nb[k]] != best) {
+                mask[nb[k]] = 1;
+                queue[qt++] = nb[k];
+            }
+    }
+    size_t count = 0;
+    for (size_t p = 0; p < n; p++) {
+        mask[p] = mask[p] ? 0 : 255;   /* not reached from the border: the component or a hole */
+        count += mask[p] != 0;
+    }
+    free(label);
+    free(queue);
+    return best ? count : 0;
+}
+
+enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_t *mask)
+{
+    assert(rgba->c == 4);
+    const int w = rgba->w, h = rgba->h;
+    const size_t n = (size_t)w * h;
+    size_t fg = 0;
+    if (had_alpha) {
+        for (size_t i = 0; i < n; i++) {
+            mask[i] = rgba->px[i * 4 + 3] > 127 ? 255 : 0;
+            fg += mask[i] != 0;
+        }
+        if (fg == 0)
+            return tryon_fail(TRYON_EINVAL, "avatar: the alpha channel leaves no foreground");
+        return TRYON_OK;
+    }
+    float *left = malloc((size_t)h * 3 * sizeof *left), *right = malloc((size_t)h * 3 * sizeof *right);
+    uint8_t *scratch = malloc((size_t)(2 * ROW_WINDOW + 1) * BORDER_COLS);
+    float *dist = malloc((size_t)2 * h * sizeof *dist);
+    if (!left || !right || !scratch || !dist) {
+        free(left), free(right), free(scratch), free(dist);
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");
+    }
+    int xr = w - BORDER_COLS < 0 ? 0 : w - BORDER_COLS;
+    for (int y = 0; y < h; y++) {
+        border_median(rgba, 0, y, scratch, left + y * 3);
+        border_median(rgba, xr, y, scratch, right + y * 3);
+    }
+    /* noise: distance of each row's outermost pixels to their row estimate */
+    for (int y = 0; y < h; y++)
+        for (int e = 0; e < 2; e++) {
+            const uint8_t *px = rgba->px + ((size_t)y * w + (e ? w - 1 : 0)) * 4;
+            const float *b = e ? right + y * 3 : left + y * 3;
+            float d2 = 0;
+            for (int c = 0; c < 3; c++)
+                d2 += (px[c] - b[c]) * (px[c] - b[c]);
+            dist[y * 2 + e] = sqrtf(d2);
+        }
+    qsort(dist, (size_t)2 * h, sizeof *dist, cmp_f);
+    float noise = dist[(size_t)(2 * h * 9 / 10)];
+    float thr = fmaxf(MIN_THRESHOLD, 3.0f * noise + 8.0f);
+    float thr2 = thr * thr;
+    for (int y = 0; y < h; y++) {
+        const float *l = left + y * 3, *r = right + y * 3;
+        for (int x = 0; x < w; x++) {
+            float t = w > 1 ? (float)x / (float)(w - 1) : 0.0f;
+            const uint8_t *px = rgba->px + ((size_t)y * w + x) * 4;
+            float d2 = 0;
+            for (int c = 0; c < 3; c++) {
+                float d = px[c] - (l[c] + t * (r[c] - l[c]));
+                d2 += d * d;
+            }
+            mask[(size_t)y * w + x] = d2 > thr2 ? 255 : 0;
+        }
+    }
+    free(left), free(right), free(scratch), free(dist);
+    fg = keep_largest_filled(mask, w, h);
+    if (fg == (size_t)-1)
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");
+    if (fg == 0)
+        return tryon_fail(TRYON_EINVAL, "avatar: no foreground differs from the backdrop colour");
+    return TRYON_OK;
+}
