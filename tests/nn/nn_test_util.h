@@ -25,7 +25,7 @@ static inline double nerr(const float *a, const float *b, size_t n)
     return sqrt(d) / (r > 1e-6 ? r : 1e-6);
 }
 
-static double worst_err; /* largest normalized error seen by CHECK_TENSOR, for the log */
+static double worst_err __attribute__((unused)); /* largest normalized error seen by CHECK_TENSOR, for the log */
 
 /* Compare n floats of backend memory (downloaded through ctx) with the golden tensor
  * `name`; the element count must match and the normalized error stay <= limit. */
