@@ -6,4 +6,5 @@ set(_kcpu ${CMAKE_CURRENT_LIST_DIR})
 set_source_files_properties(${_kcpu}/gemm_avx512.c PROPERTIES
   COMPILE_OPTIONS "-O3;-mavx512f;-mavx512bw;-mavx512vl;-mfma")
 set_source_files_properties(${_kcpu}/gemm_avx2.c PROPERTIES COMPILE_OPTIONS "-O3;-mavx2;-mfma")
-set_source_files_properties(${_kcpu}/gemm.c ${_kcpu}/conv.c PROPERTIES COMPILE_OPTIONS "-O3")
+set_source_files_properties(${_kcpu}/gemm.c ${_kcpu}/conv.c ${_kcpu}/eltwise.c ${_kcpu}/norm.c ${_kcpu}/pool.c
+  PROPERTIES COMPILE_OPTIONS "-O3")
