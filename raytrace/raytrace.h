@@ -127,8 +127,10 @@ struct rt_film {
 enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
                             struct rt_film *out);
 void rt_film_free(struct rt_film *f);
-/* The tone curve: identity up to 0.6 (mid-greys kept), then an exponential shoulder
-   tangent to it that approaches 1 (highlights roll off, never clip abruptly). Monotonic. */
+/* The tone curve: identity up to 0.6 (mid-greys kept), then a rational shoulder
+   0.6 + 0.4 t / (t + 0.4), t = x - 0.6, tangent to it and approaching 1 (radiance 1 ->
+   0.8, 10 -> 0.98: highlights roll off instead of clipping). Increasing; NaN and
+   negatives give 0. */
 float rt_tonemap(float x);
 /* Tone map (exposure, rt_tonemap per channel) to 8-bit sRGB RGBA; alpha channel from film
    alpha. out is allocated (img8_free). */

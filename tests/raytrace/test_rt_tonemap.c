@@ -1,0 +1,91 @@
+/* test_rt_tonemap.c: the tone curve and the film -> 8-bit sRGB RGBA conversion.
+ *
+ * (6) At exposure 1 an 18% grey radiance maps to sRGB 118..128; the curve is the identity
+ * up to 0.6, continuous with slope 1 at the knee, strictly increasing above, below 1
+ * (no clipping) up to radiance 3, under 8-bit 255 at radiance 10 and 255 at 1000; 8-bit output is
+ * monotonic over a sweep; exposure multiplies radiance; alpha 0.5 gives 128; NaN and
+ * negative radiance give 0.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "raytrace/raytrace.h"
+
+/* A film of n pixels in one row, grey values v[i], alpha a[i]. */
+static void film_row(struct rt_film *f, int n, const float *v, const float *a)
+{
+    f->w = n;
+    f->h = 1;
+    f->rgb = malloc(sizeof(float) * 3 * n);
+    f->alpha = malloc(sizeof(float) * n);
+    f->depth = f->normal = f->albedo = NULL;
+    for (int i = 0; i < n; i++) {
+        f->rgb[3 * i] = f->rgb[3 * i + 1] = f->rgb[3 * i + 2] = v[i];
+        f->alpha[i] = a[i];
+    }
+}
+
+static void film_row_free(struct rt_film *f)
+{
+    free(f->rgb);
+    free(f->alpha);
+}
+
+int main(void)
+{
+    /* the curve */
+    CHECK(rt_tonemap(0.18f) == 0.18f);
+    CHECK(rt_tonemap(0.6f) == 0.6f);
+    const float h = 1e-3f;
+    CHECK_NEAR((rt_tonemap(0.6f + h) - rt_tonemap(0.6f)) / h, 1.0, 3e-3); /* secant: 0.9975 */
+    CHECK(rt_tonemap(-1.0f) == 0.0f);
+    CHECK(rt_tonemap(NAN) == 0.0f);
+    CHECK(rt_tonemap(3.0f) < 1.0f);
+    float prev = rt_tonemap(0.0f);
+    int non_increasing = 0;
+    for (int i = 1; i <= 3000; i++) {
+        float y = rt_tonemap(i * 1e-3f);
+        non_increasing += !(y > prev);
+        prev = y;
+    }
+    CHECK_EQ_INT(non_increasing, 0);
+
+    /* 8-bit: mid-grey, alpha, exposure, saturation, monotonic sweep */
+    enum { N = 2001 };
+    float v[N], a[N];
+    for (int i = 0; i < N; i++) {
+        v[i] = i * 0.005f; /* 0 .. 10 */
+        a[i] = 1.0f;
+    }
+    v[0] = 0.18f;
+    a[0] = 0.5f;
+    v[1] = NAN;
+    v[2] = -0.5f;
+    v[3] = 1000.0f;
+    v[4] = 0.09f;
+    struct rt_film f;
+    film_row(&f, N, v, a);
+    struct img8 im;
+    CHECK(rt_film_to_rgba8(&f, 1.0f, &im) == TRYON_OK);
+    CHECK_EQ_INT(im.c, 4);
+    int grey = im.px[0];
+    fprintf(stderr, "tonemap: 0.18 -> sRGB %d\n", grey);
+    CHECK(grey >= 118 && grey <= 128);
+    CHECK(im.px[1] == grey && im.px[2] == grey);
+    CHECK_EQ_INT(im.px[3], 128);
+    CHECK_EQ_INT(im.px[4 * 1], 0);
+    CHECK_EQ_INT(im.px[4 * 2], 0);
+    CHECK_EQ_INT(im.px[4 * 3], 255);
+    int drops = 0;
+    for (int i = 6; i < N; i++)
+        drops += im.px[4 * i] < im.px[4 * (i - 1)];
+    CHECK_EQ_INT(drops, 0);
+    CHECK(im.px[4 * (N - 1)] < 255); /* radiance 10 still below white: rolled off, not clipped */
+    img8_free(&im);
+    /* exposure 2 on 0.09 equals exposure 1 on 0.18 */
+    CHECK(rt_film_to_rgba8(&f, 2.0f, &im) == TRYON_OK);
+    CHECK_EQ_INT(im.px[4 * 4], grey);
+    img8_free(&im);
+    film_row_free(&f);
+    return check_result("test_rt_tonemap");
+}
