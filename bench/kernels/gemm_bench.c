@@ -61,7 +61,7 @@ int main(int argc, char **argv)
             float *b = aligned_alloc(64, sizeof(float) * ((size_t)k * n + 16));
             float *c = aligned_alloc(64, sizeof(float) * ((size_t)m * n + 16));
             float *cr = malloc(sizeof(float) * (size_t)m * n);
-            float *ws = aligned_alloc(64, sizeof(float) * (kcpu_gemm_ws(m, n, k) + 16));
+            float *ws = aligned_alloc(64, sizeof(float) * (kcpu_gemm_ws(m, n, k, 2) + 16));
             for (size_t i = 0; i < (size_t)m * k; i++)
                 a[i] = rng_float(&r) - 0.5f;
             for (size_t i = 0; i < (size_t)k * n; i++)

@@ -9,23 +9,29 @@
  * where col(q = (c*R + r)*S + s, p = oh*OW + ow) = x[c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]
  * (zero outside). A 1x1 conv with stride 1 and no padding uses x itself as col. Columns
  * are processed in chunks of at most COL_CHUNK floats of col so scratch stays bounded.
+ * Forward and backward-data run images in parallel when the batch allows (each image on
+ * one thread), else threads work inside each image; backward-filter sums over images in
+ * order with threads inside each image.
  *
  * A transposed conv is the adjoint of a conv: its forward is conv bwd-data with the roles
  * of input and output swapped (same weight layout (C, K/groups, R, S)), its bwd-data is a
  * conv forward, and its bwd-filter is conv bwd-filter with x and dy swapped.
  *
- * Determinism: images and chunks run in a fixed order, each GEMM is thread-count
- * independent (gemm.c), col2im gives each input channel to one thread and adds in a
- * fixed order, and bias sums run per channel in a fixed order. */
+ * Determinism: each image's output is computed by the same code whichever thread runs it,
+ * the chunks of an image and the images of a weight gradient run in a fixed order, each
+ * GEMM is thread-count independent (gemm.c), col2im gives each input channel to one
+ * thread and adds in a fixed order, and bias sums run per channel in a fixed order. */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <omp.h>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/kcpu.h"
 #include "kernels/cpu/kcpu_ops.h"
 
-#define COL_CHUNK ((size_t)4 << 20) /* floats of col per chunk: 16 MiB */
+#define COL_CHUNK ((size_t)1 << 20) /* floats of col per chunk: 4 MiB, stays in L3 */
 
 /* The geometry shared by the three passes. */
 struct geom {
@@ -125,14 +131,86 @@ static void col2im(int threads, const struct kern_conv2d *d, const struct geom *
     }
 }
 
-/* Scratch: col chunk + GEMM workspace, carved from one kern_scratch block (64-aligned). */
-static float *scratch2(struct kern_ctx *ctx, size_t n_col, size_t n_ws, float **ws)
+/* How one pass spreads ctx->threads: over images (each image on one thread with its own
+ * scratch, no synchronization inside) when the batch divides evenly or is large, else
+ * inside each image (threaded im2col/col2im and GEMM). */
+struct plan {
+    int outer, inner; /* threads over images, threads per image */
+    size_t per;       /* floats of scratch per outer thread: col chunk + GEMM workspace */
+    float *base;      /* 64-byte aligned scratch, outer * per floats */
+};
+
+static struct plan plan_of(struct kern_ctx *ctx, int n, bool by_image, size_t n_col, size_t (*ws)(int, const void *),
+                           const void *arg)
 {
-    size_t nc = (n_col + 15) / 16 * 16;
-    float *base = kern_scratch(ctx, nc + n_ws + 16);
-    float *al = (float *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
-    *ws = al + nc;
-    return al;
+    struct plan pl;
+    int t = ctx->threads;
+    pl.outer = by_image && t > 1 && n >= 2 && (n % t == 0 || n >= 4 * t) ? (n < t ? n : t) : 1;
+    pl.inner = pl.outer > 1 ? 1 : t;
+    pl.per = (n_col + 15) / 16 * 16 + (ws(pl.inner, arg) + 15) / 16 * 16;
+    float *raw = kern_scratch(ctx, pl.per * (size_t)pl.outer + 16);
+    pl.base = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    return pl;
+}
+
+static inline float *plan_col(const struct plan *pl, int t) { return pl->base + pl->per * (size_t)t; }
+static inline float *plan_ws(const struct plan *pl, int t, size_t n_col)
+{
+    return pl->base + pl->per * (size_t)t + (n_col + 15) / 16 * 16;
+}
+
+static inline int thread_id(int outer) { return outer > 1 ? omp_get_thread_num() : 0; }
+
+/* GEMM workspaces of the three passes, for plan_of. */
+static size_t ws_fwd(int threads, const void *arg)
+{
+    const struct geom *g = arg;
+    return kcpu_gemm_ws(g->kg, g->pchunk, g->crs, threads);
+}
+static size_t ws_bwd_data(int threads, const void *arg)
+{
+    const struct geom *g = arg;
+    return kcpu_gemm_ws(g->crs, g->pchunk, g->kg, threads);
+}
+static size_t ws_bwd_filter(int threads, const void *arg)
+{
+    const struct geom *g = arg;
+    return kcpu_gemm_ws(g->kg, g->crs, g->pchunk, threads);
+}
+
+/* One image of the forward pass on `threads` threads. */
+static void fwd_image(int threads, const struct kern_conv2d *d, const struct geom *g, int n, const float *x,
+                      const float *w, const float *b, float *y, bool accumulate, float *col, float *ws)
+{
+    int groups = d->c / g->cg;
+    for (int gi = 0; gi < groups; gi++) {
+        const float *xg = x + ((size_t)n * d->c + (size_t)gi * g->cg) * g->hw;
+        const float *wg = w + (size_t)gi * g->kg * g->crs;
+        float *yg = y + ((size_t)n * d->k + (size_t)gi * g->kg) * g->p;
+        float beta = accumulate ? 1.0f : 0.0f;
+        if (b) {
+            for (int k = 0; k < g->kg; k++) {
+                float bk = b[gi * g->kg + k], *yk = yg + (size_t)k * g->p;
+                if (accumulate)
+                    for (int p = 0; p < g->p; p++)
+                        yk[p] += bk;
+                else
+                    for (int p = 0; p < g->p; p++)
+                        yk[p] = bk;
+            }
+            beta = 1.0f;
+        }
+        if (g->direct) {
+            kcpu_sgemm(threads, false, false, g->kg, g->p, g->crs, 1.0f, wg, g->crs, xg, g->hw, beta, yg, g->p, ws);
+            continue;
+        }
+        for (int p0 = 0; p0 < g->p; p0 += g->pchunk) {
+            int p1 = p0 + g->pchunk < g->p ? p0 + g->pchunk : g->p;
+            im2col(threads, d, g, xg, p0, p1, col);
+            kcpu_sgemm(threads, false, false, g->kg, p1 - p0, g->crs, 1.0f, wg, g->crs, col, p1 - p0, beta, yg + p0,
+                       g->p, ws);
+        }
+    }
 }
 
 /* y = conv(x, w) + b, or y += conv(x, w) (+ b) when accumulate. */
@@ -140,38 +218,35 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
                      const float *b, float *y, bool accumulate)
 {
     struct geom g = geom_of(d);
-    int groups = d->c / g.cg;
-    size_t gws = kcpu_gemm_ws(g.kg, g.pchunk, g.crs);
-    float *ws, *col = scratch2(ctx, g.direct ? 0 : (size_t)g.crs * g.pchunk, gws, &ws);
-    for (int n = 0; n < d->n; n++)
-        for (int gi = 0; gi < groups; gi++) {
-            const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
-            const float *wg = w + (size_t)gi * g.kg * g.crs;
-            float *yg = y + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
-            float beta = accumulate ? 1.0f : 0.0f;
-            if (b) {
-                for (int k = 0; k < g.kg; k++) {
-                    float bk = b[gi * g.kg + k], *yk = yg + (size_t)k * g.p;
-                    if (accumulate)
-                        for (int p = 0; p < g.p; p++)
-                            yk[p] += bk;
-                    else
-                        for (int p = 0; p < g.p; p++)
-                            yk[p] = bk;
-                }
-                beta = 1.0f;
-            }
-            if (g.direct) {
-                kcpu_sgemm(ctx->threads, false, false, g.kg, g.p, g.crs, 1.0f, wg, g.crs, xg, g.hw, beta, yg, g.p, ws);
-                continue;
-            }
-            for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
-                int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
-                im2col(ctx->threads, d, &g, xg, p0, p1, col);
-                kcpu_sgemm(ctx->threads, false, false, g.kg, p1 - p0, g.crs, 1.0f, wg, g.crs, col, p1 - p0, beta,
-                           yg + p0, g.p, ws);
-            }
+    size_t n_col = g.direct ? 0 : (size_t)g.crs * g.pchunk;
+    struct plan pl = plan_of(ctx, d->n, true, n_col, ws_fwd, &g);
+#pragma omp parallel for num_threads(pl.outer) schedule(static) if (pl.outer > 1)
+    for (int n = 0; n < d->n; n++) {
+        int t = thread_id(pl.outer);
+        fwd_image(pl.inner, d, &g, n, x, w, b, y, accumulate, plan_col(&pl, t), plan_ws(&pl, t, n_col));
+    }
+}
+
+/* One image of dx += conv^T(dy, w) on `threads` threads. */
+static void bwd_data_image(int threads, const struct kern_conv2d *d, const struct geom *g, int n, const float *dy,
+                           const float *w, float *dx, float *col, float *ws)
+{
+    int groups = d->c / g->cg;
+    for (int gi = 0; gi < groups; gi++) {
+        float *dxg = dx + ((size_t)n * d->c + (size_t)gi * g->cg) * g->hw;
+        const float *wg = w + (size_t)gi * g->kg * g->crs;
+        const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g->kg) * g->p;
+        if (g->direct) {
+            kcpu_sgemm(threads, true, false, g->crs, g->p, g->kg, 1.0f, wg, g->crs, dyg, g->p, 1.0f, dxg, g->hw, ws);
+            continue;
         }
+        for (int p0 = 0; p0 < g->p; p0 += g->pchunk) {
+            int p1 = p0 + g->pchunk < g->p ? p0 + g->pchunk : g->p;
+            kcpu_sgemm(threads, true, false, g->crs, p1 - p0, g->kg, 1.0f, wg, g->crs, dyg + p0, g->p, 0.0f, col,
+                       p1 - p0, ws);
+            col2im(threads, d, g, col, p0, p1, dxg);
+        }
+    }
 }
 
 /* dx += conv^T(dy, w). */
@@ -179,25 +254,13 @@ static void conv_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, con
                           float *dx)
 {
     struct geom g = geom_of(d);
-    int groups = d->c / g.cg;
-    size_t gws = kcpu_gemm_ws(g.crs, g.pchunk, g.kg);
-    float *ws, *col = scratch2(ctx, g.direct ? 0 : (size_t)g.crs * g.pchunk, gws, &ws);
-    for (int n = 0; n < d->n; n++)
-        for (int gi = 0; gi < groups; gi++) {
-            float *dxg = dx + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
-            const float *wg = w + (size_t)gi * g.kg * g.crs;
-            const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
-            if (g.direct) {
-                kcpu_sgemm(ctx->threads, true, false, g.crs, g.p, g.kg, 1.0f, wg, g.crs, dyg, g.p, 1.0f, dxg, g.hw, ws);
-                continue;
-            }
-            for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
-                int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
-                kcpu_sgemm(ctx->threads, true, false, g.crs, p1 - p0, g.kg, 1.0f, wg, g.crs, dyg + p0, g.p, 0.0f, col,
-                           p1 - p0, ws);
-                col2im(ctx->threads, d, &g, col, p0, p1, dxg);
-            }
-        }
+    size_t n_col = g.direct ? 0 : (size_t)g.crs * g.pchunk;
+    struct plan pl = plan_of(ctx, d->n, true, n_col, ws_bwd_data, &g);
+#pragma omp parallel for num_threads(pl.outer) schedule(static) if (pl.outer > 1)
+    for (int n = 0; n < d->n; n++) {
+        int t = thread_id(pl.outer);
+        bwd_data_image(pl.inner, d, &g, n, dy, w, dx, plan_col(&pl, t), plan_ws(&pl, t, n_col));
+    }
 }
 
 /* db (K) += sum over images and pixels of dy (N, K, P), per channel in a fixed order. */
@@ -224,23 +287,25 @@ static void conv_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, c
     struct geom g = geom_of(d);
     int groups = d->c / g.cg;
     if (dw) {
-        size_t gws = kcpu_gemm_ws(g.kg, g.crs, g.pchunk);
-        float *ws, *col = scratch2(ctx, g.direct ? 0 : (size_t)g.crs * g.pchunk, gws, &ws);
+        /* Images add into the same dw: they run in order, threads work inside each. */
+        size_t n_col = g.direct ? 0 : (size_t)g.crs * g.pchunk;
+        struct plan pl = plan_of(ctx, d->n, false, n_col, ws_bwd_filter, &g);
+        float *col = plan_col(&pl, 0), *ws = plan_ws(&pl, 0, n_col);
         for (int n = 0; n < d->n; n++)
             for (int gi = 0; gi < groups; gi++) {
                 const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
                 const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
                 float *dwg = dw + (size_t)gi * g.kg * g.crs;
                 if (g.direct) {
-                    kcpu_sgemm(ctx->threads, false, true, g.kg, g.crs, g.p, 1.0f, dyg, g.p, xg, g.hw, 1.0f, dwg,
-                               g.crs, ws);
+                    kcpu_sgemm(pl.inner, false, true, g.kg, g.crs, g.p, 1.0f, dyg, g.p, xg, g.hw, 1.0f, dwg, g.crs,
+                               ws);
                     continue;
                 }
                 for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
                     int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
-                    im2col(ctx->threads, d, &g, xg, p0, p1, col);
-                    kcpu_sgemm(ctx->threads, false, true, g.kg, g.crs, p1 - p0, 1.0f, dyg + p0, g.p, col, p1 - p0,
-                               1.0f, dwg, g.crs, ws);
+                    im2col(pl.inner, d, &g, xg, p0, p1, col);
+                    kcpu_sgemm(pl.inner, false, true, g.kg, g.crs, p1 - p0, 1.0f, dyg + p0, g.p, col, p1 - p0, 1.0f,
+                               dwg, g.crs, ws);
                 }
             }
     }

@@ -10,7 +10,7 @@
 /* GEMM workspace for (m, n, k), 64-byte aligned, from the context's scratch. */
 static float *gemm_ws(struct kern_ctx *ctx, int m, int n, int k)
 {
-    float *base = kern_scratch(ctx, kcpu_gemm_ws(m, n, k) + 16);
+    float *base = kern_scratch(ctx, kcpu_gemm_ws(m, n, k, ctx->threads) + 16);
     return (float *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
 }
 

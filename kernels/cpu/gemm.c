@@ -7,10 +7,12 @@
  * micro-kernel over kc. Transposes are absorbed by the packing; ragged edges are packed
  * with zeros and the micro-kernel writes only the valid part of its tile.
  *
- * Threads: one OpenMP team for the whole call; packing is split by panels and the tiles
- * of a block are split statically (column panels outer). A tile of C is touched by one
- * thread per k slice and the slices run in order, so the sums are formed in the same
- * order whatever the thread count: results are bit-identical for 1..N threads. */
+ * Threads: C is cut into one slab per thread along its longer side, in whole register
+ * tiles; each thread runs the blocked loops on its slab with its own packing buffers, so
+ * there is no barrier inside the call (barriers cost a scheduler slice when the cores are
+ * shared). Every element of C gets the same k slices in the same order, and the
+ * micro-kernels compute an element identically wherever its tile lies, so the results are
+ * bit-identical for 1..N threads. */
 #include "kernels/cpu/kcpu.h"
 
 #include <assert.h>
@@ -36,8 +38,9 @@ const struct kcpu_gemm_arch *kcpu_gemm_arch(enum kcpu_isa isa)
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
-/* Floats for one arch: packed B block (kc x nc rounded to NR) + packed A block (mc
- * rounded to MR x kc), each rounded to 16 floats so the second stays 64-byte aligned. */
+/* Floats of one thread's workspace for one arch: packed B block (kc x nc rounded to NR)
+ * + packed A block (mc rounded to MR x kc), each rounded to 16 floats so every block
+ * stays 64-byte aligned. */
 static size_t ws_for(const struct kcpu_gemm_arch *ar, int m, int n, int k)
 {
     size_t kc = (size_t)imin(k, ar->kc);
@@ -46,14 +49,14 @@ static size_t ws_for(const struct kcpu_gemm_arch *ar, int m, int n, int k)
     return nb + na;
 }
 
-size_t kcpu_gemm_ws(int m, int n, int k)
+size_t kcpu_gemm_ws(int m, int n, int k, int threads)
 {
     size_t w = 0;
     for (int i = KCPU_GENERIC; i <= KCPU_AVX512; i++) {
         size_t s = ws_for(kcpu_gemm_arch((enum kcpu_isa)i), m, n, k);
         w = s > w ? s : w;
     }
-    return w;
+    return w * (size_t)(threads > 1 ? threads : 1);
 }
 
 /* Pack rows i0..i0+mr-1, columns p0..p0+kc-1 of op(A) into dst[p*MR + i], zero rows
@@ -120,6 +123,39 @@ static void scale_c(int m, int n, float beta, float *c, int ldc)
     }
 }
 
+/* The blocked product of rows [m0, m1) and columns [n0, n1) of C on the calling thread,
+ * with its own packing buffers at ws. */
+static void gemm_part(const struct kcpu_gemm_arch *ar, bool ta, bool tb, int m0, int m1, int n0, int n1, int k,
+                      float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                      float *ws)
+{
+    const int MR = ar->mr, NR = ar->nr, KC = ar->kc, MC = ar->mc, NC = ar->nc;
+    const kcpu_ukr_fn ukr = ar->ukr;
+    float *bp = ws;
+    float *ap = ws + round_up((size_t)imin(k, KC) * round_up((size_t)imin(n1 - n0, NC), (size_t)NR), 16);
+    for (int jc = n0; jc < n1; jc += NC) {
+        int nc = imin(NC, n1 - jc);
+        int npan = (nc + NR - 1) / NR;
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = imin(KC, k - pc);
+            float bt = pc == 0 ? beta : 1.0f;
+            for (int jp = 0; jp < npan; jp++)
+                pack_b(tb, b, ldb, pc, kc, jc + jp * NR, imin(NR, nc - jp * NR), NR, bp + (size_t)jp * NR * kc);
+            for (int ic = m0; ic < m1; ic += MC) {
+                int mc = imin(MC, m1 - ic);
+                int mpan = (mc + MR - 1) / MR;
+                for (int ip = 0; ip < mpan; ip++)
+                    pack_a(ta, a, lda, ic + ip * MR, imin(MR, mc - ip * MR), pc, kc, MR, ap + (size_t)ip * MR * kc);
+                for (int jp = 0; jp < npan; jp++)
+                    for (int ip = 0; ip < mpan; ip++)
+                        ukr(kc, ap + (size_t)ip * MR * kc, bp + (size_t)jp * NR * kc,
+                            c + (size_t)(ic + ip * MR) * ldc + jc + jp * NR, ldc, alpha, bt,
+                            imin(MR, mc - ip * MR), imin(NR, nc - jp * NR));
+            }
+        }
+    }
+}
+
 void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
                 const float *b, int ldb, float beta, float *c, int ldc, float *ws)
 {
@@ -131,40 +167,23 @@ void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha,
         return;
     }
     const struct kcpu_gemm_arch *ar = kcpu_gemm_arch(kcpu_isa());
-    const int MR = ar->mr, NR = ar->nr, KC = ar->kc, MC = ar->mc, NC = ar->nc;
-    const kcpu_ukr_fn ukr = ar->ukr;
-    float *bp = ws;
-    float *ap = ws + round_up((size_t)imin(k, KC) * round_up((size_t)imin(n, NC), (size_t)NR), 16);
-
-    /* Small products do not pay for a team; otherwise no more threads than tiles. */
-    double flops = 2.0 * m * n * k;
-    int tiles = (int)(((size_t)imin(m, MC) + MR - 1) / MR * (((size_t)imin(n, NC) + NR - 1) / NR));
-    int nt = flops < 2.0e6 ? 1 : imin(threads, tiles);
-
+    /* Split C into one slab per thread along its longer side (in register tiles), so the
+     * threads never wait for each other inside the call: each packs what it needs. Small
+     * products run on the calling thread. */
+    int mt = (m + ar->mr - 1) / ar->mr, nt_ = (n + ar->nr - 1) / ar->nr;
+    bool split_n = nt_ >= mt;
+    int units = split_n ? nt_ : mt;
+    int nt = 2.0 * m * n * k < 4.0e6 ? 1 : imin(threads, units);
+    size_t per = kcpu_gemm_ws(m, n, k, 1);
 #pragma omp parallel num_threads(nt) if (nt > 1)
-    for (int jc = 0; jc < n; jc += NC) {
-        int nc = imin(NC, n - jc);
-        int npan = (nc + NR - 1) / NR;
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = imin(KC, k - pc);
-            float bt = pc == 0 ? beta : 1.0f;
-#pragma omp for schedule(static)
-            for (int jp = 0; jp < npan; jp++)
-                pack_b(tb, b, ldb, pc, kc, jc + jp * NR, imin(NR, nc - jp * NR), NR, bp + (size_t)jp * NR * kc);
-            for (int ic = 0; ic < m; ic += MC) {
-                int mc = imin(MC, m - ic);
-                int mpan = (mc + MR - 1) / MR;
-#pragma omp for schedule(static)
-                for (int ip = 0; ip < mpan; ip++)
-                    pack_a(ta, a, lda, ic + ip * MR, imin(MR, mc - ip * MR), pc, kc, MR, ap + (size_t)ip * MR * kc);
-#pragma omp for collapse(2) schedule(static)
-                for (int jp = 0; jp < npan; jp++)
-                    for (int ip = 0; ip < mpan; ip++)
-                        ukr(kc, ap + (size_t)ip * MR * kc, bp + (size_t)jp * NR * kc,
-                            c + (size_t)(ic + ip * MR) * ldc + jc + jp * NR, ldc, alpha, bt,
-                            imin(MR, mc - ip * MR), imin(NR, nc - jp * NR));
-            }
-        }
+    {
+        int t = nt > 1 ? omp_get_thread_num() : 0;
+        int u0 = (int)((long)units * t / nt), u1 = (int)((long)units * (t + 1) / nt);
+        float *w = ws + per * (size_t)t;
+        if (split_n)
+            gemm_part(ar, ta, tb, 0, m, u0 * ar->nr, imin(n, u1 * ar->nr), k, alpha, a, lda, b, ldb, beta, c, ldc, w);
+        else
+            gemm_part(ar, ta, tb, u0 * ar->mr, imin(m, u1 * ar->mr), 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, w);
     }
 }
 

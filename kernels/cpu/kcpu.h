@@ -8,7 +8,7 @@
  *
  * GEMM: row-major C (m,n) = alpha op(A) op(B) + beta C, packed and cache-blocked
  * (BLIS-style loops: NC columns of B, KC deep, MC rows of A; MR x NR register tiles).
- * Each tile of C is produced by one thread with the k-reduction in a fixed order, so
+ * Each element of C is produced by one thread with the k-reduction in a fixed order, so
  * results do not depend on the thread count. */
 #ifndef TRYON_KERNELS_CPU_KCPU_H
 #define TRYON_KERNELS_CPU_KCPU_H
@@ -54,10 +54,11 @@ void kcpu_ukr_avx512(int kc, const float *ap, const float *bp, float *c, long ld
 #define KCPU_AVX512_MR 8
 #define KCPU_AVX512_NR 32
 
-/* Floats of workspace kcpu_sgemm needs for these sizes (packed A and B blocks). */
-size_t kcpu_gemm_ws(int m, int n, int k);
+/* Floats of workspace kcpu_sgemm needs for these sizes on `threads` threads (packed A
+ * and B blocks per thread). */
+size_t kcpu_gemm_ws(int m, int n, int k, int threads);
 /* C = alpha op(A) op(B) + beta C with the current ISA on `threads` OpenMP threads.
- * ws: kcpu_gemm_ws(m, n, k) floats, 64-byte aligned. beta == 0 ignores C's old contents
+ * ws: kcpu_gemm_ws(m, n, k, threads) floats, 64-byte aligned. beta == 0 ignores C's old contents
  * (NaN included). k == 0 gives C = beta C. */
 void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
                 const float *b, int ldb, float beta, float *c, int ldc, float *ws);

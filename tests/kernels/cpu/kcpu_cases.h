@@ -68,7 +68,7 @@ static struct kern_conv2d kc_conv_shape(struct cmp_env *e, bool t)
     for (;;) {
         struct kern_conv2d d = {0};
         d.groups = cmp_int(e, 0, 3) == 0 ? 2 : 1;
-        d.n = cmp_int(e, 1, 3);
+        d.n = cmp_int(e, 1, 4);
         d.c = d.groups * (cmp_int(e, 0, 1) ? 3 : cmp_int(e, 1, 16));
         d.k = d.groups * cmp_int(e, 1, 33);
         d.h = kc_odd(e, 0) % 24 + 1;
@@ -132,7 +132,7 @@ static void kc_convt(struct cmp_env *e)
 }
 
 /* 64 -> 4 channels 3x3 on 90x90: Cg*R*S * OH*OW = 576 * 8100 floats of columns, more than
- * one 4M-float chunk, so im2col / col2im run on partial pixel ranges. */
+ * one 1M-float chunk, so im2col / col2im run on partial pixel ranges. */
 static void kc_conv_chunked(struct cmp_env *e)
 {
     struct kern_conv2d d = {.n = 1, .c = 64, .h = 90, .w = 90, .k = 4, .r = 3, .s = 3, .stride_h = 1,

@@ -1,0 +1,106 @@
+/* conv_bench.c: convolution layers of a ResNet-style encoder on the REF and CPU backends
+ * (kernels.h public API), forward, backward-data and backward-filter, batch 1, 8 and 32,
+ * 1 and 2 threads. Prints one tab-separated line per measurement:
+ *   impl  layer  batch  threads  pass  median_ms  gflops
+ * (the same format as torch_conv.py, which compares against PyTorch and merges both).
+ *   conv_bench [reps] [max_batch_for_ref]
+ * REF is single-threaded plain C, so it runs only at batches <= max_batch_for_ref (8). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/common.h"
+#include "kernels/kernels.h"
+
+struct layer {
+    const char *name;
+    int c, h, w, k, r, stride, pad;
+};
+
+/* The encoder's kinds of layers on a 128x128 input. */
+static const struct layer layers[] = {
+    {"stem_3-32_7x7s2_128", 3, 128, 128, 32, 7, 2, 3},
+    {"3x3_32-64_32", 32, 32, 32, 64, 3, 1, 1},
+    {"3x3s2_64-128_32", 64, 32, 32, 128, 3, 2, 1},
+    {"3x3_128-128_16", 128, 16, 16, 128, 3, 1, 1},
+    {"1x1_64-256_32", 64, 32, 32, 256, 1, 1, 0},
+    {"1x1_256-64_32", 256, 32, 32, 64, 1, 1, 0},
+};
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+enum pass { FWD, BWD_DATA, BWD_FILTER };
+static const char *pass_name[] = {"fwd", "bwd_data", "bwd_filter"};
+
+static double run_once(struct kern_ctx *ctx, enum pass p, const struct kern_conv2d *d, const float *x,
+                       const float *w, const float *b, float *y, float *dx, float *dw, float *db)
+{
+    double t0 = time_now();
+    switch (p) {
+    case FWD: kern_conv2d_fwd(ctx, d, x, w, b, y); break;
+    case BWD_DATA: kern_conv2d_bwd_data(ctx, d, y, w, dx); break;
+    case BWD_FILTER: kern_conv2d_bwd_filter(ctx, d, x, y, dw, db); break;
+    }
+    kern_sync(ctx);
+    return time_now() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    int reps = argc > 1 ? atoi(argv[1]) : 5;
+    int ref_max_batch = argc > 2 ? atoi(argv[2]) : 8;
+    static const int batches[] = {1, 8, 32};
+    struct rng r;
+    rng_seed(&r, 7);
+    struct kern_info info;
+    kern_query(&info);
+    fprintf(stderr, "conv_bench: cpu isa %s, %d reps (median)\n", info.cpu_isa, reps);
+    printf("impl\tlayer\tbatch\tthreads\tpass\tmedian_ms\tgflops\n");
+    for (size_t li = 0; li < sizeof(layers) / sizeof(layers[0]); li++)
+        for (int bi = 0; bi < 3; bi++) {
+            const struct layer *L = &layers[li];
+            struct kern_conv2d d = {.n = batches[bi], .c = L->c, .h = L->h, .w = L->w, .k = L->k, .r = L->r,
+                                    .s = L->r, .stride_h = L->stride, .stride_w = L->stride, .pad_h = L->pad,
+                                    .pad_w = L->pad, .dil_h = 1, .dil_w = 1, .groups = 1};
+            kern_conv2d_init(&d);
+            size_t nx = (size_t)d.n * d.c * d.h * d.w, ny = (size_t)d.n * d.k * d.oh * d.ow;
+            size_t nw = (size_t)d.k * d.c * d.r * d.s;
+            double flops = 2.0 * d.n * d.k * d.oh * d.ow * (double)d.c * d.r * d.s;
+            float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float)), *b = malloc(d.k * sizeof(float));
+            float *y = malloc(ny * sizeof(float)), *dx = calloc(nx, sizeof(float)), *dw = calloc(nw, sizeof(float));
+            float *db = calloc(d.k, sizeof(float));
+            for (size_t i = 0; i < nx; i++)
+                x[i] = rng_float(&r) - 0.5f;
+            for (size_t i = 0; i < nw; i++)
+                w[i] = rng_float(&r) - 0.5f;
+            for (int i = 0; i < d.k; i++)
+                b[i] = rng_float(&r) - 0.5f;
+            for (size_t i = 0; i < ny; i++)
+                y[i] = rng_float(&r) - 0.5f;
+            for (int impl = 0; impl < 2; impl++)
+                for (int th = 1; th <= 2; th++) {
+                    if (impl == 0 && (th > 1 || d.n > ref_max_batch))
+                        continue; /* REF is single-threaded and slow */
+                    struct kern_ctx *ctx = kern_create(impl ? KERN_BACKEND_CPU : KERN_BACKEND_REF, th);
+                    for (int p = FWD; p <= BWD_FILTER; p++) {
+                        int n = impl == 0 ? (reps < 3 ? reps : 3) : reps;
+                        double t[64];
+                        n = n > 64 ? 64 : n;
+                        run_once(ctx, (enum pass)p, &d, x, w, b, y, dx, dw, db); /* warm-up */
+                        for (int i = 0; i < n; i++)
+                            t[i] = run_once(ctx, (enum pass)p, &d, x, w, b, y, dx, dw, db);
+                        qsort(t, (size_t)n, sizeof(double), cmp_double);
+                        double med = t[n / 2];
+                        printf("%s\t%s\t%d\t%d\t%s\t%.3f\t%.1f\n", impl ? "cpu" : "ref", L->name, d.n, th,
+                               pass_name[p], med * 1e3, flops / med / 1e9);
+                        fflush(stdout);
+                    }
+                    kern_destroy(ctx);
+                }
+            free(x); free(w); free(b); free(y); free(dx); free(dw); free(db);
+        }
+    return 0;
+}
