@@ -12,8 +12,8 @@
  *
  * Garment: type from the bottom of the mask (a gap under the centre with cloth on both
  * sides = two legs = trousers), colour = mean of the interior pixels (linear RGB), length
- * and sleeve from width/height ratios mapped linearly; the maps were calibrated on front
- * silhouettes of this module's templates on the default body (see tests/avatar).
+ * and sleeve from width/height ratios through tables measured on front silhouettes of this
+ * module's templates on the default body (tests/avatar checks the round trip).
  */
 #include "avatar/internal.h"
 
@@ -288,15 +288,74 @@ enum tryon_status avatar_estimate_person(const struct avatar_model *m, const str
 
 /* ===== garments ========================================================================= */
 
-/* Calibration of the proportion maps (see the file comment): feature = a + b * param. */
-#define TOP_LEN_A 1.0f     /* height / torso width at length 0 */
-#define TOP_LEN_B 0.5f     /* ... increase at length 1 */
-#define TOP_SLV_A 1.2f     /* total width / torso width at sleeve 0 */
-#define TOP_SLV_B 1.0f
-#define TRS_LEN_A 1.6f     /* height / waist width at length 0 */
-#define TRS_LEN_B 1.0f
+/* Calibration tables: features of front silhouettes of this module's templates on the
+   default body (stature 1.75 m), framed like raytrace's rt_camera_frame (vfov 30 degrees,
+   margin 0.08), 512 x 512 pixels. Tops: [length 0, .25, .5, .75, 1][sleeve 0 .. 1] of
+   {height / torso width, total width / torso width}, the torso width being the mean width
+   of the run through the centre column 75%..95% down (rows where it is cloth). Trousers: height / waistband width
+   (mean over rows 1%..6% down) at length 0 .. 1. */
+#define CAL_N 5
+static const float top_cal[CAL_N][CAL_N][2] = {
+    {{1.450f, 1.516f}, {1.453f, 2.077f}, {1.452f, 2.614f}, {1.456f, 3.238f}, {1.599f, 3.819f}},
+    {{1.590f, 1.477f}, {1.590f, 2.026f}, {1.587f, 2.555f}, {1.584f, 3.168f}, {1.591f, 3.655f}},
+    {{1.651f, 1.428f}, {1.649f, 1.941f}, {1.646f, 2.451f}, {1.654f, 3.031f}, {1.648f, 3.497f}},
+    {{1.706f, 1.375f}, {1.709f, 1.864f}, {1.708f, 2.348f}, {1.708f, 2.911f}, {1.708f, 3.367f}},
+    {{1.755f, 1.323f}, {1.753f, 1.786f}, {1.757f, 2.252f}, {1.756f, 2.788f}, {1.762f, 3.232f}},
+};
+static const float trousers_cal[CAL_N] = {1.772f, 2.077f, 2.382f, 2.700f, 2.974f};
 
-static float clamp01(float v) { return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v; }
+/* Bilinear interpolation of top_cal's feature k at (length, sleeve) in [0,1]^2. */
+static float top_feature(float len, float slv, int k)
+{
+    float fl = len * (CAL_N - 1), fs = slv * (CAL_N - 1);
+    int il = fl >= CAL_N - 1 ? CAL_N - 2 : (int)fl, is = fs >= CAL_N - 1 ? CAL_N - 2 : (int)fs;
+    float tl = fl - (float)il, ts = fs - (float)is;
+    float a = top_cal[il][is][k] + ts * (top_cal[il][is + 1][k] - top_cal[il][is][k]);
+    float b = top_cal[il + 1][is][k] + ts * (top_cal[il + 1][is + 1][k] - top_cal[il + 1][is][k]);
+    return a + tl * (b - a);
+}
+
+/* (length, sleeve) of a top whose features are (f_h, f_w): the nearest point of the
+   interpolated table on a 101 x 101 grid, features scaled by their ranges. */
+static void top_inverse(float f_h, float f_w, float *len, float *slv)
+{
+    float best = INFINITY;
+    for (int i = 0; i <= 100; i++)
+        for (int j = 0; j <= 100; j++) {
+            float l = (float)i / 100.0f, sl = (float)j / 100.0f;
+            float dh = (top_feature(l, sl, 0) - f_h) / 0.28f, dw = (top_feature(l, sl, 1) - f_w) / 2.0f;
+            float c = dh * dh + dw * dw;
+            if (c < best) {
+                best = c;
+                *len = l;
+                *slv = sl;
+            }
+        }
+}
+
+/* Length of trousers whose height / waist ratio is f: piecewise-linear inverse of the table. */
+static float trousers_inverse(float f)
+{
+    if (f <= trousers_cal[0])
+        return 0.0f;
+    for (int i = 0; i + 1 < CAL_N; i++)
+        if (f <= trousers_cal[i + 1])
+            return ((float)i + (f - trousers_cal[i]) / (trousers_cal[i + 1] - trousers_cal[i])) / (CAL_N - 1);
+    return 1.0f;
+}
+
+/* Mean width of the runs through column x over rows y0..y1 where x is foreground. */
+static float band_width(const uint8_t *mask, int w, int y0, int y1, int x)
+{
+    double sum = 0;
+    int n = 0;
+    for (int y = y0; y <= y1; y++) {
+        int r = run_width(mask, w, y, x);
+        sum += r;
+        n += r > 0;
+    }
+    return n ? (float)(sum / n) : 0.0f;
+}
 
 /* Foreground bounding box; false when empty. */
 static bool mask_bbox(const uint8_t *mask, int w, int h, int bb[4])
@@ -375,19 +434,16 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
     float hgt = (float)(bb[3] - bb[1] + 1), wid = (float)(bb[2] - bb[0] + 1);
     int cx = (bb[0] + bb[2]) / 2;
     if (out->type == AVATAR_GARMENT_TROUSERS) {
-        int y = bb[1] + (int)(0.03f * hgt);
-        float waist = (float)run_width(mask, w, y, cx);
+        float waist = band_width(mask, w, bb[1] + (int)(0.01f * hgt), bb[1] + (int)(0.06f * hgt), cx);
         if (waist < 1.0f)
             waist = wid;
-        out->length = clamp01((hgt / waist - TRS_LEN_A) / TRS_LEN_B);
+        out->length = trousers_inverse(hgt / waist);
         out->sleeve = 0.0f;
     } else {
-        int y = bb[1] + (int)(0.85f * hgt);
-        float torso = (float)run_width(mask, w, y, cx);
+        float torso = band_width(mask, w, bb[1] + (int)(0.75f * hgt), bb[1] + (int)(0.95f * hgt), cx);
         if (torso < 1.0f)
             torso = wid;
-        out->length = clamp01((hgt / torso - TOP_LEN_A) / TOP_LEN_B);
-        out->sleeve = clamp01((wid / torso - TOP_SLV_A) / TOP_SLV_B);
+        top_inverse(hgt / torso, wid / torso, &out->length, &out->sleeve);
     }
     return TRYON_OK;
 }

@@ -22,8 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PUSH_ITERATIONS 6
-#define GRID_CELL_M 0.02f
+#define PUSH_ITERATIONS 8
+#define PUSH_TRIGGER 0.95f   /* push vertices nearer than this fraction of the offset */
+#define SAFETY_GAP_M 0.001f  /* last resort: this far outside */
+#define GRID_CELL_M 0.01f
 #define BOUNDARY_SMOOTH_STEPS 6
 
 const char *avatar_garment_type_name(enum avatar_garment_type t)
@@ -341,16 +343,25 @@ static enum tryon_status cut_garment(const struct fine *fm, const struct cut *c,
     return s;
 }
 
-/* Move vertices inside the body, or nearer than offset, out to offset along the body normal. */
-static void push_out(const struct av_surface *surf, float *pos, int nv, float offset)
+/* Move vertices inside the body, or nearer than PUSH_TRIGGER * offset, out to offset along
+   the body's smooth normal at their nearest point; repeat for the vertices that moved (the
+   others keep their distance) while any move: concave places take a few rounds. Where the
+   body leaves less room than that (a narrow gap between two body parts) a vertex may still
+   be inside after the rounds: it is then moved just outside along the direction to its
+   nearest point. active is scratch (nv bytes). */
+static void push_out(const struct av_surface *surf, float *pos, int nv, float offset, uint8_t *active)
 {
+    memset(active, 1, (size_t)nv);
     for (int it = 0; it < PUSH_ITERATIONS; it++) {
         int moved = 0;
-        #pragma omp parallel for schedule(static) reduction(+ : moved)
+        #pragma omp parallel for schedule(dynamic, 256) reduction(+ : moved)
         for (int i = 0; i < nv; i++) {
+            if (!active[i])
+                continue;
             float *p = pos + (size_t)i * 3, q[3], n[3];
             float d = av_surface_query(surf, p, q, n);
-            if (d >= offset * 0.999f)
+            active[i] = d < PUSH_TRIGGER * offset;
+            if (!active[i])
                 continue;
             for (int k = 0; k < 3; k++)
                 p[k] = q[k] + offset * n[k];
@@ -358,6 +369,21 @@ static void push_out(const struct av_surface *surf, float *pos, int nv, float of
         }
         if (moved == 0)
             break;
+    }
+    #pragma omp parallel for schedule(dynamic, 256)
+    for (int i = 0; i < nv; i++) {
+        if (!active[i])
+            continue;
+        float *p = pos + (size_t)i * 3, q[3], n[3];
+        for (int tries = 0; tries < 4; tries++) {
+            float d = av_surface_query(surf, p, q, n);
+            if (d > 0.0f)
+                break;
+            float dir[3] = {q[0] - p[0], q[1] - p[1], q[2] - p[2]};
+            float l = sqrtf(dir[0] * dir[0] + dir[1] * dir[1] + dir[2] * dir[2]);
+            for (int k = 0; k < 3; k++)
+                p[k] = q[k] + (l > 0.0f ? dir[k] / l : n[k]) * SAFETY_GAP_M;
+        }
     }
 }
 
@@ -392,9 +418,15 @@ enum tryon_status avatar_garment_build(const struct avatar_model *m, const struc
     if (s == TRYON_OK)
         s = av_surface_create(body_mesh, GRID_CELL_M, &surf);
     if (s == TRYON_OK) {
-        push_out(surf, out->pos, out->nv, AVATAR_GARMENT_OFFSET_M);
+        uint8_t *active = malloc((size_t)out->nv);
+        if (active) {
+            push_out(surf, out->pos, out->nv, AVATAR_GARMENT_OFFSET_M, active);
+            free(active);
+            s = avatar_mesh_normals(out);
+        } else {
+            s = tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment");
+        }
         av_surface_free(surf);
-        s = avatar_mesh_normals(out);
     }
     if (s == TRYON_OK) {
         out->uv = malloc((size_t)out->nv * 2 * sizeof *out->uv);

@@ -22,6 +22,7 @@ struct av_surface {
     float *fn;              /* (nt,3) unit face normals */
     float *en;              /* (nt,3,3) pseudonormal of edge k (v[k] -> v[k+1]) of each triangle */
     float *vn;              /* (nv,3) angle-weighted vertex pseudonormals */
+    float *box;             /* (nt,6) triangle bounds: min xyz, max xyz */
     float lo[3], cell;      /* grid origin and cell size, metres */
     int dim[3];             /* cells per axis */
     int32_t *start;         /* (ncells+1) CSR offsets into items */
@@ -72,8 +73,9 @@ enum tryon_status av_surface_create(const struct avatar_mesh *mesh, float cell_m
     s->fn = malloc((size_t)s->nt * 3 * sizeof *s->fn);
     s->en = malloc((size_t)s->nt * 9 * sizeof *s->en);
     s->vn = calloc((size_t)s->nv * 3, sizeof *s->vn);
+    s->box = malloc((size_t)s->nt * 6 * sizeof *s->box);
     struct edge_rec *edges = malloc((size_t)s->nt * 3 * sizeof *edges);
-    if (!s->fn || !s->en || !s->vn || !edges) {
+    if (!s->fn || !s->en || !s->vn || !s->box || !edges) {
         free(edges);
         av_surface_free(s);
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the body surface");
@@ -87,6 +89,10 @@ enum tryon_status av_surface_create(const struct avatar_mesh *mesh, float cell_m
         cross3(n, e1, e2);
         norm3(n);
         memcpy(s->fn + (size_t)t * 3, n, sizeof n);
+        for (int k = 0; k < 3; k++) {
+            s->box[t * 6 + k] = fminf(p[0][k], fminf(p[1][k], p[2][k]));
+            s->box[t * 6 + 3 + k] = fmaxf(p[0][k], fmaxf(p[1][k], p[2][k]));
+        }
         for (int k = 0; k < 3; k++) {
             float a[3], b[3];
             sub3(a, p[(k + 1) % 3], p[k]);
@@ -183,6 +189,7 @@ void av_surface_free(struct av_surface *s)
     free(s->fn);
     free(s->en);
     free(s->vn);
+    free(s->box);
     free(s->start);
     free(s->items);
     free(s);
@@ -275,6 +282,14 @@ float av_surface_query(const struct av_surface *s, const float p[3], float q_out
                     int ci = cell_index(s, ix, iy, iz);
                     for (int32_t it = s->start[ci]; it < s->start[ci + 1]; it++) {
                         int t = s->items[it];
+                        const float *bx = s->box + (size_t)t * 6;
+                        float e2 = 0;
+                        for (int k = 0; k < 3; k++) {
+                            float e = fmaxf(0.0f, fmaxf(bx[k] - p[k], p[k] - bx[3 + k]));
+                            e2 += e * e;
+                        }
+                        if (e2 > best)
+                            continue;
                         const int32_t *f = s->tri + (size_t)t * 3;
                         float q[3], bary[3];
                         int feat = closest_on_tri(p, s->pos + (size_t)f[0] * 3, s->pos + (size_t)f[1] * 3,
@@ -291,8 +306,19 @@ float av_surface_query(const struct av_surface *s, const float p[3], float q_out
                 }
             }
         }
-        if (best_t >= 0 && sqrtf(best) <= (float)r * s->cell)
-            break;
+        if (best_t >= 0) {
+            /* every unvisited cell lies beyond the visited block's faces (sides at the grid's
+               edge have nothing beyond them) */
+            float bound = INFINITY;
+            for (int k = 0; k < 3; k++) {
+                if (c[k] - r > 0)
+                    bound = fminf(bound, p[k] - (s->lo[k] + (float)(c[k] - r) * s->cell));
+                if (c[k] + r < s->dim[k] - 1)
+                    bound = fminf(bound, s->lo[k] + (float)(c[k] + r + 1) * s->cell - p[k]);
+            }
+            if (best <= bound * bound)
+                break;
+        }
     }
     if (best_t < 0) {   /* an empty mesh: report "far outside" */
         memcpy(q_out, p, 3 * sizeof *q_out);

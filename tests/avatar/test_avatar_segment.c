@@ -1,0 +1,106 @@
+/* test_avatar_segment.c: segmentation on synthetic photos: a rectangle on a grey backdrop
+ * with and without alpha (within 1% of the pixels), with sensor noise and a vertical
+ * studio gradient, hole filling, dropping of a smaller separate blob, and the error for an
+ * image with nothing in front of the backdrop. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "avatar/avatar.h"
+#include "check.h"
+
+#define W 200
+#define H 150
+#define RX0 60
+#define RX1 140   /* exclusive */
+#define RY0 30
+#define RY1 120
+
+static bool in_rect(int x, int y) { return x >= RX0 && x < RX1 && y >= RY0 && y < RY1; }
+
+/* Backdrop grey level at row y: flat 128, or a gradient 100 (top) .. 160 (bottom). */
+static int backdrop(int y, bool gradient) { return gradient ? 100 + 60 * y / (H - 1) : 128; }
+
+static void make_photo(struct img8 *im, bool gradient, int noise, bool alpha, struct rng *r)
+{
+    img8_alloc(im, W, H, 4);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            uint8_t *p = im->px + ((size_t)y * W + x) * 4;
+            int rgb[3];
+            if (in_rect(x, y))
+                rgb[0] = 190, rgb[1] = 60, rgb[2] = 50;
+            else
+                rgb[0] = rgb[1] = rgb[2] = backdrop(y, gradient);
+            for (int c = 0; c < 3; c++) {
+                int v = rgb[c] + (noise ? (int)(rng_u32(r) % (2 * noise + 1)) - noise : 0);
+                p[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+            p[3] = alpha ? (in_rect(x, y) ? 255 : 0) : 255;
+        }
+}
+
+/* Pixels where mask disagrees with the rectangle. */
+static int mismatches(const uint8_t *mask)
+{
+    int bad = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            bad += (mask[y * W + x] != 0) != in_rect(x, y);
+    return bad;
+}
+
+int main(void)
+{
+    uint8_t *mask = malloc(W * H);
+    struct rng r;
+    rng_seed(&r, 7);
+    const int limit = W * H / 100;   /* 1% of the pixels */
+    struct img8 im;
+
+    /* alpha: exact, whatever the colours say */
+    make_photo(&im, false, 0, true, &r);
+    memset(im.px, 128, 4);   /* the corner pixel's colour is irrelevant with alpha... */
+    im.px[3] = 0;            /* ...only its alpha counts */
+    CHECK(avatar_segment(&im, true, mask) == TRYON_OK);
+    CHECK_EQ_INT(mismatches(mask), 0);
+    CHECK(mask[RY0 * W + RX0] == 255 && mask[0] == 0);
+    img8_free(&im);
+
+    /* no alpha: flat backdrop, then noise, then noise plus a vertical gradient */
+    const int noise[3] = {0, 6, 6};
+    const bool grad[3] = {false, false, true};
+    for (int k = 0; k < 3; k++) {
+        make_photo(&im, grad[k], noise[k], false, &r);
+        CHECK(avatar_segment(&im, false, mask) == TRYON_OK);
+        int bad = mismatches(mask);
+        fprintf(stderr, "keyed rectangle (noise %d, gradient %d): %d mismatched pixels\n", noise[k], grad[k], bad);
+        CHECK(bad <= limit);
+        img8_free(&im);
+    }
+
+    /* a backdrop-coloured hole inside the rectangle is filled; a smaller blob elsewhere is dropped */
+    make_photo(&im, false, 0, false, &r);
+    for (int y = 60; y < 80; y++)
+        for (int x = 90; x < 110; x++)
+            memset(im.px + ((size_t)y * W + x) * 4, 128, 3);
+    for (int y = 5; y < 15; y++)
+        for (int x = 5; x < 25; x++) {
+            uint8_t *p = im.px + ((size_t)y * W + x) * 4;
+            p[0] = 20, p[1] = 200, p[2] = 20;
+        }
+    CHECK(avatar_segment(&im, false, mask) == TRYON_OK);
+    CHECK_EQ_INT(mismatches(mask), 0);
+    img8_free(&im);
+
+    /* nothing but backdrop: an error, not an empty success */
+    img8_alloc(&im, W, H, 4);
+    memset(im.px, 128, (size_t)W * H * 4);
+    CHECK(avatar_segment(&im, false, mask) == TRYON_EINVAL);
+    CHECK(avatar_segment(&im, true, mask) == TRYON_OK);   /* alpha 128 > 127: all foreground */
+    memset(im.px, 0, (size_t)W * H * 4);
+    CHECK(avatar_segment(&im, true, mask) == TRYON_EINVAL);
+    img8_free(&im);
+
+    free(mask);
+    return check_result("test_avatar_segment");
+}
