@@ -63,8 +63,8 @@ int rt_scene_add_mesh(struct rt_scene *s, const float *pos, const float *nrm, co
 /* A rectangular area light: corner + two edges (metres); emits from the side the normal
    cross(edge_u, edge_v) points to; radiance in linear RGB (W/sr/m^2, arbitrary scale).
    The light is also a surface: visible to camera rays (its emitting side shows its
-   radiance, its back is black) and it blocks other lights' shadow rays. Degenerate
-   rectangles and non-positive radiances are bugs (assert). */
+   radiance, its back is black) and it blocks other lights' shadow rays. Edges that are
+   not perpendicular, zero area and non-positive radiance are bugs (assert). */
 void rt_scene_add_rect_light(struct rt_scene *s, const float corner[3], const float edge_u[3],
                              const float edge_v[3], const float radiance[3]);
 /* The default studio around a subject whose bounds are bmin..bmax (metres, y up, feet at

@@ -155,64 +155,44 @@ struct rt_counts { uint64_t camera, bounce, shadow; };
 /* Sample a direction towards rectangle l, as seen from o, uniformly in solid angle
    (Urena, Fajardo, King 2013, "An area-preserving parametrization for spherical
    rectangles"). Returns the solid angle (1/pdf) and the sampled point in y, or 0 when o
-   is not on the emitting side or the rectangle is too small or far for the formulas to
-   keep precision (the caller then samples by area). Double precision: the solid angle is
-   a difference of angles close to 2 pi. */
-static double sample_rect_solid_angle(const struct rt_light *l, const float o[3], float r1, float r2, float y[3])
+   is not on the emitting side or the solid angle is under RT_SA_MIN: float precision of
+   the angle sums (about 1e-6 sr) then matters, and area sampling is as good. */
+#define RT_SA_MIN 1e-3f
+static float sample_rect_solid_angle(const struct rt_light *l, const float o[3], float r1, float r2, float y[3])
 {
-    double ex[3], ey[3], ez[3], d[3];
-    double exl = 0, eyl = 0;
-    for (int k = 0; k < 3; k++) {
-        exl += (double)l->eu[k] * l->eu[k];
-        eyl += (double)l->ev[k] * l->ev[k];
-    }
-    exl = sqrt(exl);
-    eyl = sqrt(eyl);
-    for (int k = 0; k < 3; k++) {
-        ex[k] = l->eu[k] / exl;
-        ey[k] = l->ev[k] / eyl;
-        ez[k] = l->n[k];
-        d[k] = (double)l->corner[k] - o[k];
-    }
-    double x0 = d[0] * ex[0] + d[1] * ex[1] + d[2] * ex[2];
-    double y0 = d[0] * ey[0] + d[1] * ey[1] + d[2] * ey[2];
-    double z0 = d[0] * ez[0] + d[1] * ez[1] + d[2] * ez[2];
-    if (!(z0 < 0.0))
-        return 0.0; /* o is behind the emitting side (or in its plane) */
-    double x1 = x0 + exl, y1 = y0 + eyl;
-    /* unit normals of the four planes through o and an edge, in the (ex, ey, ez) frame */
-    double n0[3] = { 0, z0, -y0 }, n1[3] = { -z0, 0, x1 }, n2[3] = { 0, -z0, y1 }, n3[3] = { z0, 0, -x0 };
-    double *ns[4] = { n0, n1, n2, n3 };
-    for (int i = 0; i < 4; i++) {
-        double len = sqrt(ns[i][0] * ns[i][0] + ns[i][1] * ns[i][1] + ns[i][2] * ns[i][2]);
-        for (int k = 0; k < 3; k++)
-            ns[i][k] /= len;
-    }
-#define DOT3(a, b) ((a)[0] * (b)[0] + (a)[1] * (b)[1] + (a)[2] * (b)[2])
-    double g0 = acos(fmin(1.0, fmax(-1.0, -DOT3(n0, n1))));
-    double g1 = acos(fmin(1.0, fmax(-1.0, -DOT3(n1, n2))));
-    double g2 = acos(fmin(1.0, fmax(-1.0, -DOT3(n2, n3))));
-    double g3 = acos(fmin(1.0, fmax(-1.0, -DOT3(n3, n0))));
-#undef DOT3
-    double b0 = n0[2], b1 = n2[2];
-    double kk = 2.0 * M_PI - g2 - g3;
-    double sa = g0 + g1 - kk; /* solid angle */
-    if (!(sa > 1e-6))
-        return 0.0;
+    float d[3];
+    v3_sub(d, l->corner, o);
+    float x0 = v3_dot(d, l->ex), y0 = v3_dot(d, l->ey), z0 = v3_dot(d, l->n);
+    if (!(z0 < 0.0f))
+        return 0.0f; /* o is behind the emitting side (or in its plane) */
+    float x1 = x0 + l->exl, y1 = y0 + l->eyl, z2 = z0 * z0;
+    /* the planes through o and each edge have unit normals (in the ex, ey, n frame)
+       n0 = (0, z0, -y0)/|.|, n1 = (-z0, 0, x1)/|.|, n2 = (0, -z0, y1)/|.|, n3 = (z0, 0, -x0)/|.|;
+       g_i = acos(-n_i . n_i+1) are the spherical rectangle's inner angles */
+    float i0 = 1.0f / sqrtf(z2 + y0 * y0), i1 = 1.0f / sqrtf(z2 + x1 * x1);
+    float i2 = 1.0f / sqrtf(z2 + y1 * y1), i3 = 1.0f / sqrtf(z2 + x0 * x0);
+    float g0 = acosf(fminf(1.0f, fmaxf(-1.0f, y0 * x1 * i0 * i1)));
+    float g1 = acosf(fminf(1.0f, fmaxf(-1.0f, -x1 * y1 * i1 * i2)));
+    float g2 = acosf(fminf(1.0f, fmaxf(-1.0f, y1 * x0 * i2 * i3)));
+    float g3 = acosf(fminf(1.0f, fmaxf(-1.0f, -x0 * y0 * i3 * i0)));
+    float b0 = -y0 * i0, b1 = y1 * i2; /* z components of n0 and n2 */
+    float k = 2.0f * (float)M_PI - g2 - g3;
+    float sa = g0 + g1 - k;
+    if (!(sa > RT_SA_MIN))
+        return 0.0f;
     /* invert the solid angle along x, then the height along y */
-    double au = r1 * sa + kk;
-    double fu = (cos(au) * b0 - b1) / sin(au);
-    double cu = copysign(1.0, fu) / sqrt(fu * fu + b0 * b0);
-    cu = fmin(1.0, fmax(-1.0, cu));
-    double xu = -(cu * z0) / fmax(sqrt(1.0 - cu * cu), 1e-12);
-    xu = fmin(x1, fmax(x0, xu));
-    double dd = sqrt(xu * xu + z0 * z0);
-    double h0 = y0 / sqrt(dd * dd + y0 * y0), h1 = y1 / sqrt(dd * dd + y1 * y1);
-    double hv = h0 + r2 * (h1 - h0), hv2 = hv * hv;
-    double yv = hv2 < 1.0 - 1e-12 ? hv * dd / sqrt(1.0 - hv2) : y1;
-    yv = fmin(y1, fmax(y0, yv));
-    for (int k = 0; k < 3; k++)
-        y[k] = (float)(o[k] + xu * ex[k] + yv * ey[k] + z0 * ez[k]);
+    float au = r1 * sa + k;
+    float fu = (cosf(au) * b0 - b1) / sinf(au);
+    float cu = fminf(1.0f, fmaxf(-1.0f, copysignf(1.0f, fu) / sqrtf(fu * fu + b0 * b0)));
+    float xu = -(cu * z0) / fmaxf(sqrtf(1.0f - cu * cu), 1e-7f);
+    xu = fminf(x1, fmaxf(x0, xu));
+    float dd = sqrtf(xu * xu + z2);
+    float h0 = y0 / sqrtf(dd * dd + y0 * y0), h1 = y1 / sqrtf(dd * dd + y1 * y1);
+    float hv = h0 + r2 * (h1 - h0), hv2 = hv * hv;
+    float yv = hv2 < 1.0f - 1e-6f ? hv * dd / sqrtf(1.0f - hv2) : y1;
+    yv = fminf(y1, fmaxf(y0, yv));
+    for (int c = 0; c < 3; c++)
+        y[c] = o[c] + xu * l->ex[c] + yv * l->ey[c] + z0 * l->n[c];
     return sa;
 }
 
@@ -234,8 +214,8 @@ static void next_event(RTCScene scene, struct RTCIntersectContext *ctx, const st
     const struct rt_light *l = &s->lights[i];
     float y[3], o[3], wi[3];
     v3_madd(o, h->p, h->ng, hit_eps(h->p));
-    double sa = sample_rect_solid_angle(l, o, r1, r2, y);
-    if (sa == 0.0) {
+    float sa = sample_rect_solid_angle(l, o, r1, r2, y);
+    if (sa == 0.0f) {
         v3_madd(y, l->corner, l->eu, r1);
         v3_madd(y, y, l->ev, r2);
     }
@@ -251,7 +231,7 @@ static void next_event(RTCScene scene, struct RTCIntersectContext *ctx, const st
     cnt->shadow++;
     if (occluded(scene, ctx, o, wi, d * (1.0f - 1e-4f)))
         return;
-    float g = sa > 0.0 ? cos_s * (float)sa / (p_sel * (float)M_PI)
+    float g = sa > 0.0f ? cos_s * sa / (p_sel * (float)M_PI)
                        : cos_s * cos_l * l->area / (d2 * p_sel * (float)M_PI);
     for (int k = 0; k < 3; k++)
         L[k] += thr[k] * h->albedo[k] * l->radiance[k] * g;

@@ -31,6 +31,8 @@ struct rt_mesh {
 struct rt_light {
     float corner[3], eu[3], ev[3]; /* metres */
     float n[3];                    /* unit normal cross(eu, ev) / |..|, emitting side */
+    float ex[3], ey[3];            /* eu, ev as unit vectors */
+    float exl, eyl;                /* |eu|, |ev| (metres) */
     float area;                    /* m^2 */
     float radiance[3];
 };

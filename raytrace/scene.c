@@ -194,6 +194,12 @@ void rt_scene_add_rect_light(struct rt_scene *s, const float corner[3], const fl
     v3_cross(l.n, edge_u, edge_v);
     l.area = v3_normalize(l.n);
     assert(l.area > 0.0f && isfinite(l.area));
+    v3_copy(l.ex, edge_u);
+    v3_copy(l.ey, edge_v);
+    l.exl = v3_normalize(l.ex);
+    l.eyl = v3_normalize(l.ey);
+    /* edges must be perpendicular: a rectangle, not a parallelogram */
+    assert(fabsf(v3_dot(l.ex, l.ey)) < 1e-3f);
     for (int k = 0; k < 3; k++) {
         assert(radiance[k] >= 0.0f && isfinite(radiance[k]));
         l.radiance[k] = radiance[k];

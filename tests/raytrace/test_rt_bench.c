@@ -1,0 +1,199 @@
+/* test_rt_bench.c: speed of the path tracer on a ~32k-triangle person scene (label long).
+ *
+ * Loads the MakeHuman base mesh's "body" group (26.8k triangles) and its "helper-tights"
+ * surface (5.3k, shaded as a garment) from $TRYON_ASSETS/3dobjs/base.obj (decimetres,
+ * scaled to metres, feet on y = 0), puts them in the default studio, frames them at
+ * 256x384 and renders 16 spp, max depth 8, with 1 and 2 render threads, 3 runs each.
+ * Prints the median ms per image and rays per second (camera, bounce, shadow and total),
+ * and writes rt_bench_body.png (RGBA) and rt_bench_body_opaque.png for a look.
+ * Asserted: the mesh loaded with the expected triangle counts, the counters are exact
+ * (camera rays = w*h*spp) and identical across thread counts, and the person covers a
+ * plausible share of the frame (alpha). Timings are printed, never asserted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "rt_test_util.h"
+
+/* One OBJ group as a compact triangle mesh (quads and n-gons fanned), smooth normals. */
+struct obj_group { float *pos, *nrm; int32_t *tri; int nv, nt; };
+
+/* Read the groups named g1 and g2 from an OBJ text (positions shared by index). */
+static int load_groups(const char *text, const char *names[2], struct obj_group out[2])
+{
+    int nvall = 0, cap = 1 << 15;
+    float *vall = malloc(sizeof(float) * 3 * cap);
+    int *map[2] = { NULL, NULL };
+    int tcap[2] = { 0, 0 };
+    memset(out, 0, 2 * sizeof *out);
+    int cur = -1;
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (line[0] == 'v' && line[1] == ' ') {
+            if (nvall == cap)
+                vall = realloc(vall, sizeof(float) * 3 * (cap *= 2));
+            sscanf(line + 2, "%f %f %f", &vall[3 * nvall], &vall[3 * nvall + 1], &vall[3 * nvall + 2]);
+            nvall++;
+        } else if (line[0] == 'g' && line[1] == ' ') {
+            cur = -1;
+            for (int g = 0; g < 2; g++) {
+                size_t n = strlen(names[g]);
+                if (!strncmp(line + 2, names[g], n) && (line[2 + n] == '\n' || line[2 + n] == '\r' || !line[2 + n]))
+                    cur = g;
+            }
+        } else if (line[0] == 'f' && line[1] == ' ' && cur >= 0) {
+            struct obj_group *g = &out[cur];
+            if (!map[cur]) {
+                map[cur] = malloc(sizeof(int) * cap * 4);
+                for (int i = 0; i < cap * 4; i++)
+                    map[cur][i] = -1;
+            }
+            int idx[16], n = 0;
+            const char *p = line + 2;
+            while (n < 16) {
+                while (*p == ' ')
+                    p++;
+                if (*p < '0' || *p > '9')
+                    break;
+                int v = (int)strtol(p, (char **)&p, 10) - 1;
+                while (*p && *p != ' ' && *p != '\n')
+                    p++;
+                if (map[cur][v] < 0) {
+                    map[cur][v] = g->nv;
+                    g->pos = realloc(g->pos, sizeof(float) * 3 * (g->nv + 1));
+                    memcpy(g->pos + 3 * g->nv, vall + 3 * v, sizeof(float) * 3);
+                    g->nv++;
+                }
+                idx[n++] = map[cur][v];
+            }
+            for (int k = 1; k + 1 < n; k++) {
+                if (g->nt == tcap[cur])
+                    g->tri = realloc(g->tri, sizeof(int32_t) * 3 * (tcap[cur] = tcap[cur] ? 2 * tcap[cur] : 1024));
+                g->tri[3 * g->nt] = idx[0];
+                g->tri[3 * g->nt + 1] = idx[k];
+                g->tri[3 * g->nt + 2] = idx[k + 1];
+                g->nt++;
+            }
+        }
+    }
+    free(vall);
+    free(map[0]);
+    free(map[1]);
+    return out[0].nt > 0 && out[1].nt > 0 ? 0 : -1;
+}
+
+/* Decimetres -> metres, feet (of the whole set) on y = 0; area-weighted vertex normals. */
+static void prepare(struct obj_group *g, int ng, float bmin[3], float bmax[3])
+{
+    for (int k = 0; k < 3; k++) {
+        bmin[k] = INFINITY;
+        bmax[k] = -INFINITY;
+    }
+    for (int j = 0; j < ng; j++)
+        for (int i = 0; i < 3 * g[j].nv; i++) {
+            g[j].pos[i] *= 0.1f;
+            bmin[i % 3] = fminf(bmin[i % 3], g[j].pos[i]);
+            bmax[i % 3] = fmaxf(bmax[i % 3], g[j].pos[i]);
+        }
+    float lift = -bmin[1];
+    bmin[1] += lift;
+    bmax[1] += lift;
+    for (int j = 0; j < ng; j++) {
+        for (int i = 0; i < g[j].nv; i++)
+            g[j].pos[3 * i + 1] += lift;
+        g[j].nrm = calloc((size_t)g[j].nv * 3, sizeof(float));
+        for (int t = 0; t < g[j].nt; t++) {
+            const int32_t *v = g[j].tri + 3 * t;
+            const float *a = g[j].pos + 3 * v[0], *b = g[j].pos + 3 * v[1], *c = g[j].pos + 3 * v[2];
+            float e1[3] = { b[0] - a[0], b[1] - a[1], b[2] - a[2] }, e2[3] = { c[0] - a[0], c[1] - a[1], c[2] - a[2] };
+            float n[3] = { e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0] };
+            for (int k = 0; k < 3; k++)
+                for (int q = 0; q < 3; q++)
+                    g[j].nrm[3 * v[k] + q] += n[q];
+        }
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(void)
+{
+    char path[4096];
+    CHECK(fs_join(path, sizeof path, tryon_asset_dir(), "3dobjs/base.obj") == TRYON_OK);
+    uint8_t *text = NULL;
+    size_t len = 0;
+    enum tryon_status st = fs_read_all(path, 0, &text, &len);
+    CHECK_MSG(st == TRYON_OK, "%s", tryon_errmsg());
+    if (st != TRYON_OK)
+        return check_result("test_rt_bench");
+    const char *names[2] = { "body", "helper-tights" };
+    struct obj_group g[2];
+    CHECK(load_groups((const char *)text, names, g) == 0);
+    free(text);
+    CHECK_EQ_INT(g[0].nt, 26756);
+    CHECK_EQ_INT(g[1].nt, 5300);
+    float bmin[3], bmax[3];
+    prepare(g, 2, bmin, bmax);
+    fprintf(stderr, "bench: person %.2f x %.2f x %.2f m\n", bmax[0] - bmin[0], bmax[1] - bmin[1], bmax[2] - bmin[2]);
+
+    struct rt_device *dev = rt_device_create(0);
+    struct rt_scene *s = rt_scene_create(dev);
+    struct rt_material skin = { { 0.62f, 0.45f, 0.37f }, NULL }, cloth = { { 0.15f, 0.22f, 0.45f }, NULL };
+    CHECK(rt_scene_add_mesh(s, g[0].pos, g[0].nrm, NULL, g[0].nv, g[0].tri, g[0].nt, &skin, true) == 0);
+    CHECK(rt_scene_add_mesh(s, g[1].pos, g[1].nrm, NULL, g[1].nv, g[1].tri, g[1].nt, &cloth, true) == 1);
+    struct rt_studio studio;
+    rt_studio_default(&studio);
+    rt_scene_add_studio(s, bmin, bmax, &studio);
+    double t0 = time_now();
+    CHECK(rt_scene_commit(s) == TRYON_OK);
+    fprintf(stderr, "bench: %ld triangles, BVH build %.1f ms\n", rt_scene_triangle_count(s), 1e3 * (time_now() - t0));
+
+    const int W = 256, H = 384, SPP = 16;
+    struct rt_camera cam;
+    rt_camera_frame(bmin, bmax, W, H, 0.08f, &cam);
+    struct rt_film f[2][3];
+    for (int th = 1; th <= 2; th++) {
+        double ms[3];
+        for (int r = 0; r < 3; r++) {
+            struct rt_settings set = { .spp = SPP, .max_depth = 8, .seed = 77, .threads = th };
+            CHECK(rt_render(s, &cam, &set, &f[th - 1][r]) == TRYON_OK);
+            ms[r] = 1e3 * f[th - 1][r].stats.seconds;
+        }
+        const struct rt_stats *x = &f[th - 1][0].stats;
+        double med_ms = (qsort(ms, 3, sizeof *ms, cmp_double), ms[1]);
+        double total = (double)(x->camera_rays + x->bounce_rays + x->shadow_rays);
+        fprintf(stderr, "bench: %d thread%s: %dx%d %d spp median %.0f ms (runs %.0f %.0f %.0f); rays: %.2f M camera, "
+                "%.2f M bounce, %.2f M shadow; %.2f Mrays/s total\n", th, th > 1 ? "s" : "", W, H, SPP, med_ms,
+                ms[0], ms[1], ms[2], x->camera_rays / 1e6, x->bounce_rays / 1e6, x->shadow_rays / 1e6,
+                total / (med_ms * 1e-3) / 1e6);
+        CHECK_EQ_INT(x->camera_rays, (long long)W * H * SPP);
+    }
+    CHECK_EQ_INT(f[0][0].stats.shadow_rays, f[1][0].stats.shadow_rays);
+    CHECK(!memcmp(f[0][0].rgb, f[1][2].rgb, sizeof(float) * 3 * W * H));
+    double cover = rtt_mean(f[0][0].alpha, W, 1, 0, 0, 0, W, H);
+    fprintf(stderr, "bench: person covers %.1f%% of the frame\n", 100 * cover);
+    CHECK(cover > 0.1 && cover < 0.5);
+    struct img8 im;
+    CHECK(rt_film_to_rgba8(&f[0][0], 1.0f, &im) == TRYON_OK);
+    CHECK(img_save_png("rt_bench_body.png", &im) == TRYON_OK);
+    for (int i = 0; i < W * H; i++)
+        im.px[4 * i + 3] = 255;
+    CHECK(img_save_png("rt_bench_body_opaque.png", &im) == TRYON_OK);
+    img8_free(&im);
+    for (int th = 0; th < 2; th++)
+        for (int r = 0; r < 3; r++)
+            rt_film_free(&f[th][r]);
+    for (int j = 0; j < 2; j++) {
+        free(g[j].pos);
+        free(g[j].nrm);
+        free(g[j].tri);
+    }
+    rt_scene_free(s);
+    rt_device_free(dev);
+    return check_result("test_rt_bench");
+}
