@@ -12,7 +12,8 @@
  *   1e-3  piecewise-linear ops (ReLU, leaky ReLU, max pooling, L1; inputs kept >= 5h away
  *         from the kinks and ties) and MSE (quadratic: central differences are exact).
  * Shapes are small and odd: 1, 3, 5, 7 channels, 5x7 images, stride 2, padding, groups 2
- * and 3, dilation 2, output padding. Runs on REF and on CPU (host memory both). */
+ * and 3, dilation 2, output padding. Runs on REF and on CPU (host memory both; CPU with one
+ * thread, since a finite-difference sweep is thousands of tiny calls). */
 #include <stdlib.h>
 
 #include "check.h"
@@ -452,7 +453,8 @@ int main(void)
 {
     rng_seed(&g_rng, 42);
     struct kern_ctx *ref = kern_create(KERN_BACKEND_REF, 0);
-    struct kern_ctx *cpu = kern_create(KERN_BACKEND_CPU, 2);
+    /* one thread: thousands of tiny forwards; threading is covered by test_kernels_backends */
+    struct kern_ctx *cpu = kern_create(KERN_BACKEND_CPU, 1);
     CHECK(ref && cpu);
     if (ref)
         run_all(ref, "ref");
