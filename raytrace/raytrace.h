@@ -7,12 +7,13 @@
  *
  * Integrator (unbiased, no MIS in this version): at every surface hit one light is chosen
  * with probability proportional to its power (area x mean radiance), a point on it is
- * sampled uniformly by area, and its contribution is added after an rtcOccluded1 shadow
- * ray (next-event estimation). The path continues by cosine-weighted sampling of the
- * Lambertian lobe. Emission is counted only where a CAMERA ray hits the front of a light;
- * a bounce ray that hits a light ends the path without adding it (NEE already counted that
- * light), and light surfaces have zero albedo, so every light path is counted exactly
- * once. Russian roulette from the 4th surface hit on; max_depth caps the number of surface
+ * sampled uniformly in the solid angle it subtends (by area when that is under 1e-3 sr),
+ * and its contribution is added after an rtcOccluded1 shadow ray (next-event
+ * estimation). The path continues by cosine-weighted sampling of the Lambertian lobe.
+ * Emission is counted only where a CAMERA ray hits the front of a light; a bounce ray that
+ * hits a light ends the path without adding it (NEE already counted that light), and
+ * light surfaces have zero albedo, so every light path is counted exactly once. Russian
+ * roulette after 3 bounces (on the 4th and later); max_depth caps the number of surface
  * hits. Environment (rays that leave the scene) is black.
  *
  * Determinism: one RNG per pixel seeded from hash(settings.seed, pixel index); each pixel
@@ -71,8 +72,9 @@ void rt_scene_add_rect_light(struct rt_scene *s, const float corner[3], const fl
    floor_y = bmin[1], subject facing +z): a matte cyclorama (floor curving up into a back
    wall behind the subject) in backdrop colour, and two rectangular softboxes (key front-left
    above, fill front-right) sized and placed from the bounds so the subject is evenly lit
-   with no black or blown-out areas at exposure 1. The lights stay outside the frame of
-   rt_camera_frame for any aspect ratio up to 2:1 landscape. */
+   with no black or blown-out areas at exposure 1. The lights stay outside, and the
+   cyclorama fills, the frame of rt_camera_frame for aspects 1:4 to 4:1 and margins up to
+   0.1. */
 struct rt_studio { float backdrop[3]; /* linear albedo, e.g. 0.6 grey; white for product shots */
                    float key, fill;   /* light intensities, 1 = default */ };
 void rt_studio_default(struct rt_studio *st); /* backdrop 0.6 grey, key 1, fill 1 */

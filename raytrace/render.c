@@ -11,8 +11,8 @@
  * rectangle sampled uniformly in solid angle, one rtcOccluded1), then a
  * cosine-weighted bounce (the Lambertian weight albedo/pi * cos / pdf = albedo). Light
  * emission is counted only for camera rays (see raytrace.h for why this is unbiased).
- * Russian roulette from the 4th hit on with survival probability max(throughput)
- * clamped to [0.05, 0.95].
+ * Russian roulette after 3 bounces (on the 4th bounce and later) with survival
+ * probability max(throughput) clamped to [0.05, 0.95].
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -25,7 +25,7 @@
 #define RT_TILE 16
 #define RT_MAX_SIDE 16384
 #define RT_MAX_PIXELS (1L << 26)
-#define RT_RR_START 3 /* roulette from the hit with index 3 (the 4th) on */
+#define RT_RR_BOUNCES 3 /* bounces always taken before Russian roulette starts */
 
 /* What the shader needs of one surface hit. */
 struct rt_hit {
@@ -295,7 +295,7 @@ static void path(RTCScene scene, struct RTCIntersectContext *ctx, const struct r
             return; /* below the true surface: absorbed (shading-normal artefact) */
         for (int k = 0; k < 3; k++)
             thr[k] *= h.albedo[k];
-        if (depth + 1 >= RT_RR_START) {
+        if (depth + 1 > RT_RR_BOUNCES) { /* this is bounce number depth + 1 */
             float q = fminf(0.95f, fmaxf(fmaxf(thr[0], thr[1]), thr[2]));
             if (q < 0.05f)
                 q = 0.05f;

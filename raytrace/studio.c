@@ -11,9 +11,10 @@
  *     light, of 2.0 (key) and 0.9 (fill), so an albedo-0.5 surface facing the camera reads
  *     about 0.3-0.4 (mid-grey and a little above) at exposure 1.
  * Why the lights stay out of frame: rt_camera_frame's view half-size at any depth in front
- * of the subject is at most s/(2 (1 - 2 margin)) + half_depth * tan, under 0.73 s
- * vertically and 0.87 s horizontally for aspects up to 2:1; the key's lowest edge is
- * 0.78 s above c and the fill's nearest edge is 1.3 s to the side.
+ * of the subject's centre is at most s/(2 (1 - 2 margin)) + (s/2) tan, i.e. for margins
+ * up to 0.1 and aspects 1:4 to 4:1 under 0.76 s vertically (tan_y = 0.27) and 1.16 s
+ * horizontally (tan_x up to 1.07); the key's lowest edge is 0.78 s above c and the fill's
+ * nearest edge 1.3 s to the side. test_rt_studio checks it by rendering.
  */
 #include <assert.h>
 

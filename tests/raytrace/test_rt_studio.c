@@ -7,13 +7,15 @@
  * first hit is the cyclorama or a subject (depth > 0, never a light: albedo 0 marks one),
  * no 8-bit channel is 255, and 99% of the pixels have an 8-bit luma of 40 or more. Then
  * the lights-out-of-frame and backdrop-fills-frame claims are checked for other subject
- * shapes and aspect ratios (1:4 to 4:1) at 1 spp, direct light only.
+ * shapes, aspect ratios (1:4 to 4:1) and margins (0, 0.1) at 1 spp, direct light only.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
 #include "rt_test_util.h"
+
+static void v3set(float v[3], float x, float y, float z) { v[0] = x; v[1] = y; v[2] = z; }
 
 /* Count pixels whose first hit is a light or nothing. */
 static void count_bad(const struct rt_film *f, int *lights, int *misses)
@@ -28,23 +30,19 @@ static void count_bad(const struct rt_film *f, int *lights, int *misses)
     }
 }
 
-/* A scene of a sphere and a box resting on y = 0 around the origin, scaled by k, inside the
-   default studio; returns the bounds in bmin/bmax. */
-static struct rt_scene *make_scene(struct rt_device *dev, float k, float wide, float bmin[3], float bmax[3])
+/* A sphere and a box resting on y = 0 around the origin inside the default studio;
+   returns their bounds in bmin/bmax. */
+static struct rt_scene *make_scene(struct rt_device *dev, float bmin[3], float bmax[3])
 {
     struct rt_scene *s = rt_scene_create(dev);
-    float c[3] = { -0.25f * k * wide, 0.3f * k, 0.0f };
-    struct rtt_mesh sph = rtt_sphere(c, 0.3f * k, 48, 96);
-    float lo[3] = { 0.15f * k * wide, 0.0f, -0.2f * k }, hi[3] = { 0.15f * k * wide + 0.35f * k, 0.9f * k, 0.15f * k };
+    const float c[3] = { -0.25f, 0.3f, 0.0f }, lo[3] = { 0.15f, 0.0f, -0.2f }, hi[3] = { 0.5f, 0.9f, 0.15f };
+    struct rtt_mesh sph = rtt_sphere(c, 0.3f, 48, 96);
     struct rtt_mesh box = rtt_box(lo, hi);
     const float red[3] = { 0.6f, 0.15f, 0.1f }, blue[3] = { 0.2f, 0.3f, 0.7f };
     CHECK(rtt_add(s, &sph, red, true) == 0);
     CHECK(rtt_add(s, &box, blue, true) == 1);
-    float smin[3] = { c[0] - 0.3f * k, 0.0f, -0.3f * k };
-    for (int i = 0; i < 3; i++) {
-        bmin[i] = smin[i] < lo[i] ? smin[i] : lo[i];
-        bmax[i] = i == 0 ? hi[0] : (i == 1 ? hi[1] : 0.3f * k);
-    }
+    v3set(bmin, -0.55f, 0.0f, -0.3f);
+    v3set(bmax, 0.5f, 0.9f, 0.3f);
     struct rt_studio st;
     rt_studio_default(&st);
     rt_scene_add_studio(s, bmin, bmax, &st);
@@ -59,7 +57,7 @@ int main(void)
     struct rt_device *dev = rt_device_create(0);
     CHECK(dev != NULL);
     float bmin[3], bmax[3];
-    struct rt_scene *s = make_scene(dev, 1.0f, 1.0f, bmin, bmax);
+    struct rt_scene *s = make_scene(dev, bmin, bmax);
 
     /* The photo. */
     struct rt_camera cam;
@@ -99,20 +97,32 @@ int main(void)
     rt_film_free(&f);
     rt_scene_free(s);
 
-    /* Other shapes and aspects: lights never in frame, the backdrop always fills it. */
-    const float sizes[][2] = { { 1.0f, 1.0f }, { 0.3f, 4.0f }, { 5.0f, 0.5f } };
+    /* Other shapes (a box as the subject: person-like, wide, deep, tiny), aspects and
+       margins: lights never in frame, the backdrop always fills it. */
+    const float shapes[][3] = { { 0.5f, 1.8f, 0.3f }, { 2.0f, 0.5f, 0.3f }, { 0.3f, 0.3f, 1.2f }, { 0.1f, 0.1f, 0.1f } };
     const int aspects[][2] = { { 64, 96 }, { 128, 64 }, { 64, 64 }, { 32, 128 }, { 256, 64 } };
     struct rt_settings fast = { .spp = 1, .max_depth = 1, .seed = 1, .threads = 0 };
-    for (int i = 0; i < 3; i++) {
-        s = make_scene(dev, sizes[i][0], sizes[i][1], bmin, bmax);
-        for (int a = 0; a < 5; a++) {
-            rt_camera_frame(bmin, bmax, aspects[a][0], aspects[a][1], 0.0f, &cam);
-            CHECK(rt_render(s, &cam, &fast, &f) == TRYON_OK);
-            count_bad(&f, &lights, &misses);
-            CHECK_MSG(lights == 0 && misses == 0, "shape %d aspect %dx%d: %d light pixels, %d misses", i,
-                      aspects[a][0], aspects[a][1], lights, misses);
-            rt_film_free(&f);
-        }
+    for (int i = 0; i < 4; i++) {
+        s = rt_scene_create(dev);
+        float lo[3] = { -0.5f * shapes[i][0], 0.0f, -0.5f * shapes[i][2] };
+        float hi[3] = { 0.5f * shapes[i][0], shapes[i][1], 0.5f * shapes[i][2] };
+        struct rtt_mesh box = rtt_box(lo, hi);
+        const float grey[3] = { 0.5f, 0.5f, 0.5f };
+        CHECK(rtt_add(s, &box, grey, true) == 0);
+        struct rt_studio st;
+        rt_studio_default(&st);
+        rt_scene_add_studio(s, lo, hi, &st);
+        CHECK(rt_scene_commit(s) == TRYON_OK);
+        for (int a = 0; a < 5; a++)
+            for (int m = 0; m < 2; m++) {
+                rt_camera_frame(lo, hi, aspects[a][0], aspects[a][1], 0.1f * m, &cam);
+                CHECK(rt_render(s, &cam, &fast, &f) == TRYON_OK);
+                count_bad(&f, &lights, &misses);
+                CHECK_MSG(lights == 0 && misses == 0, "shape %d aspect %dx%d margin %.1f: %d light pixels, %d misses",
+                          i, aspects[a][0], aspects[a][1], 0.1 * m, lights, misses);
+                rt_film_free(&f);
+            }
+        rtt_mesh_free(&box);
         rt_scene_free(s);
     }
     rt_device_free(dev);
