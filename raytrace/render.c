@@ -49,8 +49,8 @@ static inline float hit_eps(const float p[3])
 static void sample_texture(const struct imgf *t, float u, float v, float out[3])
 {
     float x = u * (float)t->w - 0.5f, y = (1.0f - v) * (float)t->h - 0.5f;
-    x = fminf(fmaxf(x, 0.0f), (float)(t->w - 1));
-    y = fminf(fmaxf(y, 0.0f), (float)(t->h - 1));
+    x = clampf(x, 0.0f, (float)(t->w - 1));
+    y = clampf(y, 0.0f, (float)(t->h - 1));
     int x0 = (int)x, y0 = (int)y;
     int x1 = x0 + 1 < t->w ? x0 + 1 : x0, y1 = y0 + 1 < t->h ? y0 + 1 : y0;
     float fx = x - (float)x0, fy = y - (float)y0;
@@ -171,10 +171,10 @@ static float sample_rect_solid_angle(const struct rt_light *l, const float o[3],
        g_i = acos(-n_i . n_i+1) are the spherical rectangle's inner angles */
     float i0 = 1.0f / sqrtf(z2 + y0 * y0), i1 = 1.0f / sqrtf(z2 + x1 * x1);
     float i2 = 1.0f / sqrtf(z2 + y1 * y1), i3 = 1.0f / sqrtf(z2 + x0 * x0);
-    float g0 = acosf(fminf(1.0f, fmaxf(-1.0f, y0 * x1 * i0 * i1)));
-    float g1 = acosf(fminf(1.0f, fmaxf(-1.0f, -x1 * y1 * i1 * i2)));
-    float g2 = acosf(fminf(1.0f, fmaxf(-1.0f, y1 * x0 * i2 * i3)));
-    float g3 = acosf(fminf(1.0f, fmaxf(-1.0f, -x0 * y0 * i3 * i0)));
+    float g0 = acosf(clampf(y0 * x1 * i0 * i1, -1.0f, 1.0f));
+    float g1 = acosf(clampf(-x1 * y1 * i1 * i2, -1.0f, 1.0f));
+    float g2 = acosf(clampf(y1 * x0 * i2 * i3, -1.0f, 1.0f));
+    float g3 = acosf(clampf(-x0 * y0 * i3 * i0, -1.0f, 1.0f));
     float b0 = -y0 * i0, b1 = y1 * i2; /* z components of n0 and n2 */
     float k = 2.0f * (float)M_PI - g2 - g3;
     float sa = g0 + g1 - k;
@@ -183,14 +183,15 @@ static float sample_rect_solid_angle(const struct rt_light *l, const float o[3],
     /* invert the solid angle along x, then the height along y */
     float au = r1 * sa + k;
     float fu = (cosf(au) * b0 - b1) / sinf(au);
-    float cu = fminf(1.0f, fmaxf(-1.0f, copysignf(1.0f, fu) / sqrtf(fu * fu + b0 * b0)));
-    float xu = -(cu * z0) / fmaxf(sqrtf(1.0f - cu * cu), 1e-7f);
-    xu = fminf(x1, fmaxf(x0, xu));
+    float cu = clampf(copysignf(1.0f, fu) / sqrtf(fu * fu + b0 * b0), -1.0f, 1.0f);
+    float sq = sqrtf(1.0f - cu * cu);
+    float xu = -(cu * z0) / (sq > 1e-7f ? sq : 1e-7f);
+    xu = clampf(xu, x0, x1);
     float dd = sqrtf(xu * xu + z2);
     float h0 = y0 / sqrtf(dd * dd + y0 * y0), h1 = y1 / sqrtf(dd * dd + y1 * y1);
     float hv = h0 + r2 * (h1 - h0), hv2 = hv * hv;
     float yv = hv2 < 1.0f - 1e-6f ? hv * dd / sqrtf(1.0f - hv2) : y1;
-    yv = fminf(y1, fmaxf(y0, yv));
+    yv = clampf(yv, y0, y1);
     for (int c = 0; c < 3; c++)
         y[c] = o[c] + xu * l->ex[c] + yv * l->ey[c] + z0 * l->n[c];
     return sa;

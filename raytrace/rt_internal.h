@@ -69,12 +69,17 @@ static inline void v3_cross(float o[3], const float a[3], const float b[3])
     float x = a[1] * b[2] - a[2] * b[1], y = a[2] * b[0] - a[0] * b[2], z = a[0] * b[1] - a[1] * b[0];
     o[0] = x; o[1] = y; o[2] = z;
 }
+/* x clamped to [lo, hi] (NaN gives hi); plain compares, no libm call */
+static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : (x <= hi ? x : hi); }
 static inline float v3_len(const float a[3]) { return sqrtf(v3_dot(a, a)); }
 /* Normalise in place; returns the old length (0 leaves a untouched). */
 static inline float v3_normalize(float a[3])
 {
     float l = v3_len(a);
-    if (l > 0.0f) { a[0] /= l; a[1] /= l; a[2] /= l; }
+    if (l > 0.0f) {
+        float inv = 1.0f / l;
+        a[0] *= inv; a[1] *= inv; a[2] *= inv;
+    }
     return l;
 }
 
