@@ -3,10 +3,15 @@
  * With alpha the mask is alpha > 127. Without, the backdrop is keyed out: its colour is
  * estimated per row from the image's left and right borders (medians over a few border
  * columns and neighbouring rows, so a vertical studio gradient such as a cyclorama's floor
- * to wall is followed) and interpolated across the row; a pixel whose sRGB distance to it
- * exceeds a threshold set from the border's own noise is foreground. Then the largest
- * 4-connected component is kept and its holes are filled. Known limit: cast shadows darker
- * than the threshold count as foreground.
+ * to wall is followed) and interpolated across the row, all on a 3 x 3 box-filtered copy so
+ * per-pixel noise (a path tracer's, a sensor's) averages out; a pixel whose sRGB distance
+ * to it exceeds a threshold set from the border's own noise, both smoothed and as is, is
+ * foreground, unless it looks
+ * like a shadow on the backdrop: the backdrop's colour scaled by a factor in [0.3, 1) (same
+ * chromaticity, darker). Then the largest 4-connected component is kept and its holes are
+ * filled. Known limits: foreground of the backdrop's own hue and slightly darker (grey cloth
+ * on a grey or white backdrop) is taken for shadow; shadows darker than 0.3 of the backdrop
+ * stay foreground.
  */
 #include "avatar/internal.h"
 
@@ -17,28 +22,58 @@
 
 #define BORDER_COLS 3     /* border columns sampled on each side */
 #define ROW_WINDOW 4      /* rows above and below pooled into a row's border median */
-#define MIN_THRESHOLD 24.0f
+#define BLUR_RADIUS 1      /* 3 x 3 box before keying */
+#define MIN_THRESHOLD 16.0f
+#define MIN_CHROMA 10.0f    /* a shadow's colour may stray this far from the scaled backdrop */
+#define SHADOW_K_MIN 0.3f  /* shadows darker than this fraction of the backdrop are kept */
 
-static int cmp_u8(const void *a, const void *b) { return (int)*(const uint8_t *)a - (int)*(const uint8_t *)b; }
 static int cmp_f(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
 }
 
-/* Median colour of the border columns [x0, x0+BORDER_COLS) over rows y-ROW_WINDOW..y+ROW_WINDOW. */
-static void border_median(const struct img8 *im, int x0, int y, uint8_t *scratch, float out[3])
+/* Median colour of the border columns [x0, x0+BORDER_COLS) over rows y-ROW_WINDOW..y+ROW_WINDOW
+   of the smoothed image sm (w,h,3). */
+static void border_median(const float *sm, int w, int h, int x0, int y, float *scratch, float out[3])
 {
-    int ya = y - ROW_WINDOW < 0 ? 0 : y - ROW_WINDOW, yb = y + ROW_WINDOW >= im->h ? im->h - 1 : y + ROW_WINDOW;
-    int cols = BORDER_COLS < im->w ? BORDER_COLS : im->w;
+    int ya = y - ROW_WINDOW < 0 ? 0 : y - ROW_WINDOW, yb = y + ROW_WINDOW >= h ? h - 1 : y + ROW_WINDOW;
+    int cols = BORDER_COLS < w ? BORDER_COLS : w;
     for (int c = 0; c < 3; c++) {
         int n = 0;
         for (int yy = ya; yy <= yb; yy++)
             for (int xx = x0; xx < x0 + cols; xx++)
-                scratch[n++] = im->px[((size_t)yy * im->w + xx) * 4 + c];
-        qsort(scratch, (size_t)n, 1, cmp_u8);
+                scratch[n++] = sm[((size_t)yy * w + xx) * 3 + c];
+        qsort(scratch, (size_t)n, sizeof *scratch, cmp_f);
         out[c] = scratch[n / 2];
     }
+}
+
+/* Box filter of the RGB channels with radius BLUR_RADIUS (clamped at the edges), into
+   sm (w,h,3): averages away per-pixel noise (a path tracer's, a sensor's) before keying. */
+static void smooth_rgb(const struct img8 *im, float *sm, float *tmp)
+{
+    const int w = im->w, h = im->h, r = BLUR_RADIUS;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) {
+                float s = 0;
+                for (int k = -r; k <= r; k++) {
+                    int xx = x + k < 0 ? 0 : x + k >= w ? w - 1 : x + k;
+                    s += im->px[((size_t)y * w + xx) * 4 + c];
+                }
+                tmp[((size_t)y * w + x) * 3 + c] = s / (float)(2 * r + 1);
+            }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) {
+                float s = 0;
+                for (int k = -r; k <= r; k++) {
+                    int yy = y + k < 0 ? 0 : y + k >= h ? h - 1 : y + k;
+                    s += tmp[((size_t)yy * w + x) * 3 + c];
+                }
+                sm[((size_t)y * w + x) * 3 + c] = s / (float)(2 * r + 1);
+            }
 }
 
 /* Keep the largest 4-connected component of mask (255/0) and fill its holes. Returns the
@@ -131,21 +166,23 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
         return TRYON_OK;
     }
     float *left = malloc((size_t)h * 3 * sizeof *left), *right = malloc((size_t)h * 3 * sizeof *right);
-    uint8_t *scratch = malloc((size_t)(2 * ROW_WINDOW + 1) * BORDER_COLS);
+    float *scratch = malloc((size_t)(2 * ROW_WINDOW + 1) * BORDER_COLS * sizeof *scratch);
     float *dist = malloc((size_t)2 * h * sizeof *dist);
-    if (!left || !right || !scratch || !dist) {
-        free(left), free(right), free(scratch), free(dist);
+    float *sm = malloc(n * 3 * sizeof *sm), *tmp = malloc(n * 3 * sizeof *tmp);
+    if (!left || !right || !scratch || !dist || !sm || !tmp) {
+        free(left), free(right), free(scratch), free(dist), free(sm), free(tmp);
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");
     }
+    smooth_rgb(rgba, sm, tmp);
     int xr = w - BORDER_COLS < 0 ? 0 : w - BORDER_COLS;
     for (int y = 0; y < h; y++) {
-        border_median(rgba, 0, y, scratch, left + y * 3);
-        border_median(rgba, xr, y, scratch, right + y * 3);
+        border_median(sm, w, h, 0, y, scratch, left + y * 3);
+        border_median(sm, w, h, xr, y, scratch, right + y * 3);
     }
-    /* noise: distance of each row's outermost pixels to their row estimate */
+    /* noise: distance of each row's outermost (smoothed) pixels to their row estimate */
     for (int y = 0; y < h; y++)
         for (int e = 0; e < 2; e++) {
-            const uint8_t *px = rgba->px + ((size_t)y * w + (e ? w - 1 : 0)) * 4;
+            const float *px = sm + ((size_t)y * w + (e ? w - 1 : 0)) * 3;
             const float *b = e ? right + y * 3 : left + y * 3;
             float d2 = 0;
             for (int c = 0; c < 3; c++)
@@ -154,22 +191,41 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
         }
     qsort(dist, (size_t)2 * h, sizeof *dist, cmp_f);
     float noise = dist[(size_t)(2 * h * 9 / 10)];
-    float thr = fmaxf(MIN_THRESHOLD, 3.0f * noise + 8.0f);
+    float thr = fmaxf(MIN_THRESHOLD, 3.0f * noise + 4.0f);
     float thr2 = thr * thr;
+    float chroma_thr = fmaxf(MIN_CHROMA, 2.0f * noise + 4.0f);
     for (int y = 0; y < h; y++) {
         const float *l = left + y * 3, *r = right + y * 3;
         for (int x = 0; x < w; x++) {
             float t = w > 1 ? (float)x / (float)(w - 1) : 0.0f;
-            const uint8_t *px = rgba->px + ((size_t)y * w + x) * 4;
-            float d2 = 0;
+            const float *px = sm + ((size_t)y * w + x) * 3;
+            float b[3], d2 = 0, pb = 0, bb = 0;
             for (int c = 0; c < 3; c++) {
-                float d = px[c] - (l[c] + t * (r[c] - l[c]));
+                b[c] = l[c] + t * (r[c] - l[c]);
+                float d = px[c] - b[c];
                 d2 += d * d;
+                pb += px[c] * b[c];
+                bb += b[c] * b[c];
             }
-            mask[(size_t)y * w + x] = d2 > thr2 ? 255 : 0;
+            /* the smoothed distance detects; the pixel's own distance keeps the edge where
+               it is (the box filter alone would grow the mask by its radius) */
+            const uint8_t *raw = rgba->px + ((size_t)y * w + x) * 4;
+            float r2raw = 0;
+            for (int c = 0; c < 3; c++)
+                r2raw += ((float)raw[c] - b[c]) * ((float)raw[c] - b[c]);
+            bool fgnd = d2 > thr2 && r2raw > thr2;
+            if (fgnd && bb > 0) {
+                /* a shadow: the backdrop's colour scaled by k in [SHADOW_K_MIN, 1) */
+                float k = pb / bb, r2 = 0;
+                for (int c = 0; c < 3; c++)
+                    r2 += (px[c] - k * b[c]) * (px[c] - k * b[c]);
+                if (k >= SHADOW_K_MIN && k < 1.0f && r2 < chroma_thr * chroma_thr)
+                    fgnd = false;
+            }
+            mask[(size_t)y * w + x] = fgnd ? 255 : 0;
         }
     }
-    free(left), free(right), free(scratch), free(dist);
+    free(left), free(right), free(scratch), free(dist), free(sm), free(tmp);
     fg = keep_largest_filled(mask, w, h);
     if (fg == (size_t)-1)
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");

@@ -117,6 +117,40 @@ int main(void)
     CHECK_NEAR(e.stature_m, 1.66, 0.03);
     free(keyed);
 
+    /* the camera frames a 2.10 m person in the demo's 256 x 384 portrait, feet and head inside */
+    {
+        uint8_t *small = malloc(256 * 384);
+        struct avatar_body_params p;
+        memset(&p, 0, sizeof p);
+        avatar_phenotype_default(&p.ph);
+        p.stature_m = 2.10f;
+        struct avatar_mesh b;
+        CHECK(avatar_body_build(m, &p, &b) == TRYON_OK);
+        struct avatar_photo_camera c;
+        avatar_photo_camera(&c);
+        avatar_render_silhouette(&b, &c, 256, 384, small);
+        int top = -1, bottom = -1, left = 256, right = -1;
+        for (int y = 0; y < 384; y++)
+            for (int x = 0; x < 256; x++)
+                if (small[y * 256 + x]) {
+                    if (top < 0)
+                        top = y;
+                    bottom = y;
+                    left = x < left ? x : left;
+                    right = x > right ? x : right;
+                }
+        fprintf(stderr, "2.10 m in 256x384: rows %d..%d, columns %d..%d\n", top, bottom, left, right);
+        CHECK(top > 0 && bottom < 383 && left > 0 && right < 255);
+        struct img8 sp;
+        img8_alloc(&sp, 256, 384, 4);
+        s = avatar_estimate_person(m, &sp, small, 0.0f, &e);
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        CHECK_NEAR(e.stature_m, 2.10, 0.03);
+        img8_free(&sp);
+        avatar_mesh_free(&b);
+        free(small);
+    }
+
     /* input errors */
     memset(mask, 0, PW * PH);
     CHECK(avatar_estimate_person(m, &photo, mask, 0.0f, &e) == TRYON_EINVAL);
