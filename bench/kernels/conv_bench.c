@@ -1,12 +1,15 @@
 /* conv_bench.c: convolution layers of a ResNet-style encoder on the REF and CPU backends
  * (kernels.h public API), forward, backward-data and backward-filter, batch 1, 8 and 32,
  * 1 and 2 threads. Prints one tab-separated line per measurement:
- *   impl  layer  batch  threads  pass  median_ms  gflops
+ *   impl  layer  batch  threads  pass  median_ms  gflops  cpu_ms
  * (the same format as torch_conv.py, which compares against PyTorch and merges both).
+ * cpu_ms (1 thread only) is the median CPU time of the calling thread: unlike wall time it
+ * does not count the slices spent descheduled when other processes share the cores.
  *   conv_bench [reps] [max_batch_for_ref]
  * REF is single-threaded plain C, so it runs only at batches <= max_batch_for_ref (8). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "common/common.h"
 #include "kernels/kernels.h"
@@ -26,6 +29,13 @@ static const struct layer layers[] = {
     {"1x1_256-64_32", 256, 32, 32, 64, 1, 1, 0},
 };
 
+static double thread_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -36,15 +46,16 @@ enum pass { FWD, BWD_DATA, BWD_FILTER };
 static const char *pass_name[] = {"fwd", "bwd_data", "bwd_filter"};
 
 static double run_once(struct kern_ctx *ctx, enum pass p, const struct kern_conv2d *d, const float *x,
-                       const float *w, const float *b, float *y, float *dx, float *dw, float *db)
+                       const float *w, const float *b, float *y, float *dx, float *dw, float *db, double *cpu)
 {
-    double t0 = time_now();
+    double t0 = time_now(), c0 = thread_cpu();
     switch (p) {
     case FWD: kern_conv2d_fwd(ctx, d, x, w, b, y); break;
     case BWD_DATA: kern_conv2d_bwd_data(ctx, d, y, w, dx); break;
     case BWD_FILTER: kern_conv2d_bwd_filter(ctx, d, x, y, dw, db); break;
     }
     kern_sync(ctx);
+    *cpu = thread_cpu() - c0;
     return time_now() - t0;
 }
 
@@ -58,7 +69,7 @@ int main(int argc, char **argv)
     struct kern_info info;
     kern_query(&info);
     fprintf(stderr, "conv_bench: cpu isa %s, %d reps (median)\n", info.cpu_isa, reps);
-    printf("impl\tlayer\tbatch\tthreads\tpass\tmedian_ms\tgflops\n");
+    printf("impl\tlayer\tbatch\tthreads\tpass\tmedian_ms\tgflops\tcpu_ms\n");
     for (size_t li = 0; li < sizeof(layers) / sizeof(layers[0]); li++)
         for (int bi = 0; bi < 3; bi++) {
             const struct layer *L = &layers[li];
@@ -87,15 +98,20 @@ int main(int argc, char **argv)
                     struct kern_ctx *ctx = kern_create(impl ? KERN_BACKEND_CPU : KERN_BACKEND_REF, th);
                     for (int p = FWD; p <= BWD_FILTER; p++) {
                         int n = impl == 0 ? (reps < 3 ? reps : 3) : reps;
-                        double t[64];
+                        double t[64], tc[64];
                         n = n > 64 ? 64 : n;
-                        run_once(ctx, (enum pass)p, &d, x, w, b, y, dx, dw, db); /* warm-up */
+                        run_once(ctx, (enum pass)p, &d, x, w, b, y, dx, dw, db, &tc[0]); /* warm-up */
                         for (int i = 0; i < n; i++)
-                            t[i] = run_once(ctx, (enum pass)p, &d, x, w, b, y, dx, dw, db);
+                            t[i] = run_once(ctx, (enum pass)p, &d, x, w, b, y, dx, dw, db, &tc[i]);
                         qsort(t, (size_t)n, sizeof(double), cmp_double);
+                        qsort(tc, (size_t)n, sizeof(double), cmp_double);
                         double med = t[n / 2];
-                        printf("%s\t%s\t%d\t%d\t%s\t%.3f\t%.1f\n", impl ? "cpu" : "ref", L->name, d.n, th,
+                        printf("%s\t%s\t%d\t%d\t%s\t%.3f\t%.1f\t", impl ? "cpu" : "ref", L->name, d.n, th,
                                pass_name[p], med * 1e3, flops / med / 1e9);
+                        if (th == 1)
+                            printf("%.3f\n", tc[n / 2] * 1e3);
+                        else
+                            printf("-\n");
                         fflush(stdout);
                     }
                     kern_destroy(ctx);

@@ -1,10 +1,13 @@
 /* gemm_bench.c: SGEMM of the fast CPU backend (kernels/cpu/) on square and network-like
  * shapes, every ISA path this processor has, 1 and 2 threads: checks each result against
  * a double-precision naive product (normalized error) and prints the median GFLOP/s of
- * several runs. Standalone: links tryon_kernels (or the kernels/cpu sources) and common.
- *   gemm_bench [reps]       prints one line per (isa, shape, threads) */
+ * several runs. With 1 thread it also prints the median thread CPU time as GFLOP/s
+ * ("cpu"), which stays meaningful when other processes share the cores (wall time then
+ * includes the slices spent descheduled).
+ *   gemm_bench [reps] [isa]   one line per (isa, shape, threads); isa limits to one path */
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +28,13 @@ static void naive(bool ta, bool tb, int m, int n, int k, float alpha, const floa
         }
 }
 
+static double thread_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -36,6 +46,7 @@ struct shape { int m, n, k; bool ta, tb; const char *what; };
 int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
+    const char *only = argc > 2 ? argv[2] : NULL;
     const struct shape shapes[] = {
         {256, 256, 256, false, false, "square"},
         {512, 512, 512, false, false, "square"},
@@ -52,6 +63,8 @@ int main(int argc, char **argv)
     struct rng r;
     rng_seed(&r, 1);
     for (int isa = kcpu_isa_max(); isa >= 0; isa--) {
+        if (only && strcmp(only, kcpu_isa_name((enum kcpu_isa)isa)) != 0)
+            continue;
         kcpu_isa_force((enum kcpu_isa)isa);
         for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
             const struct shape *sh = &shapes[s];
@@ -76,17 +89,22 @@ int main(int argc, char **argv)
                 }
             }
             for (int th = 1; th <= 2; th++) {
-                double t[64];
+                double t[64], tc[64];
                 int nrep = reps > 64 ? 64 : reps;
                 for (int it = 0; it < nrep; it++) {
-                    double t0 = time_now();
+                    double t0 = time_now(), c0 = thread_cpu();
                     kcpu_sgemm(th, sh->ta, sh->tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n, ws);
                     t[it] = time_now() - t0;
+                    tc[it] = thread_cpu() - c0;
                 }
                 qsort(t, (size_t)nrep, sizeof(double), cmp_double);
-                printf("%-8s %-36s m=%5d n=%5d k=%5d th=%d  %7.1f GFLOP/s  err=%.2e\n",
-                       kcpu_isa_name((enum kcpu_isa)isa), sh->what, m, n, k, th,
-                       2.0 * m * n * k / t[nrep / 2] / 1e9, ref > 0 ? sqrt(err / ref) : 0.0);
+                qsort(tc, (size_t)nrep, sizeof(double), cmp_double);
+                double fl = 2.0 * m * n * k;
+                printf("%-8s %-36s m=%5d n=%5d k=%5d th=%d  wall %6.1f GFLOP/s", kcpu_isa_name((enum kcpu_isa)isa),
+                       sh->what, m, n, k, th, fl / t[nrep / 2] / 1e9);
+                if (th == 1)
+                    printf("  cpu %6.1f GFLOP/s", fl / tc[nrep / 2] / 1e9);
+                printf("  err=%.2e\n", ref > 0 ? sqrt(err / ref) : 0.0);
             }
             free(a); free(b); free(c); free(cr); free(ws);
         }

@@ -60,8 +60,21 @@ static struct geom geom_of(const struct kern_conv2d *d)
 
 static inline int dil(int v) { return v > 0 ? v : 1; }
 
+/* The output columns [*lo, *hi) within [ow0, ow1) whose input column ow*sw + off lies in
+ * [0, W). */
+static inline void valid_cols(int ow0, int ow1, int sw, int off, int W, int *lo, int *hi)
+{
+    int a = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    int b = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
+    a = a < ow0 ? ow0 : a;
+    b = b > ow1 ? ow1 : b;
+    *lo = a;
+    *hi = b < a ? a : b;
+}
+
 /* col rows for output pixels [p0, p1) of one image and group: xg is (Cg, H, W), col is
- * (CRS, p1-p0). Rows are split over threads. */
+ * (CRS, p1-p0). Rows are split over threads. Per output row: zeros where the window
+ * leaves the image, a copy (strided by the conv stride) where it does not. */
 static void im2col(int threads, const struct kern_conv2d *d, const struct geom *g, const float *xg, int p0,
                    int p1, float *col)
 {
@@ -74,21 +87,28 @@ static void im2col(int threads, const struct kern_conv2d *d, const struct geom *
         int c = q / (R * S), r = q / S % R, s = q % S;
         const float *xc = xg + (size_t)c * H * W;
         float *dst = col + (size_t)q * np;
+        int off = s * dw - pw;
         int p = p0;
         while (p < p1) {
             int oh = p / OW, ow0 = p % OW;
             int ow1 = OW < ow0 + (p1 - p) ? OW : ow0 + (p1 - p);
             int ih = oh * sh - ph + r * dh;
-            float *o = dst + (p - p0);
+            float *o = dst + (p - p0); /* o[ow - ow0] is column ow of this output row */
             if (ih < 0 || ih >= H) {
                 memset(o, 0, sizeof(float) * (size_t)(ow1 - ow0));
             } else {
-                const float *xr = xc + (size_t)ih * W;
-                int off = s * dw - pw;
-                for (int ow = ow0; ow < ow1; ow++) {
-                    int iw = ow * sw + off;
-                    o[ow - ow0] = (iw >= 0 && iw < W) ? xr[iw] : 0.0f;
-                }
+                const float *xr = xc + (size_t)ih * W; /* column ow reads xr[ow * sw + off] */
+                int lo, hi;
+                valid_cols(ow0, ow1, sw, off, W, &lo, &hi);
+                for (int ow = ow0; ow < lo; ow++)
+                    o[ow - ow0] = 0.0f;
+                if (sw == 1)
+                    memcpy(o + (lo - ow0), xr + lo + off, sizeof(float) * (size_t)(hi - lo));
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        o[ow - ow0] = xr[ow * sw + off];
+                for (int ow = hi; ow < ow1; ow++)
+                    o[ow - ow0] = 0.0f;
             }
             p += ow1 - ow0;
         }
@@ -110,6 +130,7 @@ static void col2im(int threads, const struct kern_conv2d *d, const struct geom *
         for (int rs = 0; rs < R * S; rs++) {
             int r = rs / S, s = rs % S;
             const float *src = dcol + ((size_t)c * R * S + rs) * np;
+            int off = s * dw - pw;
             int p = p0;
             while (p < p1) {
                 int oh = p / OW, ow0 = p % OW;
@@ -118,12 +139,14 @@ static void col2im(int threads, const struct kern_conv2d *d, const struct geom *
                 if (ih >= 0 && ih < H) {
                     float *xr = xc + (size_t)ih * W;
                     const float *o = src + (p - p0);
-                    int off = s * dw - pw;
-                    for (int ow = ow0; ow < ow1; ow++) {
-                        int iw = ow * sw + off;
-                        if (iw >= 0 && iw < W)
-                            xr[iw] += o[ow - ow0];
-                    }
+                    int lo, hi;
+                    valid_cols(ow0, ow1, sw, off, W, &lo, &hi);
+                    if (sw == 1)
+                        for (int ow = lo; ow < hi; ow++)
+                            xr[ow + off] += o[ow - ow0];
+                    else
+                        for (int ow = lo; ow < hi; ow++)
+                            xr[ow * sw + off] += o[ow - ow0];
                 }
                 p += ow1 - ow0;
             }

@@ -97,14 +97,20 @@ static void pack_b(bool tb, const float *b, int ldb, int p0, int kc, int j0, int
                 d[j] = 0.0f;
         }
     } else {
-        for (int j = 0; j < nr; j++) {
-            const float *src = b + (size_t)(j0 + j) * ldb + p0;
-            for (int p = 0; p < kc; p++)
-                dst[(size_t)p * NR + j] = src[p];
+        /* A transpose: blocks of 8 rows of k at a time keep both the NR source rows and
+         * the destination block in L1. */
+        const float *src = b + (size_t)j0 * ldb + p0;
+        for (int pb = 0; pb < kc; pb += 8) {
+            int pe = pb + 8 < kc ? pb + 8 : kc;
+            for (int j = 0; j < nr; j++) {
+                const float *sj = src + (size_t)j * ldb;
+                for (int p = pb; p < pe; p++)
+                    dst[(size_t)p * NR + j] = sj[p];
+            }
+            for (int p = pb; p < pe; p++)
+                for (int j = nr; j < NR; j++)
+                    dst[(size_t)p * NR + j] = 0.0f;
         }
-        for (int j = nr; j < NR; j++)
-            for (int p = 0; p < kc; p++)
-                dst[(size_t)p * NR + j] = 0.0f;
     }
 }
 
