@@ -7,14 +7,15 @@
  *
  * Integrator (unbiased, no MIS in this version): at every surface hit one light is chosen
  * with probability proportional to its power (area x mean radiance), a point on it is
- * sampled uniformly in the solid angle it subtends (by area when that is under 1e-3 sr),
- * and its contribution is added after an rtcOccluded1 shadow ray (next-event
- * estimation). The path continues by cosine-weighted sampling of the Lambertian lobe.
- * Emission is counted only where a CAMERA ray hits the front of a light; a bounce ray that
- * hits a light ends the path without adding it (NEE already counted that light), and
- * light surfaces have zero albedo, so every light path is counted exactly once. Russian
- * roulette after 3 bounces (on the 4th and later); max_depth caps the number of surface
- * hits. Environment (rays that leave the scene) is black.
+ * sampled (uniformly in the solid angle it subtends when the hit is closer to the light's
+ * centre than the light's diagonal, uniformly by area farther away or when the solid
+ * angle is under 1e-3 sr), and its contribution is added after an rtcOccluded1 shadow ray
+ * (next-event estimation). The path continues by cosine-weighted sampling of the
+ * Lambertian lobe. Emission is counted only where a CAMERA ray hits the front of a light;
+ * a bounce ray that hits a light ends the path without adding it (NEE already counted
+ * that light), and light surfaces have zero albedo, so every light path is counted
+ * exactly once. Russian roulette after 3 bounces (on the 4th and later); max_depth caps
+ * the number of surface hits. Environment (rays that leave the scene) is black.
  *
  * Determinism: one RNG per pixel seeded from hash(settings.seed, pixel index); each pixel
  * sums its samples in order; so the film is bit-identical for any thread count or tile

@@ -33,6 +33,8 @@ struct rt_light {
     float n[3];                    /* unit normal cross(eu, ev) / |..|, emitting side */
     float ex[3], ey[3];            /* eu, ev as unit vectors */
     float exl, eyl;                /* |eu|, |ev| (metres) */
+    float centre[3];               /* corner + (eu + ev) / 2 */
+    float diag2;                   /* |eu|^2 + |ev|^2 (m^2) */
     float area;                    /* m^2 */
     float radiance[3];
 };

@@ -198,6 +198,9 @@ void rt_scene_add_rect_light(struct rt_scene *s, const float corner[3], const fl
     v3_copy(l.ey, edge_v);
     l.exl = v3_normalize(l.ex);
     l.eyl = v3_normalize(l.ey);
+    for (int k = 0; k < 3; k++)
+        l.centre[k] = corner[k] + 0.5f * (edge_u[k] + edge_v[k]);
+    l.diag2 = l.exl * l.exl + l.eyl * l.eyl;
     /* edges must be perpendicular: a rectangle, not a parallelogram */
     assert(fabsf(v3_dot(l.ex, l.ey)) < 1e-3f);
     for (int k = 0; k < 3; k++) {

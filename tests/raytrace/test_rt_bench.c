@@ -6,7 +6,9 @@
  * 256x384 and renders 16 spp, max depth 8, with 1 and 2 render threads, 3 runs each.
  * Prints the median ms per image (wall and CPU time: this machine is shared, so CPU
  * time is the steadier figure) and rays per second (camera, bounce, shadow and total),
- * and writes rt_bench_body.png (RGBA) and rt_bench_body_opaque.png for a look.
+ * Then camera-ray and shadow-ray rates, direct light only: the scene without lights
+ * (camera rays only) against the scene with them (camera + shadow rays).
+ * Writes rt_bench_body.png (RGBA) and rt_bench_body_opaque.png for a look.
  * Asserted: the mesh loaded with the expected triangle counts, the counters are exact
  * (camera rays = w*h*spp) and identical across thread counts, and the person covers a
  * plausible share of the frame (alpha). Timings are printed, never asserted.
@@ -130,6 +132,26 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Render 3 times; median wall and CPU seconds, and the stats of the last run. */
+static void time_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
+                        double *wall, double *cpu, struct rt_stats *st)
+{
+    double w[3], c[3];
+    for (int r = 0; r < 3; r++) {
+        struct rt_film f;
+        double c0 = cpu_now();
+        CHECK(rt_render(s, cam, set, &f) == TRYON_OK);
+        c[r] = cpu_now() - c0;
+        w[r] = f.stats.seconds;
+        *st = f.stats;
+        rt_film_free(&f);
+    }
+    qsort(w, 3, sizeof *w, cmp_double);
+    qsort(c, 3, sizeof *c, cmp_double);
+    *wall = w[1];
+    *cpu = c[1];
+}
+
 int main(void)
 {
     char path[4096];
@@ -187,6 +209,30 @@ int main(void)
         CHECK_EQ_INT(x->camera_rays, (long long)W * H * SPP);
     }
     CHECK_EQ_INT(f[0][0].stats.shadow_rays, f[1][0].stats.shadow_rays);
+
+    /* Ray throughput by kind, direct light only (max_depth 1): the same scene without its
+       lights traces camera rays only; with them, camera + shadow rays, so the shadow rate
+       is the extra rays over the extra time. */
+    struct rt_scene *dark = rt_scene_create(dev);
+    CHECK(rt_scene_add_mesh(dark, g[0].pos, g[0].nrm, NULL, g[0].nv, g[0].tri, g[0].nt, &skin, true) == 0);
+    CHECK(rt_scene_add_mesh(dark, g[1].pos, g[1].nrm, NULL, g[1].nv, g[1].tri, g[1].nt, &cloth, true) == 1);
+    struct rt_studio nolights = studio;
+    nolights.key = nolights.fill = 0.0f;
+    rt_scene_add_studio(dark, bmin, bmax, &nolights);
+    CHECK(rt_scene_commit(dark) == TRYON_OK);
+    for (int th = 1; th <= 2; th++) {
+        struct rt_settings set = { .spp = SPP, .max_depth = 1, .seed = 77, .threads = th };
+        double wc, cc, ws, cs;
+        struct rt_stats sc, ss;
+        time_render(dark, &cam, &set, &wc, &cc, &sc);
+        time_render(s, &cam, &set, &ws, &cs, &ss);
+        CHECK_EQ_INT(sc.shadow_rays, 0);
+        CHECK_EQ_INT(ss.camera_rays, sc.camera_rays);
+        fprintf(stderr, "bench: %d thread%s, direct light only: camera rays %.2f Mrays/s wall (%.2f per CPU-s); "
+                "shadow rays %.2f Mrays/s wall (%.2f per CPU-s)\n", th, th > 1 ? "s" : "", sc.camera_rays / wc / 1e6,
+                sc.camera_rays / cc / 1e6, ss.shadow_rays / (ws - wc) / 1e6, ss.shadow_rays / (cs - cc) / 1e6);
+    }
+    rt_scene_free(dark);
     CHECK(!memcmp(f[0][0].rgb, f[1][2].rgb, sizeof(float) * 3 * W * H));
     double cover = rtt_mean(f[0][0].alpha, W, 1, 0, 0, 0, W, H);
     fprintf(stderr, "bench: person covers %.1f%% of the frame\n", 100 * cover);
