@@ -1,20 +1,22 @@
 /* garment.c: garment templates cut from the base mesh's helper-tights surface.
  *
  * The tights follow every macro target and the arm pose like the skin, so a garment is:
- * the whole base mesh deformed by the body's params (av_deform), the tights
- * surface subdivided once (each quad into four, new vertices at edge midpoints and face
- * centres), the sub-quads whose centre lies in the garment's region (below), the cut's
- * boundary straightened by a few smoothing steps along it, then every vertex inside
- * the body or nearer than AVATAR_GARMENT_OFFSET_M to it is moved to that distance along the
- * body's normal at its nearest body point (repeated so that pushes in concave places settle).
+ * the whole base mesh deformed by the body's params (av_deform); the tights surface
+ * subdivided once (each quad into four, new vertices at edge midpoints and face centres);
+ * the sub-quads whose centre lies in the garment's region (below); the cut's boundary
+ * straightened by a few smoothing steps along it; then every vertex inside the body or
+ * nearer than AVATAR_GARMENT_OFFSET_M to it moved to that distance along the body's normal
+ * at its nearest body point (repeated so that pushes in concave places settle).
  *
- * Regions, from the deformed joint cubes and the rig's region weights:
- *   top:      faces not on the legs' lower part, from the neckline (faces near the neck's
- *             axis above the clavicles are left out) down to the hem, which runs from the
- *             waist (spine-3 joint, length 0) to the hip joints (length 1); arm faces (arm
- *             weight > 0.5) up to the fraction `sleeve` of the shoulder-to-wrist axis.
- *   trousers: non-arm faces from the waistband (spine-4 joint) down to the hem, from the
- *             knees (length 0) to the ankles (length 1).
+ * Regions, from the deformed joint cubes and the rig's region weights (arm = arm weight
+ * above 0.5, averaged over the sub-quad's corners):
+ *   top:      non-arm sub-quads from the neckline (those within 0.28 shoulder spans of the
+ *             neck's vertical axis and above the clavicles are left out) down to the hem,
+ *             which runs from the waist (spine-3 joint, length 0) to the hip joints
+ *             (length 1); arm sub-quads up to the fraction `sleeve` of the shoulder-to-wrist
+ *             axis.
+ *   trousers: non-arm sub-quads from the waistband (spine-4 joint) down to the hem, from
+ *             the knees (length 0) to the ankles (length 1).
  */
 #include "avatar/internal.h"
 
