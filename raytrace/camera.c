@@ -66,9 +66,8 @@ void rt_camera_frame(const float bmin[3], const float bmax[3], int width, int he
 bool rt_camera_project(const struct rt_camera *cam, const float p[3], float *px, float *py)
 {
     struct rt_cam_basis b;
-    bool ok = rt_cam_basis_init(cam, &b);
-    assert(ok);
-    (void)ok;
+    if (!rt_cam_basis_init(cam, &b))
+        return false;
     float d[3];
     v3_sub(d, p, b.eye);
     float z = v3_dot(d, b.fwd);

@@ -90,15 +90,16 @@ long rt_scene_triangle_count(const struct rt_scene *s);
 
 /* ===== camera ==================================================================== */
 struct rt_camera { float eye[3], target[3], up[3]; float vfov_deg; int width, height; };
-/* Frame a box: camera in front (+z) looking at its centre, vertical fov 30 deg, up +y,
-   distance so the box fills the frame with `margin` (fraction of the image size, e.g.
-   0.08) to spare on each side: every corner projects inside [margin, 1-margin] of the
-   width and height, and the tighter direction touches that bound. */
+/* Frame a box: camera in front (+z) looking at its centre, vertical fov 30 deg, up +y, at
+   the distance where the box fills the frame with `margin` (fraction of the image size,
+   e.g. 0.08, clamped to [0, 0.45]) to spare on each side: every corner projects inside
+   [margin, 1-margin] of the width and height, and the tighter direction touches that
+   bound. width, height > 0 (assert). */
 void rt_camera_frame(const float bmin[3], const float bmax[3], int width, int height, float margin,
                      struct rt_camera *out);
 /* Project a world point to continuous pixel coordinates (x right from the left edge, y down
    from the top edge; pixel (i,j) covers [i,i+1) x [j,j+1)). Returns false when the point
-   is behind the camera (px, py untouched). */
+   is not in front of the camera or the camera is degenerate (px, py untouched). */
 bool rt_camera_project(const struct rt_camera *cam, const float p[3], float *px, float *py);
 
 /* ===== render ==================================================================== */

@@ -9,16 +9,15 @@
  *
  * Per surface hit: next-event estimation on one light chosen by power (a point on the
  * rectangle sampled by solid angle near the light, by area farther away; one
- * rtcOccluded1), then a cosine-weighted bounce (the Lambertian weight albedo/pi * cos / pdf = albedo). Light
- * emission is counted only for camera rays (see raytrace.h for why this is unbiased).
+ * rtcOccluded1), then a cosine-weighted bounce (the Lambertian weight
+ * albedo/pi * cos / pdf = albedo). Light emission is counted only for camera rays (see
+ * raytrace.h for why this is unbiased).
  * Russian roulette after 3 bounces (on the 4th bounce and later) with survival
  * probability max(throughput) clamped to [0.05, 0.95].
  */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <omp.h>
 
 #include "raytrace/rt_internal.h"
 

@@ -5,13 +5,13 @@
  * scaled to metres, feet on y = 0), puts them in the default studio, frames them at
  * 256x384 and renders 16 spp, max depth 8, with 1 and 2 render threads, 3 runs each.
  * Prints the median ms per image (wall and CPU time: this machine is shared, so CPU
- * time is the steadier figure) and rays per second (camera, bounce, shadow and total),
+ * time is the steadier figure) and rays per second (camera, bounce, shadow and total).
  * Then camera-ray and shadow-ray rates, direct light only: the scene without lights
  * (camera rays only) against the scene with them (camera + shadow rays).
  * Writes rt_bench_body.png (RGBA) and rt_bench_body_opaque.png for a look.
  * Asserted: the mesh loaded with the expected triangle counts, the counters are exact
- * (camera rays = w*h*spp) and identical across thread counts, and the person covers a
- * plausible share of the frame (alpha). Timings are printed, never asserted.
+ * (camera rays = w*h*spp; no shadow rays without lights) and identical across thread
+ * counts, the image too, and the person covers a plausible share of the frame (alpha). Timings are printed, never asserted.
  */
 #include <stdio.h>
 #include <stdlib.h>
