@@ -125,7 +125,10 @@ struct rt_film {
     float *albedo; /* (h, w, 3) first-hit albedo, mean over samples (misses and lights 0) */
     struct rt_stats stats;
 };
-/* Render; allocates out's buffers (one allocation, freed by rt_film_free). TRYON_EINVAL
+/* Render; allocates out's buffers (one allocation, freed by rt_film_free). Opens its own
+   OpenMP parallel region of settings.threads threads; called from inside another
+   parallel region it runs on the calling thread alone (OpenMP nesting is off by
+   default), with the same result. TRYON_EINVAL
    for a bad camera or settings (sizes <= 0 or above 16384, spp < 1, max_depth < 1, a
    degenerate view), TRYON_ENOMEM. The scene must be committed (assert). */
 enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
