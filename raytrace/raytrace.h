@@ -128,9 +128,9 @@ struct rt_film {
 /* Render; allocates out's buffers (one allocation, freed by rt_film_free). Opens its own
    OpenMP parallel region of settings.threads threads; called from inside another
    parallel region it runs on the calling thread alone (OpenMP nesting is off by
-   default), with the same result. TRYON_EINVAL
-   for a bad camera or settings (sizes <= 0 or above 16384, spp < 1, max_depth < 1, a
-   degenerate view), TRYON_ENOMEM. The scene must be committed (assert). */
+   default), with the same result. TRYON_EINVAL for a bad camera or settings (sizes <= 0
+   or above 16384 or 2^26 pixels, spp < 1, max_depth < 1, threads < 0, a degenerate
+   view), TRYON_ENOMEM. The scene must be committed (assert). */
 enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
                             struct rt_film *out);
 void rt_film_free(struct rt_film *f);
