@@ -5,10 +5,11 @@
  * (the same format as torch_conv.py, which compares against PyTorch and merges both).
  * cpu_ms (1 thread only) is the median CPU time of the calling thread: unlike wall time it
  * does not count the slices spent descheduled when other processes share the cores.
- *   conv_bench [reps] [max_batch_for_ref]
+ *   conv_bench [reps] [max_batch_for_ref] [layer-substring] [max_threads]
  * REF is single-threaded plain C, so it runs only at batches <= max_batch_for_ref (8). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/common.h"
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 {
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     int ref_max_batch = argc > 2 ? atoi(argv[2]) : 8;
+    const char *only = argc > 3 ? argv[3] : "";
+    int max_threads = argc > 4 ? atoi(argv[4]) : 2;
     static const int batches[] = {1, 8, 32};
     struct rng r;
     rng_seed(&r, 7);
@@ -73,6 +76,8 @@ int main(int argc, char **argv)
     for (size_t li = 0; li < sizeof(layers) / sizeof(layers[0]); li++)
         for (int bi = 0; bi < 3; bi++) {
             const struct layer *L = &layers[li];
+            if (!strstr(L->name, only))
+                continue;
             struct kern_conv2d d = {.n = batches[bi], .c = L->c, .h = L->h, .w = L->w, .k = L->k, .r = L->r,
                                     .s = L->r, .stride_h = L->stride, .stride_w = L->stride, .pad_h = L->pad,
                                     .pad_w = L->pad, .dil_h = 1, .dil_w = 1, .groups = 1};
@@ -92,7 +97,7 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < ny; i++)
                 y[i] = rng_float(&r) - 0.5f;
             for (int impl = 0; impl < 2; impl++)
-                for (int th = 1; th <= 2; th++) {
+                for (int th = 1; th <= max_threads; th++) {
                     if (impl == 0 && (th > 1 || d.n > ref_max_batch))
                         continue; /* REF is single-threaded and slow */
                     struct kern_ctx *ctx = kern_create(impl ? KERN_BACKEND_CPU : KERN_BACKEND_REF, th);

@@ -40,6 +40,8 @@ struct geom {
     int hw, p;       /* input plane H*W, output plane OH*OW */
     int pchunk;      /* output pixels per chunk */
     bool direct;     /* 1x1, stride 1, no padding: col is x itself */
+    int wp;          /* strided convs: columns per phase of the deinterleaved input, W/sw rounded up */
+    size_t nxs;      /* floats of the deinterleaved input (Cg, H, sw, wp); 0 when stride_w is 1 */
 };
 
 static struct geom geom_of(const struct kern_conv2d *d)
@@ -55,10 +57,15 @@ static struct geom geom_of(const struct kern_conv2d *d)
     size_t pc = COL_CHUNK / (size_t)g.crs;
     pc = pc < 256 ? 256 : pc;
     g.pchunk = pc >= (size_t)g.p ? g.p : (int)pc;
+    g.wp = (d->w + d->stride_w - 1) / d->stride_w;
+    g.nxs = d->stride_w > 1 && !g.direct ? (size_t)g.cg * d->h * d->stride_w * g.wp : 0;
     return g;
 }
 
 static inline int dil(int v) { return v > 0 ? v : 1; }
+
+/* Floats of one col chunk, rounded up to keep what follows it 64-byte aligned. */
+static inline size_t col_floats(const struct geom *g) { return ((size_t)g->crs * g->pchunk + 15) / 16 * 16; }
 
 /* The output columns [*lo, *hi) within [ow0, ow1) whose input column ow*sw + off lies in
  * [0, W). */
@@ -72,11 +79,28 @@ static inline void valid_cols(int ow0, int ow1, int sw, int off, int W, int *lo,
     *hi = b < a ? a : b;
 }
 
+/* Strided convs: xs (Cg, H, sw, wp) holds each input row split by column phase,
+ * xs[c][ih][ph][j] = x[c][ih][j*sw + ph], so that im2col copies contiguous runs instead of
+ * gathering every sw-th float. */
+static void deinterleave(int threads, const struct kern_conv2d *d, const struct geom *g, const float *xg, float *xs)
+{
+    const int H = d->h, W = d->w, sw = d->stride_w, wp = g->wp;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && g->nxs > 32768)
+    for (int row = 0; row < g->cg * H; row++) {
+        const float *src = xg + (size_t)row * W;
+        float *dst = xs + (size_t)row * sw * wp;
+        for (int phase = 0; phase < sw; phase++)
+            for (int j = 0; j < wp; j++)
+                dst[phase * wp + j] = j * sw + phase < W ? src[j * sw + phase] : 0.0f;
+    }
+}
+
 /* col rows for output pixels [p0, p1) of one image and group: xg is (Cg, H, W), col is
- * (CRS, p1-p0). Rows are split over threads. Per output row: zeros where the window
- * leaves the image, a copy (strided by the conv stride) where it does not. */
-static void im2col(int threads, const struct kern_conv2d *d, const struct geom *g, const float *xg, int p0,
-                   int p1, float *col)
+ * (CRS, p1-p0); xs is xg deinterleaved (strided convs) or NULL. Rows are split over
+ * threads. Per output row: zeros where the window leaves the image, a copy where it does
+ * not. */
+static void im2col(int threads, const struct kern_conv2d *d, const struct geom *g, const float *xg,
+                   const float *xs, int p0, int p1, float *col)
 {
     const int R = d->r, S = d->s, H = d->h, W = d->w, OW = d->ow;
     const int sh = d->stride_h, sw = d->stride_w, ph = d->pad_h, pw = d->pad_w;
@@ -88,6 +112,7 @@ static void im2col(int threads, const struct kern_conv2d *d, const struct geom *
         const float *xc = xg + (size_t)c * H * W;
         float *dst = col + (size_t)q * np;
         int off = s * dw - pw;
+        int phase = ((off % sw) + sw) % sw, base = (off - phase) / sw; /* xs phase and shift */
         int p = p0;
         while (p < p1) {
             int oh = p / OW, ow0 = p % OW;
@@ -104,6 +129,9 @@ static void im2col(int threads, const struct kern_conv2d *d, const struct geom *
                     o[ow - ow0] = 0.0f;
                 if (sw == 1)
                     memcpy(o + (lo - ow0), xr + lo + off, sizeof(float) * (size_t)(hi - lo));
+                else if (xs)
+                    memcpy(o + (lo - ow0), xs + (((size_t)c * H + ih) * sw + phase) * g->wp + lo + base,
+                           sizeof(float) * (size_t)(hi - lo));
                 else
                     for (int ow = lo; ow < hi; ow++)
                         o[ow - ow0] = xr[ow * sw + off];
@@ -227,9 +255,12 @@ static void fwd_image(int threads, const struct kern_conv2d *d, const struct geo
             kcpu_sgemm(threads, false, false, g->kg, g->p, g->crs, 1.0f, wg, g->crs, xg, g->hw, beta, yg, g->p, ws);
             continue;
         }
+        float *xs = g->nxs ? col + col_floats(g) : NULL;
+        if (xs)
+            deinterleave(threads, d, g, xg, xs);
         for (int p0 = 0; p0 < g->p; p0 += g->pchunk) {
             int p1 = p0 + g->pchunk < g->p ? p0 + g->pchunk : g->p;
-            im2col(threads, d, g, xg, p0, p1, col);
+            im2col(threads, d, g, xg, xs, p0, p1, col);
             kcpu_sgemm(threads, false, false, g->kg, p1 - p0, g->crs, 1.0f, wg, g->crs, col, p1 - p0, beta, yg + p0,
                        g->p, ws);
         }
@@ -241,7 +272,7 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
                      const float *b, float *y, bool accumulate)
 {
     struct geom g = geom_of(d);
-    size_t n_col = g.direct ? 0 : (size_t)g.crs * g.pchunk;
+    size_t n_col = g.direct ? 0 : col_floats(&g) + g.nxs;
     struct plan pl = plan_of(ctx, d->n, true, n_col, ws_fwd, &g);
 #pragma omp parallel for num_threads(pl.outer) schedule(static) if (pl.outer > 1)
     for (int n = 0; n < d->n; n++) {
@@ -311,9 +342,10 @@ static void conv_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, c
     int groups = d->c / g.cg;
     if (dw) {
         /* Images add into the same dw: they run in order, threads work inside each. */
-        size_t n_col = g.direct ? 0 : (size_t)g.crs * g.pchunk;
+        size_t n_col = g.direct ? 0 : col_floats(&g) + g.nxs;
         struct plan pl = plan_of(ctx, d->n, false, n_col, ws_bwd_filter, &g);
         float *col = plan_col(&pl, 0), *ws = plan_ws(&pl, 0, n_col);
+        float *xs = g.nxs ? col + col_floats(&g) : NULL;
         for (int n = 0; n < d->n; n++)
             for (int gi = 0; gi < groups; gi++) {
                 const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
@@ -324,9 +356,11 @@ static void conv_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, c
                                ws);
                     continue;
                 }
+                if (xs)
+                    deinterleave(pl.inner, d, &g, xg, xs);
                 for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
                     int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
-                    im2col(pl.inner, d, &g, xg, p0, p1, col);
+                    im2col(pl.inner, d, &g, xg, xs, p0, p1, col);
                     kcpu_sgemm(pl.inner, false, true, g.kg, g.crs, p1 - p0, 1.0f, dyg + p0, g.p, col, p1 - p0, 1.0f,
                                dwg, g.crs, ws);
                 }

@@ -97,11 +97,12 @@ static void pack_b(bool tb, const float *b, int ldb, int p0, int kc, int j0, int
                 d[j] = 0.0f;
         }
     } else {
-        /* A transpose: blocks of 8 rows of k at a time keep both the NR source rows and
-         * the destination block in L1. */
+        /* A transpose, 16 values of k (one cache line) per source row at a time: the NR
+         * source rows are often a power-of-two stride apart and share L1 sets, so each
+         * line must be used up in one visit. */
         const float *src = b + (size_t)j0 * ldb + p0;
-        for (int pb = 0; pb < kc; pb += 8) {
-            int pe = pb + 8 < kc ? pb + 8 : kc;
+        for (int pb = 0; pb < kc; pb += 16) {
+            int pe = pb + 16 < kc ? pb + 16 : kc;
             for (int j = 0; j < nr; j++) {
                 const float *sj = src + (size_t)j * ldb;
                 for (int p = pb; p < pe; p++)
