@@ -1,9 +1,10 @@
 /* test_nn_golden_models.c: the tiny encoder, generator and discriminator against PyTorch
- * (tests/golden/make_golden.py), on the REF and CPU backends, like llm.c's test_gpt2.c:
- * from the same initial weights and inputs, compare the training-mode outputs and loss,
- * every parameter gradient, the input gradients, the BN running statistics, the losses
- * of ten AdamW steps and every parameter after them, and the eval-mode outputs of the
- * trained weights (also through NN_MODE_INFER and NN_MODE_INFER_FOLD models).
+ * (tests/golden/make_golden.py), on the REF and CPU backends (and CUDA when a device is
+ * present; skipped otherwise), like llm.c's test_gpt2.c: from the same initial weights
+ * and inputs, compare the training-mode outputs and loss, every parameter gradient, the
+ * input gradients, the BN running statistics, the losses of ten AdamW steps and every
+ * parameter after them, and the eval-mode outputs of the trained weights (also through
+ * NN_MODE_INFER and NN_MODE_INFER_FOLD models).
  *
  * Limits (normalized L2 error, see nn_test_util.h), float32 against float32 with other
  * summation orders:
@@ -232,8 +233,15 @@ int main(int argc, char **argv)
 {
     golden = golden_dir(argc, argv);
     cfgdir = argc > 2 ? argv[2] : "configs/models";
-    enum kern_backend bes[] = {KERN_BACKEND_REF, KERN_BACKEND_CPU};
-    for (int b = 0; b < 2; b++) {
+    enum kern_backend bes[] = {KERN_BACKEND_REF, KERN_BACKEND_CPU, KERN_BACKEND_CUDA};
+    for (int b = 0; b < 3; b++) {
+        struct kern_ctx *probe = kern_create(bes[b], 0);
+        if (!probe) {
+            fprintf(stderr, "%s backend skipped: %s\n", kern_backend_name(bes[b]), tryon_errmsg());
+            CHECK(bes[b] == KERN_BACKEND_CUDA); /* REF and CPU always exist */
+            continue;
+        }
+        kern_destroy(probe);
         run_case(bes[b], "model_encoder", "encoder.yaml");
         run_case(bes[b], "model_generator", "generator.yaml");
         run_case(bes[b], "model_discriminator", "discriminator.yaml");

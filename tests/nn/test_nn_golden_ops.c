@@ -1,5 +1,6 @@
 /* test_nn_golden_ops.c: every kernel op the networks use, against PyTorch on small shapes
- * (tests/golden/data/op_*.safetensors from make_golden.py), on the REF and CPU backends:
+ * (tests/golden/data/op_*.safetensors from make_golden.py), on the REF and CPU backends
+ * (CUDA too when a device is present):
  * conv (bias; stride+asymmetric padding; dilation+groups), conv-transpose (plain; output
  * padding+groups), BN train (output, input/gamma/beta gradients, running stats) and eval,
  * max and average pooling, nearest and bilinear upsampling, linear, global average
@@ -288,12 +289,14 @@ static void adamw_case(struct kern_ctx *ctx)
 int main(int argc, char **argv)
 {
     golden = golden_dir(argc, argv);
-    enum kern_backend bes[] = {KERN_BACKEND_REF, KERN_BACKEND_CPU};
-    for (int b = 0; b < 2; b++) {
-        struct kern_ctx *ctx = kern_create(bes[b], 2);
-        CHECK_MSG(ctx != NULL, "%s", tryon_errmsg());
-        if (!ctx)
+    enum kern_backend bes[] = {KERN_BACKEND_REF, KERN_BACKEND_CPU, KERN_BACKEND_CUDA};
+    for (int b = 0; b < 3; b++) {
+        struct kern_ctx *ctx = kern_create(bes[b], bes[b] == KERN_BACKEND_CUDA ? 0 : 2);
+        if (!ctx) {
+            fprintf(stderr, "%s backend skipped: %s\n", kern_backend_name(bes[b]), tryon_errmsg());
+            CHECK(bes[b] == KERN_BACKEND_CUDA); /* REF and CPU always exist */
             continue;
+        }
         worst_err = 0;
         conv_case(ctx, "op_conv", false);
         conv_case(ctx, "op_conv_s2", false);
