@@ -48,7 +48,7 @@ void kcpu_ukr_avx2(int kc, const float *ap, const float *bp, float *c, long ldc,
 void kcpu_ukr_avx512(int kc, const float *ap, const float *bp, float *c, long ldc, float alpha, float beta,
                      int mr, int nr);
 #define KCPU_GENERIC_MR 4
-#define KCPU_GENERIC_NR 16
+#define KCPU_GENERIC_NR 8
 #define KCPU_AVX2_MR 6
 #define KCPU_AVX2_NR 16
 #define KCPU_AVX512_MR 8
