@@ -1,17 +1,19 @@
 /* segment.c: foreground masks of person and product photos.
  *
- * With alpha the mask is alpha > 127. Without, the backdrop is keyed out: its colour is
- * estimated per row from the image's left and right borders (medians over a few border
- * columns and neighbouring rows, so a vertical studio gradient such as a cyclorama's floor
- * to wall is followed) and interpolated across the row, all on a 3 x 3 box-filtered copy so
- * per-pixel noise (a path tracer's, a sensor's) averages out; a pixel whose sRGB distance
- * to it exceeds a threshold set from the border's own noise, both smoothed and as is, is
- * foreground, unless it looks
- * like a shadow on the backdrop: the backdrop's colour scaled by a factor in [0.3, 1) (same
- * chromaticity, darker). Then the largest 4-connected component is kept and its holes are
- * filled. Known limits: foreground of the backdrop's own hue and slightly darker (grey cloth
- * on a grey or white backdrop) is taken for shadow; shadows darker than 0.3 of the backdrop
- * stay foreground.
+ * With alpha the mask is alpha > 127. Without (or with an alpha channel that is opaque
+ * everywhere), the backdrop is keyed out by a flood from the image border over a 3 x 3
+ * box-filtered copy (so per-pixel noise, a path tracer's or a sensor's, averages out):
+ * the flood crosses from a backdrop pixel to its neighbour when the two differ by no more
+ * than a noise-sized step, so smooth studio gradients (a cyclorama's floor to wall, light
+ * fall-off, soft shadows) are followed while the subject's edge stops it. As a guard
+ * against leaks through a low-contrast stretch of edge, a flooded pixel must also look
+ * like backdrop: near the row's backdrop colour (medians of the left and right border
+ * columns, interpolated across the row), or that colour scaled by k in [0.3, 1.3] (a
+ * shadow, or a floor lit more brightly in the middle). Every threshold scales with the
+ * noise measured on the border. What the flood does not reach is foreground; the largest
+ * 4-connected component is kept and its holes are filled. Known limits: a subject that
+ * touches the border is cut there; cloth of the backdrop's own hue that meets it with a
+ * soft edge can be keyed out.
  */
 #include "avatar/internal.h"
 
@@ -23,9 +25,12 @@
 #define BORDER_COLS 3     /* border columns sampled on each side */
 #define ROW_WINDOW 4      /* rows above and below pooled into a row's border median */
 #define BLUR_RADIUS 1      /* 3 x 3 box before keying */
-#define MIN_THRESHOLD 16.0f
-#define MIN_CHROMA 10.0f    /* a shadow's colour may stray this far from the scaled backdrop */
+#define MIN_STEP 6.0f      /* sRGB units: smallest neighbour step refused by the backdrop flood */
+#define MIN_GLOBAL 16.0f   /* sRGB units: smallest allowed distance from the row's backdrop estimate */
+#define MIN_RAW 16.0f      /* sRGB units: edge pixels this close to the backdrop beside them are backdrop */
+#define MIN_CHROMA 10.0f   /* a shadow's colour may stray this far from the scaled backdrop */
 #define SHADOW_K_MIN 0.3f  /* shadows darker than this fraction of the backdrop are kept */
+#define SHADOW_K_MAX 1.3f  /* backdrop lit up to this much more brightly than at the borders */
 
 static int cmp_f(const void *a, const void *b)
 {
@@ -150,6 +155,30 @@ static size_t keep_largest_filled(uint8_t *mask, int w, int h)
     return best ? count : 0;
 }
 
+/* Could the smoothed colour px be backdrop? Near the row's backdrop estimate (the border
+   colours interpolated across the row at fraction t), or a shadow on it: the estimate's
+   colour scaled by k in [SHADOW_K_MIN, SHADOW_K_MAX] (same chromaticity; the upper end
+   allows a floor lit more brightly in the middle than at the borders). */
+static bool backdrop_like(const float px[3], const float l[3], const float r[3], float t, float glob_thr,
+                          float chroma_thr)
+{
+    float b[3], d2 = 0, pb = 0, bb = 0;
+    for (int c = 0; c < 3; c++) {
+        b[c] = l[c] + t * (r[c] - l[c]);
+        d2 += (px[c] - b[c]) * (px[c] - b[c]);
+        pb += px[c] * b[c];
+        bb += b[c] * b[c];
+    }
+    if (d2 <= glob_thr * glob_thr)
+        return true;
+    if (bb <= 0)
+        return false;
+    float k = pb / bb, r2 = 0;
+    for (int c = 0; c < 3; c++)
+        r2 += (px[c] - k * b[c]) * (px[c] - k * b[c]);
+    return k >= SHADOW_K_MIN && k <= SHADOW_K_MAX && r2 < chroma_thr * chroma_thr;
+}
+
 enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_t *mask)
 {
     assert(rgba->c == 4);
@@ -163,7 +192,12 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
         }
         if (fg == 0)
             return tryon_fail(TRYON_EINVAL, "avatar: the alpha channel leaves no foreground");
-        return TRYON_OK;
+        /* an alpha channel that is fully opaque everywhere carries no cut-out: key the backdrop */
+        bool opaque = true;
+        for (size_t i = 0; i < n && opaque; i++)
+            opaque = rgba->px[i * 4 + 3] == 255;
+        if (!opaque)
+            return TRYON_OK;
     }
     float *left = malloc((size_t)h * 3 * sizeof *left), *right = malloc((size_t)h * 3 * sizeof *right);
     float *scratch = malloc((size_t)(2 * ROW_WINDOW + 1) * BORDER_COLS * sizeof *scratch);
@@ -191,40 +225,74 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
         }
     qsort(dist, (size_t)2 * h, sizeof *dist, cmp_f);
     float noise = dist[(size_t)(2 * h * 9 / 10)];
-    float thr = fmaxf(MIN_THRESHOLD, 3.0f * noise + 4.0f);
-    float thr2 = thr * thr;
+    /* A step between neighbouring smoothed pixels of the backdrop is noise-sized, a step
+       across the subject's edge is not; the global bound stops a flood from leaking in
+       through a low-contrast stretch of edge. */
+    float step_thr = fmaxf(MIN_STEP, 2.0f * noise + 3.0f);
+    float glob_thr = fmaxf(MIN_GLOBAL, 3.0f * noise + 4.0f);
     float chroma_thr = fmaxf(MIN_CHROMA, 2.0f * noise + 4.0f);
-    for (int y = 0; y < h; y++) {
-        const float *l = left + y * 3, *r = right + y * 3;
-        for (int x = 0; x < w; x++) {
-            float t = w > 1 ? (float)x / (float)(w - 1) : 0.0f;
-            const float *px = sm + ((size_t)y * w + x) * 3;
-            float b[3], d2 = 0, pb = 0, bb = 0;
-            for (int c = 0; c < 3; c++) {
-                b[c] = l[c] + t * (r[c] - l[c]);
-                float d = px[c] - b[c];
-                d2 += d * d;
-                pb += px[c] * b[c];
-                bb += b[c] * b[c];
+    int32_t *queue = malloc(n * sizeof *queue);
+    if (!queue) {
+        free(left), free(right), free(scratch), free(dist), free(sm), free(tmp);
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");
+    }
+    /* mask: 1 = backdrop reached by the flood, 0 = not (yet) */
+    memset(mask, 0, n);
+    size_t qh = 0, qt = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (x == 0 || y == 0 || x == w - 1 || y == h - 1) {
+                mask[(size_t)y * w + x] = 1;
+                queue[qt++] = (int32_t)((size_t)y * w + x);
             }
-            /* the smoothed distance detects; the pixel's own distance keeps the edge where
-               it is (the box filter alone would grow the mask by its radius) */
-            const uint8_t *raw = rgba->px + ((size_t)y * w + x) * 4;
-            float r2raw = 0;
+    while (qh < qt) {
+        int32_t p = queue[qh++];
+        int x = p % w, y = p / w;
+        int32_t nb[4] = {x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1};
+        const float *pp = sm + (size_t)p * 3;
+        for (int k = 0; k < 4; k++) {
+            if (nb[k] < 0 || mask[nb[k]] == 1)
+                continue;
+            const float *q = sm + (size_t)nb[k] * 3;
+            float d2 = 0;
             for (int c = 0; c < 3; c++)
-                r2raw += ((float)raw[c] - b[c]) * ((float)raw[c] - b[c]);
-            bool fgnd = d2 > thr2 && r2raw > thr2;
-            if (fgnd && bb > 0) {
-                /* a shadow: the backdrop's colour scaled by k in [SHADOW_K_MIN, 1) */
-                float k = pb / bb, r2 = 0;
-                for (int c = 0; c < 3; c++)
-                    r2 += (px[c] - k * b[c]) * (px[c] - k * b[c]);
-                if (k >= SHADOW_K_MIN && k < 1.0f && r2 < chroma_thr * chroma_thr)
-                    fgnd = false;
-            }
-            mask[(size_t)y * w + x] = fgnd ? 255 : 0;
+                d2 += (q[c] - pp[c]) * (q[c] - pp[c]);
+            if (d2 > step_thr * step_thr)
+                continue;
+            if (!backdrop_like(q, left + (nb[k] / w) * 3, right + (nb[k] / w) * 3, (float)(nb[k] % w) / (float)(w > 1 ? w - 1 : 1),
+                               glob_thr, chroma_thr))
+                continue;
+            mask[nb[k]] = 1;
+            queue[qt++] = nb[k];
         }
     }
+    /* The box filter blurs the edge by its radius, so the flood stops up to one pixel
+       short of it: a pixel next to the flooded backdrop whose own (unsmoothed) colour is
+       within the noise of that backdrop joins it. */
+    float raw_thr = fmaxf(MIN_RAW, 3.0f * noise + 4.0f);
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i] == 1)
+            continue;
+        int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+        int32_t nb[4] = {x > 0 ? (int32_t)i - 1 : -1, x < w - 1 ? (int32_t)i + 1 : -1,
+                         y > 0 ? (int32_t)i - w : -1, y < h - 1 ? (int32_t)i + w : -1};
+        for (int k = 0; k < 4; k++) {
+            if (nb[k] < 0 || mask[nb[k]] != 1)
+                continue;
+            const uint8_t *raw = rgba->px + i * 4;
+            const float *b = sm + (size_t)nb[k] * 3;
+            float d2 = 0;
+            for (int c = 0; c < 3; c++)
+                d2 += ((float)raw[c] - b[c]) * ((float)raw[c] - b[c]);
+            if (d2 <= raw_thr * raw_thr) {
+                mask[i] = 3;   /* backdrop, but not a flood source for this pass */
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        mask[i] = mask[i] == 1 || mask[i] == 3 ? 0 : 255;
+    free(queue);
     free(left), free(right), free(scratch), free(dist), free(sm), free(tmp);
     fg = keep_largest_filled(mask, w, h);
     if (fg == (size_t)-1)

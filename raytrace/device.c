@@ -50,3 +50,9 @@ void rt_device_free(struct rt_device *d)
     rtcReleaseDevice(d->dev);
     free(d);
 }
+
+const char *rt_describe(void)
+{
+    return "Embree " RTC_VERSION_STRING ", path tracer: Lambertian, rectangular area lights with next-event "
+           "estimation, Russian roulette";
+}

@@ -42,6 +42,8 @@ struct rt_device; /* one Embree device per process */
  * cores). NULL with tryon_errmsg set on failure. */
 struct rt_device *rt_device_create(int threads);
 void rt_device_free(struct rt_device *d);
+/* One line for `tryon info`: the Embree version and what the integrator does. */
+const char *rt_describe(void);
 
 /* ===== scene ===================================================================== */
 struct rt_material {

@@ -20,9 +20,13 @@ static const float skin_tones[][3] = {
 static enum tryon_status film_to_image(const struct rt_film *f, bool keep_alpha, struct img8 *out)
 {
     enum tryon_status s = rt_film_to_rgba8(f, 1.0f, out);
-    if (s == TRYON_OK && !keep_alpha)
-        for (size_t i = 0; i < (size_t)out->w * out->h; i++)
-            out->px[i * 4 + 3] = 255;
+    if (s == TRYON_OK && !keep_alpha) {
+        /* an opaque photo is stored as RGB, so it carries no alpha channel at all */
+        size_t n = (size_t)out->w * out->h;
+        for (size_t i = 0; i < n; i++)
+            memmove(out->px + i * 3, out->px + i * 4, 3);
+        out->c = 3;
+    }
     return s;
 }
 

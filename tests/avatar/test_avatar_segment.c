@@ -1,7 +1,9 @@
 /* test_avatar_segment.c: segmentation on synthetic photos: a rectangle on a grey backdrop
  * with and without alpha (within 1% of the pixels), with sensor noise and a vertical
- * studio gradient, hole filling, dropping of a smaller separate blob, and the error for an
+ * studio gradient, an opaque alpha channel (keyed like none), a backdrop lit unevenly
+ * across rows with a soft shadow, hole filling, dropping of a smaller separate blob, and the error for an
  * image with nothing in front of the backdrop. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +79,33 @@ int main(void)
         CHECK(bad <= limit);
         img8_free(&im);
     }
+
+    /* an alpha channel that is 255 everywhere carries no cut-out: the backdrop is keyed */
+    make_photo(&im, true, 6, false, &r);
+    CHECK(avatar_segment(&im, true, mask) == TRYON_OK);
+    CHECK(mismatches(mask) <= limit);
+    img8_free(&im);
+
+    /* a studio backdrop lit unevenly across a row: brighter in the middle, a soft shadow
+       falling off to the right of the subject (what a key light from the left leaves) */
+    make_photo(&im, true, 6, false, &r);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            if (in_rect(x, y))
+                continue;
+            uint8_t *p = im.px + ((size_t)y * W + x) * 4;
+            float lit = 1.0f + 0.15f * (1.0f - fabsf((float)x - W / 2) / (W / 2));
+            float shade = x >= RX1 && y > H / 2 ? 0.75f + 0.25f * (float)(x - RX1) / (float)(W - RX1) : 1.0f;
+            for (int c = 0; c < 3; c++) {
+                float v = p[c] * lit * shade;
+                p[c] = (uint8_t)(v > 255 ? 255 : v);
+            }
+        }
+    CHECK(avatar_segment(&im, false, mask) == TRYON_OK);
+    int uneven = mismatches(mask);
+    fprintf(stderr, "keyed rectangle on an unevenly lit backdrop: %d mismatched pixels\n", uneven);
+    CHECK(uneven <= limit);
+    img8_free(&im);
 
     /* a backdrop-coloured hole inside the rectangle is filled; a smaller blob elsewhere is dropped */
     make_photo(&im, false, 0, false, &r);
