@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """summarize.py: the markdown table of a run.sh result file (JSON lines).
 
-    summarize.py results.jsonl [PEAK_GFLOPS_PER_CORE]
+    summarize.py [--peak GFLOPS_PER_CORE] results.jsonl [more.jsonl ...]
+
+With several files (repeated runs on a shared machine), each configuration keeps its
+fastest run (best of the medians), the usual guard against other load.
 
 One row per (mode, batch, threads): images/s of tryon and PyTorch and their ratio,
 tryon's GFLOP/s and its share of the machine's FP32 peak (threads x per-core peak;
@@ -14,12 +17,22 @@ import sys
 
 
 def main():
-    rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip().startswith("{")]
-    peak = float(sys.argv[2]) if len(sys.argv) > 2 else 83.2
-    ours = {(r["mode"], r["batch"], r["threads"]): r for r in rows if r["impl"] == "tryon"}
-    torch = {(r["mode"], r["batch"], r["threads"]): r for r in rows if r["impl"] == "torch"}
+    args = sys.argv[1:]
+    peak = 83.2
+    if args and args[0] == "--peak":
+        peak = float(args[1])
+        args = args[2:]
+    rows = [json.loads(line) for f in args for line in open(f) if line.strip().startswith("{")]
+    best = {}
+    for r in rows:
+        key = (r["impl"], r["mode"], r["batch"], r["threads"])
+        if key not in best or r["img_s"] > best[key]["img_s"]:
+            best[key] = r
+    ours = {k[1:]: r for k, r in best.items() if k[0] == "tryon"}
+    torch = {k[1:]: r for k, r in best.items() if k[0] == "torch"}
     model = rows[0]["model"] if rows else "?"
-    print("model %s, medians of %s runs" % (model, rows[0]["reps"] if rows else "?"))
+    print("model %s; per run the median of %s timed iterations; best of %d run(s)" % (
+        model, rows[0]["reps"] if rows else "?", len(args)))
     print()
     print("| mode | batch | threads | tryon img/s | torch img/s | ratio | tryon GFLOP/s (% peak) "
           "| tryon peak RSS MB | torch peak RSS MB (over base) |")
