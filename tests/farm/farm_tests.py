@@ -121,6 +121,20 @@ def case_mpi(tryon, demo, work):
         check(set(r["seconds"]) >= {"load", "segment", "body", "garment", "render", "encode", "total"}, "stage times")
         ranks.add(r["rank"])
     check(ranks <= {1, 2} and ranks, f"only worker ranks render (saw {ranks})")
+    # the estimates against the truth the demo photos were made from
+    truth = json.load(open(os.path.join(demo, "truth.json")))
+    tp = {p["id"]: p for p in truth["persons"]}
+    tg = {g["id"]: g for g in truth["garments"]}
+    for r in recs:
+        p, g = tp[r["person"]], tg[r["garment"]]
+        check(abs(r["body"]["stature_cm"] - 100 * p["stature_m"]) <= 3.0, f"{r['person']}: stature within 3 cm")
+        check(abs(r["body"]["phenotype"]["gender"] - p["gender"]) <= 0.25, f"{r['person']}: gender within 0.25")
+        check(abs(r["body"]["phenotype"]["weight"] - p["weight"]) <= 0.2, f"{r['person']}: weight within 0.2")
+        check(r["body"]["iou"] >= 0.9, f"{r['person']}: silhouette IoU {r['body']['iou']} >= 0.9")
+        check(r["garment_info"]["type"] == g["type"], f"{r['garment']}: type {g['type']}")
+        for est, true in zip(r["garment_info"]["color_srgb"], g["color_srgb"]):
+            check(abs(est - true) <= 0.06, f"{r['garment']}: colour {r['garment_info']['color_srgb']} within 0.06 "
+                  f"of {g['color_srgb']}")
     s = json.load(open(os.path.join(out, "summary.json")))
     check(s["total"] == 16 and s["ok"] == 16 and s["failed"] == 0 and s["pending"] == 0, "summary counts 16 ok")
     journal = open(os.path.join(out, "journal.log")).read().splitlines()
