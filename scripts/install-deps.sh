@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libopenmpi-dev openmpi-bin
       libembree-dev libpng-dev libyaml-dev zlib1g-dev
-      python3 python3-pip ca-certificates)
+      python3 python3-pip ca-certificates procps)
 
 missing=()
 for p in "${pkgs[@]}"; do
