@@ -9,6 +9,8 @@
  * where col(q = (c*R + r)*S + s, p = oh*OW + ow) = x[c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]
  * (zero outside). A 1x1 conv with stride 1 and no padding uses x itself as col. Columns
  * are processed in chunks of at most COL_CHUNK floats of col so scratch stays bounded.
+ * With a column stride sw > 1, im2col reads (and col2im adds into) a copy of the image
+ * split by column phase, where the strided accesses become contiguous runs.
  * Forward and backward-data run images in parallel when the batch allows (each image on
  * one thread), else threads work inside each image; backward-filter sums over images in
  * order with threads inside each image.
@@ -127,12 +129,12 @@ static void im2col(int threads, const struct kern_conv2d *d, const struct geom *
                 valid_cols(ow0, ow1, sw, off, W, &lo, &hi);
                 for (int ow = ow0; ow < lo; ow++)
                     o[ow - ow0] = 0.0f;
-                if (sw == 1)
-                    memcpy(o + (lo - ow0), xr + lo + off, sizeof(float) * (size_t)(hi - lo));
-                else if (xs)
-                    memcpy(o + (lo - ow0), xs + (((size_t)c * H + ih) * sw + phase) * g->wp + lo + base,
-                           sizeof(float) * (size_t)(hi - lo));
-                else
+                /* runs are short (one output row): plain loops beat memcpy calls */
+                if (sw == 1 || xs) {
+                    const float *src = sw == 1 ? xr + off : xs + (((size_t)c * H + ih) * sw + phase) * g->wp + base;
+                    for (int ow = lo; ow < hi; ow++)
+                        o[ow - ow0] = src[ow];
+                } else
                     for (int ow = lo; ow < hi; ow++)
                         o[ow - ow0] = xr[ow * sw + off];
                 for (int ow = hi; ow < ow1; ow++)

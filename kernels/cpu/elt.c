@@ -5,27 +5,15 @@
 #include "kernels/cpu/kcpu.h"
 #include "kernels/cpu/kcpu_ops.h"
 
-void kcpu_elt_fill_generic(struct kern_ops *ops);
-void kcpu_elt_fill_avx2(struct kern_ops *ops);
-void kcpu_elt_fill_avx512(struct kern_ops *ops);
+extern const struct kern_ops kcpu_elt_ops_generic, kcpu_elt_ops_avx2, kcpu_elt_ops_avx512;
 
-/* One table per ISA, filled on first use (the fill is idempotent, so a race between
- * threads writes the same pointers). */
 static const struct kern_ops *elt(void)
 {
-    static struct kern_ops tab[3];
-    static int ready[3];
-    enum kcpu_isa isa = kcpu_isa();
-    if (!__atomic_load_n(&ready[isa], __ATOMIC_ACQUIRE)) {
-        if (isa == KCPU_AVX512)
-            kcpu_elt_fill_avx512(&tab[isa]);
-        else if (isa == KCPU_AVX2)
-            kcpu_elt_fill_avx2(&tab[isa]);
-        else
-            kcpu_elt_fill_generic(&tab[isa]);
-        __atomic_store_n(&ready[isa], 1, __ATOMIC_RELEASE);
+    switch (kcpu_isa()) {
+    case KCPU_AVX512: return &kcpu_elt_ops_avx512;
+    case KCPU_AVX2: return &kcpu_elt_ops_avx2;
+    default: return &kcpu_elt_ops_generic;
     }
-    return &tab[isa];
 }
 
 void kcpu_act_fwd(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, float *y)
@@ -98,7 +86,8 @@ void kcpu_bn_fwd_train(struct kern_ctx *ctx, int n, int c, int hw, const float *
                        const float *beta, float eps, float momentum, float *running_mean, float *running_var,
                        float *save_mean, float *save_invstd, float *y)
 {
-    elt()->bn_fwd_train(ctx, n, c, hw, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_invstd, y);
+    elt()->bn_fwd_train(ctx, n, c, hw, x, gamma, beta, eps, momentum, running_mean, running_var, save_mean, save_invstd,
+                        y);
 }
 
 void kcpu_bn_fwd_infer(struct kern_ctx *ctx, int n, int c, int hw, const float *x, const float *gamma,

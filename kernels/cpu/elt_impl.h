@@ -15,7 +15,8 @@
  * the rows in order (two-pass statistics as the reference). None of it depends on the
  * thread count.
  *
- * The including file defines KCPU_FN(name) (the variant's function name) first. */
+ * The including file defines KCPU_FN(name) (the variant's names) first; the only external
+ * symbol is the table KCPU_FN(elt_ops). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@
 
 static inline int nthreads(const struct kern_ctx *ctx, size_t n) { return n >= PAR_MIN ? ctx->threads : 1; }
 
-void KCPU_FN(act_fwd)(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, float *y)
+static void KCPU_FN(act_fwd)(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, float *y)
 {
     int nt = nthreads(ctx, n);
     switch (act) {
@@ -56,8 +57,8 @@ void KCPU_FN(act_fwd)(struct kern_ctx *ctx, enum kern_act act, float slope, size
     }
 }
 
-void KCPU_FN(act_bwd)(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, const float *y,
-                  const float *dy, float *dx)
+static void KCPU_FN(act_bwd)(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x,
+                             const float *y, const float *dy, float *dx)
 {
     int nt = nthreads(ctx, n);
     /* One loop per activation, so kfn_act_grad's switch folds away and the loop
@@ -86,7 +87,7 @@ void KCPU_FN(act_bwd)(struct kern_ctx *ctx, enum kern_act act, float slope, size
     }
 }
 
-void KCPU_FN(add)(struct kern_ctx *ctx, size_t n, const float *a, const float *b, float *y)
+static void KCPU_FN(add)(struct kern_ctx *ctx, size_t n, const float *a, const float *b, float *y)
 {
     int nt = nthreads(ctx, n);
 #pragma omp parallel for simd num_threads(nt) schedule(static) if (parallel : nt > 1)
@@ -94,7 +95,7 @@ void KCPU_FN(add)(struct kern_ctx *ctx, size_t n, const float *a, const float *b
         y[i] = a[i] + b[i];
 }
 
-void KCPU_FN(axpy)(struct kern_ctx *ctx, size_t n, float alpha, const float *x, float *y)
+static void KCPU_FN(axpy)(struct kern_ctx *ctx, size_t n, float alpha, const float *x, float *y)
 {
     int nt = nthreads(ctx, n);
 #pragma omp parallel for simd num_threads(nt) schedule(static) if (parallel : nt > 1)
@@ -102,7 +103,7 @@ void KCPU_FN(axpy)(struct kern_ctx *ctx, size_t n, float alpha, const float *x, 
         y[i] += alpha * x[i];
 }
 
-void KCPU_FN(scale)(struct kern_ctx *ctx, size_t n, float alpha, float *x)
+static void KCPU_FN(scale)(struct kern_ctx *ctx, size_t n, float alpha, float *x)
 {
     int nt = nthreads(ctx, n);
 #pragma omp parallel for simd num_threads(nt) schedule(static) if (parallel : nt > 1)
@@ -110,7 +111,8 @@ void KCPU_FN(scale)(struct kern_ctx *ctx, size_t n, float alpha, float *x)
         x[i] *= alpha;
 }
 
-void KCPU_FN(concat_fwd)(struct kern_ctx *ctx, int n, int hw, int ca, const float *a, int cb, const float *b, float *y)
+static void KCPU_FN(concat_fwd)(struct kern_ctx *ctx, int n, int hw, int ca, const float *a, int cb, const float *b,
+                                float *y)
 {
     size_t pa = (size_t)ca * hw, pb = (size_t)cb * hw;
     int nt = nthreads(ctx, (size_t)n * (pa + pb));
@@ -122,7 +124,8 @@ void KCPU_FN(concat_fwd)(struct kern_ctx *ctx, int n, int hw, int ca, const floa
     }
 }
 
-void KCPU_FN(concat_bwd)(struct kern_ctx *ctx, int n, int hw, int ca, int cb, const float *dy, float *da, float *db)
+static void KCPU_FN(concat_bwd)(struct kern_ctx *ctx, int n, int hw, int ca, int cb, const float *dy, float *da,
+                                float *db)
 {
     size_t pa = (size_t)ca * hw, pb = (size_t)cb * hw;
     int nt = nthreads(ctx, (size_t)n * (pa + pb));
@@ -185,26 +188,27 @@ static float loss_run(struct kern_ctx *ctx, enum loss_kind kind, size_t n, const
     return (float)(acc / (double)n);
 }
 
-float KCPU_FN(loss_l1)(struct kern_ctx *ctx, size_t n, const float *pred, const float *target, float scale, float *dpred)
+static float KCPU_FN(loss_l1)(struct kern_ctx *ctx, size_t n, const float *pred, const float *target, float scale,
+                              float *dpred)
 {
     return loss_run(ctx, LOSS_L1, n, pred, target, scale, dpred);
 }
 
-float KCPU_FN(loss_mse)(struct kern_ctx *ctx, size_t n, const float *pred, const float *target, float scale,
-                    float *dpred)
+static float KCPU_FN(loss_mse)(struct kern_ctx *ctx, size_t n, const float *pred, const float *target, float scale,
+                               float *dpred)
 {
     return loss_run(ctx, LOSS_MSE, n, pred, target, scale, dpred);
 }
 
-float KCPU_FN(loss_bce_logits)(struct kern_ctx *ctx, size_t n, const float *logits, const float *target, float scale,
-                           float *dlogits)
+static float KCPU_FN(loss_bce_logits)(struct kern_ctx *ctx, size_t n, const float *logits, const float *target,
+                                      float scale, float *dlogits)
 {
     return loss_run(ctx, LOSS_BCE, n, logits, target, scale, dlogits);
 }
 
 /* Rows in parallel; the per-row losses are kept and summed in row order. */
-float KCPU_FN(loss_softmax_ce)(struct kern_ctx *ctx, int n, int k, const float *logits, const int32_t *labels,
-                           float scale, float *dlogits)
+static float KCPU_FN(loss_softmax_ce)(struct kern_ctx *ctx, int n, int k, const float *logits, const int32_t *labels,
+                                      float scale, float *dlogits)
 {
     double *row = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
     assert(row);
@@ -213,7 +217,8 @@ float KCPU_FN(loss_softmax_ce)(struct kern_ctx *ctx, int n, int k, const float *
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int i = 0; i < n; i++) {
         assert(labels[i] >= 0 && labels[i] < k);
-        row[i] = kfn_softmax_ce_row(logits + (size_t)i * k, k, labels[i], g, dlogits ? dlogits + (size_t)i * k : NULL);
+        row[i] = kfn_softmax_ce_row(logits + (size_t)i * k, k, labels[i], g,
+                                    dlogits ? dlogits + (size_t)i * k : NULL);
     }
     double acc = 0.0;
     for (int i = 0; i < n; i++)
@@ -224,8 +229,8 @@ float KCPU_FN(loss_softmax_ce)(struct kern_ctx *ctx, int n, int k, const float *
 
 /* ===== AdamW ============================================================================*/
 
-void KCPU_FN(adamw_step)(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n, float *param, const float *grad,
-                     float *m, float *v)
+static void KCPU_FN(adamw_step)(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n, float *param,
+                                const float *grad, float *m, float *v)
 {
     struct kfn_adamw_coef c = kfn_adamw_coef(h);
     int nt = nthreads(ctx, n);
@@ -299,9 +304,9 @@ static void row_bwd_sums(const float *dy, const float *x, int n, float mean, flo
     *sdyx += b;
 }
 
-void KCPU_FN(bn_fwd_train)(struct kern_ctx *ctx, int n, int c, int hw, const float *x, const float *gamma,
-                       const float *beta, float eps, float momentum, float *running_mean, float *running_var,
-                       float *save_mean, float *save_invstd, float *y)
+static void KCPU_FN(bn_fwd_train)(struct kern_ctx *ctx, int n, int c, int hw, const float *x, const float *gamma,
+                                  const float *beta, float eps, float momentum, float *running_mean,
+                                  float *running_var, float *save_mean, float *save_invstd, float *y)
 {
     double m = (double)n * hw;
     int nt = nthreads(ctx, (size_t)n * c * hw);
@@ -331,8 +336,9 @@ void KCPU_FN(bn_fwd_train)(struct kern_ctx *ctx, int n, int c, int hw, const flo
     }
 }
 
-void KCPU_FN(bn_fwd_infer)(struct kern_ctx *ctx, int n, int c, int hw, const float *x, const float *gamma,
-                       const float *beta, const float *running_mean, const float *running_var, float eps, float *y)
+static void KCPU_FN(bn_fwd_infer)(struct kern_ctx *ctx, int n, int c, int hw, const float *x, const float *gamma,
+                                  const float *beta, const float *running_mean, const float *running_var, float eps,
+                                  float *y)
 {
     int rows = n * c;
     int nt = nthreads(ctx, (size_t)rows * hw);
@@ -347,8 +353,9 @@ void KCPU_FN(bn_fwd_infer)(struct kern_ctx *ctx, int n, int c, int hw, const flo
     }
 }
 
-void KCPU_FN(bn_bwd)(struct kern_ctx *ctx, int n, int c, int hw, const float *dy, const float *x, const float *gamma,
-                 const float *save_mean, const float *save_invstd, float *dx, float *dgamma, float *dbeta)
+static void KCPU_FN(bn_bwd)(struct kern_ctx *ctx, int n, int c, int hw, const float *dy, const float *x,
+                            const float *gamma, const float *save_mean, const float *save_invstd, float *dx,
+                            float *dgamma, float *dbeta)
 {
     double m = (double)n * hw;
     int nt = nthreads(ctx, (size_t)n * c * hw);
@@ -376,22 +383,21 @@ void KCPU_FN(bn_bwd)(struct kern_ctx *ctx, int n, int c, int hw, const float *dy
     }
 }
 
-/* This variant's entries of the kern_ops table. */
-void KCPU_FN(elt_fill)(struct kern_ops *ops)
-{
-    ops->act_fwd = KCPU_FN(act_fwd);
-    ops->act_bwd = KCPU_FN(act_bwd);
-    ops->add = KCPU_FN(add);
-    ops->axpy = KCPU_FN(axpy);
-    ops->scale = KCPU_FN(scale);
-    ops->concat_fwd = KCPU_FN(concat_fwd);
-    ops->concat_bwd = KCPU_FN(concat_bwd);
-    ops->loss_l1 = KCPU_FN(loss_l1);
-    ops->loss_mse = KCPU_FN(loss_mse);
-    ops->loss_bce_logits = KCPU_FN(loss_bce_logits);
-    ops->loss_softmax_ce = KCPU_FN(loss_softmax_ce);
-    ops->adamw_step = KCPU_FN(adamw_step);
-    ops->bn_fwd_train = KCPU_FN(bn_fwd_train);
-    ops->bn_fwd_infer = KCPU_FN(bn_fwd_infer);
-    ops->bn_bwd = KCPU_FN(bn_bwd);
-}
+/* This variant's entries of the kern_ops table (the others stay NULL). */
+const struct kern_ops KCPU_FN(elt_ops) = {
+    .act_fwd = KCPU_FN(act_fwd),
+    .act_bwd = KCPU_FN(act_bwd),
+    .add = KCPU_FN(add),
+    .axpy = KCPU_FN(axpy),
+    .scale = KCPU_FN(scale),
+    .concat_fwd = KCPU_FN(concat_fwd),
+    .concat_bwd = KCPU_FN(concat_bwd),
+    .loss_l1 = KCPU_FN(loss_l1),
+    .loss_mse = KCPU_FN(loss_mse),
+    .loss_bce_logits = KCPU_FN(loss_bce_logits),
+    .loss_softmax_ce = KCPU_FN(loss_softmax_ce),
+    .adamw_step = KCPU_FN(adamw_step),
+    .bn_fwd_train = KCPU_FN(bn_fwd_train),
+    .bn_fwd_infer = KCPU_FN(bn_fwd_infer),
+    .bn_bwd = KCPU_FN(bn_bwd),
+};

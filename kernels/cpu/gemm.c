@@ -89,10 +89,25 @@ static void pack_a(bool ta, const float *a, int lda, int i0, int mr, int p0, int
 static void pack_b(bool tb, const float *b, int ldb, int p0, int kc, int j0, int nr, int NR, float *dst)
 {
     if (!tb) {
+        if (nr == NR && (NR == 8 || NR == 16 || NR == 32)) {
+            /* whole panels: fixed-size copies the compiler turns into vector moves */
+            for (int p = 0; p < kc; p++) {
+                const float *src = b + (size_t)(p0 + p) * ldb + j0;
+                float *d = dst + (size_t)p * NR;
+                if (NR == 32)
+                    memcpy(d, src, 32 * sizeof(float));
+                else if (NR == 16)
+                    memcpy(d, src, 16 * sizeof(float));
+                else
+                    memcpy(d, src, 8 * sizeof(float));
+            }
+            return;
+        }
         for (int p = 0; p < kc; p++) {
             const float *src = b + (size_t)(p0 + p) * ldb + j0;
             float *d = dst + (size_t)p * NR;
-            memcpy(d, src, (size_t)nr * sizeof(float));
+            for (int j = 0; j < nr; j++)
+                d[j] = src[j];
             for (int j = nr; j < NR; j++)
                 d[j] = 0.0f;
         }

@@ -27,7 +27,7 @@ void kcpu_convt2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, co
 void kcpu_convt2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,
                              float *dw, float *db);
 
-/* eltwise.c */
+/* elt.c: call the elt_impl.h variant of the current ISA */
 void kcpu_act_fwd(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, float *y);
 void kcpu_act_bwd(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, const float *y,
                   const float *dy, float *dx);
@@ -47,7 +47,6 @@ float kcpu_loss_softmax_ce(struct kern_ctx *ctx, int n, int k, const float *logi
 void kcpu_adamw_step(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n, float *param, const float *grad,
                      float *m, float *v);
 
-/* norm.c */
 void kcpu_bn_fwd_train(struct kern_ctx *ctx, int n, int c, int hw, const float *x, const float *gamma,
                        const float *beta, float eps, float momentum, float *running_mean, float *running_var,
                        float *save_mean, float *save_invstd, float *y);
