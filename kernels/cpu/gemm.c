@@ -21,10 +21,10 @@
 #include <omp.h>
 
 static const struct kcpu_gemm_arch arch_generic = {KCPU_GENERIC_MR, KCPU_GENERIC_NR, 256, 128, 2048,
-                                                   kcpu_ukr_generic};
-static const struct kcpu_gemm_arch arch_avx2 = {KCPU_AVX2_MR, KCPU_AVX2_NR, 256, 144, 4096, kcpu_ukr_avx2};
+                                                   kcpu_ukr_generic, NULL};
+static const struct kcpu_gemm_arch arch_avx2 = {KCPU_AVX2_MR, KCPU_AVX2_NR, 256, 144, 4096, kcpu_ukr_avx2, NULL};
 static const struct kcpu_gemm_arch arch_avx512 = {KCPU_AVX512_MR, KCPU_AVX512_NR, 256, 144, 4096,
-                                                  kcpu_ukr_avx512};
+                                                  kcpu_ukr_avx512, kcpu_pack_bt_avx512};
 
 const struct kcpu_gemm_arch *kcpu_gemm_arch(enum kcpu_isa isa)
 {
@@ -161,8 +161,13 @@ static void gemm_part(const struct kcpu_gemm_arch *ar, bool ta, bool tb, int m0,
         for (int pc = 0; pc < k; pc += KC) {
             int kc = imin(KC, k - pc);
             float bt = pc == 0 ? beta : 1.0f;
-            for (int jp = 0; jp < npan; jp++)
-                pack_b(tb, b, ldb, pc, kc, jc + jp * NR, imin(NR, nc - jp * NR), NR, bp + (size_t)jp * NR * kc);
+            for (int jp = 0; jp < npan; jp++) {
+                float *dst = bp + (size_t)jp * NR * kc;
+                if (tb && ar->pack_bt)
+                    ar->pack_bt(b, ldb, pc, kc, jc + jp * NR, imin(NR, nc - jp * NR), dst);
+                else
+                    pack_b(tb, b, ldb, pc, kc, jc + jp * NR, imin(NR, nc - jp * NR), NR, dst);
+            }
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = imin(MC, m1 - ic);
                 int mpan = (mc + MR - 1) / MR;

@@ -3,7 +3,10 @@
  *
  * Tile MR x 32: 2*MR zmm accumulators (16 of the 32 registers at MR = 8, which divides
  * the usual channel counts), two zmm loads of packed B and MR broadcasts of packed A per
- * k step. Ragged columns use masked loads/stores, so no temporary tile is needed. */
+ * k step. Ragged columns use masked loads/stores, so no temporary tile is needed.
+ *
+ * Also the transposing pack of op(B) = B^T (the weight-gradient GEMMs), as 16x16 register
+ * transposes: the scalar version costs more than the arithmetic when K is small. */
 #include "kernels/cpu/kcpu.h"
 
 #include <immintrin.h>
@@ -46,4 +49,65 @@ void kcpu_ukr_avx512(int kc, const float *restrict ap, const float *restrict bp,
         _mm512_mask_storeu_ps(ci, m0, r0);
         _mm512_mask_storeu_ps(ci + 16, m1, r1);
     }
+}
+
+/* In-register transpose: r[i] holds row i (16 floats); afterwards r[e] holds column e. */
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* per 128-bit lane L, r[4i + k] = element 4L + k of rows 4i .. 4i+3 */
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    __m512 o[16];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88), u1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);
+        __m512 u2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
+        __m512 u3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
+        o[k] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+        o[8 + k] = _mm512_shuffle_f32x4(u0, u2, 0xdd);
+        o[4 + k] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        o[12 + k] = _mm512_shuffle_f32x4(u1, u3, 0xdd);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = o[i];
+}
+
+void kcpu_pack_bt_avx512(const float *b, int ldb, int p0, int kc, int j0, int nr, float *dst)
+{
+    enum { NR = KCPU_AVX512_NR };
+    int p = 0;
+    for (; p + 16 <= kc; p += 16)
+        for (int h = 0; h < NR; h += 16) {
+            if (h + 16 <= nr) {
+                __m512 r[16];
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    r[i] = _mm512_loadu_ps(b + (size_t)(j0 + h + i) * ldb + p0 + p);
+                transpose16(r);
+#pragma GCC unroll 16
+                for (int e = 0; e < 16; e++)
+                    _mm512_store_ps(dst + (size_t)(p + e) * NR + h, r[e]);
+            } else {
+                for (int e = 0; e < 16; e++)
+                    for (int j = h; j < h + 16; j++)
+                        dst[(size_t)(p + e) * NR + j] = j < nr ? b[(size_t)(j0 + j) * ldb + p0 + p + e] : 0.0f;
+            }
+        }
+    for (; p < kc; p++)
+        for (int j = 0; j < NR; j++)
+            dst[(size_t)p * NR + j] = j < nr ? b[(size_t)(j0 + j) * ldb + p0 + p] : 0.0f;
 }

@@ -32,11 +32,17 @@ const char *kcpu_isa_name(enum kcpu_isa isa);
 typedef void (*kcpu_ukr_fn)(int kc, const float *ap, const float *bp, float *c, long ldc, float alpha,
                             float beta, int mr, int nr);
 
+/* Packs rows p0..p0+kc-1, columns j0..j0+nr-1 of op(B) = B^T (B stored (n, k), leading
+ * dimension ldb) into an NR-wide panel dst[p*NR + j], zero columns nr..NR-1 (dst 64-byte
+ * aligned). Optional per ISA; the generic loop is used where it is NULL. */
+typedef void (*kcpu_pack_bt_fn)(const float *b, int ldb, int p0, int kc, int j0, int nr, float *dst);
+
 /* The blocking of one ISA path. */
 struct kcpu_gemm_arch {
     int mr, nr;     /* register tile */
     int kc, mc, nc; /* cache blocks: mc a multiple of mr, nc of nr */
     kcpu_ukr_fn ukr;
+    kcpu_pack_bt_fn pack_bt;
 };
 const struct kcpu_gemm_arch *kcpu_gemm_arch(enum kcpu_isa isa);
 
@@ -47,6 +53,7 @@ void kcpu_ukr_avx2(int kc, const float *ap, const float *bp, float *c, long ldc,
                    int mr, int nr);
 void kcpu_ukr_avx512(int kc, const float *ap, const float *bp, float *c, long ldc, float alpha, float beta,
                      int mr, int nr);
+void kcpu_pack_bt_avx512(const float *b, int ldb, int p0, int kc, int j0, int nr, float *dst);
 #define KCPU_GENERIC_MR 4
 #define KCPU_GENERIC_NR 8
 #define KCPU_AVX2_MR 6
