@@ -11,18 +11,17 @@
  * are processed in chunks of at most COL_CHUNK floats of col so scratch stays bounded.
  * With a column stride sw > 1, im2col reads (and col2im adds into) a copy of the image
  * split by column phase, where the strided accesses become contiguous runs.
- * Forward and backward-data run images in parallel when the batch allows (each image on
- * one thread), else threads work inside each image; backward-filter sums over images in
- * order with threads inside each image.
+ * Threads: see the block before struct scratch (one region per pass, no barriers).
  *
  * A transposed conv is the adjoint of a conv: its forward is conv bwd-data with the roles
  * of input and output swapped (same weight layout (C, K/groups, R, S)), its bwd-data is a
  * conv forward, and its bwd-filter is conv bwd-filter with x and dy swapped.
  *
- * Determinism: each image's output is computed by the same code whichever thread runs it,
- * the chunks of an image and the images of a weight gradient run in a fixed order, each
- * GEMM is thread-count independent (gemm.c), col2im gives each input channel to one
- * thread and adds in a fixed order, and bias sums run per channel in a fixed order. */
+ * Determinism: every output element is computed by one thread with the same arithmetic
+ * in the same order whichever thread that is (GEMM elements do not depend on where their
+ * tile lies, gemm.c), the images of a weight gradient add in order, col2im adds in a
+ * fixed order, and bias sums run per channel in a fixed order: bit-identical results
+ * for any thread count. */
 #include <assert.h>
 #include <stdint.h>
 #include <string.h>
@@ -83,12 +82,12 @@ static inline void valid_cols(int ow0, int ow1, int sw, int off, int W, int *lo,
 
 /* Strided convs: xs (Cg, H, sw, wp) holds each input row split by column phase,
  * xs[c][ih][ph][j] = x[c][ih][j*sw + ph], so that im2col copies contiguous runs instead of
- * gathering every sw-th float. */
-static void deinterleave(int threads, const struct kern_conv2d *d, const struct geom *g, const float *xg, float *xs)
+ * gathering every sw-th float. Channels [c0, c1) only. */
+static void deinterleave(const struct kern_conv2d *d, const struct geom *g, const float *xg, int c0, int c1,
+                         float *xs)
 {
     const int H = d->h, W = d->w, sw = d->stride_w, wp = g->wp;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && g->nxs > 32768)
-    for (int row = 0; row < g->cg * H; row++) {
+    for (int row = c0 * H; row < c1 * H; row++) {
         const float *src = xg + (size_t)row * W;
         float *dst = xs + (size_t)row * sw * wp;
         for (int phase = 0; phase < sw; phase++)
@@ -97,22 +96,20 @@ static void deinterleave(int threads, const struct kern_conv2d *d, const struct 
     }
 }
 
-/* col rows for output pixels [p0, p1) of one image and group: xg is (Cg, H, W), col is
- * (CRS, p1-p0); xs is xg deinterleaved (strided convs) or NULL. Rows are split over
- * threads. Per output row: zeros where the window leaves the image, a copy where it does
- * not. */
-static void im2col(int threads, const struct kern_conv2d *d, const struct geom *g, const float *xg,
-                   const float *xs, int p0, int p1, float *col)
+/* col rows [q0, q1) for output pixels [p0, p1) of one image and group: xg is (Cg, H, W),
+ * col is (q1-q0, p1-p0); xs is xg deinterleaved (strided convs) or NULL. Per output row:
+ * zeros where the window leaves the image, a copy where it does not. */
+static void im2col(const struct kern_conv2d *d, const struct geom *g, const float *xg, const float *xs, int q0,
+                   int q1, int p0, int p1, float *col)
 {
     const int R = d->r, S = d->s, H = d->h, W = d->w, OW = d->ow;
     const int sh = d->stride_h, sw = d->stride_w, ph = d->pad_h, pw = d->pad_w;
     const int dh = dil(d->dil_h), dw = dil(d->dil_w);
     const int np = p1 - p0;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && (size_t)g->crs * np > 32768)
-    for (int q = 0; q < g->crs; q++) {
+    for (int q = q0; q < q1; q++) {
         int c = q / (R * S), r = q / S % R, s = q % S;
         const float *xc = xg + (size_t)c * H * W;
-        float *dst = col + (size_t)q * np;
+        float *dst = col + (size_t)(q - q0) * np;
         int off = s * dw - pw;
         int phase = ((off % sw) + sw) % sw, base = (off - phase) / sw; /* xs phase and shift */
         int p = p0;
@@ -134,9 +131,10 @@ static void im2col(int threads, const struct kern_conv2d *d, const struct geom *
                     const float *src = sw == 1 ? xr + off : xs + (((size_t)c * H + ih) * sw + phase) * g->wp + base;
                     for (int ow = lo; ow < hi; ow++)
                         o[ow - ow0] = src[ow];
-                } else
+                } else {
                     for (int ow = lo; ow < hi; ow++)
                         o[ow - ow0] = xr[ow * sw + off];
+                }
                 for (int ow = hi; ow < ow1; ow++)
                     o[ow - ow0] = 0.0f;
             }
@@ -145,23 +143,22 @@ static void im2col(int threads, const struct kern_conv2d *d, const struct geom *
     }
 }
 
-/* dxg (Cg, H, W) += col2im of dcol (CRS, p1-p0) for output pixels [p0, p1). One thread
- * per input channel, rows and pixels in a fixed order. For strided convs the sums go into
- * dxs, a column-phase-split buffer (see deinterleave) where they are contiguous, and
- * interleave_add adds it to dxg once all chunks are in. */
-static void col2im(int threads, const struct kern_conv2d *d, const struct geom *g, const float *dcol, int p0,
+/* dxg (Cg, H, W) += col2im of dcol for input channels [c0, c1) and output pixels
+ * [p0, p1); dcol row (c - c0)*R*S + r*S + s. Rows and pixels in a fixed order. For strided
+ * convs the sums go into dxs, a column-phase-split buffer (see deinterleave) where they
+ * are contiguous, and interleave_add adds it to dxg once all chunks are in. */
+static void col2im(const struct kern_conv2d *d, const struct geom *g, const float *dcol, int c0, int c1, int p0,
                    int p1, float *dxg, float *dxs)
 {
     const int R = d->r, S = d->s, H = d->h, W = d->w, OW = d->ow;
     const int sh = d->stride_h, sw = d->stride_w, ph = d->pad_h, pw = d->pad_w;
     const int dh = dil(d->dil_h), dw = dil(d->dil_w);
     const int np = p1 - p0;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && (size_t)g->crs * np > 32768)
-    for (int c = 0; c < g->cg; c++) {
+    for (int c = c0; c < c1; c++) {
         float *xc = dxg + (size_t)c * H * W;
         for (int rs = 0; rs < R * S; rs++) {
             int r = rs / S, s = rs % S;
-            const float *src = dcol + ((size_t)c * R * S + rs) * np;
+            const float *src = dcol + ((size_t)(c - c0) * R * S + rs) * np;
             int off = s * dw - pw;
             int phase = ((off % sw) + sw) % sw, base = (off - phase) / sw;
             int p = p0;
@@ -181,9 +178,10 @@ static void col2im(int threads, const struct kern_conv2d *d, const struct geom *
                         float *xsr = dxs + (((size_t)c * H + ih) * sw + phase) * g->wp + base;
                         for (int ow = lo; ow < hi; ow++)
                             xsr[ow] += o[ow - ow0];
-                    } else
+                    } else {
                         for (int ow = lo; ow < hi; ow++)
                             xr[ow * sw + off] += o[ow - ow0];
+                    }
                 }
                 p += ow1 - ow0;
             }
@@ -191,13 +189,13 @@ static void col2im(int threads, const struct kern_conv2d *d, const struct geom *
     }
 }
 
-/* dxg (Cg, H, W) += dxs (Cg, H, sw, wp), the inverse of deinterleave. */
-static void interleave_add(int threads, const struct kern_conv2d *d, const struct geom *g, const float *dxs,
+/* dxg (Cg, H, W) += dxs (Cg, H, sw, wp) for channels [c0, c1), the inverse of
+ * deinterleave. */
+static void interleave_add(const struct kern_conv2d *d, const struct geom *g, const float *dxs, int c0, int c1,
                            float *dxg)
 {
     const int H = d->h, W = d->w, sw = d->stride_w, wp = g->wp;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && g->nxs > 32768)
-    for (int row = 0; row < g->cg * H; row++) {
+    for (int row = c0 * H; row < c1 * H; row++) {
         const float *src = dxs + (size_t)row * sw * wp;
         float *dst = dxg + (size_t)row * W;
         for (int phase = 0; phase < sw; phase++)
@@ -206,89 +204,45 @@ static void interleave_add(int threads, const struct kern_conv2d *d, const struc
     }
 }
 
-/* How one pass spreads ctx->threads: over images (each image on one thread with its own
- * scratch, no synchronization inside) when the batch divides evenly or is large, else
- * inside each image (threaded im2col/col2im and GEMM). */
-struct plan {
-    int outer, inner; /* threads over images, threads per image */
-    size_t per;       /* floats of scratch per outer thread: col chunk + GEMM workspace */
-    float *base;      /* 64-byte aligned scratch, outer * per floats */
+/* Threads. Each pass is one OpenMP region with no barrier inside: a thread owns whole
+ * images when the batch splits evenly over the threads (or is large), else a share of
+ * every image (output pixels in the forward pass, input channels in backward-data, weight
+ * columns in backward-filter). Every output element is produced by one thread with the
+ * same arithmetic in the same order whoever owns it, so the split never changes a bit.
+ * Each thread has its own scratch: col chunk, phase-split copy, GEMM workspace. */
+struct scratch {
+    size_t per;  /* floats per thread */
+    float *base; /* 64-byte aligned, threads * per floats */
 };
 
-static struct plan plan_of(struct kern_ctx *ctx, int n, bool by_image, size_t n_col, size_t (*ws)(int, const void *),
-                           const void *arg)
+static struct scratch scratch_of(struct kern_ctx *ctx, const struct geom *g, size_t gemm_ws)
 {
-    struct plan pl;
-    int t = ctx->threads;
-    pl.outer = by_image && t > 1 && n >= 2 && (n % t == 0 || n >= 4 * t) ? (n < t ? n : t) : 1;
-    pl.inner = pl.outer > 1 ? 1 : t;
-    pl.per = (n_col + 15) / 16 * 16 + (ws(pl.inner, arg) + 15) / 16 * 16;
-    float *raw = kern_scratch(ctx, pl.per * (size_t)pl.outer + 16);
-    pl.base = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
-    return pl;
+    struct scratch sc;
+    sc.per = col_floats(g) + (g->nxs + 15) / 16 * 16 + (gemm_ws + 15) / 16 * 16;
+    float *raw = kern_scratch(ctx, sc.per * (size_t)ctx->threads + 16);
+    sc.base = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    return sc;
 }
 
-static inline float *plan_col(const struct plan *pl, int t) { return pl->base + pl->per * (size_t)t; }
-static inline float *plan_ws(const struct plan *pl, int t, size_t n_col)
+static inline float *sc_col(const struct scratch *sc, int t) { return sc->base + sc->per * (size_t)t; }
+static inline float *sc_xs(const struct scratch *sc, const struct geom *g, int t)
 {
-    return pl->base + pl->per * (size_t)t + (n_col + 15) / 16 * 16;
+    return g->nxs ? sc_col(sc, t) + col_floats(g) : NULL;
+}
+static inline float *sc_ws(const struct scratch *sc, const struct geom *g, int t)
+{
+    return sc_col(sc, t) + col_floats(g) + (g->nxs + 15) / 16 * 16;
 }
 
-static inline int thread_id(int outer) { return outer > 1 ? omp_get_thread_num() : 0; }
+static inline bool by_image(int threads, int n) { return threads > 1 && n >= 2 && (n % threads == 0 || n >= 4 * threads); }
 
-/* GEMM workspaces of the three passes, for plan_of. */
-static size_t ws_fwd(int threads, const void *arg)
+/* [*lo, *hi): share t of nt of `total` items, in units of `unit`. */
+static inline void share(int total, int unit, int t, int nt, int *lo, int *hi)
 {
-    const struct geom *g = arg;
-    return kcpu_gemm_ws(g->kg, g->pchunk, g->crs, threads);
-}
-static size_t ws_bwd_data(int threads, const void *arg)
-{
-    const struct geom *g = arg;
-    return kcpu_gemm_ws(g->crs, g->pchunk, g->kg, threads);
-}
-static size_t ws_bwd_filter(int threads, const void *arg)
-{
-    const struct geom *g = arg;
-    return kcpu_gemm_ws(g->kg, g->crs, g->pchunk, threads);
-}
-
-/* One image of the forward pass on `threads` threads. */
-static void fwd_image(int threads, const struct kern_conv2d *d, const struct geom *g, int n, const float *x,
-                      const float *w, const float *b, float *y, bool accumulate, float *col, float *ws)
-{
-    int groups = d->c / g->cg;
-    for (int gi = 0; gi < groups; gi++) {
-        const float *xg = x + ((size_t)n * d->c + (size_t)gi * g->cg) * g->hw;
-        const float *wg = w + (size_t)gi * g->kg * g->crs;
-        float *yg = y + ((size_t)n * d->k + (size_t)gi * g->kg) * g->p;
-        float beta = accumulate ? 1.0f : 0.0f;
-        if (b) {
-            for (int k = 0; k < g->kg; k++) {
-                float bk = b[gi * g->kg + k], *yk = yg + (size_t)k * g->p;
-                if (accumulate)
-                    for (int p = 0; p < g->p; p++)
-                        yk[p] += bk;
-                else
-                    for (int p = 0; p < g->p; p++)
-                        yk[p] = bk;
-            }
-            beta = 1.0f;
-        }
-        if (g->direct) {
-            kcpu_sgemm(threads, false, false, g->kg, g->p, g->crs, 1.0f, wg, g->crs, xg, g->hw, beta, yg, g->p, ws);
-            continue;
-        }
-        float *xs = g->nxs ? col + col_floats(g) : NULL;
-        if (xs)
-            deinterleave(threads, d, g, xg, xs);
-        for (int p0 = 0; p0 < g->p; p0 += g->pchunk) {
-            int p1 = p0 + g->pchunk < g->p ? p0 + g->pchunk : g->p;
-            im2col(threads, d, g, xg, xs, p0, p1, col);
-            kcpu_sgemm(threads, false, false, g->kg, p1 - p0, g->crs, 1.0f, wg, g->crs, col, p1 - p0, beta, yg + p0,
-                       g->p, ws);
-        }
-    }
+    int units = (total + unit - 1) / unit;
+    int a = (int)((long)units * t / nt) * unit, b = (int)((long)units * (t + 1) / nt) * unit;
+    *lo = a < total ? a : total;
+    *hi = b < total ? b : total;
 }
 
 /* y = conv(x, w) + b, or y += conv(x, w) (+ b) when accumulate. */
@@ -296,39 +250,54 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
                      const float *b, float *y, bool accumulate)
 {
     struct geom g = geom_of(d);
-    size_t n_col = g.direct ? 0 : col_floats(&g) + g.nxs;
-    struct plan pl = plan_of(ctx, d->n, true, n_col, ws_fwd, &g);
-#pragma omp parallel for num_threads(pl.outer) schedule(static) if (pl.outer > 1)
-    for (int n = 0; n < d->n; n++) {
-        int t = thread_id(pl.outer);
-        fwd_image(pl.inner, d, &g, n, x, w, b, y, accumulate, plan_col(&pl, t), plan_ws(&pl, t, n_col));
-    }
-}
-
-/* One image of dx += conv^T(dy, w) on `threads` threads. */
-static void bwd_data_image(int threads, const struct kern_conv2d *d, const struct geom *g, int n, const float *dy,
-                           const float *w, float *dx, float *col, float *ws)
-{
-    int groups = d->c / g->cg;
-    for (int gi = 0; gi < groups; gi++) {
-        float *dxg = dx + ((size_t)n * d->c + (size_t)gi * g->cg) * g->hw;
-        const float *wg = w + (size_t)gi * g->kg * g->crs;
-        const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g->kg) * g->p;
-        if (g->direct) {
-            kcpu_sgemm(threads, true, false, g->crs, g->p, g->kg, 1.0f, wg, g->crs, dyg, g->p, 1.0f, dxg, g->hw, ws);
-            continue;
+    int groups = d->c / g.cg;
+    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.p, g.crs, 1));
+    bool whole = by_image(ctx->threads, d->n);
+#pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *col = sc_col(&sc, t), *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t);
+        /* pixel chunks: whole images take pchunk at a time; shared ones a 1/nt slice */
+        int width = g.pchunk;
+        if (!whole) {
+            int slice = ((g.p + nt - 1) / nt + 31) / 32 * 32;
+            width = slice < width ? slice : width;
         }
-        float *dxs = g->nxs ? col + col_floats(g) : NULL;
-        if (dxs)
-            memset(dxs, 0, g->nxs * sizeof(float));
-        for (int p0 = 0; p0 < g->p; p0 += g->pchunk) {
-            int p1 = p0 + g->pchunk < g->p ? p0 + g->pchunk : g->p;
-            kcpu_sgemm(threads, true, false, g->crs, p1 - p0, g->kg, 1.0f, wg, g->crs, dyg + p0, g->p, 0.0f, col,
-                       p1 - p0, ws);
-            col2im(threads, d, g, col, p0, p1, dxg, dxs);
+        int nch = (g.p + width - 1) / width;
+        for (int n = 0; n < d->n; n++) {
+            if (whole && n % nt != t)
+                continue;
+            for (int gi = 0; gi < groups; gi++) {
+                int ch0 = whole ? 0 : t, step = whole ? 1 : nt;
+                if (ch0 >= nch)
+                    continue;
+                const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
+                const float *wg = w + (size_t)gi * g.kg * g.crs;
+                float *yg = y + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
+                if (xs)
+                    deinterleave(d, &g, xg, 0, g.cg, xs);
+                for (int ch = ch0; ch < nch; ch += step) {
+                    int p0 = ch * width, p1 = p0 + width < g.p ? p0 + width : g.p;
+                    float beta = accumulate ? 1.0f : 0.0f;
+                    if (b) {
+                        for (int k = 0; k < g.kg; k++) {
+                            float bk = b[gi * g.kg + k], *yk = yg + (size_t)k * g.p;
+                            for (int p = p0; p < p1; p++)
+                                yk[p] = accumulate ? yk[p] + bk : bk;
+                        }
+                        beta = 1.0f;
+                    }
+                    if (g.direct) {
+                        kcpu_sgemm(1, false, false, g.kg, p1 - p0, g.crs, 1.0f, wg, g.crs, xg + p0, g.hw, beta,
+                                   yg + p0, g.p, ws);
+                    } else {
+                        im2col(d, &g, xg, xs, 0, g.crs, p0, p1, col);
+                        kcpu_sgemm(1, false, false, g.kg, p1 - p0, g.crs, 1.0f, wg, g.crs, col, p1 - p0, beta,
+                                   yg + p0, g.p, ws);
+                    }
+                }
+            }
         }
-        if (dxs)
-            interleave_add(threads, d, g, dxs, dxg);
     }
 }
 
@@ -337,12 +306,42 @@ static void conv_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, con
                           float *dx)
 {
     struct geom g = geom_of(d);
-    size_t n_col = g.direct ? 0 : col_floats(&g) + g.nxs;
-    struct plan pl = plan_of(ctx, d->n, true, n_col, ws_bwd_data, &g);
-#pragma omp parallel for num_threads(pl.outer) schedule(static) if (pl.outer > 1)
-    for (int n = 0; n < d->n; n++) {
-        int t = thread_id(pl.outer);
-        bwd_data_image(pl.inner, d, &g, n, dy, w, dx, plan_col(&pl, t), plan_ws(&pl, t, n_col));
+    int groups = d->c / g.cg, rs = d->r * d->s;
+    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.crs, g.p, g.kg, 1));
+    bool whole = by_image(ctx->threads, d->n);
+#pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *col = sc_col(&sc, t), *dxs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t);
+        int c0 = 0, c1 = g.cg;
+        if (!whole)
+            share(g.cg, 1, t, nt, &c0, &c1);
+        int rows = (c1 - c0) * rs;
+        for (int n = 0; n < d->n && c1 > c0; n++) {
+            if (whole && n % nt != t)
+                continue;
+            for (int gi = 0; gi < groups; gi++) {
+                float *dxg = dx + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
+                const float *wg = w + (size_t)gi * g.kg * g.crs + (size_t)c0 * rs; /* A = W_g^T rows */
+                const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
+                if (g.direct) {
+                    kcpu_sgemm(1, true, false, rows, g.p, g.kg, 1.0f, wg, g.crs, dyg, g.p, 1.0f,
+                               dxg + (size_t)c0 * g.hw, g.hw, ws);
+                    continue;
+                }
+                if (dxs)
+                    memset(dxs + (size_t)c0 * d->h * d->stride_w * g.wp, 0,
+                           (size_t)(c1 - c0) * d->h * d->stride_w * g.wp * sizeof(float));
+                for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
+                    int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
+                    kcpu_sgemm(1, true, false, rows, p1 - p0, g.kg, 1.0f, wg, g.crs, dyg + p0, g.p, 0.0f, col,
+                               p1 - p0, ws);
+                    col2im(d, &g, col, c0, c1, p0, p1, dxg, dxs);
+                }
+                if (dxs)
+                    interleave_add(d, &g, dxs, c0, c1, dxg);
+            }
+        }
     }
 }
 
@@ -369,37 +368,41 @@ static void bias_grad(int threads, int n, int k, int p, const float *dy, float *
     }
 }
 
-/* dw += sum_n dy[n] col[n]^T;  db += sum dy. */
+/* dw += sum_n dy[n] col[n]^T;  db += sum dy. Images run in order (they add into the same
+ * dw); each thread owns a share of dw's columns (CRS) and builds only those col rows. */
 static void conv_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,
                             float *dw, float *db)
 {
     struct geom g = geom_of(d);
-    int groups = d->c / g.cg;
+    int groups = d->c / g.cg, rs = d->r * d->s;
     if (dw) {
-        /* Images add into the same dw: they run in order, threads work inside each. */
-        size_t n_col = g.direct ? 0 : col_floats(&g) + g.nxs;
-        struct plan pl = plan_of(ctx, d->n, false, n_col, ws_bwd_filter, &g);
-        float *col = plan_col(&pl, 0), *ws = plan_ws(&pl, 0, n_col);
-        float *xs = g.nxs ? col + col_floats(&g) : NULL;
-        for (int n = 0; n < d->n; n++)
-            for (int gi = 0; gi < groups; gi++) {
-                const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
-                const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
-                float *dwg = dw + (size_t)gi * g.kg * g.crs;
-                if (g.direct) {
-                    kcpu_sgemm(pl.inner, false, true, g.kg, g.crs, g.p, 1.0f, dyg, g.p, xg, g.hw, 1.0f, dwg, g.crs,
-                               ws);
-                    continue;
+        struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.crs, g.p, 1));
+#pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
+        {
+            int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            float *col = sc_col(&sc, t), *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t);
+            int q0, q1;
+            share(g.crs, 16, t, nt, &q0, &q1);
+            for (int n = 0; n < d->n && q1 > q0; n++)
+                for (int gi = 0; gi < groups; gi++) {
+                    const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
+                    const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
+                    float *dwg = dw + (size_t)gi * g.kg * g.crs + q0;
+                    if (g.direct) {
+                        kcpu_sgemm(1, false, true, g.kg, q1 - q0, g.p, 1.0f, dyg, g.p, xg + (size_t)q0 * g.hw, g.hw,
+                                   1.0f, dwg, g.crs, ws);
+                        continue;
+                    }
+                    if (xs)
+                        deinterleave(d, &g, xg, q0 / rs, (q1 - 1) / rs + 1, xs);
+                    for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
+                        int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
+                        im2col(d, &g, xg, xs, q0, q1, p0, p1, col);
+                        kcpu_sgemm(1, false, true, g.kg, q1 - q0, p1 - p0, 1.0f, dyg + p0, g.p, col, p1 - p0, 1.0f,
+                                   dwg, g.crs, ws);
+                    }
                 }
-                if (xs)
-                    deinterleave(pl.inner, d, &g, xg, xs);
-                for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
-                    int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
-                    im2col(pl.inner, d, &g, xg, xs, p0, p1, col);
-                    kcpu_sgemm(pl.inner, false, true, g.kg, g.crs, p1 - p0, 1.0f, dyg + p0, g.p, col, p1 - p0, 1.0f,
-                               dwg, g.crs, ws);
-                }
-            }
+        }
     }
     if (db)
         bias_grad(ctx->threads, d->n, d->k, g.p, dy, db);
