@@ -212,13 +212,17 @@ static void interleave_add(const struct kern_conv2d *d, const struct geom *g, co
  * Each thread has its own scratch: col chunk, phase-split copy, GEMM workspace. */
 struct scratch {
     size_t per;  /* floats per thread */
+    size_t ws;   /* floats of GEMM workspace, rounded up to 16 */
     float *base; /* 64-byte aligned, threads * per floats */
 };
 
-static struct scratch scratch_of(struct kern_ctx *ctx, const struct geom *g, size_t gemm_ws)
+/* Per thread: col chunk, phase-split copy, GEMM workspace, then apk floats for packed
+ * weights (each thread packs the weights it uses once per call, not once per image). */
+static struct scratch scratch_of(struct kern_ctx *ctx, const struct geom *g, size_t gemm_ws, size_t apk)
 {
     struct scratch sc;
-    sc.per = col_floats(g) + (g->nxs + 15) / 16 * 16 + (gemm_ws + 15) / 16 * 16;
+    sc.ws = (gemm_ws + 15) / 16 * 16;
+    sc.per = col_floats(g) + (g->nxs + 15) / 16 * 16 + sc.ws + (apk + 15) / 16 * 16;
     float *raw = kern_scratch(ctx, sc.per * (size_t)ctx->threads + 16);
     sc.base = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     return sc;
@@ -232,6 +236,10 @@ static inline float *sc_xs(const struct scratch *sc, const struct geom *g, int t
 static inline float *sc_ws(const struct scratch *sc, const struct geom *g, int t)
 {
     return sc_col(sc, t) + col_floats(g) + (g->nxs + 15) / 16 * 16;
+}
+static inline float *sc_apk(const struct scratch *sc, const struct geom *g, int t)
+{
+    return sc_ws(sc, g, t) + sc->ws;
 }
 
 static inline bool by_image(int threads, int n) { return threads > 1 && n >= 2 && (n % threads == 0 || n >= 4 * threads); }
@@ -251,12 +259,15 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
 {
     struct geom g = geom_of(d);
     int groups = d->c / g.cg;
-    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.p, g.crs, 1));
+    size_t apk_n = kcpu_gemm_apack_size(g.kg, g.crs);
+    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.p, g.crs, 1), apk_n * groups);
     bool whole = by_image(ctx->threads, d->n);
 #pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *col = sc_col(&sc, t), *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t);
+        float *col = sc_col(&sc, t), *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t), *apk = sc_apk(&sc, &g, t);
+        for (int gi = 0; gi < groups; gi++)
+            kcpu_gemm_pack_a(false, g.kg, g.crs, w + (size_t)gi * g.kg * g.crs, g.crs, apk + apk_n * gi);
         /* pixel chunks: whole images take pchunk at a time; shared ones a 1/nt slice */
         int width = g.pchunk;
         if (!whole) {
@@ -272,7 +283,7 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
                 if (ch0 >= nch)
                     continue;
                 const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
-                const float *wg = w + (size_t)gi * g.kg * g.crs;
+                const float *wp = apk + apk_n * gi; /* W_g, packed */
                 float *yg = y + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
                 if (xs)
                     deinterleave(d, &g, xg, 0, g.cg, xs);
@@ -288,12 +299,12 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
                         beta = 1.0f;
                     }
                     if (g.direct) {
-                        kcpu_sgemm(1, false, false, g.kg, p1 - p0, g.crs, 1.0f, wg, g.crs, xg + p0, g.hw, beta,
-                                   yg + p0, g.p, ws);
+                        kcpu_sgemm_pa(1, g.kg, p1 - p0, g.crs, 1.0f, wp, false, xg + p0, g.hw, beta, yg + p0, g.p,
+                                      ws);
                     } else {
                         im2col(d, &g, xg, xs, 0, g.crs, p0, p1, col);
-                        kcpu_sgemm(1, false, false, g.kg, p1 - p0, g.crs, 1.0f, wg, g.crs, col, p1 - p0, beta,
-                                   yg + p0, g.p, ws);
+                        kcpu_sgemm_pa(1, g.kg, p1 - p0, g.crs, 1.0f, wp, false, col, p1 - p0, beta, yg + p0, g.p,
+                                      ws);
                     }
                 }
             }
@@ -307,26 +318,30 @@ static void conv_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, con
 {
     struct geom g = geom_of(d);
     int groups = d->c / g.cg, rs = d->r * d->s;
-    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.crs, g.p, g.kg, 1));
+    size_t apk_n = kcpu_gemm_apack_size(g.crs, g.kg);
+    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.crs, g.p, g.kg, 1), apk_n * groups);
     bool whole = by_image(ctx->threads, d->n);
 #pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *col = sc_col(&sc, t), *dxs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t);
+        float *col = sc_col(&sc, t), *dxs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t), *apk = sc_apk(&sc, &g, t);
         int c0 = 0, c1 = g.cg;
         if (!whole)
             share(g.cg, 1, t, nt, &c0, &c1);
         int rows = (c1 - c0) * rs;
+        for (int gi = 0; gi < groups && rows > 0; gi++) /* this thread's rows of W_g^T, packed */
+            kcpu_gemm_pack_a(true, rows, g.kg, w + (size_t)gi * g.kg * g.crs + (size_t)c0 * rs, g.crs,
+                             apk + apk_n * gi);
         for (int n = 0; n < d->n && c1 > c0; n++) {
             if (whole && n % nt != t)
                 continue;
             for (int gi = 0; gi < groups; gi++) {
                 float *dxg = dx + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
-                const float *wg = w + (size_t)gi * g.kg * g.crs + (size_t)c0 * rs; /* A = W_g^T rows */
+                const float *wp = apk + apk_n * gi;
                 const float *dyg = dy + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
                 if (g.direct) {
-                    kcpu_sgemm(1, true, false, rows, g.p, g.kg, 1.0f, wg, g.crs, dyg, g.p, 1.0f,
-                               dxg + (size_t)c0 * g.hw, g.hw, ws);
+                    kcpu_sgemm_pa(1, rows, g.p, g.kg, 1.0f, wp, false, dyg, g.p, 1.0f, dxg + (size_t)c0 * g.hw, g.hw,
+                                  ws);
                     continue;
                 }
                 if (dxs)
@@ -334,8 +349,7 @@ static void conv_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, con
                            (size_t)(c1 - c0) * d->h * d->stride_w * g.wp * sizeof(float));
                 for (int p0 = 0; p0 < g.p; p0 += g.pchunk) {
                     int p1 = p0 + g.pchunk < g.p ? p0 + g.pchunk : g.p;
-                    kcpu_sgemm(1, true, false, rows, p1 - p0, g.kg, 1.0f, wg, g.crs, dyg + p0, g.p, 0.0f, col,
-                               p1 - p0, ws);
+                    kcpu_sgemm_pa(1, rows, p1 - p0, g.kg, 1.0f, wp, false, dyg + p0, g.p, 0.0f, col, p1 - p0, ws);
                     col2im(d, &g, col, c0, c1, p0, p1, dxg, dxs);
                 }
                 if (dxs)
@@ -376,7 +390,7 @@ static void conv_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, c
     struct geom g = geom_of(d);
     int groups = d->c / g.cg, rs = d->r * d->s;
     if (dw) {
-        struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.crs, g.p, 1));
+        struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.crs, g.p, 1), 0);
 #pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
         {
             int t = omp_get_thread_num(), nt = omp_get_num_threads();

@@ -148,8 +148,8 @@ static void scale_c(int m, int n, float beta, float *c, int ldc)
 /* The blocked product of rows [m0, m1) and columns [n0, n1) of C on the calling thread,
  * with its own packing buffers at ws. */
 static void gemm_part(const struct kcpu_gemm_arch *ar, bool ta, bool tb, int m0, int m1, int n0, int n1, int k,
-                      float alpha, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
-                      float *ws)
+                      float alpha, const float *a, int lda, const float *apk, int m, const float *b, int ldb,
+                      float beta, float *c, int ldc, float *ws)
 {
     const int MR = ar->mr, NR = ar->nr, KC = ar->kc, MC = ar->mc, NC = ar->nc;
     const kcpu_ukr_fn ukr = ar->ukr;
@@ -171,11 +171,18 @@ static void gemm_part(const struct kcpu_gemm_arch *ar, bool ta, bool tb, int m0,
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = imin(MC, m1 - ic);
                 int mpan = (mc + MR - 1) / MR;
-                for (int ip = 0; ip < mpan; ip++)
-                    pack_a(ta, a, lda, ic + ip * MR, imin(MR, mc - ip * MR), pc, kc, MR, ap + (size_t)ip * MR * kc);
+                const float *apan; /* the mpan packed panels of rows ic .. ic+mc */
+                if (apk) {
+                    apan = apk + (size_t)pc * round_up((size_t)m, (size_t)MR) + (size_t)ic * kc;
+                } else {
+                    for (int ip = 0; ip < mpan; ip++)
+                        pack_a(ta, a, lda, ic + ip * MR, imin(MR, mc - ip * MR), pc, kc, MR,
+                               ap + (size_t)ip * MR * kc);
+                    apan = ap;
+                }
                 for (int jp = 0; jp < npan; jp++)
                     for (int ip = 0; ip < mpan; ip++)
-                        ukr(kc, ap + (size_t)ip * MR * kc, bp + (size_t)jp * NR * kc,
+                        ukr(kc, apan + (size_t)ip * MR * kc, bp + (size_t)jp * NR * kc,
                             c + (size_t)(ic + ip * MR) * ldc + jc + jp * NR, ldc, alpha, bt,
                             imin(MR, mc - ip * MR), imin(NR, nc - jp * NR));
             }
@@ -183,8 +190,10 @@ static void gemm_part(const struct kcpu_gemm_arch *ar, bool ta, bool tb, int m0,
     }
 }
 
-void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
-                const float *b, int ldb, float beta, float *c, int ldc, float *ws)
+/* The threaded driver behind kcpu_sgemm and kcpu_sgemm_pa: apk (may be NULL) is A
+ * packed by kcpu_gemm_pack_a. */
+static void sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                  const float *apk, const float *b, int ldb, float beta, float *c, int ldc, float *ws)
 {
     assert(m >= 0 && n >= 0 && k >= 0 && threads >= 1);
     if (m == 0 || n == 0)
@@ -208,10 +217,48 @@ void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha,
         int u0 = (int)((long)units * t / nt), u1 = (int)((long)units * (t + 1) / nt);
         float *w = ws + per * (size_t)t;
         if (split_n)
-            gemm_part(ar, ta, tb, 0, m, u0 * ar->nr, imin(n, u1 * ar->nr), k, alpha, a, lda, b, ldb, beta, c, ldc, w);
+            gemm_part(ar, ta, tb, 0, m, u0 * ar->nr, imin(n, u1 * ar->nr), k, alpha, a, lda, apk, m, b, ldb, beta, c,
+                      ldc, w);
         else
-            gemm_part(ar, ta, tb, u0 * ar->mr, imin(m, u1 * ar->mr), 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc, w);
+            gemm_part(ar, ta, tb, u0 * ar->mr, imin(m, u1 * ar->mr), 0, n, k, alpha, a, lda, apk, m, b, ldb, beta, c,
+                      ldc, w);
     }
+}
+
+void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                const float *b, int ldb, float beta, float *c, int ldc, float *ws)
+{
+    sgemm(threads, ta, tb, m, n, k, alpha, a, lda, NULL, b, ldb, beta, c, ldc, ws);
+}
+
+size_t kcpu_gemm_apack_size(int m, int k)
+{
+    size_t w = 0;
+    for (int i = KCPU_GENERIC; i <= KCPU_AVX512; i++) {
+        size_t s = round_up((size_t)m, (size_t)kcpu_gemm_arch((enum kcpu_isa)i)->mr) * (size_t)k;
+        w = s > w ? s : w;
+    }
+    return w;
+}
+
+/* Layout: for each KC slice pc (depth kc), the MR-row panels of all m rows (rounded up
+ * to MR), panel ip at (pc * m_r + ip * MR * kc), each dst[p*MR + i] as pack_a writes. */
+void kcpu_gemm_pack_a(bool ta, int m, int k, const float *a, int lda, float *dst)
+{
+    const struct kcpu_gemm_arch *ar = kcpu_gemm_arch(kcpu_isa());
+    const int MR = ar->mr, KC = ar->kc;
+    size_t mr_ = round_up((size_t)m, (size_t)MR);
+    for (int pc = 0; pc < k; pc += KC) {
+        int kc = imin(KC, k - pc);
+        for (int i0 = 0; i0 < m; i0 += MR)
+            pack_a(ta, a, lda, i0, imin(MR, m - i0), pc, kc, MR, dst + (size_t)pc * mr_ + (size_t)i0 * kc);
+    }
+}
+
+void kcpu_sgemm_pa(int threads, int m, int n, int k, float alpha, const float *apk, bool tb, const float *b,
+                   int ldb, float beta, float *c, int ldc, float *ws)
+{
+    sgemm(threads, false, tb, m, n, k, alpha, NULL, 0, apk, b, ldb, beta, c, ldc, ws);
 }
 
 /* Portable micro-kernel (MR x NR accumulators in an array the compiler keeps in

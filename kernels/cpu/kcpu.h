@@ -70,4 +70,14 @@ size_t kcpu_gemm_ws(int m, int n, int k, int threads);
 void kcpu_sgemm(int threads, bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
                 const float *b, int ldb, float beta, float *c, int ldc, float *ws);
 
+/* A operand packed once and reused by many products (a conv's weights over images and
+ * pixel chunks). kcpu_gemm_pack_a writes op(A) (m, k) in the current ISA's panel layout
+ * into dst (kcpu_gemm_apack_size(m, k) floats, 64-byte aligned); kcpu_sgemm_pa is
+ * kcpu_sgemm with that A. The ISA must not change between the two calls. Results are
+ * bit-identical to kcpu_sgemm's. */
+size_t kcpu_gemm_apack_size(int m, int k);
+void kcpu_gemm_pack_a(bool ta, int m, int k, const float *a, int lda, float *dst);
+void kcpu_sgemm_pa(int threads, int m, int n, int k, float alpha, const float *apk, bool tb, const float *b,
+                   int ldb, float beta, float *c, int ldc, float *ws);
+
 #endif
