@@ -9,8 +9,9 @@
  * would switch the simd part off too). No variant contracts a*b+c into an FMA (ISO C
  * mode: -ffp-contract=off), so all three compute the same bits.
  *
- * Determinism: elements are independent; the loss sums are formed per fixed block of
- * LOSS_BLOCK elements (double) and the blocks added in order; batch norm gives each
+ * Determinism: elements are independent (where vector and scalar libm results could
+ * differ, fixed blocks decide which an element gets); the loss sums are formed per fixed
+ * block of LOSS_BLOCK elements (double) and the blocks added in order; batch norm gives each
  * channel to one thread, sums each of its N rows of HW floats in 16 float lanes and adds
  * the rows in order (two-pass statistics as the reference). None of it depends on the
  * thread count.
@@ -28,9 +29,19 @@
 #error "define KCPU_FN(name) before including elt_impl.h"
 #endif
 
+/* glibc's libmvec has vector expf and tanhf (reached through libm's linker script), but
+ * math.h declares them only under -ffast-math. Declaring them here lets the tanh and
+ * sigmoid loops vectorize; the vector versions differ from the scalar ones by a few ulp,
+ * within the 4e-6 the transcendental ops are held to (the CUDA expf differs likewise). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+__attribute__((__simd__("notinbranch"))) float expf(float);
+__attribute__((__simd__("notinbranch"))) float tanhf(float);
+#endif
+
 /* Below this many elements a loop runs on the calling thread only. */
 #define PAR_MIN ((size_t)1 << 15)
 #define LOSS_BLOCK ((size_t)1 << 14)
+#define ACT_BLOCK ((size_t)256)
 #define LANES 16
 
 static inline int nthreads(const struct kern_ctx *ctx, size_t n) { return n >= PAR_MIN ? ctx->threads : 1; }
@@ -49,11 +60,27 @@ static void KCPU_FN(act_fwd)(struct kern_ctx *ctx, enum kern_act act, float slop
         for (size_t i = 0; i < n; i++)
             y[i] = kfn_leaky_relu(x[i], slope);
         break;
-    default:
+    case KERN_ACT_TANH:
+    case KERN_ACT_SIGMOID: {
+        /* Vector and scalar expf/tanhf differ in the last bits, so which one an element
+         * gets must not depend on where a thread's share starts: blocks of ACT_BLOCK at
+         * fixed offsets, each run by one vector loop, whatever the thread count. */
+        size_t nb = (n + ACT_BLOCK - 1) / ACT_BLOCK;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (size_t i = 0; i < n; i++)
-            y[i] = kfn_act(act, slope, x[i]);
+        for (size_t blk = 0; blk < nb; blk++) {
+            size_t i0 = blk * ACT_BLOCK, i1 = i0 + ACT_BLOCK < n ? i0 + ACT_BLOCK : n;
+            if (act == KERN_ACT_TANH) {
+#pragma omp simd
+                for (size_t i = i0; i < i1; i++)
+                    y[i] = kfn_act(KERN_ACT_TANH, slope, x[i]);
+            } else {
+#pragma omp simd
+                for (size_t i = i0; i < i1; i++)
+                    y[i] = kfn_act(KERN_ACT_SIGMOID, slope, x[i]);
+            }
+        }
         break;
+    }
     }
 }
 
