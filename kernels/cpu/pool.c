@@ -5,6 +5,8 @@
  * outputs and the gathering backward passes use the "_at" functions of kernels/kfn.h,
  * the same per-element code the CUDA kernels run; max-pool backward scatters each dy to
  * its stored argmax (one plane per thread, so no races). */
+#include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernels/cpu/kcpu_ops.h"
@@ -13,6 +15,27 @@
 #define PAR_MIN ((size_t)1 << 14)
 
 static inline int nthreads(const struct kern_ctx *ctx, size_t work) { return work >= PAR_MIN ? ctx->threads : 1; }
+
+/* kfn_maxpool_fwd_at for a window wholly inside the plane (no bounds tests), with the
+ * same winner rule in the same window order: the first maximum, a NaN replacing whatever
+ * came before it. Written with selects instead of branches: on real data the comparison
+ * is unpredictable. */
+static inline float max_inside(const struct kern_pool2d *d, const float *x, int y0, int x0, int32_t *arg)
+{
+    float best = x[y0 * d->w + x0];
+    int32_t idx = y0 * d->w + x0;
+    for (int a = 0; a < d->r; a++) {
+        const float *row = x + (y0 + a) * d->w;
+        for (int b = a == 0 ? 1 : 0; b < d->s; b++) {
+            float v = row[x0 + b];
+            bool take = v > best || isnan(v);
+            best = take ? v : best;
+            idx = take ? (y0 + a) * d->w + x0 + b : idx;
+        }
+    }
+    *arg = idx;
+    return best;
+}
 
 void kcpu_maxpool2d_fwd(struct kern_ctx *ctx, const struct kern_pool2d *d, const float *x, float *y,
                         int32_t *argmax)
@@ -28,7 +51,11 @@ void kcpu_maxpool2d_fwd(struct kern_ctx *ctx, const struct kern_pool2d *d, const
         for (int oy = 0; oy < d->oh; oy++)
             for (int ox = 0; ox < d->ow; ox++) {
                 int32_t arg;
-                yp[oy * d->ow + ox] = kfn_maxpool_fwd_at(d, xp, oy, ox, &arg);
+                int y0 = oy * d->stride_h - d->pad_h, x0 = ox * d->stride_w - d->pad_w;
+                float v = y0 >= 0 && y0 + d->r <= d->h && x0 >= 0 && x0 + d->s <= d->w
+                              ? max_inside(d, xp, y0, x0, &arg)
+                              : kfn_maxpool_fwd_at(d, xp, oy, ox, &arg);
+                yp[oy * d->ow + ox] = v;
                 if (ap)
                     ap[oy * d->ow + ox] = arg;
             }
