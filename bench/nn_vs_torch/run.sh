@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh: tryon nn vs PyTorch CPU, same network, same weights, same threads.
 #   bench/nn_vs_torch/run.sh [BUILD_DIR] [MODEL_YAML] [OUT_JSONL]
-# Needs a build of the repository (cmake --build BUILD_DIR --target tryon_nn) and the
+# Needs a configured build of the repository (nn_bench is built here) and the
 # venv .venv-bench with torch, safetensors and pyyaml (tests/golden/README.md).
 # Each configuration runs in its own process so each peak RSS is its own. Batches 1, 8,
 # 32; threads 1 and 2; inference and training step. REPS defaults to 5 (medians).
@@ -14,10 +14,8 @@ REPS=${REPS:-5}
 BATCHES=${BATCHES:-"1 8 32"}
 THREADS=${THREADS:-"1 2"}
 PY=${PY:-$ROOT/.venv-bench/bin/python}
-BIN=$BUILD/nn_bench
-cc -O2 -std=c17 -D_GNU_SOURCE -fopenmp -I"$ROOT" "$ROOT/bench/nn_vs_torch/nn_bench.c" \
-   "$BUILD/nn/libtryon_nn.a" "$BUILD/kernels/libtryon_kernels.a" "$BUILD/common/libtryon_common.a" \
-   -lpng -lz -lyaml -lm -o "$BIN"
+BIN=$BUILD/bench/nn_bench
+cmake --build "$BUILD" --target nn_bench >/dev/null
 TMP=$(mktemp -d)
 W=$TMP/weights.safetensors
 : > "$OUT"
