@@ -248,6 +248,24 @@ static void pair_of(const struct sched_catalog *cat, int idx, struct worker_pair
     wp->garment_type = ge->type ? ge->type : "";
 }
 
+/* Whether the progress line may redraw itself with \r. Under mpirun a rank's stdout is a
+ * pseudo-terminal that mpirun copies to its own stdout, which may be a file or a pipe
+ * (a batch log): then ask where mpirun's (our parent's) stdout really goes. */
+static bool stdout_is_terminal(void)
+{
+    if (!isatty(STDOUT_FILENO))
+        return false;
+    if (!getenv("OMPI_COMM_WORLD_SIZE"))
+        return true;
+    char link[64], target[256];
+    snprintf(link, sizeof link, "/proc/%ld/fd/1", (long)getppid());
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return false;
+    target[n] = 0;
+    return strncmp(target, "/dev/pts/", 9) == 0 || strncmp(target, "/dev/tty", 8) == 0;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {0, (long)ms * 1000000L};
@@ -418,7 +436,7 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
         printf("tryon render: %d pairs (%d already done, %d with bad inputs), preset %s %dx%d %d spp, %d rank%s\n",
                cat->n_pairs, plan.n_done, plan.n_invalid, ws.preset, ws.width, ws.height, ws.spp, world,
                world == 1 ? "" : "s");
-    struct progress pg = {o.quiet, isatty(STDOUT_FILENO) != 0, plan.n_todo, 0, 0, time_now(), 0};
+    struct progress pg = {o.quiet, stdout_is_terminal(), plan.n_todo, 0, 0, time_now(), 0};
     code = world == 1 ? run_single(cat, &plan, wk, journal, &pg) : run_master(&plan, world, journal, &pg);
     progress_print(&pg, true);
     worker_free(wk);
