@@ -12,7 +12,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 endif
 
-.PHONY: all deps assets configure build demo test test-long bench clean
+.PHONY: all deps assets configure build demo test test-long test-sanitize clean
 
 all: build
 
@@ -39,5 +39,12 @@ test: assets build
 test-long: assets build
 	cd $(BUILD) && ctest --output-on-failure -j 1 -L long
 
+# The whole quick suite under AddressSanitizer and UndefinedBehaviorSanitizer (CPU only).
+test-sanitize: assets
+	cmake -S . -B $(BUILD)-sanitize -DTRYON_SANITIZE=ON -DTRYON_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug \
+	      -DTRYON_ASSET_DIR="$(ASSET_DIR)" $(CMAKE_ARGS)
+	cmake --build $(BUILD)-sanitize -j $(JOBS)
+	cd $(BUILD)-sanitize && ctest --output-on-failure -j 1 -LE long
+
 clean:
-	rm -rf $(BUILD) $(DEMO_OUT)
+	rm -rf $(BUILD) $(BUILD)-sanitize $(DEMO_OUT)

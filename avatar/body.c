@@ -182,9 +182,7 @@ enum tryon_status avatar_body_build(const struct avatar_model *m, const struct a
     }
     out->nv = m->nbody;
     out->nt = m->nbt;
-    out->pos = realloc(all, (size_t)m->nbody * 3 * sizeof *out->pos);   /* the skin is the array's head */
-    if (!out->pos)
-        out->pos = all;
+    out->pos = all;   /* the skin is the array's head; the helpers' tail is left unused */
     out->tri = malloc((size_t)m->nbt * 3 * sizeof *out->tri);
     if (!out->tri) {
         avatar_mesh_free(out);
