@@ -441,7 +441,8 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     progress_print(&pg, true);
     worker_free(wk);
 
-    struct sched_run_info info = {time_now() - t0, world, ws.preset, pg.done - pg.failed};
+    struct sched_run_info info = {time_now() - t0, world, ws.preset, pg.done - pg.failed,
+                                  ws.width, ws.height, ws.spp, ws.max_depth, ws.job_seed, true};
     if (sched_aggregate(cat, journal, o.out, &info)) {
         fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
         if (!code)

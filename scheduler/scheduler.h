@@ -175,6 +175,11 @@ struct sched_run_info {
     int ranks;                /* MPI world size */
     const char *preset;       /* the preset rendered with (NULL: the catalog's) */
     int n_ok_this_run;        /* pairs finished ok by this run (for pairs per minute) */
+    /* the settings rendered with, after preset, catalog and command line (0: the
+       catalog's values are reported as they are) */
+    int width, height, spp, max_depth;
+    uint64_t seed;
+    bool has_seed;            /* seed above is set (else the catalog's) */
 };
 enum tryon_status sched_aggregate(const struct sched_catalog *c, const struct sched_journal *j,
                                   const char *out_dir, const struct sched_run_info *info);

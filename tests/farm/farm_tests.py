@@ -137,6 +137,8 @@ def case_mpi(tryon, demo, work):
                   f"of {g['color_srgb']}")
     s = json.load(open(os.path.join(out, "summary.json")))
     check(s["total"] == 16 and s["ok"] == 16 and s["failed"] == 0 and s["pending"] == 0, "summary counts 16 ok")
+    check((s["render"]["width"], s["render"]["height"], s["render"]["spp"]) == (40, 60, 2),
+          "summary reports the settings rendered with")
     journal = open(os.path.join(out, "journal.log")).read().splitlines()
     check(len(journal) == 16, "journal has one line per pair")
     sheets = sorted(f for f in os.listdir(os.path.join(out, "contact")) if f.endswith(".png"))

@@ -97,7 +97,7 @@ static void test_aggregate(void)
     util_png(out, "contact/sheet-003.png", 4, 4, 0, 0, 0, 255); /* stale, from a longer run */
     util_write(out, "index-002.html", "stale page\n");
 
-    struct sched_run_info info = {120.0, 3, NULL, 6};
+    struct sched_run_info info = {.wall_s = 120.0, .ranks = 3, .preset = NULL, .n_ok_this_run = 6};
     omp_set_num_threads(1);
     CHECK_EQ_INT(sched_aggregate(c, j, out, &info), TRYON_OK);
 
@@ -272,7 +272,7 @@ static void test_pages(void)
     if (!c)
         return;
     CHECK_EQ_INT(c->n_pairs, 1001);
-    struct sched_run_info info = {1.0, 1, "preview", 0};
+    struct sched_run_info info = {.wall_s = 1.0, .ranks = 1, .preset = "preview", .n_ok_this_run = 0};
     CHECK_EQ_INT(sched_aggregate(c, NULL, out, &info), TRYON_OK);
     snprintf(path, sizeof path, "%s/index.html", out);
     char *html = util_read(path, NULL);
