@@ -1,5 +1,5 @@
-/* elt.c: the element-wise, loss, AdamW and batch-norm entry points of the fast CPU
- * backend: each calls the variant of elt_impl.h compiled for the instruction set
+/* elt.c: the element-wise, loss, AdamW, batch-norm and max-pool-forward entry points of
+ * the fast CPU backend: each calls the variant of elt_impl.h compiled for the instruction set
  * kcpu_isa() names at the time of the call (so TRYON_CPU_ISA and kcpu_isa_force reach
  * them too). */
 #include "kernels/cpu/kcpu.h"
@@ -100,4 +100,10 @@ void kcpu_bn_bwd(struct kern_ctx *ctx, int n, int c, int hw, const float *dy, co
                  const float *save_mean, const float *save_invstd, float *dx, float *dgamma, float *dbeta)
 {
     elt()->bn_bwd(ctx, n, c, hw, dy, x, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+}
+
+void kcpu_maxpool2d_fwd(struct kern_ctx *ctx, const struct kern_pool2d *d, const float *x, float *y,
+                        int32_t *argmax)
+{
+    elt()->maxpool2d_fwd(ctx, d, x, y, argmax);
 }

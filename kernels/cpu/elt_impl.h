@@ -410,6 +410,81 @@ static void KCPU_FN(bn_bwd)(struct kern_ctx *ctx, int n, int c, int hw, const fl
     }
 }
 
+/* Max pooling forward. Windows wholly inside the plane run as vector loops over a row of
+ * outputs: each window tap (a, b), in kfn_maxpool_fwd_at's row-major order, replaces the
+ * running maximum where it is greater or NaN, so every output gets the winner and argmax
+ * kfn's loop gives it (the first maximum, the last NaN). Border windows call kfn itself.
+ * sw is a literal at the call sites (1, 2) so the strided loads vectorize. */
+static inline __attribute__((always_inline)) void KCPU_FN(maxpool_inside)(const float *xp, int w, int r, int s,
+                                                                          int sw, int y0, int x0, int ox0, int ox1,
+                                                                          float *yo, int32_t *ao)
+{
+    const float *first = xp + (size_t)y0 * w + x0;
+    for (int ox = ox0; ox < ox1; ox++)
+        yo[ox] = first[ox * sw];
+    if (ao)
+        for (int ox = ox0; ox < ox1; ox++)
+            ao[ox] = y0 * w + x0 + ox * sw;
+    for (int a = 0; a < r; a++)
+        for (int b = a == 0 ? 1 : 0; b < s; b++) {
+            const float *tap = xp + (size_t)(y0 + a) * w + x0 + b;
+            if (ao) {
+                int32_t base = (y0 + a) * w + x0 + b;
+                for (int ox = ox0; ox < ox1; ox++) {
+                    float v = tap[ox * sw], m = yo[ox];
+                    bool take = v > m || v != v;
+                    yo[ox] = take ? v : m;
+                    ao[ox] = take ? base + ox * sw : ao[ox];
+                }
+            } else {
+                for (int ox = ox0; ox < ox1; ox++) {
+                    float v = tap[ox * sw], m = yo[ox];
+                    yo[ox] = v > m || v != v ? v : m;
+                }
+            }
+        }
+}
+
+static void KCPU_FN(maxpool2d_fwd)(struct kern_ctx *ctx, const struct kern_pool2d *d, const float *x, float *y,
+                                   int32_t *argmax)
+{
+    long planes = (long)d->n * d->c;
+    size_t in_sz = (size_t)d->h * d->w, out_sz = (size_t)d->oh * d->ow;
+    int nt = nthreads(ctx, planes * out_sz * d->r * d->s);
+    /* outputs [oxa, oxb) of a row have their window inside the columns */
+    int oxa = (d->pad_w + d->stride_w - 1) / d->stride_w;
+    int oxb = d->w - d->s + d->pad_w < 0 ? 0 : (d->w - d->s + d->pad_w) / d->stride_w + 1;
+    oxb = oxb > d->ow ? d->ow : oxb;
+    oxa = oxa > oxb ? oxb : oxa;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long p = 0; p < planes; p++) {
+        const float *xp = x + p * in_sz;
+        float *yp = y + p * out_sz;
+        int32_t *ap = argmax ? argmax + p * out_sz : NULL;
+        int32_t scratch;
+        for (int oy = 0; oy < d->oh; oy++) {
+            int y0 = oy * d->stride_h - d->pad_h, x0 = -d->pad_w;
+            float *yo = yp + (size_t)oy * d->ow;
+            int32_t *ao = ap ? ap + (size_t)oy * d->ow : NULL;
+            bool rows_in = y0 >= 0 && y0 + d->r <= d->h;
+            int lo = rows_in ? oxa : d->ow, hi = rows_in ? oxb : d->ow;
+            for (int ox = 0; ox < d->ow; ox++) {
+                if (ox == lo && lo < hi) {
+                    if (d->stride_w == 2)
+                        KCPU_FN(maxpool_inside)(xp, d->w, d->r, d->s, 2, y0, x0, lo, hi, yo, ao);
+                    else if (d->stride_w == 1)
+                        KCPU_FN(maxpool_inside)(xp, d->w, d->r, d->s, 1, y0, x0, lo, hi, yo, ao);
+                    else
+                        KCPU_FN(maxpool_inside)(xp, d->w, d->r, d->s, d->stride_w, y0, x0, lo, hi, yo, ao);
+                    ox = hi - 1;
+                    continue;
+                }
+                yo[ox] = kfn_maxpool_fwd_at(d, xp, oy, ox, ao ? ao + ox : &scratch);
+            }
+        }
+    }
+}
+
 /* This variant's entries of the kern_ops table (the others stay NULL). */
 const struct kern_ops KCPU_FN(elt_ops) = {
     .act_fwd = KCPU_FN(act_fwd),
@@ -427,4 +502,5 @@ const struct kern_ops KCPU_FN(elt_ops) = {
     .bn_fwd_train = KCPU_FN(bn_fwd_train),
     .bn_fwd_infer = KCPU_FN(bn_fwd_infer),
     .bn_bwd = KCPU_FN(bn_bwd),
+    .maxpool2d_fwd = KCPU_FN(maxpool2d_fwd),
 };

@@ -1,5 +1,6 @@
 /* pool.c: pooling, global average pooling and upsampling of the fast CPU backend.
  *
+ * (Max-pool forward is in elt_impl.h, compiled per instruction set so its loops vectorize.)
  * Every op works on independent (n, c) planes, so planes run in parallel and each plane's
  * result is computed by one thread in a fixed order (thread-count independent). Forward
  * outputs and the gathering backward passes use the "_at" functions of kernels/kfn.h,
@@ -15,52 +16,6 @@
 #define PAR_MIN ((size_t)1 << 14)
 
 static inline int nthreads(const struct kern_ctx *ctx, size_t work) { return work >= PAR_MIN ? ctx->threads : 1; }
-
-/* kfn_maxpool_fwd_at for a window wholly inside the plane (no bounds tests), with the
- * same winner rule in the same window order: the first maximum, a NaN replacing whatever
- * came before it. Written with selects instead of branches: on real data the comparison
- * is unpredictable. */
-static inline float max_inside(const struct kern_pool2d *d, const float *x, int y0, int x0, int32_t *arg)
-{
-    float best = x[y0 * d->w + x0];
-    int32_t idx = y0 * d->w + x0;
-    for (int a = 0; a < d->r; a++) {
-        const float *row = x + (y0 + a) * d->w;
-        for (int b = a == 0 ? 1 : 0; b < d->s; b++) {
-            float v = row[x0 + b];
-            bool take = v > best || isnan(v);
-            best = take ? v : best;
-            idx = take ? (y0 + a) * d->w + x0 + b : idx;
-        }
-    }
-    *arg = idx;
-    return best;
-}
-
-void kcpu_maxpool2d_fwd(struct kern_ctx *ctx, const struct kern_pool2d *d, const float *x, float *y,
-                        int32_t *argmax)
-{
-    long planes = (long)d->n * d->c;
-    size_t in_sz = (size_t)d->h * d->w, out_sz = (size_t)d->oh * d->ow;
-    int nt = nthreads(ctx, planes * out_sz * d->r * d->s);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (long p = 0; p < planes; p++) {
-        const float *xp = x + p * in_sz;
-        float *yp = y + p * out_sz;
-        int32_t *ap = argmax ? argmax + p * out_sz : NULL;
-        for (int oy = 0; oy < d->oh; oy++)
-            for (int ox = 0; ox < d->ow; ox++) {
-                int32_t arg;
-                int y0 = oy * d->stride_h - d->pad_h, x0 = ox * d->stride_w - d->pad_w;
-                float v = y0 >= 0 && y0 + d->r <= d->h && x0 >= 0 && x0 + d->s <= d->w
-                              ? max_inside(d, xp, y0, x0, &arg)
-                              : kfn_maxpool_fwd_at(d, xp, oy, ox, &arg);
-                yp[oy * d->ow + ox] = v;
-                if (ap)
-                    ap[oy * d->ow + ox] = arg;
-            }
-    }
-}
 
 void kcpu_maxpool2d_bwd(struct kern_ctx *ctx, const struct kern_pool2d *d, const float *dy, const int32_t *argmax,
                         float *dx)

@@ -239,6 +239,41 @@ static void kc_pool(struct cmp_env *e)
                     cmp_acc(e, "dconcat_b", nx, -1, 1));
 }
 
+/* Max pooling on inputs full of ties (a few values, +0 and -0) or NaNs: the vectorized
+ * windows must pick kfn's winner (first maximum in row-major window order, last NaN), so
+ * the argmax is compared exactly; with NaNs only the argmax is compared (NaN != NaN). */
+static void kc_maxpool_ties(struct cmp_env *e, bool nans)
+{
+    static const float vals[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f};
+    struct kern_pool2d d = {0};
+    d.n = cmp_int(e, 1, 3);
+    d.c = cmp_int(e, 1, 9);
+    d.r = cmp_int(e, 1, 4);
+    d.s = cmp_int(e, 1, 4);
+    d.h = cmp_int(e, d.r, 40);
+    d.w = cmp_int(e, d.s, 70);
+    d.stride_h = cmp_int(e, 1, 3);
+    d.stride_w = cmp_int(e, 1, 3);
+    d.pad_h = cmp_int(e, 0, d.r / 2);
+    d.pad_w = cmp_int(e, 0, d.s / 2);
+    kern_pool2d_init(&d);
+    cmp_note(e, "n %d c %d %dx%d window %dx%d stride %d,%d pad %d,%d nans %d", d.n, d.c, d.h, d.w, d.r, d.s,
+             d.stride_h, d.stride_w, d.pad_h, d.pad_w, nans);
+    size_t nx = (size_t)d.n * d.c * d.h * d.w, ny = (size_t)d.n * d.c * d.oh * d.ow;
+    float *host = malloc(nx * sizeof(float));
+    for (size_t i = 0; i < nx; i++)
+        host[i] = nans && cmp_int(e, 0, 5) == 0 ? NAN : vals[cmp_int(e, 0, nans ? 4 : 2)];
+    float *x = cmp_tmp(e, nx);
+    kern_upload(e->ctx, x, host, nx);
+    free(host);
+    float *y = nans ? cmp_tmp(e, ny) : cmp_out(e, "max", ny);
+    kern_maxpool2d_fwd(e->ctx, &d, x, y, cmp_out_i32(e, "argmax", ny));
+    if (!nans) /* and without argmax (inference) the same values */
+        kern_maxpool2d_fwd(e->ctx, &d, x, cmp_out(e, "max_noarg", ny), NULL);
+}
+static void kc_maxpool_zeros(struct cmp_env *e) { kc_maxpool_ties(e, false); }
+static void kc_maxpool_nans(struct cmp_env *e) { kc_maxpool_ties(e, true); }
+
 /* The large cases with their limits and trial counts (the reference is slow on them). */
 struct kc_case {
     struct cmp_case c;
@@ -255,6 +290,8 @@ static const struct kc_case kc_cases[] = {
     {{"eltwise_big", kc_eltwise, 4e-6}, 2},
     {{"losses_big", kc_losses, 1e-5}, 2},
     {{"pool_big", kc_pool, 1e-6}, 3},
+    {{"maxpool_ties", kc_maxpool_zeros, 0.0}, 12},
+    {{"maxpool_nans", kc_maxpool_nans, 0.0}, 12},
 };
 #define KC_NCASES ((int)(sizeof(kc_cases) / sizeof(kc_cases[0])))
 
