@@ -30,6 +30,8 @@ struct kern_ops {
 
     void (*conv2d_fwd)(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
                        const float *b, float *y);
+    void (*conv2d_fwd_act)(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                           const float *b, enum kern_act act, float slope, float *y);
     void (*conv2d_bwd_data)(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
                             float *dx);
     void (*conv2d_bwd_filter)(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x,

@@ -282,6 +282,14 @@ void kern_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
     ctx->ops->conv2d_fwd(ctx, d, x, w, b, y);
 }
 
+void kern_conv2d_fwd_act(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                         const float *b, enum kern_act act, float slope, float *y)
+{
+    conv_assert(d, false);
+    assert(x && w && y);
+    ctx->ops->conv2d_fwd_act(ctx, d, x, w, b, act, slope, y);
+}
+
 void kern_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
                           float *dx)
 {

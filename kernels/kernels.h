@@ -78,6 +78,9 @@ void kern_linear_fwd(struct kern_ctx *ctx, int n, int in, int out, const float *
 void kern_linear_bwd(struct kern_ctx *ctx, int n, int in, int out, const float *dy, const float *x,
                      const float *w, float *dx, float *dw, float *db);
 
+/* Activations (kern_act_fwd / kern_act_bwd, kern_conv2d_fwd_act). */
+enum kern_act { KERN_ACT_RELU, KERN_ACT_LEAKY_RELU, KERN_ACT_TANH, KERN_ACT_SIGMOID };
+
 /* ===== convolution ======================================================================
  * Conv2d: x (N, C, H, W), w (K, C/groups, R, S), b (K) -> y (N, K, OH, OW),
  *   OH = (H + 2 pad_h - dil_h (R-1) - 1) / stride_h + 1   (likewise OW).
@@ -101,6 +104,12 @@ void kern_conv2d_init(struct kern_conv2d *d);
 void kern_convt2d_init(struct kern_conv2d *d);
 void kern_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
                      const float *b, float *y);
+/* Conv2d forward fused with an activation: y = act(conv(x, w) + b), the result of
+ * kern_conv2d_fwd followed by kern_act_fwd on y, where the backend can in one pass over
+ * y (CPU: bias, ReLU and leaky ReLU inside the GEMM's write-back; tanh and sigmoid as a
+ * second pass; REF and CUDA: the two ops). slope is leaky ReLU's negative slope. */
+void kern_conv2d_fwd_act(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                         const float *b, enum kern_act act, float slope, float *y);
 void kern_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
                           float *dx);
 void kern_conv2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,
@@ -135,7 +144,6 @@ void kern_bn_fold_t(int c_in, int k_per_group, int groups, int rs, float *w, flo
                     const float *beta, const float *mean, const float *var, float eps);
 
 /* ===== element-wise =====================================================================*/
-enum kern_act { KERN_ACT_RELU, KERN_ACT_LEAKY_RELU, KERN_ACT_TANH, KERN_ACT_SIGMOID };
 /* y = act(x) over n elements (y may alias x); slope is leaky ReLU's negative slope. */
 void kern_act_fwd(struct kern_ctx *ctx, enum kern_act act, float slope, size_t n, const float *x, float *y);
 /* dx += dy * act'(.) using x (input) and y (output) as the function needs: ReLU and leaky

@@ -1,14 +1,18 @@
 /* conv.c: conv2d and transposed conv2d (forward, backward-data, backward-filter) of the
- * fast CPU backend, as im2col + the packed SGEMM of gemm.c.
+ * fast CPU backend, on the packed SGEMM of gemm.c.
  *
  * Per image n and group g, with Cg = C/groups input and Kg = K/groups output channels,
  * CRS = Cg*R*S and P = OH*OW:
- *   forward      y[n,g] (Kg, P)   = W_g (Kg, CRS) col (CRS, P) + b
+ *   forward      y[n,g] (Kg, P)   = act(W_g (Kg, CRS) col (CRS, P) + b)
  *   bwd-data     dcol   (CRS, P)  = W_g^T dy[n,g],  then col2im adds dcol into dx[n,g]
  *   bwd-filter   dW_g   (Kg, CRS) += dy[n,g] (Kg, P) col^T (P, CRS)
  * where col(q = (c*R + r)*S + s, p = oh*OW + ow) = x[c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]
- * (zero outside). A 1x1 conv with stride 1 and no padding uses x itself as col. Columns
- * are processed in chunks of at most COL_CHUNK floats of col so scratch stays bounded.
+ * (zero outside). The forward pass never stores col: kcpu_cgemm asks for one 32-pixel
+ * panel of it at a time and pack_im2col (generic C here, masked AVX-512 loads in
+ * conv_avx512.c) builds it straight from the image in the GEMM's packed layout; the bias
+ * and ReLU / leaky ReLU happen in the micro-kernel's write-back (kern_conv2d_fwd_act). The
+ * backward passes build col (or dcol) in chunks of at most COL_CHUNK floats so scratch
+ * stays bounded; a 1x1 conv with stride 1 and no padding uses x itself as col.
  * With a column stride sw > 1, im2col reads (and col2im adds into) a copy of the image
  * split by column phase, where the strided accesses become contiguous runs.
  * Threads: see the block before struct scratch (one region per pass, no barriers).
@@ -24,6 +28,7 @@
  * for any thread count. */
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <omp.h>
@@ -212,17 +217,23 @@ static void interleave_add(const struct kern_conv2d *d, const struct geom *g, co
  * Each thread has its own scratch: col chunk, phase-split copy, GEMM workspace. */
 struct scratch {
     size_t per;  /* floats per thread */
+    size_t col;  /* floats of the col chunk, rounded up to 16 (0 in the forward pass) */
     size_t ws;   /* floats of GEMM workspace, rounded up to 16 */
     float *base; /* 64-byte aligned, threads * per floats */
 };
 
-/* Per thread: col chunk, phase-split copy, GEMM workspace, then apk floats for packed
- * weights (each thread packs the weights it uses once per call, not once per image). */
-static struct scratch scratch_of(struct kern_ctx *ctx, const struct geom *g, size_t gemm_ws, size_t apk)
+static inline size_t r16(size_t n) { return (n + 15) / 16 * 16; }
+
+/* Per thread: col chunk (col_n floats), phase-split copy, GEMM workspace, then apk floats
+ * for packed weights (each thread packs the weights it uses once per call, not once per
+ * image). */
+static struct scratch scratch_of(struct kern_ctx *ctx, const struct geom *g, size_t col_n, size_t gemm_ws,
+                                 size_t apk)
 {
     struct scratch sc;
-    sc.ws = (gemm_ws + 15) / 16 * 16;
-    sc.per = col_floats(g) + (g->nxs + 15) / 16 * 16 + sc.ws + (apk + 15) / 16 * 16;
+    sc.col = r16(col_n);
+    sc.ws = r16(gemm_ws);
+    sc.per = sc.col + r16(g->nxs) + sc.ws + r16(apk);
     float *raw = kern_scratch(ctx, sc.per * (size_t)ctx->threads + 16);
     sc.base = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     return sc;
@@ -231,11 +242,11 @@ static struct scratch scratch_of(struct kern_ctx *ctx, const struct geom *g, siz
 static inline float *sc_col(const struct scratch *sc, int t) { return sc->base + sc->per * (size_t)t; }
 static inline float *sc_xs(const struct scratch *sc, const struct geom *g, int t)
 {
-    return g->nxs ? sc_col(sc, t) + col_floats(g) : NULL;
+    return g->nxs ? sc_col(sc, t) + sc->col : NULL;
 }
 static inline float *sc_ws(const struct scratch *sc, const struct geom *g, int t)
 {
-    return sc_col(sc, t) + col_floats(g) + (g->nxs + 15) / 16 * 16;
+    return sc_col(sc, t) + sc->col + r16(g->nxs);
 }
 static inline float *sc_apk(const struct scratch *sc, const struct geom *g, int t)
 {
@@ -253,63 +264,108 @@ static inline void share(int total, int unit, int t, int nt, int *lo, int *hi)
     *hi = b < total ? b : total;
 }
 
-/* y = conv(x, w) + b, or y += conv(x, w) (+ b) when accumulate. */
-static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
-                     const float *b, float *y, bool accumulate)
+void kcpu_pack_im2col_generic(void *user, int q0, int kc, int j0, int nr, int NR, float *dst)
 {
-    struct geom g = geom_of(d);
-    int groups = d->c / g.cg;
-    size_t apk_n = kcpu_gemm_apack_size(g.kg, g.crs);
-    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.p, g.crs, 1), apk_n * groups);
-    bool whole = by_image(ctx->threads, d->n);
-#pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *col = sc_col(&sc, t), *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t), *apk = sc_apk(&sc, &g, t);
-        for (int gi = 0; gi < groups; gi++)
-            kcpu_gemm_pack_a(false, g.kg, g.crs, w + (size_t)gi * g.kg * g.crs, g.crs, apk + apk_n * gi);
-        /* pixel chunks: whole images take pchunk at a time; shared ones a 1/nt slice */
-        int width = g.pchunk;
-        if (!whole) {
-            int slice = ((g.p + nt - 1) / nt + 31) / 32 * 32;
-            width = slice < width ? slice : width;
+    const struct kcpu_im2col *cp = user;
+    const struct kern_conv2d *d = cp->d;
+    const int P0 = cp->p0 + j0;
+    assert(NR <= 32);
+    if (cp->direct) {
+        for (int q = 0; q < kc; q++) {
+            const float *src = cp->src + (size_t)(q0 + q) * cp->cstride + P0;
+            float *o = dst + (size_t)q * NR;
+            for (int j = 0; j < nr; j++)
+                o[j] = src[j];
+            for (int j = nr; j < NR; j++)
+                o[j] = 0.0f;
         }
-        int nch = (g.p + width - 1) / width;
-        for (int n = 0; n < d->n; n++) {
-            if (whole && n % nt != t)
+        return;
+    }
+    struct kcpu_run run[32];
+    int nrun = kcpu_im2col_runs(d, P0, nr, run);
+    const int R = d->r, S = d->s, H = d->h, dh = dil(d->dil_h);
+    int c = q0 / (R * S), r = q0 / S % R, s = q0 % S;
+    for (int q = 0; q < kc; q++) {
+        float *o = dst + (size_t)q * NR;
+        const float *plane = cp->src + (size_t)c * cp->cstride;
+        int co = cp->coloff[s], los = cp->lo[s], his = cp->hi[s];
+        for (int k = 0; k < nrun; k++) {
+            int ih = run[k].ih0 + r * dh, ow0 = run[k].ow0, ow1 = run[k].ow1, jo = run[k].jo;
+            int lo = los > ow0 ? los : ow0, hi = his < ow1 ? his : ow1;
+            if (ih < 0 || ih >= H || hi <= lo) {
+                for (int ow = ow0; ow < ow1; ow++)
+                    o[ow + jo] = 0.0f;
                 continue;
-            for (int gi = 0; gi < groups; gi++) {
-                int ch0 = whole ? 0 : t, step = whole ? 1 : nt;
-                if (ch0 >= nch)
-                    continue;
-                const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
-                const float *wp = apk + apk_n * gi; /* W_g, packed */
-                float *yg = y + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p;
-                if (xs)
-                    deinterleave(d, &g, xg, 0, g.cg, xs);
-                for (int ch = ch0; ch < nch; ch += step) {
-                    int p0 = ch * width, p1 = p0 + width < g.p ? p0 + width : g.p;
-                    float beta = accumulate ? 1.0f : 0.0f;
-                    if (b) {
-                        for (int k = 0; k < g.kg; k++) {
-                            float bk = b[gi * g.kg + k], *yk = yg + (size_t)k * g.p;
-                            for (int p = p0; p < p1; p++)
-                                yk[p] = accumulate ? yk[p] + bk : bk;
-                        }
-                        beta = 1.0f;
-                    }
-                    if (g.direct) {
-                        kcpu_sgemm_pa(1, g.kg, p1 - p0, g.crs, 1.0f, wp, false, xg + p0, g.hw, beta, yg + p0, g.p,
-                                      ws);
-                    } else {
-                        im2col(d, &g, xg, xs, 0, g.crs, p0, p1, col);
-                        kcpu_sgemm_pa(1, g.kg, p1 - p0, g.crs, 1.0f, wp, false, col, p1 - p0, beta, yg + p0, g.p,
-                                      ws);
-                    }
-                }
+            }
+            const float *row = plane + (size_t)ih * cp->rstride;
+            for (int ow = ow0; ow < lo; ow++)
+                o[ow + jo] = 0.0f;
+            for (int ow = lo; ow < hi; ow++)
+                o[ow + jo] = row[ow + co];
+            for (int ow = hi; ow < ow1; ow++)
+                o[ow + jo] = 0.0f;
+        }
+        for (int j = nr; j < NR; j++)
+            o[j] = 0.0f;
+        if (++s == S) {
+            s = 0;
+            if (++r == R) {
+                r = 0;
+                c++;
             }
         }
     }
+}
+
+/* y = act(conv(x, w) + b), or y += conv(x, w) when accumulate (then b is NULL and act
+ * KCPU_ACT_NONE): one kcpu_cgemm per image, group and thread share, with the bias and
+ * the activation in its write-back. */
+static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                     const float *b, float *y, bool accumulate, int act, float slope)
+{
+    struct geom g = geom_of(d);
+    int groups = d->c / g.cg, S = d->s, sw = d->stride_w;
+    size_t apk_n = kcpu_gemm_apack_size(g.kg, g.crs);
+    struct scratch sc = scratch_of(ctx, &g, 0, kcpu_cgemm_ws(g.p, g.crs), apk_n * groups);
+    bool whole = by_image(ctx->threads, d->n);
+    kcpu_pack_b_fn pack = kcpu_isa() == KCPU_AVX512 ? kcpu_pack_im2col_avx512 : kcpu_pack_im2col_generic;
+    int *taps = malloc(sizeof(int) * 3 * (size_t)S);
+    if (!taps)
+        abort();
+    for (int s = 0; s < S; s++) {
+        int off = s * dil(d->dil_w) - d->pad_w;
+        int phase = ((off % sw) + sw) % sw;
+        taps[s] = sw == 1 ? off : phase * g.wp + (off - phase) / sw;
+        valid_cols(0, d->ow, sw, off, d->w, &taps[S + s], &taps[2 * S + s]);
+    }
+#pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        float *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t), *apk = sc_apk(&sc, &g, t);
+        for (int gi = 0; gi < groups; gi++)
+            kcpu_cgemm_pack_a(g.kg, g.crs, w + (size_t)gi * g.kg * g.crs, g.crs, apk + apk_n * gi);
+        /* whole images take every pixel; shared ones a slice in whole 32-pixel panels */
+        int p0 = 0, p1 = g.p;
+        if (!whole)
+            share(g.p, 32, t, nt, &p0, &p1);
+        for (int n = 0; n < d->n && p1 > p0; n++) {
+            if (whole && n % nt != t)
+                continue;
+            for (int gi = 0; gi < groups; gi++) {
+                const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
+                if (xs)
+                    deinterleave(d, &g, xg, 0, g.cg, xs);
+                struct kcpu_im2col cp = {.d = d, .src = xs ? xs : xg, .cstride = xs ? (size_t)d->h * sw * g.wp : (size_t)g.hw,
+                                   .rstride = xs ? (size_t)sw * g.wp : (size_t)d->w, .p0 = p0, .direct = g.direct,
+                                   .coloff = taps, .lo = taps + S, .hi = taps + 2 * S};
+                struct kcpu_ep ep = {.bias = b ? b + gi * g.kg : NULL, .accumulate = accumulate, .act = act,
+                                     .slope = slope};
+                kcpu_cgemm(g.kg, p1 - p0, g.crs, apk + apk_n * gi, pack, &cp,
+                           y + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p + p0, g.p, &ep, ws);
+            }
+        }
+    }
+    free(taps);
 }
 
 /* dx += conv^T(dy, w). */
@@ -319,7 +375,7 @@ static void conv_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, con
     struct geom g = geom_of(d);
     int groups = d->c / g.cg, rs = d->r * d->s;
     size_t apk_n = kcpu_gemm_apack_size(g.crs, g.kg);
-    struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.crs, g.p, g.kg, 1), apk_n * groups);
+    struct scratch sc = scratch_of(ctx, &g, col_floats(&g), kcpu_gemm_ws(g.crs, g.p, g.kg, 1), apk_n * groups);
     bool whole = by_image(ctx->threads, d->n);
 #pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
     {
@@ -390,7 +446,7 @@ static void conv_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, c
     struct geom g = geom_of(d);
     int groups = d->c / g.cg, rs = d->r * d->s;
     if (dw) {
-        struct scratch sc = scratch_of(ctx, &g, kcpu_gemm_ws(g.kg, g.crs, g.p, 1), 0);
+        struct scratch sc = scratch_of(ctx, &g, col_floats(&g), kcpu_gemm_ws(g.kg, g.crs, g.p, 1), 0);
 #pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
         {
             int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -440,7 +496,20 @@ static struct kern_conv2d adjoint_of(const struct kern_conv2d *d)
 void kcpu_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
                      const float *b, float *y)
 {
-    conv_fwd(ctx, d, x, w, b, y, false);
+    conv_fwd(ctx, d, x, w, b, y, false, KCPU_ACT_NONE, 0.0f);
+}
+
+/* ReLU and leaky ReLU run in the GEMM's write-back; tanh and sigmoid (no cheap exact
+ * vector form there) as a second pass, the same one kern_act_fwd makes. */
+void kcpu_conv2d_fwd_act(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                         const float *b, enum kern_act act, float slope, float *y)
+{
+    if (act == KERN_ACT_RELU || act == KERN_ACT_LEAKY_RELU) {
+        conv_fwd(ctx, d, x, w, b, y, false, act == KERN_ACT_RELU ? KCPU_ACT_RELU : KCPU_ACT_LEAKY, slope);
+        return;
+    }
+    conv_fwd(ctx, d, x, w, b, y, false, KCPU_ACT_NONE, 0.0f);
+    kcpu_act_fwd(ctx, act, slope, (size_t)d->n * d->k * d->oh * d->ow, y, y);
 }
 
 void kcpu_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
@@ -473,7 +542,7 @@ void kcpu_convt2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, co
                            float *dx)
 {
     struct kern_conv2d a = adjoint_of(d);
-    conv_fwd(ctx, &a, dy, w, NULL, dx, true);
+    conv_fwd(ctx, &a, dy, w, NULL, dx, true, KCPU_ACT_NONE, 0.0f);
 }
 
 void kcpu_convt2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,

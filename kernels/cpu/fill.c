@@ -13,6 +13,7 @@ void kern_cpu_fill(struct kern_ops *ops)
     ops->linear_fwd = kcpu_linear_fwd;
     ops->linear_bwd = kcpu_linear_bwd;
     ops->conv2d_fwd = kcpu_conv2d_fwd;
+    ops->conv2d_fwd_act = kcpu_conv2d_fwd_act;
     ops->conv2d_bwd_data = kcpu_conv2d_bwd_data;
     ops->conv2d_bwd_filter = kcpu_conv2d_bwd_filter;
     ops->convt2d_fwd = kcpu_convt2d_fwd;

@@ -6,7 +6,7 @@
 set(_kcpu ${CMAKE_CURRENT_LIST_DIR})
 set(_kcpu_avx512 "-mavx512f;-mavx512bw;-mavx512vl;-mfma")
 set(_kcpu_avx2 "-mavx2;-mfma")
-set_source_files_properties(${_kcpu}/gemm_avx512.c PROPERTIES COMPILE_OPTIONS "-O3;${_kcpu_avx512}")
+set_source_files_properties(${_kcpu}/gemm_avx512.c ${_kcpu}/conv_avx512.c PROPERTIES COMPILE_OPTIONS "-O3;${_kcpu_avx512}")
 set_source_files_properties(${_kcpu}/gemm_avx2.c PROPERTIES COMPILE_OPTIONS "-O3;${_kcpu_avx2}")
 set_source_files_properties(${_kcpu}/elt_avx512.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;${_kcpu_avx512}")
 set_source_files_properties(${_kcpu}/elt_avx2.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;${_kcpu_avx2}")

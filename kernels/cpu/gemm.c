@@ -21,10 +21,11 @@
 #include <omp.h>
 
 static const struct kcpu_gemm_arch arch_generic = {KCPU_GENERIC_MR, KCPU_GENERIC_NR, 256, 128, 2048,
-                                                   kcpu_ukr_generic, NULL};
-static const struct kcpu_gemm_arch arch_avx2 = {KCPU_AVX2_MR, KCPU_AVX2_NR, 256, 144, 4096, kcpu_ukr_avx2, NULL};
+                                                   kcpu_ukr_generic, NULL, kcpu_ukr_ep_generic};
+static const struct kcpu_gemm_arch arch_avx2 = {KCPU_AVX2_MR, KCPU_AVX2_NR, 256, 144, 4096, kcpu_ukr_avx2, NULL,
+                                                kcpu_ukr_ep_avx2};
 static const struct kcpu_gemm_arch arch_avx512 = {KCPU_AVX512_MR, KCPU_AVX512_NR, 256, 144, 4096,
-                                                  kcpu_ukr_avx512, kcpu_pack_bt_avx512};
+                                                  kcpu_ukr_avx512, kcpu_pack_bt_avx512, kcpu_ukr_ep_avx512};
 
 const struct kcpu_gemm_arch *kcpu_gemm_arch(enum kcpu_isa isa)
 {
@@ -36,6 +37,7 @@ const struct kcpu_gemm_arch *kcpu_gemm_arch(enum kcpu_isa isa)
 }
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
 /* Floats of one thread's workspace for one arch: packed B block (kc x nc rounded to NR)
@@ -261,6 +263,85 @@ void kcpu_sgemm_pa(int threads, int m, int n, int k, float alpha, const float *a
     sgemm(threads, false, tb, m, n, k, alpha, NULL, 0, apk, b, ldb, beta, c, ldc, ws);
 }
 
+/* ----- convolution-style products (kcpu_cgemm) -----------------------------------------
+ * The depth k is cut into equal slices of at most the arch's KC (288 = 2 x 144 rather than
+ * 256 + 32), so no slice is a short one that pays a full C round trip for little work.
+ * The slicing depends on k only, never on the thread count. Columns run in blocks of
+ * CG_BLOCK_FLOATS / kslice (whole panels), so a packed B block stays in L2. */
+#define CG_BLOCK_FLOATS 65536
+
+int kcpu_cgemm_kslice(int k)
+{
+    int kc = kcpu_gemm_arch(kcpu_isa())->kc;
+    int ns = (k + kc - 1) / kc;
+    return ns > 0 ? (k + ns - 1) / ns : 1;
+}
+
+void kcpu_cgemm_pack_a(int m, int k, const float *a, int lda, float *dst)
+{
+    const struct kcpu_gemm_arch *ar = kcpu_gemm_arch(kcpu_isa());
+    const int MR = ar->mr, KS = kcpu_cgemm_kslice(k);
+    size_t mr_ = round_up((size_t)m, (size_t)MR);
+    for (int pc = 0; pc < k; pc += KS) {
+        int kc = imin(KS, k - pc);
+        for (int i0 = 0; i0 < m; i0 += MR)
+            pack_a(false, a, lda, i0, imin(MR, m - i0), pc, kc, MR, dst + (size_t)pc * mr_ + (size_t)i0 * kc);
+    }
+}
+
+/* Columns per block for slices of depth ks on an arch with panel width nr. */
+static int cg_cols(int ks, int nr)
+{
+    int c = CG_BLOCK_FLOATS / (ks > 0 ? ks : 1) / nr * nr;
+    return c < nr ? nr : c;
+}
+
+size_t kcpu_cgemm_ws(int n, int k)
+{
+    size_t w = 0, ks = (size_t)kcpu_cgemm_kslice(k);
+    for (int i = KCPU_GENERIC; i <= KCPU_AVX512; i++) {
+        const struct kcpu_gemm_arch *ar = kcpu_gemm_arch((enum kcpu_isa)i);
+        size_t s = ks * round_up((size_t)imin(n, cg_cols((int)ks, ar->nr)), (size_t)ar->nr);
+        w = s > w ? s : w;
+    }
+    return round_up(w, 16);
+}
+
+void kcpu_cgemm(int m, int n, int k, const float *apk, kcpu_pack_b_fn pack, void *user, float *c, int ldc,
+                const struct kcpu_ep *ep, float *ws)
+{
+    assert(m >= 0 && n >= 0 && k >= 1);
+    assert(!(ep->accumulate && ep->bias));
+    const struct kcpu_gemm_arch *ar = kcpu_gemm_arch(kcpu_isa());
+    const int MR = ar->mr, NR = ar->nr, MC = ar->mc, KS = kcpu_cgemm_kslice(k);
+    const int NB = cg_cols(KS, NR);
+    const kcpu_ukr_ep_fn ukr = ar->ukr_ep;
+    size_t mr_ = round_up((size_t)m, (size_t)MR);
+    for (int jc = 0; jc < n; jc += NB) {
+        int nc = imin(NB, n - jc);
+        int npan = (nc + NR - 1) / NR;
+        for (int pc = 0; pc < k; pc += KS) {
+            int kc = imin(KS, k - pc);
+            bool first = pc == 0, last = pc + kc >= k;
+            for (int jp = 0; jp < npan; jp++)
+                pack(user, pc, kc, jc + jp * NR, imin(NR, nc - jp * NR), NR, ws + (size_t)jp * NR * kc);
+            for (int ic = 0; ic < m; ic += MC) {
+                int mc = imin(MC, m - ic);
+                int mpan = (mc + MR - 1) / MR;
+                const float *apan = apk + (size_t)pc * mr_ + (size_t)ic * kc;
+                for (int jp = 0; jp < npan; jp++)
+                    for (int ip = 0; ip < mpan; ip++) {
+                        int row = ic + ip * MR;
+                        ukr(kc, apan + (size_t)ip * MR * kc, ws + (size_t)jp * NR * kc,
+                            c + (size_t)row * ldc + jc + jp * NR, ldc,
+                            first && ep->bias ? ep->bias + row : NULL, !first || ep->accumulate,
+                            last ? ep->act : KCPU_ACT_NONE, ep->slope, imin(MR, mc - ip * MR), imin(NR, nc - jp * NR));
+                    }
+            }
+        }
+    }
+}
+
 /* Portable micro-kernel (MR x NR accumulators in an array the compiler keeps in
  * vector registers where it can). */
 void kcpu_ukr_generic(int kc, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
@@ -285,5 +366,37 @@ void kcpu_ukr_generic(int kc, const float *restrict ap, const float *restrict bp
         else
             for (int j = 0; j < nr; j++)
                 ci[j] = beta * ci[j] + alpha * acc[i][j];
+    }
+}
+
+/* The portable micro-kernel with an epilogue (kcpu_ukr_ep_fn). */
+void kcpu_ukr_ep_generic(int kc, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
+                         const float *bias, bool load_c, int act, float slope, int mr, int nr)
+{
+    enum { MR = KCPU_GENERIC_MR, NR = KCPU_GENERIC_NR };
+    float acc[MR][NR];
+    memset(acc, 0, sizeof(acc));
+    for (int p = 0; p < kc; p++) {
+        const float *bq = bp + (size_t)p * NR;
+        for (int i = 0; i < MR; i++) {
+            float av = ap[(size_t)p * MR + i];
+            for (int j = 0; j < NR; j++)
+                acc[i][j] += av * bq[j];
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + i * ldc;
+        for (int j = 0; j < nr; j++) {
+            float v = acc[i][j];
+            if (load_c)
+                v = v + ci[j];
+            else if (bias)
+                v = v + bias[i];
+            if (act == KCPU_ACT_RELU)
+                v = v > 0.0f ? v : 0.0f;
+            else if (act == KCPU_ACT_LEAKY)
+                v = v > 0.0f ? v : v * slope;
+            ci[j] = v;
+        }
     }
 }

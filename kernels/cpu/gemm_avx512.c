@@ -5,6 +5,8 @@
  * the usual channel counts), two zmm loads of packed B and MR broadcasts of packed A per
  * k step. Ragged columns use masked loads/stores, so no temporary tile is needed.
  *
+ * kcpu_ukr_ep_avx512 is the same kernel with the convolution epilogue (bias, ReLU).
+ *
  * Also the transposing pack of op(B) = B^T (the weight-gradient GEMMs), as 16x16 register
  * transposes: the scalar version costs more than the arithmetic when K is small. */
 #include "kernels/cpu/kcpu.h"
@@ -45,6 +47,58 @@ void kcpu_ukr_avx512(int kc, const float *restrict ap, const float *restrict bp,
         if (beta != 0.0f) {
             r0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, ci), r0);
             r1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, ci + 16), r1);
+        }
+        _mm512_mask_storeu_ps(ci, m0, r0);
+        _mm512_mask_storeu_ps(ci + 16, m1, r1);
+    }
+}
+
+/* kcpu_ukr_ep_fn: the same k loop, then add C or the bias, then ReLU / leaky ReLU, in
+ * registers before the one store. max_ps(v, 0) is v > 0 ? v : 0 (the second operand
+ * wins ties and NaNs), kfn_relu exactly. */
+void kcpu_ukr_ep_avx512(int kc, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
+                        const float *bias, bool load_c, int act, float slope, int mr, int nr)
+{
+    __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        acc0[i] = _mm512_setzero_ps();
+        acc1[i] = _mm512_setzero_ps();
+    }
+    for (int p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; i++) {
+            __m512 av = _mm512_set1_ps(ap[i]);
+            acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
+        }
+        ap += MR;
+        bp += 32;
+    }
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1u) : 0;
+    const __m512 zero = _mm512_setzero_ps(), vs = _mm512_set1_ps(slope);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+        if (i >= mr)
+            break;
+        float *ci = c + i * ldc;
+        __m512 r0 = acc0[i], r1 = acc1[i];
+        if (load_c) {
+            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, ci));
+            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, ci + 16));
+        } else if (bias) {
+            __m512 vb = _mm512_set1_ps(bias[i]);
+            r0 = _mm512_add_ps(r0, vb);
+            r1 = _mm512_add_ps(r1, vb);
+        }
+        if (act == KCPU_ACT_RELU) {
+            r0 = _mm512_max_ps(r0, zero);
+            r1 = _mm512_max_ps(r1, zero);
+        } else if (act == KCPU_ACT_LEAKY) {
+            r0 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(r0, zero, _CMP_GT_OQ), _mm512_mul_ps(r0, vs), r0);
+            r1 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(r1, zero, _CMP_GT_OQ), _mm512_mul_ps(r1, vs), r1);
         }
         _mm512_mask_storeu_ps(ci, m0, r0);
         _mm512_mask_storeu_ps(ci + 16, m1, r1);

@@ -16,6 +16,8 @@ void kcpu_linear_bwd(struct kern_ctx *ctx, int n, int in, int out, const float *
 /* conv.c */
 void kcpu_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
                      const float *b, float *y);
+void kcpu_conv2d_fwd_act(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                         const float *b, enum kern_act act, float slope, float *y);
 void kcpu_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy, const float *w,
                           float *dx);
 void kcpu_conv2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *dy,

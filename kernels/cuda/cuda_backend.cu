@@ -247,6 +247,7 @@ extern "C" const struct kern_ops kern_ops_cuda = {
     .linear_fwd = kcuda_linear_fwd,
     .linear_bwd = kcuda_linear_bwd,
     .conv2d_fwd = kcuda_conv2d_fwd,
+    .conv2d_fwd_act = kcuda_conv2d_fwd_act,
     .conv2d_bwd_data = kcuda_conv2d_bwd_data,
     .conv2d_bwd_filter = kcuda_conv2d_bwd_filter,
     .convt2d_fwd = kcuda_convt2d_fwd,

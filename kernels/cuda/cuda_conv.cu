@@ -8,7 +8,8 @@
  * swapped. Output padding needs nothing: the tensor shapes carry it (kernels.h asserts
  * opad < stride, so the conv from (OH, OW) lands exactly on (H, W)).
  * Accumulation (+=) uses cuDNN's beta = 1. The bias add and bias gradient are our own
- * kernels (kcuda_bias_add/kcuda_bias_grad). Algorithms: cuDNN's heuristic list filtered to
+ * kernels (kcuda_bias_add/kcuda_bias_grad); the fused conv + activation is the cuDNN
+ * forward then one bias-and-activation pass (k_bias_act). Algorithms: cuDNN's heuristic list filtered to
  * deterministic ones, preferring strict FP32 (CUDNN_FMA_MATH, no TF32); descriptors are
  * made per call (microseconds, no cache to invalidate). */
 #include "kernels/cuda/kcuda.cuh"
@@ -134,6 +135,32 @@ extern "C" void kcuda_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d 
     descs_free(&cd);
     if (b)
         kcuda_bias_add(ctx, d->n, d->k, (size_t)d->oh * d->ow, b, y);
+}
+
+/* y = act(y + b[channel]) in one pass after the cuDNN convolution (b may be NULL), the
+ * per-element math of kfn_act. */
+__global__ static void k_bias_act(size_t total, int k, size_t plane, const float *b, enum kern_act act, float slope,
+                                  float *y)
+{
+    KCUDA_FOR(i, total)
+    {
+        float v = y[i];
+        if (b)
+            v += b[(i / plane) % (size_t)k];
+        y[i] = kfn_act(act, slope, v);
+    }
+}
+
+extern "C" void kcuda_conv2d_fwd_act(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x,
+                                     const float *w, const float *b, enum kern_act act, float slope, float *y)
+{
+    struct conv_descs cd;
+    descs_make(&cd, d, false);
+    run_fwd(ctx, &cd, x, w, y, 0.0f);
+    descs_free(&cd);
+    size_t plane = (size_t)d->oh * d->ow, total = (size_t)d->n * d->k * plane;
+    k_bias_act<<<kcuda_blocks(total), KCUDA_THREADS, 0, kcuda_stream(ctx)>>>(total, d->k, plane, b, act, slope, y);
+    KCUDA_LAUNCHED();
 }
 
 extern "C" void kcuda_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy,

@@ -33,6 +33,9 @@ void kern_ref_linear_bwd(struct kern_ctx *ctx, int n, int in, int out, const flo
 /* convolution (ref_conv.c) */
 void kern_ref_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
                          const float *b, float *y);
+/* kern_ref_conv2d_fwd, then kern_ref_act_fwd over y */
+void kern_ref_conv2d_fwd_act(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                             const float *b, enum kern_act act, float slope, float *y);
 void kern_ref_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy,
                               const float *w, float *dx);
 void kern_ref_conv2d_bwd_filter(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x,

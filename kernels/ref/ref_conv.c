@@ -41,6 +41,13 @@ void kern_ref_conv2d_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, cons
         }
 }
 
+void kern_ref_conv2d_fwd_act(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *x, const float *w,
+                             const float *b, enum kern_act act, float slope, float *y)
+{
+    kern_ref_conv2d_fwd(ctx, d, x, w, b, y);
+    kern_ref_act_fwd(ctx, act, slope, (size_t)d->n * d->k * d->oh * d->ow, y, y);
+}
+
 void kern_ref_conv2d_bwd_data(struct kern_ctx *ctx, const struct kern_conv2d *d, const float *dy,
                               const float *w, float *dx)
 {

@@ -15,6 +15,7 @@ const struct kern_ops kern_ops_ref = {
     .linear_fwd = kern_ref_linear_fwd,
     .linear_bwd = kern_ref_linear_bwd,
     .conv2d_fwd = kern_ref_conv2d_fwd,
+    .conv2d_fwd_act = kern_ref_conv2d_fwd_act,
     .conv2d_bwd_data = kern_ref_conv2d_bwd_data,
     .conv2d_bwd_filter = kern_ref_conv2d_bwd_filter,
     .convt2d_fwd = kern_ref_convt2d_fwd,

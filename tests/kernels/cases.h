@@ -110,6 +110,19 @@ static void case_conv2d_fwd(struct cmp_env *e)
     kern_conv2d_fwd(e->ctx, &d, x, w, b, cmp_out(e, "y", ny_of(&d)));
 }
 
+/* Conv forward fused with each activation, with and without bias: held to the conv's
+ * limit against the other backend's fused op (REF: conv, then act). */
+static void case_conv2d_fwd_act(struct cmp_env *e)
+{
+    struct kern_conv2d d = case_conv_shape(e, false);
+    bool bias = cmp_int(e, 0, 1);
+    enum kern_act act = (enum kern_act)cmp_int(e, 0, 3);
+    float slope = cmp_unif(e, 0.01f, 0.3f);
+    const float *x = cmp_in(e, nx_of(&d), -1, 1), *w = cmp_in(e, nw_of(&d), -1, 1);
+    const float *b = bias ? cmp_in(e, d.k, -1, 1) : NULL;
+    kern_conv2d_fwd_act(e->ctx, &d, x, w, b, act, slope, cmp_out(e, "y", ny_of(&d)));
+}
+
 static void case_conv2d_bwd_data(struct cmp_env *e)
 {
     struct kern_conv2d d = case_conv_shape(e, false);
@@ -425,6 +438,7 @@ static const struct cmp_case kern_cases[] = {
     {"linear_fwd", case_linear_fwd, 1e-5},
     {"linear_bwd", case_linear_bwd, 1e-5},
     {"conv2d_fwd", case_conv2d_fwd, 1e-5},
+    {"conv2d_fwd_act", case_conv2d_fwd_act, 1e-5},
     {"conv2d_bwd_data", case_conv2d_bwd_data, 1e-5},
     {"conv2d_bwd_filter", case_conv2d_bwd_filter, 1e-5},
     {"convt2d_fwd", case_convt2d_fwd, 1e-5},

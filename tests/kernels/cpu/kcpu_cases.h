@@ -125,6 +125,20 @@ static void kc_conv(struct cmp_env *e)
     kc_conv_all(e, &d, false);
 }
 
+/* The fused conv + activation on network-size shapes (bias and activation drawn). */
+static void kc_conv_act(struct cmp_env *e)
+{
+    struct kern_conv2d d = kc_conv_shape(e, false);
+    size_t nx = (size_t)d.n * d.c * d.h * d.w, ny = (size_t)d.n * d.k * d.oh * d.ow;
+    size_t nw = (size_t)d.k * (d.c / d.groups) * d.r * d.s;
+    bool bias = cmp_int(e, 0, 1);
+    enum kern_act act = (enum kern_act)cmp_int(e, 0, 3);
+    float slope = cmp_unif(e, 0.01f, 0.3f);
+    const float *x = cmp_in(e, nx, -1, 1), *w = cmp_in(e, nw, -1, 1);
+    const float *b = bias ? cmp_in(e, d.k, -1, 1) : NULL;
+    kern_conv2d_fwd_act(e->ctx, &d, x, w, b, act, slope, cmp_out(e, "y", ny));
+}
+
 static void kc_convt(struct cmp_env *e)
 {
     struct kern_conv2d d = kc_conv_shape(e, true);
@@ -284,6 +298,7 @@ static const struct kc_case kc_cases[] = {
     {{"gemm_wide", kc_gemm_wide, 1e-5}, 2},
     {{"linear", kc_linear, 1e-5}, 6},
     {{"conv2d_net", kc_conv, 1e-5}, 8},
+    {{"conv2d_act_net", kc_conv_act, 1e-5}, 8},
     {{"convt2d_net", kc_convt, 1e-5}, 6},
     {{"conv2d_chunked", kc_conv_chunked, 1e-5}, 1},
     {{"bn_big", kc_bn, 5e-5}, 3},

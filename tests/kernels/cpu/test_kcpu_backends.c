@@ -6,7 +6,8 @@
  * large shapes that reach blocking, chunking and threading) and trial, the reference runs
  * once; then on each ISA the CPU backend with 2 threads must be within the case's
  * normalized-error limit of it, and the CPU backend with 1 thread must give exactly the
- * same bits as with 2 (determinism). Forward outputs are prefilled with different junk on
+ * same bits as with 2 (determinism); the fused conv + activation must give the bits of
+ * conv then activation. Forward outputs are prefilled with different junk on
  * every run, so an element a kernel forgets to write shows up. */
 #include "check.h"
 #include "kernels/cases.h"
@@ -72,6 +73,37 @@ static void run_case(struct kern_ctx *ref, struct kern_ctx *cpu1, struct kern_ct
             c->name, worst[KCPU_AVX512], worst[KCPU_AVX2], worst[KCPU_GENERIC], c->limit);
 }
 
+/* On every ISA path, the fused conv + activation gives exactly the bits of the CPU conv
+ * followed by the CPU activation (the fusion moves the bias and ReLU into the GEMM's
+ * write-back without changing any arithmetic), on shapes from both case sets. */
+static void check_fused_exact(struct kern_ctx *cpu, int trials, uint64_t seed)
+{
+    for (int t = 0; t < trials; t++)
+        for (int isa = kcpu_isa_max(); isa >= KCPU_GENERIC; isa--) {
+            kcpu_isa_force((enum kcpu_isa)isa);
+            struct cmp_env e;
+            memset(&e, 0, sizeof e);
+            e.ctx = cpu;
+            rng_seed(&e.data, seed + (uint64_t)t);
+            rng_seed(&e.junk, seed + 1000 + (uint64_t)t);
+            struct kern_conv2d d = t % 2 ? kc_conv_shape(&e, false) : case_conv_shape(&e, false);
+            size_t nx = nx_of(&d), ny = ny_of(&d), nw = nw_of(&d);
+            bool bias = cmp_int(&e, 0, 1);
+            enum kern_act act = (enum kern_act)cmp_int(&e, 0, 3);
+            float slope = cmp_unif(&e, 0.01f, 0.3f);
+            const float *x = cmp_in(&e, nx, -1, 1), *w = cmp_in(&e, nw, -1, 1);
+            const float *b = bias ? cmp_in(&e, d.k, -1, 1) : NULL;
+            float *fused = cmp_tmp(&e, ny), *two = cmp_tmp(&e, ny);
+            kern_conv2d_fwd_act(cpu, &d, x, w, b, act, slope, fused);
+            kern_conv2d_fwd(cpu, &d, x, w, b, two);
+            kern_act_fwd(cpu, act, slope, ny, two, two);
+            CHECK_MSG(memcmp(fused, two, ny * sizeof(float)) == 0, "[%s] %s act %d bias %d: fused != conv then act",
+                      kcpu_isa_name((enum kcpu_isa)isa), e.note, (int)act, (int)bias);
+            for (int i = 0; i < e.nbuf; i++)
+                kern_release(cpu, e.bufs[i]);
+        }
+}
+
 int main(void)
 {
     struct kern_ctx *ref = kern_create(KERN_BACKEND_REF, 1);
@@ -84,6 +116,7 @@ int main(void)
         run_case(ref, cpu1, cpu2, &kern_cases[i], 8, 7000 + (uint64_t)i);
     for (int i = 0; i < KC_NCASES; i++)
         run_case(ref, cpu1, cpu2, &kc_cases[i].c, kc_cases[i].trials, 9000 + (uint64_t)i);
+    check_fused_exact(cpu2, 16, 12000);
     kern_destroy(cpu2);
     kern_destroy(cpu1);
     kern_destroy(ref);
