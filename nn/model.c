@@ -9,7 +9,9 @@
  *   - inference reuses memory as soon as a tensor has no consumer left;
  *   - training keeps every forward activation but only the live activation gradients;
  *   - ReLU/leaky ReLU after conv, BN or add runs in place (its backward only needs the sign
- *     of the output); reshape is a view; a folded BN (NN_MODE_INFER_FOLD) is a view.
+ *     of the output); reshape is a view; a folded BN (NN_MODE_INFER_FOLD) is a view;
+ *   - an in-place ReLU/leaky ReLU on a conv's output (directly or through a folded BN) is
+ *     done by the conv itself (kern_conv2d_fwd_act), not as a pass of its own.
  *
  * Backward runs the layers in reverse; kernels ACCUMULATE gradients, so each
  * activation-gradient slot is zeroed when it becomes live. */
@@ -220,6 +222,23 @@ static void analyse(struct nn_model *m)
             r->aroot = x;
             r->folded_into = x;
             m->rt[x].fold_bn = i;
+        }
+    }
+    /* An in-place ReLU / leaky ReLU on a conv's output (directly, or through a BN folded
+     * into the conv) is applied by the conv's forward itself: one pass over the tensor.
+     * Nothing else reads the pre-activation values (each link has a single consumer), and
+     * backward needs only the output, as for any in-place activation. */
+    for (int i = 0; i < L; i++)
+        m->rt[i].fused_act = -1;
+    for (int i = 0; i < L; i++) {
+        const struct nn_layer *l = &m->cfg.layers[i];
+        if (l->op != NN_OP_ACT || !m->rt[i].inplace)
+            continue;
+        int x = l->in[0];
+        int conv = m->rt[x].folded_into >= 0 ? m->rt[x].folded_into : x;
+        if (m->cfg.layers[conv].op == NN_OP_CONV && m->rt[conv].fused_act < 0) {
+            m->rt[conv].fused_act = i;
+            m->rt[i].act_fused = true;
         }
     }
 }
@@ -555,7 +574,13 @@ void nn_model_forward(struct nn_model *m, int n, bool train)
             break;
         case NN_OP_CONV: {
             struct kern_conv2d d = conv_desc(m, i, n);
-            kern_conv2d_fwd(ctx, &d, x, r->w, r->fold_b ? r->fold_b : r->b, r->y);
+            const float *b = r->fold_b ? r->fold_b : r->b;
+            if (r->fused_act >= 0) {
+                const struct nn_layer *a = &m->cfg.layers[r->fused_act];
+                kern_conv2d_fwd_act(ctx, &d, x, r->w, b, a->act, a->slope, r->y);
+            } else {
+                kern_conv2d_fwd(ctx, &d, x, r->w, b, r->y);
+            }
             break;
         }
         case NN_OP_CONVT: {
@@ -573,7 +598,8 @@ void nn_model_forward(struct nn_model *m, int n, bool train)
                 kern_bn_fwd_infer(ctx, n, l->c, l->h * l->w, x, r->w, r->b, r->rmean, r->rvar, l->eps, r->y);
             break;
         case NN_OP_ACT:
-            kern_act_fwd(ctx, l->act, l->slope, numel(l, n), x, r->y);
+            if (!r->act_fused)
+                kern_act_fwd(ctx, l->act, l->slope, numel(l, n), x, r->y);
             break;
         case NN_OP_MAXPOOL: {
             struct kern_pool2d d = pool_desc(m, i, n);

@@ -15,6 +15,8 @@ struct nn_lrt {
     int folded_into;      /* BN folded into this conv layer (INFER_FOLD), else -1 */
     int fold_bn;          /* conv: the BN folded into it, else -1 */
     size_t fold_bias_off; /* conv with fold_bn: offset of its folded bias in the param arena */
+    int fused_act;        /* conv: the in-place activation layer its forward applies (kern_conv2d_fwd_act), else -1 */
+    bool act_fused;       /* activation layer computed by its conv's forward (skipped) */
     bool needs_grad;      /* this tensor carries a gradient in backward */
     bool want_grad;       /* input layer: the caller asked for its gradient */
     int zero_at;          /* backward time when its gradient slot is zeroed, -1 when never */

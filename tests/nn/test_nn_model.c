@@ -4,11 +4,16 @@
  *   with a missing tensor, a wrong shape or an unknown tensor fails (TRYON_EFORMAT naming the
  *   tensor) and leaves the model unchanged; PyTorch's num_batches_tracked is accepted;
  * - eval forward of n < max_batch samples equals the first n of a full batch;
- * - the same forward+backward on the CPU backend gives the same bytes with 1 and 2 threads;
+ * - the same forward+backward on the CPU backend gives the same bytes with 1 and 2 threads,
+ *   and so does an inference forward (folded BN, fused conv + activation);
+ * - a conv whose output feeds an in-place ReLU / leaky ReLU (directly or through a folded
+ *   BN) applies it itself (kern_conv2d_fwd_act), with the same output bytes as the
+ *   separate activation pass (the model's plan is edited back to compare);
  * - inference memory by lifetime is under a third of training memory, and for a ResNet-18
  *   shape stays within 4 times the largest activation plus the input.
  * usage: test_nn_model CONFIG_DIR */
 #include "nn_test_util.h"
+#include "nn/nn_internal.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -194,6 +199,73 @@ static float *train_grads(struct nn_cfg *cfg, int threads, size_t *n)
     return g;
 }
 
+/* Host copy of output 0 after an eval forward of 3 samples (malloc'd, *k floats). */
+static float *eval_out(struct kern_ctx *ctx, struct nn_model *m, size_t *k)
+{
+    const struct nn_cfg *cfg = nn_model_cfg(m);
+    int c, h, w;
+    nn_model_tensor_shape(m, cfg->outputs[0].name, &c, &h, &w);
+    *k = (size_t)3 * c * h * w;
+    nn_model_forward(m, 3, false);
+    float *o = malloc(*k * sizeof *o);
+    kern_download(ctx, o, nn_model_output(m, cfg->outputs[0].name), *k);
+    return o;
+}
+
+/* Fused conv + activation against the unfused plan of the same model, bit for bit, in
+ * `mode`; expect_fused: whether the config has a conv -> (folded BN ->) ReLU chain. */
+static void test_fused_act(struct nn_cfg *cfg, enum nn_mode mode, bool expect_fused)
+{
+    struct kern_ctx *ctx = kern_create(KERN_BACKEND_CPU, 2);
+    struct nn_model *m = NULL;
+    CHECK(nn_model_create(cfg, ctx, 3, mode, &m) == TRYON_OK);
+    if (!m)
+        return;
+    nn_model_init_params(m, 21);
+    fill_inputs(ctx, m, 3, 22);
+    int fused = 0;
+    for (int i = 0; i < cfg->n_layers; i++)
+        fused += m->rt[i].fused_act >= 0;
+    CHECK_MSG((fused > 0) == expect_fused, "%s mode %d: %d fused convs", cfg->name, (int)mode, fused);
+    size_t k;
+    float *a = eval_out(ctx, m, &k);
+    for (int i = 0; i < cfg->n_layers; i++) {
+        m->rt[i].fused_act = -1;
+        m->rt[i].act_fused = false;
+    }
+    float *b = eval_out(ctx, m, &k);
+    CHECK_MSG(memcmp(a, b, k * sizeof *a) == 0, "%s mode %d: fused conv + activation differs from two passes",
+              cfg->name, (int)mode);
+    free(a);
+    free(b);
+    nn_model_free(m);
+    kern_destroy(ctx);
+}
+
+/* Inference (folded BN, fused activations) gives the same bytes on 1 and 2 threads. */
+static void test_infer_determinism(struct nn_cfg *cfg)
+{
+    float *o[2] = {NULL, NULL};
+    size_t k = 0;
+    for (int t = 1; t <= 2; t++) {
+        struct kern_ctx *ctx = kern_create(KERN_BACKEND_CPU, t);
+        struct nn_model *m = NULL;
+        CHECK(nn_model_create(cfg, ctx, 3, NN_MODE_INFER_FOLD, &m) == TRYON_OK);
+        if (m) {
+            nn_model_init_params(m, 31);
+            fill_inputs(ctx, m, 3, 32);
+            o[t - 1] = eval_out(ctx, m, &k);
+        }
+        nn_model_free(m);
+        kern_destroy(ctx);
+    }
+    if (o[0] && o[1])
+        CHECK_MSG(memcmp(o[0], o[1], k * sizeof(float)) == 0, "%s: inference differs between 1 and 2 threads",
+                  cfg->name);
+    free(o[0]);
+    free(o[1]);
+}
+
 static void test_thread_determinism(struct nn_cfg *cfg)
 {
     size_t n1 = 0, n2 = 0;
@@ -250,6 +322,12 @@ int main(int argc, char **argv)
         test_init_save_load(cfg);
         test_partial_batch(cfg);
         test_thread_determinism(cfg);
+        test_infer_determinism(cfg);
+        /* encoder: conv -> BN -> ReLU (fused once the BN is folded); generator: convT
+         * only (never fused); discriminator: conv -> leaky ReLU (fused in every mode) */
+        test_fused_act(cfg, NN_MODE_INFER_FOLD, i != 1);
+        test_fused_act(cfg, NN_MODE_INFER, i == 2);
+        test_fused_act(cfg, NN_MODE_TRAIN, i == 2);
         nn_cfg_free(cfg);
     }
     test_memory_plan();
