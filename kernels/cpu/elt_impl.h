@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/cpu/kcpu_ops.h"
 #include "kernels/kfn.h"
 
@@ -410,14 +414,54 @@ static void KCPU_FN(bn_bwd)(struct kern_ctx *ctx, int n, int c, int hw, const fl
     }
 }
 
-/* Max pooling forward. Windows wholly inside the plane run as vector loops over a row of
+/* Max pooling forward. Windows wholly inside the plane run as vector code over a row of
  * outputs: each window tap (a, b), in kfn_maxpool_fwd_at's row-major order, replaces the
  * running maximum where it is greater or NaN, so every output gets the winner and argmax
  * kfn's loop gives it (the first maximum, the last NaN). Border windows call kfn itself.
- * sw is a literal at the call sites (1, 2) so the strided loads vectorize. */
-static inline __attribute__((always_inline)) void KCPU_FN(maxpool_inside)(const float *xp, int w, int r, int s,
-                                                                          int sw, int y0, int x0, int ox0, int ox1,
-                                                                          float *yo, int32_t *ao)
+ * AVX-512 (strides 1 and 2): blocks of MP_LANES outputs held in registers over all taps,
+ * the last block shifted back to end at the row's end (recomputing a few outputs, the
+ * same values) so there is no scalar tail. Elsewhere: one loop per tap over the row,
+ * which the compiler vectorizes (sw is a literal at the call sites). */
+#define MP_LANES 16
+#if defined(__AVX512F__)
+/* AVX-512: 16 outputs in one register; a stride-2 tap is the even lanes of two loads
+ * (the second masked to the 15 floats the window needs, so nothing past the row is read). */
+static inline __attribute__((always_inline)) __m512 KCPU_FN(mp_load)(const float *p, int sw)
+{
+    if (sw == 1)
+        return _mm512_loadu_ps(p);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even, _mm512_maskz_loadu_ps((__mmask16)0x7fff, p + 16));
+}
+
+static inline __attribute__((always_inline)) void KCPU_FN(maxpool_block)(const float *xp, int w, int r, int s,
+                                                                         int sw, int y0, int x0, int ox, float *yo,
+                                                                         int32_t *ao, bool want_arg)
+{
+    const __m512i lane = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(sw));
+    int32_t base = y0 * w + x0 + ox * sw;
+    __m512 m = KCPU_FN(mp_load)(xp + base, sw);
+    __m512i id = _mm512_add_epi32(_mm512_set1_epi32(base), lane);
+    for (int a = 0; a < r; a++)
+        for (int b = a == 0 ? 1 : 0; b < s; b++) {
+            int32_t t = (y0 + a) * w + x0 + b + ox * sw;
+            __m512 v = KCPU_FN(mp_load)(xp + t, sw);
+            __mmask16 take = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+            m = _mm512_mask_mov_ps(m, take, v);
+            if (want_arg)
+                id = _mm512_mask_mov_epi32(id, take, _mm512_add_epi32(_mm512_set1_epi32(t), lane));
+        }
+    _mm512_storeu_ps(yo + ox, m);
+    if (want_arg)
+        _mm512_storeu_si512(ao + ox, id);
+}
+#else
+/* Portable: the taps as loops over the whole interior of the row (the compiler
+ * vectorizes them, with a scalar tail). */
+static inline __attribute__((always_inline)) void KCPU_FN(maxpool_row)(const float *xp, int w, int r, int s, int sw,
+                                                                       int y0, int x0, int ox0, int ox1, float *yo,
+                                                                       int32_t *ao)
 {
     const float *first = xp + (size_t)y0 * w + x0;
     for (int ox = ox0; ox < ox1; ox++)
@@ -444,6 +488,32 @@ static inline __attribute__((always_inline)) void KCPU_FN(maxpool_inside)(const 
             }
         }
 }
+#endif
+
+/* The outputs [ox0, ox1) of row oy, all with windows inside the plane. */
+static inline __attribute__((always_inline)) void KCPU_FN(maxpool_inside)(const struct kern_pool2d *d,
+                                                                          const float *xp, int sw, int oy, int ox0,
+                                                                          int ox1, float *yo, int32_t *ao)
+{
+    int y0 = oy * d->stride_h - d->pad_h, x0 = -d->pad_w;
+#if defined(__AVX512F__)
+    if (ox1 - ox0 < MP_LANES || (sw != 1 && sw != 2)) {
+        int32_t scratch;
+        for (int ox = ox0; ox < ox1; ox++)
+            yo[ox] = kfn_maxpool_fwd_at(d, xp, oy, ox, ao ? ao + ox : &scratch);
+        return;
+    }
+    for (int ox = ox0; ox < ox1; ox += MP_LANES) {
+        int o = ox + MP_LANES <= ox1 ? ox : ox1 - MP_LANES;
+        if (ao)
+            KCPU_FN(maxpool_block)(xp, d->w, d->r, d->s, sw, y0, x0, o, yo, ao, true);
+        else
+            KCPU_FN(maxpool_block)(xp, d->w, d->r, d->s, sw, y0, x0, o, yo, NULL, false);
+    }
+#else
+    KCPU_FN(maxpool_row)(xp, d->w, d->r, d->s, sw, y0, x0, ox0, ox1, yo, ao);
+#endif
+}
 
 static void KCPU_FN(maxpool2d_fwd)(struct kern_ctx *ctx, const struct kern_pool2d *d, const float *x, float *y,
                                    int32_t *argmax)
@@ -463,7 +533,7 @@ static void KCPU_FN(maxpool2d_fwd)(struct kern_ctx *ctx, const struct kern_pool2
         int32_t *ap = argmax ? argmax + p * out_sz : NULL;
         int32_t scratch;
         for (int oy = 0; oy < d->oh; oy++) {
-            int y0 = oy * d->stride_h - d->pad_h, x0 = -d->pad_w;
+            int y0 = oy * d->stride_h - d->pad_h;
             float *yo = yp + (size_t)oy * d->ow;
             int32_t *ao = ap ? ap + (size_t)oy * d->ow : NULL;
             bool rows_in = y0 >= 0 && y0 + d->r <= d->h;
@@ -471,11 +541,11 @@ static void KCPU_FN(maxpool2d_fwd)(struct kern_ctx *ctx, const struct kern_pool2
             for (int ox = 0; ox < d->ow; ox++) {
                 if (ox == lo && lo < hi) {
                     if (d->stride_w == 2)
-                        KCPU_FN(maxpool_inside)(xp, d->w, d->r, d->s, 2, y0, x0, lo, hi, yo, ao);
+                        KCPU_FN(maxpool_inside)(d, xp, 2, oy, lo, hi, yo, ao);
                     else if (d->stride_w == 1)
-                        KCPU_FN(maxpool_inside)(xp, d->w, d->r, d->s, 1, y0, x0, lo, hi, yo, ao);
+                        KCPU_FN(maxpool_inside)(d, xp, 1, oy, lo, hi, yo, ao);
                     else
-                        KCPU_FN(maxpool_inside)(xp, d->w, d->r, d->s, d->stride_w, y0, x0, lo, hi, yo, ao);
+                        KCPU_FN(maxpool_inside)(d, xp, d->stride_w, oy, lo, hi, yo, ao);
                     ox = hi - 1;
                     continue;
                 }
