@@ -5,7 +5,9 @@
  * (the same format as torch_conv.py, which compares against PyTorch and merges both).
  * cpu_ms (1 thread only) is the median CPU time of the calling thread: unlike wall time it
  * does not count the slices spent descheduled when other processes share the cores.
- *   conv_bench [reps] [max_batch_for_ref] [layer-substring] [max_threads]
+ *   conv_bench [reps] [max_batch_for_ref] [layer-substring] [max_threads] [passes]
+ * passes: "all" (default: fwd, bwd_data, bwd_filter) or "fwd" (fwd and fwd_relu, the
+ * fused conv + ReLU of kern_conv2d_fwd_act).
  * REF is single-threaded plain C, so it runs only at batches <= max_batch_for_ref (8). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@ struct layer {
     int c, h, w, k, r, stride, pad;
 };
 
-/* The encoder's kinds of layers on a 128x128 input. */
+/* The encoder's kinds of layers on a 128x128 input, then every distinct conv of
+ * garment_encoder (configs/models/garment_encoder.yaml, 4x224x224 input, width 32). */
 static const struct layer layers[] = {
     {"stem_3-32_7x7s2_128", 3, 128, 128, 32, 7, 2, 3},
     {"3x3_32-64_32", 32, 32, 32, 64, 3, 1, 1},
@@ -28,6 +31,17 @@ static const struct layer layers[] = {
     {"3x3_128-128_16", 128, 16, 16, 128, 3, 1, 1},
     {"1x1_64-256_32", 64, 32, 32, 256, 1, 1, 0},
     {"1x1_256-64_32", 256, 32, 32, 64, 1, 1, 0},
+    {"ge_stem_4-32_7x7s2_224", 4, 224, 224, 32, 7, 2, 3},
+    {"ge_l1_3x3_32-32_56", 32, 56, 56, 32, 3, 1, 1},
+    {"ge_l2a_3x3s2_32-64_56", 32, 56, 56, 64, 3, 2, 1},
+    {"ge_l2ds_1x1s2_32-64_56", 32, 56, 56, 64, 1, 2, 0},
+    {"ge_l2_3x3_64-64_28", 64, 28, 28, 64, 3, 1, 1},
+    {"ge_l3a_3x3s2_64-128_28", 64, 28, 28, 128, 3, 2, 1},
+    {"ge_l3ds_1x1s2_64-128_28", 64, 28, 28, 128, 1, 2, 0},
+    {"ge_l3_3x3_128-128_14", 128, 14, 14, 128, 3, 1, 1},
+    {"ge_l4a_3x3s2_128-256_14", 128, 14, 14, 256, 3, 2, 1},
+    {"ge_l4ds_1x1s2_128-256_14", 128, 14, 14, 256, 1, 2, 0},
+    {"ge_l4_3x3_256-256_7", 256, 7, 7, 256, 3, 1, 1},
 };
 
 static double thread_cpu(void)
@@ -43,8 +57,8 @@ static int cmp_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-enum pass { FWD, BWD_DATA, BWD_FILTER };
-static const char *pass_name[] = {"fwd", "bwd_data", "bwd_filter"};
+enum pass { FWD, BWD_DATA, BWD_FILTER, FWD_RELU };
+static const char *pass_name[] = {"fwd", "bwd_data", "bwd_filter", "fwd_relu"};
 
 static double run_once(struct kern_ctx *ctx, enum pass p, const struct kern_conv2d *d, const float *x,
                        const float *w, const float *b, float *y, float *dx, float *dw, float *db, double *cpu)
@@ -54,6 +68,7 @@ static double run_once(struct kern_ctx *ctx, enum pass p, const struct kern_conv
     case FWD: kern_conv2d_fwd(ctx, d, x, w, b, y); break;
     case BWD_DATA: kern_conv2d_bwd_data(ctx, d, y, w, dx); break;
     case BWD_FILTER: kern_conv2d_bwd_filter(ctx, d, x, y, dw, db); break;
+    case FWD_RELU: kern_conv2d_fwd_act(ctx, d, x, w, b, KERN_ACT_RELU, 0.0f, y); break;
     }
     kern_sync(ctx);
     *cpu = thread_cpu() - c0;
@@ -66,6 +81,7 @@ int main(int argc, char **argv)
     int ref_max_batch = argc > 2 ? atoi(argv[2]) : 8;
     const char *only = argc > 3 ? argv[3] : "";
     int max_threads = argc > 4 ? atoi(argv[4]) : 2;
+    bool fwd_only = argc > 5 && strcmp(argv[5], "fwd") == 0;
     static const int batches[] = {1, 8, 32};
     struct rng r;
     rng_seed(&r, 7);
@@ -101,7 +117,9 @@ int main(int argc, char **argv)
                     if (impl == 0 && (th > 1 || d.n > ref_max_batch))
                         continue; /* REF is single-threaded and slow */
                     struct kern_ctx *ctx = kern_create(impl ? KERN_BACKEND_CPU : KERN_BACKEND_REF, th);
-                    for (int p = FWD; p <= BWD_FILTER; p++) {
+                    for (int p = FWD; p <= FWD_RELU; p++) {
+                        if (fwd_only ? p != FWD && p != FWD_RELU : p == FWD_RELU)
+                            continue;
                         int n = impl == 0 ? (reps < 3 ? reps : 3) : reps;
                         double t[64], tc[64];
                         n = n > 64 ? 64 : n;

@@ -9,9 +9,9 @@
  * where col(q = (c*R + r)*S + s, p = oh*OW + ow) = x[c, oh*sh - ph + r*dh, ow*sw - pw + s*dw]
  * (zero outside). The forward pass never stores col: kcpu_cgemm asks for one 32-pixel
  * panel of it at a time and pack_im2col (generic C here, masked AVX-512 loads in
- * conv_avx512.c) builds it straight from the image in the GEMM's packed layout; the bias
- * and ReLU / leaky ReLU happen in the micro-kernel's write-back (kern_conv2d_fwd_act). The
- * backward passes build col (or dcol) in chunks of at most COL_CHUNK floats so scratch
+ * conv_avx512.c) builds it straight from the image in the GEMM's packed layout; the
+ * weights are read in place (nothing is packed per call); the bias and ReLU / leaky ReLU
+ * happen in the micro-kernel's write-back (kern_conv2d_fwd_act). The backward passes build col (or dcol) in chunks of at most COL_CHUNK floats so scratch
  * stays bounded; a 1x1 conv with stride 1 and no padding uses x itself as col.
  * With a column stride sw > 1, im2col reads (and col2im adds into) a copy of the image
  * split by column phase, where the strided accesses become contiguous runs.
@@ -225,8 +225,8 @@ struct scratch {
 static inline size_t r16(size_t n) { return (n + 15) / 16 * 16; }
 
 /* Per thread: col chunk (col_n floats), phase-split copy, GEMM workspace, then apk floats
- * for packed weights (each thread packs the weights it uses once per call, not once per
- * image). */
+ * for packed weights (backward-data: each thread packs the weights it uses once per call,
+ * not once per image). */
 static struct scratch scratch_of(struct kern_ctx *ctx, const struct geom *g, size_t col_n, size_t gemm_ws,
                                  size_t apk)
 {
@@ -325,8 +325,7 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
 {
     struct geom g = geom_of(d);
     int groups = d->c / g.cg, S = d->s, sw = d->stride_w;
-    size_t apk_n = kcpu_gemm_apack_size(g.kg, g.crs);
-    struct scratch sc = scratch_of(ctx, &g, 0, kcpu_cgemm_ws(g.p, g.crs), apk_n * groups);
+    struct scratch sc = scratch_of(ctx, &g, 0, kcpu_cgemm_ws(g.p, g.crs), 0);
     bool whole = by_image(ctx->threads, d->n);
     kcpu_pack_b_fn pack = kcpu_isa() == KCPU_AVX512 ? kcpu_pack_im2col_avx512 : kcpu_pack_im2col_generic;
     int *taps = malloc(sizeof(int) * 3 * (size_t)S);
@@ -341,9 +340,7 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
 #pragma omp parallel num_threads(ctx->threads) if (ctx->threads > 1)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        float *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t), *apk = sc_apk(&sc, &g, t);
-        for (int gi = 0; gi < groups; gi++)
-            kcpu_cgemm_pack_a(g.kg, g.crs, w + (size_t)gi * g.kg * g.crs, g.crs, apk + apk_n * gi);
+        float *xs = sc_xs(&sc, &g, t), *ws = sc_ws(&sc, &g, t);
         /* whole images take every pixel; shared ones a slice in whole 32-pixel panels */
         int p0 = 0, p1 = g.p;
         if (!whole)
@@ -360,7 +357,7 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
                                    .coloff = taps, .lo = taps + S, .hi = taps + 2 * S};
                 struct kcpu_ep ep = {.bias = b ? b + gi * g.kg : NULL, .accumulate = accumulate, .act = act,
                                      .slope = slope};
-                kcpu_cgemm(g.kg, p1 - p0, g.crs, apk + apk_n * gi, pack, &cp,
+                kcpu_cgemm(g.kg, p1 - p0, g.crs, w + (size_t)gi * g.kg * g.crs, g.crs, pack, &cp,
                            y + ((size_t)n * d->k + (size_t)gi * g.kg) * g.p + p0, g.p, &ep, ws);
             }
         }

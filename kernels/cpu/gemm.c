@@ -277,18 +277,6 @@ int kcpu_cgemm_kslice(int k)
     return ns > 0 ? (k + ns - 1) / ns : 1;
 }
 
-void kcpu_cgemm_pack_a(int m, int k, const float *a, int lda, float *dst)
-{
-    const struct kcpu_gemm_arch *ar = kcpu_gemm_arch(kcpu_isa());
-    const int MR = ar->mr, KS = kcpu_cgemm_kslice(k);
-    size_t mr_ = round_up((size_t)m, (size_t)MR);
-    for (int pc = 0; pc < k; pc += KS) {
-        int kc = imin(KS, k - pc);
-        for (int i0 = 0; i0 < m; i0 += MR)
-            pack_a(false, a, lda, i0, imin(MR, m - i0), pc, kc, MR, dst + (size_t)pc * mr_ + (size_t)i0 * kc);
-    }
-}
-
 /* Columns per block for slices of depth ks on an arch with panel width nr. */
 static int cg_cols(int ks, int nr)
 {
@@ -307,7 +295,7 @@ size_t kcpu_cgemm_ws(int n, int k)
     return round_up(w, 16);
 }
 
-void kcpu_cgemm(int m, int n, int k, const float *apk, kcpu_pack_b_fn pack, void *user, float *c, int ldc,
+void kcpu_cgemm(int m, int n, int k, const float *a, int lda, kcpu_pack_b_fn pack, void *user, float *c, int ldc,
                 const struct kcpu_ep *ep, float *ws)
 {
     assert(m >= 0 && n >= 0 && k >= 1);
@@ -316,7 +304,6 @@ void kcpu_cgemm(int m, int n, int k, const float *apk, kcpu_pack_b_fn pack, void
     const int MR = ar->mr, NR = ar->nr, MC = ar->mc, KS = kcpu_cgemm_kslice(k);
     const int NB = cg_cols(KS, NR);
     const kcpu_ukr_ep_fn ukr = ar->ukr_ep;
-    size_t mr_ = round_up((size_t)m, (size_t)MR);
     for (int jc = 0; jc < n; jc += NB) {
         int nc = imin(NB, n - jc);
         int npan = (nc + NR - 1) / NR;
@@ -328,11 +315,10 @@ void kcpu_cgemm(int m, int n, int k, const float *apk, kcpu_pack_b_fn pack, void
             for (int ic = 0; ic < m; ic += MC) {
                 int mc = imin(MC, m - ic);
                 int mpan = (mc + MR - 1) / MR;
-                const float *apan = apk + (size_t)pc * mr_ + (size_t)ic * kc;
                 for (int jp = 0; jp < npan; jp++)
                     for (int ip = 0; ip < mpan; ip++) {
                         int row = ic + ip * MR;
-                        ukr(kc, apan + (size_t)ip * MR * kc, ws + (size_t)jp * NR * kc,
+                        ukr(kc, a + (size_t)row * lda + pc, lda, ws + (size_t)jp * NR * kc,
                             c + (size_t)row * ldc + jc + jp * NR, ldc,
                             first && ep->bias ? ep->bias + row : NULL, !first || ep->accumulate,
                             last ? ep->act : KCPU_ACT_NONE, ep->slope, imin(MR, mc - ip * MR), imin(NR, nc - jp * NR));
@@ -370,8 +356,8 @@ void kcpu_ukr_generic(int kc, const float *restrict ap, const float *restrict bp
 }
 
 /* The portable micro-kernel with an epilogue (kcpu_ukr_ep_fn). */
-void kcpu_ukr_ep_generic(int kc, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
-                         const float *bias, bool load_c, int act, float slope, int mr, int nr)
+void kcpu_ukr_ep_generic(int kc, const float *restrict a, long lda, const float *restrict bp, float *restrict c,
+                         long ldc, const float *bias, bool load_c, int act, float slope, int mr, int nr)
 {
     enum { MR = KCPU_GENERIC_MR, NR = KCPU_GENERIC_NR };
     float acc[MR][NR];
@@ -379,7 +365,7 @@ void kcpu_ukr_ep_generic(int kc, const float *restrict ap, const float *restrict
     for (int p = 0; p < kc; p++) {
         const float *bq = bp + (size_t)p * NR;
         for (int i = 0; i < MR; i++) {
-            float av = ap[(size_t)p * MR + i];
+            float av = a[(i < mr ? i : mr - 1) * lda + p];
             for (int j = 0; j < NR; j++)
                 acc[i][j] += av * bq[j];
         }

@@ -3,7 +3,8 @@
  *
  * Tile 6 x 16: 12 ymm accumulators, two ymm loads of packed B and six broadcasts of
  * packed A per k step (15 of the 16 registers). Ragged tiles go through a local tile.
- * kcpu_ukr_ep_avx2 is the same kernel with the convolution epilogue (bias, ReLU). */
+ * kcpu_ukr_ep_avx2 is the same kernel with A read in place (six row pointers) and the
+ * convolution epilogue (bias, ReLU). */
 #include "kernels/cpu/kcpu.h"
 
 #include <immintrin.h>
@@ -65,24 +66,25 @@ void kcpu_ukr_avx2(int kc, const float *restrict ap, const float *restrict bp, f
 
 /* kcpu_ukr_ep_fn: the same k loop, then add C or the bias, then ReLU / leaky ReLU, in
  * registers. max_ps(v, 0) is v > 0 ? v : 0, kfn_relu exactly. */
-void kcpu_ukr_ep_avx2(int kc, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
-                      const float *bias, bool load_c, int act, float slope, int mr, int nr)
+void kcpu_ukr_ep_avx2(int kc, const float *restrict a, long lda, const float *restrict bp, float *restrict c,
+                      long ldc, const float *bias, bool load_c, int act, float slope, int mr, int nr)
 {
     __m256 acc0[MR], acc1[MR];
+    const float *ar[MR];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
         acc0[i] = _mm256_setzero_ps();
         acc1[i] = _mm256_setzero_ps();
+        ar[i] = a + (i < mr ? i : mr - 1) * lda;
     }
     for (int p = 0; p < kc; p++) {
         __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
-            __m256 av = _mm256_broadcast_ss(ap + i);
+            __m256 av = _mm256_broadcast_ss(ar[i] + p);
             acc0[i] = _mm256_fmadd_ps(av, b0, acc0[i]);
             acc1[i] = _mm256_fmadd_ps(av, b1, acc1[i]);
         }
-        ap += MR;
         bp += NR;
     }
     const __m256 zero = _mm256_setzero_ps(), vs = _mm256_set1_ps(slope);

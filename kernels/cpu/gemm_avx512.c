@@ -5,7 +5,8 @@
  * the usual channel counts), two zmm loads of packed B and MR broadcasts of packed A per
  * k step. Ragged columns use masked loads/stores, so no temporary tile is needed.
  *
- * kcpu_ukr_ep_avx512 is the same kernel with the convolution epilogue (bias, ReLU).
+ * kcpu_ukr_ep_avx512 is the same kernel with A read in place (eight row pointers) and the
+ * convolution epilogue (bias, ReLU).
  *
  * Also the transposing pack of op(B) = B^T (the weight-gradient GEMMs), as 16x16 register
  * transposes: the scalar version costs more than the arithmetic when K is small. */
@@ -56,24 +57,25 @@ void kcpu_ukr_avx512(int kc, const float *restrict ap, const float *restrict bp,
 /* kcpu_ukr_ep_fn: the same k loop, then add C or the bias, then ReLU / leaky ReLU, in
  * registers before the one store. max_ps(v, 0) is v > 0 ? v : 0 (the second operand
  * wins ties and NaNs), kfn_relu exactly. */
-void kcpu_ukr_ep_avx512(int kc, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
-                        const float *bias, bool load_c, int act, float slope, int mr, int nr)
+void kcpu_ukr_ep_avx512(int kc, const float *restrict a, long lda, const float *restrict bp, float *restrict c,
+                        long ldc, const float *bias, bool load_c, int act, float slope, int mr, int nr)
 {
     __m512 acc0[MR], acc1[MR];
+    const float *ar[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
         acc0[i] = _mm512_setzero_ps();
         acc1[i] = _mm512_setzero_ps();
+        ar[i] = a + (i < mr ? i : mr - 1) * lda;
     }
     for (int p = 0; p < kc; p++) {
         __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; i++) {
-            __m512 av = _mm512_set1_ps(ap[i]);
+            __m512 av = _mm512_set1_ps(ar[i][p]);
             acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
             acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
         }
-        ap += MR;
         bp += 32;
     }
     __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nr) - 1u);

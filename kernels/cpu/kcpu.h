@@ -42,13 +42,15 @@ typedef void (*kcpu_pack_bt_fn)(const float *b, int ldb, int p0, int kc, int j0,
 /* Activations a product tile's write-back can apply (kcpu_ukr_ep_fn, kcpu_cgemm). */
 enum kcpu_act { KCPU_ACT_NONE = 0, KCPU_ACT_RELU = 1, KCPU_ACT_LEAKY = 2 };
 
-/* A micro-kernel with an epilogue: C tile (mr x nr valid) = act(Ap Bp + add), where add
- * is C itself when load_c, else bias[i] on row i when bias is not NULL, else nothing;
- * act is an enum kcpu_act (slope: leaky ReLU's negative slope), computed as kfn_relu /
- * kfn_leaky_relu do. Same products and sums as kcpu_ukr_fn with alpha = 1 and
- * beta = load_c (a C prefilled with the bias gives the same bits as bias). */
-typedef void (*kcpu_ukr_ep_fn)(int kc, const float *ap, const float *bp, float *c, long ldc, const float *bias,
-                               bool load_c, int act, float slope, int mr, int nr);
+/* A micro-kernel with an epilogue: C tile (mr x nr valid) = act(A Bp + add), where A is
+ * read in place (rows a + i*lda, i < mr, columns 0..kc-1: no packing, the broadcasts read
+ * the rows directly), Bp is packed as for kcpu_ukr_fn, add is C itself when load_c, else
+ * bias[i] on row i when bias is not NULL, else nothing; act is an enum kcpu_act (slope:
+ * leaky ReLU's negative slope), computed as kfn_relu / kfn_leaky_relu do. Same products
+ * and sums as kcpu_ukr_fn with alpha = 1 and beta = load_c (a C prefilled with the bias
+ * gives the same bits as bias). */
+typedef void (*kcpu_ukr_ep_fn)(int kc, const float *a, long lda, const float *bp, float *c, long ldc,
+                               const float *bias, bool load_c, int act, float slope, int mr, int nr);
 
 /* The blocking of one ISA path. */
 struct kcpu_gemm_arch {
@@ -68,11 +70,11 @@ void kcpu_ukr_avx2(int kc, const float *ap, const float *bp, float *c, long ldc,
 void kcpu_ukr_avx512(int kc, const float *ap, const float *bp, float *c, long ldc, float alpha, float beta,
                      int mr, int nr);
 void kcpu_pack_bt_avx512(const float *b, int ldb, int p0, int kc, int j0, int nr, float *dst);
-void kcpu_ukr_ep_generic(int kc, const float *ap, const float *bp, float *c, long ldc, const float *bias,
+void kcpu_ukr_ep_generic(int kc, const float *a, long lda, const float *bp, float *c, long ldc, const float *bias,
                          bool load_c, int act, float slope, int mr, int nr);
-void kcpu_ukr_ep_avx2(int kc, const float *ap, const float *bp, float *c, long ldc, const float *bias, bool load_c,
-                      int act, float slope, int mr, int nr);
-void kcpu_ukr_ep_avx512(int kc, const float *ap, const float *bp, float *c, long ldc, const float *bias,
+void kcpu_ukr_ep_avx2(int kc, const float *a, long lda, const float *bp, float *c, long ldc, const float *bias,
+                      bool load_c, int act, float slope, int mr, int nr);
+void kcpu_ukr_ep_avx512(int kc, const float *a, long lda, const float *bp, float *c, long ldc, const float *bias,
                         bool load_c, int act, float slope, int mr, int nr);
 #define KCPU_GENERIC_MR 4
 #define KCPU_GENERIC_NR 8
@@ -102,7 +104,8 @@ void kcpu_sgemm_pa(int threads, int m, int n, int k, float alpha, const float *a
 
 /* Convolution-style product on the calling thread: C (m, n) = act(A B + bias), or
  * C += A B when ep->accumulate, where
- * - A (m, k) was packed by kcpu_cgemm_pack_a (slices of depth kcpu_cgemm_kslice(k));
+ * - A (m, k) is read in place (row-major, leading dimension lda: a conv's weights as
+ *   they are, so nothing is packed per call), in slices of depth kcpu_cgemm_kslice(k);
  * - B (k, n) is never stored whole: pack(user, p0, kc, j0, nr, NR, dst) writes rows
  *   p0..p0+kc-1, columns j0..j0+nr-1 of B as one NR-wide panel dst[p*NR + j] (columns
  *   nr..NR-1 zero), just before the micro-kernels use it (implicit im2col);
@@ -118,9 +121,8 @@ struct kcpu_ep {
 };
 typedef void (*kcpu_pack_b_fn)(void *user, int p0, int kc, int j0, int nr, int NR, float *dst);
 int kcpu_cgemm_kslice(int k);
-void kcpu_cgemm_pack_a(int m, int k, const float *a, int lda, float *dst); /* kcpu_gemm_apack_size(m, k) floats */
 size_t kcpu_cgemm_ws(int n, int k);
-void kcpu_cgemm(int m, int n, int k, const float *apk, kcpu_pack_b_fn pack, void *user, float *c, int ldc,
+void kcpu_cgemm(int m, int n, int k, const float *a, int lda, kcpu_pack_b_fn pack, void *user, float *c, int ldc,
                 const struct kcpu_ep *ep, float *ws);
 
 /* The implicit im2col of one image and group, for kcpu_cgemm: B = col (CRS, P) is
