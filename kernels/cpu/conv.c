@@ -88,17 +88,37 @@ static inline void valid_cols(int ow0, int ow1, int sw, int off, int W, int *lo,
 /* Strided convs: xs (Cg, H, sw, wp) holds each input row split by column phase,
  * xs[c][ih][ph][j] = x[c][ih][j*sw + ph], so that im2col copies contiguous runs instead of
  * gathering every sw-th float. Channels [c0, c1) only. */
+static void deinterleave_rows(const struct kern_conv2d *d, const struct geom *g, const float *xg, int c0, int c1,
+                              int ih0, int ih1, float *xs)
+{
+    const int H = d->h, W = d->w, sw = d->stride_w, wp = g->wp;
+    ih0 = ih0 < 0 ? 0 : ih0;
+    ih1 = ih1 > H ? H : ih1;
+    for (int c = c0; c < c1; c++)
+        for (int ih = ih0; ih < ih1; ih++) {
+            size_t row = (size_t)c * H + ih;
+            const float *src = xg + row * W;
+            float *dst = xs + row * sw * wp;
+            for (int phase = 0; phase < sw; phase++) {
+                int n = (W - phase + sw - 1) / sw; /* columns j*sw + phase inside the row */
+                float *o = dst + phase * wp;
+                const float *in = src + phase;
+                if (sw == 2)
+                    for (int j = 0; j < n; j++) /* a literal stride: vectorized with shuffles */
+                        o[j] = in[2 * j];
+                else
+                    for (int j = 0; j < n; j++)
+                        o[j] = in[j * sw];
+                for (int j = n; j < wp; j++)
+                    o[j] = 0.0f;
+            }
+        }
+}
+
 static void deinterleave(const struct kern_conv2d *d, const struct geom *g, const float *xg, int c0, int c1,
                          float *xs)
 {
-    const int H = d->h, W = d->w, sw = d->stride_w, wp = g->wp;
-    for (int row = c0 * H; row < c1 * H; row++) {
-        const float *src = xg + (size_t)row * W;
-        float *dst = xs + (size_t)row * sw * wp;
-        for (int phase = 0; phase < sw; phase++)
-            for (int j = 0; j < wp; j++)
-                dst[phase * wp + j] = j * sw + phase < W ? src[j * sw + phase] : 0.0f;
-    }
+    deinterleave_rows(d, g, xg, c0, c1, 0, d->h, xs);
 }
 
 /* col rows [q0, q1) for output pixels [p0, p1) of one image and group: xg is (Cg, H, W),
@@ -350,8 +370,9 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
                 continue;
             for (int gi = 0; gi < groups; gi++) {
                 const float *xg = x + ((size_t)n * d->c + (size_t)gi * g.cg) * g.hw;
-                if (xs)
-                    deinterleave(d, &g, xg, 0, g.cg, xs);
+                if (xs) /* the input rows this share's output rows read */
+                    deinterleave_rows(d, &g, xg, 0, g.cg, p0 / d->ow * d->stride_h - d->pad_h,
+                                      (p1 - 1) / d->ow * d->stride_h - d->pad_h + (d->r - 1) * dil(d->dil_h) + 1, xs);
                 struct kcpu_im2col cp = {.d = d, .src = xs ? xs : xg, .cstride = xs ? (size_t)d->h * sw * g.wp : (size_t)g.hw,
                                    .rstride = xs ? (size_t)sw * g.wp : (size_t)d->w, .p0 = p0, .direct = g.direct,
                                    .coloff = taps, .lo = taps + S, .hi = taps + 2 * S};

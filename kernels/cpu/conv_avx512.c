@@ -6,11 +6,14 @@
  * (kcpu_im2col_runs); for each run and each 16-lane half of the panel, the lanes whose
  * input lies inside the image are one masked load from the input row (a masked-off lane
  * reads nothing, so padding and row ends need no branches per element), the rest stay
- * zero. The per-run lane masks depend on the tap column s only and are made once per
- * panel (kernels up to 8 columns wide; wider ones use the generic loops). */
+ * zero. The loads depend on the tap (r, s) and not on the channel, so the panel is
+ * written tap by tap: the loads' offsets and masks are worked out once per tap, then each
+ * channel's row of the panel is those loads from its plane and two stores (kernels up to
+ * 8 columns wide; wider ones use the generic loops). */
 #include "kernels/cpu/kcpu.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <immintrin.h>
@@ -24,12 +27,12 @@ static inline uint32_t lanes(int a, int b)
     return hi & ~((1u << a) - 1u);
 }
 
-/* The address whose lane 0 is panel column j0 of a run with column offset jo reading
- * row[ow + co]: lane j reads row[j - jo + co]. Computed in integers: for lanes before the
- * run it points before the row, but those lanes are masked off and never read. */
-static inline const float *lane0(const float *row, int co, int jo, int j0)
+/* p + off, computed in integers: for the lanes of a load that lie before a run the
+ * address points before the row (or the plane), but those lanes are masked off and never
+ * read. */
+static inline const float *shifted(const float *p, ptrdiff_t off)
 {
-    return (const float *)((uintptr_t)row + (intptr_t)(j0 - jo + co) * (intptr_t)sizeof(float));
+    return (const float *)((uintptr_t)p + (uintptr_t)(off * (ptrdiff_t)sizeof(float)));
 }
 
 void kcpu_pack_im2col_avx512(void *user, int q0, int kc, int j0, int nr, int NR, float *dst)
@@ -62,30 +65,40 @@ void kcpu_pack_im2col_avx512(void *user, int q0, int kc, int j0, int nr, int NR,
             int b = cp->hi[s] < run[k].ow1 ? cp->hi[s] : run[k].ow1;
             mask[k * S + s] = lanes(a + run[k].jo, b + run[k].jo);
         }
-    int c = q0 / (R * S), r = q0 / S % R, s = q0 % S;
-    for (int q = 0; q < kc; q++) {
-        const float *plane = cp->src + (size_t)c * cp->cstride;
-        int co = cp->coloff[s];
-        __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+    /* Tap by tap (r, s), then the channels c with q = c*RS + t in [q0, q0 + kc): per tap
+     * the loads (row offset, lanes) are the same for every channel but the plane. */
+    const int RS = R * S;
+    for (int t = 0; t < RS; t++) {
+        int r = t / S, s = t % S;
+        int c0 = q0 - t <= 0 ? 0 : (q0 - t + RS - 1) / RS, c1 = (q0 + kc - t + RS - 1) / RS;
+        if (c1 <= c0)
+            continue;
+        /* the loads of one half: offset from the plane of lane 0, lanes */
+        ptrdiff_t off[2][32];
+        __mmask16 lm[2][32];
+        int nl[2] = {0, 0};
         for (int k = 0; k < nrun; k++) {
             int ih = run[k].ih0 + r * dh;
             uint32_t m = mask[k * S + s];
             if (ih < 0 || ih >= H || !m)
                 continue;
-            const float *row = plane + (size_t)ih * cp->rstride;
-            if (m & 0xffffu)
-                v0 = _mm512_mask_loadu_ps(v0, (__mmask16)m, lane0(row, co, run[k].jo, 0));
-            if (m >> 16)
-                v1 = _mm512_mask_loadu_ps(v1, (__mmask16)(m >> 16), lane0(row, co, run[k].jo, 16));
+            ptrdiff_t base = (ptrdiff_t)ih * (ptrdiff_t)cp->rstride + cp->coloff[s] - run[k].jo;
+            for (int h = 0; h < 2; h++)
+                if ((m >> (16 * h)) & 0xffffu) {
+                    off[h][nl[h]] = base + 16 * h;
+                    lm[h][nl[h]++] = (__mmask16)(m >> (16 * h));
+                }
         }
-        _mm512_store_ps(dst + (size_t)q * 32, v0);
-        _mm512_store_ps(dst + (size_t)q * 32 + 16, v1);
-        if (++s == S) {
-            s = 0;
-            if (++r == R) {
-                r = 0;
-                c++;
-            }
+        const float *plane = cp->src + (size_t)c0 * cp->cstride;
+        float *o = dst + ((size_t)c0 * RS + t - q0) * 32;
+        for (int c = c0; c < c1; c++, plane += cp->cstride, o += (size_t)RS * 32) {
+            __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+            for (int i = 0; i < nl[0]; i++)
+                v0 = _mm512_mask_loadu_ps(v0, lm[0][i], shifted(plane, off[0][i]));
+            for (int i = 0; i < nl[1]; i++)
+                v1 = _mm512_mask_loadu_ps(v1, lm[1][i], shifted(plane, off[1][i]));
+            _mm512_store_ps(o, v0);
+            _mm512_store_ps(o + 16, v1);
         }
     }
 }
