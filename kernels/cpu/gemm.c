@@ -12,7 +12,11 @@
  * there is no barrier inside the call (barriers cost a scheduler slice when the cores are
  * shared). Every element of C gets the same k slices in the same order, and the
  * micro-kernels compute an element identically wherever its tile lies, so the results are
- * bit-identical for 1..N threads. */
+ * bit-identical for 1..N threads.
+ *
+ * kcpu_cgemm is the convolution-forward variant (single-threaded; conv.c shares the work):
+ * A read in place, B panels produced by a callback (implicit im2col), bias and activation
+ * in the micro-kernel's write-back (kcpu_ukr_ep_fn). */
 #include "kernels/cpu/kcpu.h"
 
 #include <assert.h>
@@ -37,7 +41,6 @@ const struct kcpu_gemm_arch *kcpu_gemm_arch(enum kcpu_isa isa)
 }
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
-static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
 /* Floats of one thread's workspace for one arch: packed B block (kc x nc rounded to NR)

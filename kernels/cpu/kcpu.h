@@ -131,8 +131,8 @@ void kcpu_cgemm(int m, int n, int k, const float *a, int lda, kcpu_pack_b_fn pac
  * coloff[s] + ow] with ih = oh*sh - ph + r*dh, zero where ih leaves [0, H) or ow leaves
  * the tap's valid columns [lo[s], hi[s]). src is the image (stride 1: coloff = s*dw - pw)
  * or its column-phase split copy xs (coloff = phase*wp + shift), where the taps of a
- * strided conv are contiguous runs too. conv.c packs with the generic C loops below
- * (kcpu_pack_im2col_generic) or, on the AVX-512 path, with masked vector loads
+ * strided conv are contiguous runs too. Packed with plain C loops (conv.c:
+ * kcpu_pack_im2col_generic) or, on the AVX-512 path, with masked vector loads
  * (kcpu_pack_im2col_avx512); both write the same values. */
 struct kcpu_im2col {
     const struct kern_conv2d *d; /* the conv (its input and output sizes, strides, padding) */
