@@ -11,38 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
 #include "farm/comm.h"
-#include "kernels/kernels.h"
-#include "nn/nn.h"
+#include "nn/nn_test_util.h"
 
 #define BATCH 2
-
-static double nerr(const float *a, const float *b, size_t n)
-{
-    double d = 0, r = 0;
-    for (size_t i = 0; i < n; i++) {
-        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-        r += (double)b[i] * b[i];
-    }
-    return r > 0 ? sqrt(d / r) : sqrt(d);
-}
 
 /* Zero the gradients, run the shard of rank `shard` forward and backward (MSE to zero). */
 static void shard_grads(struct kern_ctx *ctx, struct nn_model *m, int shard)
 {
     const struct nn_cfg *cfg = nn_model_cfg(m);
-    struct rng r;
-    rng_seed(&r, 1000 + (uint64_t)shard);
-    for (int i = 0; i < cfg->n_layers; i++)
-        if (cfg->layers[i].op == NN_OP_INPUT) {
-            size_t k = (size_t)BATCH * cfg->layers[i].c * cfg->layers[i].h * cfg->layers[i].w;
-            float *h = malloc(k * sizeof *h);
-            for (size_t j = 0; j < k; j++)
-                h[j] = rng_normal(&r);
-            kern_upload(ctx, nn_model_input(m, cfg->layers[i].name), h, k);
-            free(h);
-        }
+    nn_test_fill_inputs(ctx, m, BATCH, 1000 + (uint64_t)shard);
     nn_model_zero_grad(m);
     nn_model_forward(m, BATCH, true);
     for (int o = 0; o < cfg->n_outputs; o++) {

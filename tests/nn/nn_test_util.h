@@ -25,6 +25,23 @@ static inline double nerr(const float *a, const float *b, size_t n)
     return sqrt(d) / (r > 1e-6 ? r : 1e-6);
 }
 
+/* Fill every input of model m (batch n) with standard normal numbers from seed. */
+static inline void nn_test_fill_inputs(struct kern_ctx *ctx, struct nn_model *m, int n, uint64_t seed)
+{
+    const struct nn_cfg *cfg = nn_model_cfg(m);
+    struct rng r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < cfg->n_layers; i++)
+        if (cfg->layers[i].op == NN_OP_INPUT) {
+            size_t k = (size_t)n * cfg->layers[i].c * cfg->layers[i].h * cfg->layers[i].w;
+            float *h = malloc(k * sizeof *h);
+            for (size_t j = 0; j < k; j++)
+                h[j] = rng_normal(&r);
+            kern_upload(ctx, nn_model_input(m, cfg->layers[i].name), h, k);
+            free(h);
+        }
+}
+
 static double worst_err __attribute__((unused)); /* largest normalized error seen by CHECK_TENSOR, for the log */
 
 /* Compare n floats of backend memory (downloaded through ctx) with the golden tensor

@@ -78,22 +78,6 @@ struct job {
     int errors;
 };
 
-static void fill_inputs(struct kern_ctx *ctx, struct nn_model *m, int n, uint64_t seed)
-{
-    const struct nn_cfg *cfg = nn_model_cfg(m);
-    struct rng r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < cfg->n_layers; i++)
-        if (cfg->layers[i].op == NN_OP_INPUT) {
-            size_t k = (size_t)n * cfg->layers[i].c * cfg->layers[i].h * cfg->layers[i].w;
-            float *h = malloc(k * sizeof *h);
-            for (size_t j = 0; j < k; j++)
-                h[j] = rng_normal(&r);
-            kern_upload(ctx, nn_model_input(m, cfg->layers[i].name), h, k);
-            free(h);
-        }
-}
-
 static void *rank_main(void *arg)
 {
     struct job *j = arg;
@@ -118,7 +102,7 @@ static void *rank_main(void *arg)
     j->params0 = malloc(j->n_all * sizeof(float));
     kern_download(ctx, j->params0, arena, j->n_all);
 
-    fill_inputs(ctx, m, 3, 200 + (uint64_t)j->rank); /* each rank its own shard */
+    nn_test_fill_inputs(ctx, m, 3, 200 + (uint64_t)j->rank); /* each rank its own shard */
     nn_model_zero_grad(m);
     nn_model_forward(m, 3, true);
     const struct nn_cfg *cfg = j->cfg;

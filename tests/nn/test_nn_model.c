@@ -39,22 +39,6 @@ static float *snapshot(struct kern_ctx *ctx, const struct nn_model *m, size_t *n
     return h;
 }
 
-static void fill_inputs(struct kern_ctx *ctx, struct nn_model *m, int n, uint64_t seed)
-{
-    const struct nn_cfg *cfg = nn_model_cfg(m);
-    struct rng r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < cfg->n_layers; i++)
-        if (cfg->layers[i].op == NN_OP_INPUT) {
-            size_t k = (size_t)n * cfg->layers[i].c * cfg->layers[i].h * cfg->layers[i].w;
-            float *h = malloc(k * sizeof *h);
-            for (size_t j = 0; j < k; j++)
-                h[j] = rng_normal(&r);
-            kern_upload(ctx, nn_model_input(m, cfg->layers[i].name), h, k);
-            free(h);
-        }
-}
-
 static void test_init_save_load(struct nn_cfg *cfg)
 {
     struct kern_ctx *ctx = kern_create(KERN_BACKEND_REF, 1);
@@ -153,7 +137,7 @@ static void test_partial_batch(struct nn_cfg *cfg)
     if (!m)
         return;
     nn_model_init_params(m, 3);
-    fill_inputs(ctx, m, 4, 5);
+    nn_test_fill_inputs(ctx, m, 4, 5);
     int c, h, w;
     const char *out = cfg->outputs[0].name;
     nn_model_tensor_shape(m, out, &c, &h, &w);
@@ -178,7 +162,7 @@ static float *train_grads(struct nn_cfg *cfg, int threads, size_t *n)
     if (nn_model_create(cfg, ctx, 4, NN_MODE_TRAIN, &m) != TRYON_OK)
         return NULL;
     nn_model_init_params(m, 11);
-    fill_inputs(ctx, m, 4, 12);
+    nn_test_fill_inputs(ctx, m, 4, 12);
     nn_model_zero_grad(m);
     nn_model_forward(m, 4, true);
     for (int o = 0; o < cfg->n_outputs; o++) {
@@ -222,7 +206,7 @@ static void test_fused_act(struct nn_cfg *cfg, enum nn_mode mode, bool expect_fu
     if (!m)
         return;
     nn_model_init_params(m, 21);
-    fill_inputs(ctx, m, 3, 22);
+    nn_test_fill_inputs(ctx, m, 3, 22);
     int fused = 0;
     for (int i = 0; i < cfg->n_layers; i++)
         fused += m->rt[i].fused_act >= 0;
@@ -253,7 +237,7 @@ static void test_infer_determinism(struct nn_cfg *cfg)
         CHECK(nn_model_create(cfg, ctx, 3, NN_MODE_INFER_FOLD, &m) == TRYON_OK);
         if (m) {
             nn_model_init_params(m, 31);
-            fill_inputs(ctx, m, 3, 32);
+            nn_test_fill_inputs(ctx, m, 3, 32);
             o[t - 1] = eval_out(ctx, m, &k);
         }
         nn_model_free(m);
