@@ -76,20 +76,9 @@ static struct kern_conv2d case_conv_shape(struct cmp_env *e, bool t)
         if (t) {
             d.opad_h = cmp_int(e, 0, d.stride_h - 1);
             d.opad_w = cmp_int(e, 0, d.stride_w - 1);
-            /* output at least 1 and the adjoint conv maps it back onto (h, w) */
-            int oh = (d.h - 1) * d.stride_h - 2 * d.pad_h + d.dil_h * (d.r - 1) + d.opad_h + 1;
-            int ow = (d.w - 1) * d.stride_w - 2 * d.pad_w + d.dil_w * (d.s - 1) + d.opad_w + 1;
-            if (oh < 1 || ow < 1 || oh + 2 * d.pad_h < d.dil_h * (d.r - 1) + 1 ||
-                ow + 2 * d.pad_w < d.dil_w * (d.s - 1) + 1 ||
-                (oh + 2 * d.pad_h - d.dil_h * (d.r - 1) - 1) / d.stride_h + 1 != d.h ||
-                (ow + 2 * d.pad_w - d.dil_w * (d.s - 1) - 1) / d.stride_w + 1 != d.w)
-                continue;
-            kern_convt2d_init(&d);
-        } else {
-            if (d.h + 2 * d.pad_h < d.dil_h * (d.r - 1) + 1 || d.w + 2 * d.pad_w < d.dil_w * (d.s - 1) + 1)
-                continue;
-            kern_conv2d_init(&d);
         }
+        if (!cmp_conv_init(&d, t))
+            continue;
         cmp_note(e, "n %d c %d %dx%d k %d %dx%d stride %d,%d pad %d,%d dil %d,%d opad %d,%d groups %d -> %dx%d",
                  d.n, d.c, d.h, d.w, d.k, d.r, d.s, d.stride_h, d.stride_w, d.pad_h, d.pad_w, d.dil_h, d.dil_w,
                  d.opad_h, d.opad_w, d.groups, d.oh, d.ow);

@@ -28,6 +28,7 @@
 #define TRYON_TESTS_KERNELS_COMPARE_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +283,28 @@ static inline int cmp_run(struct kern_ctx *a, struct kern_ctx *b, const struct c
                           uint64_t seed)
 {
     return cmp_run_worst(a, b, c, trials, seed, NULL);
+}
+
+/* Fill d's output size with kern_conv2d_init (or kern_convt2d_init when transposed) if
+   the random shape is valid: a non-empty output, and for a transposed conv one that its
+   adjoint conv maps back onto (h, w). False means: draw another shape. */
+static inline bool cmp_conv_init(struct kern_conv2d *d, bool transposed)
+{
+    if (transposed) {
+        int oh = (d->h - 1) * d->stride_h - 2 * d->pad_h + d->dil_h * (d->r - 1) + d->opad_h + 1;
+        int ow = (d->w - 1) * d->stride_w - 2 * d->pad_w + d->dil_w * (d->s - 1) + d->opad_w + 1;
+        if (oh < 1 || ow < 1 || oh + 2 * d->pad_h < d->dil_h * (d->r - 1) + 1 ||
+            ow + 2 * d->pad_w < d->dil_w * (d->s - 1) + 1 ||
+            (oh + 2 * d->pad_h - d->dil_h * (d->r - 1) - 1) / d->stride_h + 1 != d->h ||
+            (ow + 2 * d->pad_w - d->dil_w * (d->s - 1) - 1) / d->stride_w + 1 != d->w)
+            return false;
+        kern_convt2d_init(d);
+    } else {
+        if (d->h + 2 * d->pad_h < d->dil_h * (d->r - 1) + 1 || d->w + 2 * d->pad_w < d->dil_w * (d->s - 1) + 1)
+            return false;
+        kern_conv2d_init(d);
+    }
+    return true;
 }
 
 #endif

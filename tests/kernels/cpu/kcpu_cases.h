@@ -77,21 +77,10 @@ static struct kern_conv2d kc_conv_shape(struct cmp_env *e, bool t)
         d.stride_h = d.stride_w = cmp_int(e, 1, 2);
         d.pad_h = d.pad_w = cmp_int(e, 0, 1) ? d.r / 2 : 0;
         d.dil_h = d.dil_w = cmp_int(e, 0, 5) == 0 ? 2 : 1;
-        if (t) {
+        if (t)
             d.opad_h = d.opad_w = cmp_int(e, 0, d.stride_h - 1);
-            int oh = (d.h - 1) * d.stride_h - 2 * d.pad_h + d.dil_h * (d.r - 1) + d.opad_h + 1;
-            int ow = (d.w - 1) * d.stride_w - 2 * d.pad_w + d.dil_w * (d.s - 1) + d.opad_w + 1;
-            if (oh < 1 || ow < 1 || oh + 2 * d.pad_h < d.dil_h * (d.r - 1) + 1 ||
-                ow + 2 * d.pad_w < d.dil_w * (d.s - 1) + 1 ||
-                (oh + 2 * d.pad_h - d.dil_h * (d.r - 1) - 1) / d.stride_h + 1 != d.h ||
-                (ow + 2 * d.pad_w - d.dil_w * (d.s - 1) - 1) / d.stride_w + 1 != d.w)
-                continue;
-            kern_convt2d_init(&d);
-        } else {
-            if (d.h + 2 * d.pad_h < d.dil_h * (d.r - 1) + 1 || d.w + 2 * d.pad_w < d.dil_w * (d.s - 1) + 1)
-                continue;
-            kern_conv2d_init(&d);
-        }
+        if (!cmp_conv_init(&d, t))
+            continue;
         cmp_note(e, "n %d c %d %dx%d k %d %dx%d stride %d pad %d dil %d opad %d groups %d -> %dx%d", d.n, d.c, d.h,
                  d.w, d.k, d.r, d.s, d.stride_h, d.pad_h, d.dil_h, d.opad_h, d.groups, d.oh, d.ow);
         return d;
