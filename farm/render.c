@@ -448,27 +448,15 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
         if (!code)
             code = FARM_EXIT_ENV;
     }
-    int ok = 0, failed = 0, pending = 0;
-    for (int i = 0; i < cat->n_pairs; i++) {
-        const struct sched_pair *pr = &cat->pairs[i];
-        bool rec_ok = false;
-        const char *rec = sched_journal_get(journal, cat->persons[pr->person].id, cat->garments[pr->garment].id, &rec_ok);
-        if (cat->persons[pr->person].error || cat->garments[pr->garment].error)
-            failed++;
-        else if (!rec)
-            pending++;
-        else if (rec_ok)
-            ok++;
-        else
-            failed++;
-    }
+    struct sched_counts n;
+    sched_count(cat, journal, &n);
     char manifest[PATH_MAX];
     fs_join(manifest, sizeof manifest, o.out, "manifest.jsonl");
-    if (pending)
+    if (n.pending)
         printf("%d ok, %d failed, %d not rendered (stopped early: run the same command again to resume), see %s\n",
-               ok, failed, pending, manifest);
+               n.ok, n.failed, n.pending, manifest);
     else
-        printf("%d ok, %d failed, see %s\n", ok, failed, manifest);
+        printf("%d ok, %d failed, see %s\n", n.ok, n.failed, manifest);
     printf("gallery: %s/index.html\n", o.out);
     fflush(stdout);
     sched_plan_free(&plan);
@@ -476,7 +464,7 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     sched_catalog_free(cat);
     if (code)
         return code;
-    if (pending)
+    if (n.pending)
         return FARM_EXIT_REQUEUE;
-    return failed ? FARM_EXIT_FAILED : FARM_EXIT_OK;
+    return n.failed ? FARM_EXIT_FAILED : FARM_EXIT_OK;
 }

@@ -89,6 +89,18 @@ static enum sched_state pair_state(const struct sched_catalog *c, const struct s
     return ok ? SCHED_OK : SCHED_FAILED;
 }
 
+void sched_count(const struct sched_catalog *c, const struct sched_journal *j, struct sched_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < c->n_pairs; i++) {
+        const char *line;
+        enum sched_state st = pair_state(c, j, i, &line);
+        out->ok += st == SCHED_OK;
+        out->failed += st == SCHED_FAILED;
+        out->pending += st == SCHED_PENDING;
+    }
+}
+
 /* The error message of a failed pair, malloc'd ("" when the record gives none). */
 static char *failure_error(const struct sched_catalog *c, int i, const char *line)
 {

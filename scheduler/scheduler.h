@@ -183,6 +183,10 @@ struct sched_run_info {
 };
 enum tryon_status sched_aggregate(const struct sched_catalog *c, const struct sched_journal *j,
                                   const char *out_dir, const struct sched_run_info *info);
+/* Where the catalog's pairs stand, by the same rule the manifest and summary use: failed
+   (an entry error, or a latest record that failed), ok, or pending (never run). */
+struct sched_counts { int ok, failed, pending; };
+void sched_count(const struct sched_catalog *c, const struct sched_journal *j, struct sched_counts *out);
 
 /* Thumbnail box height for a catalog: SCHED_THUMB_W scaled by render.height/width when
  * both are set (clamped to 40..480), else SCHED_THUMB_W * 3 / 2. */

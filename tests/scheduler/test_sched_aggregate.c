@@ -144,6 +144,9 @@ static void test_aggregate(void)
         CHECK_EQ_INT(json_get_num(s, "ok", -1), 12);
         CHECK_EQ_INT(json_get_num(s, "failed", -1), 5);
         CHECK_EQ_INT(json_get_num(s, "pending", -1), 3);
+        struct sched_counts n;   /* what `tryon render` prints agrees with the summary */
+        sched_count(c, j, &n);
+        CHECK(n.ok == 12 && n.failed == 5 && n.pending == 3);
         CHECK_EQ_INT(json_get_num(s, "invalid_inputs", -1), 4);
         CHECK_EQ_INT(json_get_num(s, "ranks", -1), 3);
         CHECK_EQ_INT(json_get_num(s, "seed", -1), 42);
