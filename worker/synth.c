@@ -10,6 +10,8 @@
 #include "avatar/avatar.h"
 #include "raytrace/raytrace.h"
 
+#define SYNTH_MAX_DEPTH 4   /* path length of the synthetic photos */
+
 /* Skin albedos (linear RGB) spanning light to dark tones; a person's tone is picked by
  * its seed. */
 static const float skin_tones[][3] = {
@@ -27,29 +29,6 @@ static enum tryon_status film_to_image(const struct rt_film *f, bool keep_alpha,
             memmove(out->px + i * 3, out->px + i * 4, 3);
         out->c = 3;
     }
-    return s;
-}
-
-static enum tryon_status render_meshes(struct rt_device *dev, const struct avatar_mesh *const *meshes,
-                                       const float (*albedo)[3], int n, const struct rt_camera *cam,
-                                       const struct rt_studio *studio, const float bmin[3], const float bmax[3],
-                                       int spp, uint64_t seed, struct rt_film *film)
-{
-    struct rt_scene *sc = rt_scene_create(dev);
-    if (!sc)
-        return TRYON_ENOMEM;
-    for (int i = 0; i < n; i++) {
-        struct rt_material m = {{albedo[i][0], albedo[i][1], albedo[i][2]}, NULL};
-        rt_scene_add_mesh(sc, meshes[i]->pos, meshes[i]->nrm, meshes[i]->uv, meshes[i]->nv, meshes[i]->tri,
-                          meshes[i]->nt, &m, true);
-    }
-    rt_scene_add_studio(sc, bmin, bmax, studio);
-    enum tryon_status s = rt_scene_commit(sc);
-    if (s == TRYON_OK) {
-        struct rt_settings set = {spp, 4, seed, 0};
-        s = rt_render(sc, cam, &set, film);
-    }
-    rt_scene_free(sc);
     return s;
 }
 
@@ -85,7 +64,7 @@ enum tryon_status worker_synth_person(struct worker *w, const struct worker_synt
     const float(*tone)[3] = &skin_tones[seed % (sizeof skin_tones / sizeof skin_tones[0])];
     const struct avatar_mesh *meshes[1] = {&body};
     struct rt_film film = {0};
-    s = render_meshes(worker_device(w), meshes, tone, 1, &cam, &studio, bmin, bmax, spp, seed, &film);
+    s = worker_render_meshes(w, meshes, tone, 1, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH, seed, 0, &film);
     if (s == TRYON_OK)
         s = film_to_image(&film, p->with_alpha, out);
     rt_film_free(&film);
@@ -125,7 +104,8 @@ enum tryon_status worker_synth_garment(struct worker *w, const struct worker_syn
         const struct avatar_mesh *meshes[1] = {&garment};
         const float(*albedo)[3] = (const float(*)[3])est.color;
         struct rt_film film = {0};
-        s = render_meshes(worker_device(w), meshes, albedo, 1, &cam, &studio, bmin, bmax, spp, seed, &film);
+        s = worker_render_meshes(w, meshes, albedo, 1, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH, seed, 0,
+                                     &film);
         if (s == TRYON_OK)
             s = film_to_image(&film, false, out);
         rt_film_free(&film);

@@ -240,43 +240,24 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     return gs;
 }
 
-/* Build the studio scene of a body and an optional garment and render it to 8-bit RGBA. */
-static enum tryon_status render_scene(struct worker *w, const struct avatar_mesh *body, const float skin[3],
-                                      const struct avatar_mesh *garment, const float cloth[3], bool subject_body,
-                                      const struct rt_camera *cam_in, const struct rt_studio *studio,
-                                      int spp, uint64_t seed, struct rt_film *film)
+enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
+                                       const float (*albedo)[3], int n, const struct rt_camera *cam,
+                                       const struct rt_studio *studio, const float bmin[3], const float bmax[3],
+                                       int spp, int max_depth, uint64_t seed, int threads, struct rt_film *film)
 {
     struct rt_scene *sc = rt_scene_create(w->dev);
     if (!sc)
         return TRYON_ENOMEM;
-    float bmin[3], bmax[3];
-    const struct avatar_mesh *frame = body ? body : garment;
-    avatar_mesh_bounds(frame, bmin, bmax);
-    if (body) {
-        struct rt_material m = {{skin[0], skin[1], skin[2]}, NULL};
-        rt_scene_add_mesh(sc, body->pos, body->nrm, body->uv, body->nv, body->tri, body->nt, &m, subject_body);
-    }
-    if (garment) {
-        struct rt_material m = {{cloth[0], cloth[1], cloth[2]}, NULL};
-        rt_scene_add_mesh(sc, garment->pos, garment->nrm, garment->uv, garment->nv, garment->tri, garment->nt, &m,
-                          true);
-        if (!body) {
-            float gmin[3], gmax[3];
-            avatar_mesh_bounds(garment, gmin, gmax);
-            memcpy(bmin, gmin, sizeof bmin);
-            memcpy(bmax, gmax, sizeof bmax);
-        }
+    for (int i = 0; i < n; i++) {
+        struct rt_material m = {{albedo[i][0], albedo[i][1], albedo[i][2]}, NULL};
+        rt_scene_add_mesh(sc, meshes[i]->pos, meshes[i]->nrm, meshes[i]->uv, meshes[i]->nv, meshes[i]->tri,
+                          meshes[i]->nt, &m, true);
     }
     rt_scene_add_studio(sc, bmin, bmax, studio);
     enum tryon_status s = rt_scene_commit(sc);
     if (s == TRYON_OK) {
-        struct rt_camera cam;
-        if (cam_in)
-            cam = *cam_in;
-        else
-            rt_camera_frame(bmin, bmax, w->s->width, w->s->height, 0.06f, &cam);
-        struct rt_settings set = {spp, w->s->max_depth, seed, w->s->threads};
-        s = rt_render(sc, &cam, &set, film);
+        struct rt_settings set = {spp, max_depth, seed, threads};
+        s = rt_render(sc, cam, &set, film);
     }
     rt_scene_free(sc);
     return s;
@@ -420,9 +401,17 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         double t0 = time_now();
         struct rt_studio studio;
         rt_studio_default(&studio);
-        enum tryon_status s = render_scene(w, &ps->body, ps->skin, &garment, gs->est.color, true, NULL, &studio,
-                                           w->s->spp, hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),
-                                           &film);
+        float bmin[3], bmax[3];
+        avatar_mesh_bounds(&ps->body, bmin, bmax);
+        struct rt_camera cam;
+        rt_camera_frame(bmin, bmax, w->s->width, w->s->height, 0.06f, &cam);
+        const struct avatar_mesh *meshes[2] = {&ps->body, &garment};
+        const float albedo[2][3] = {{ps->skin[0], ps->skin[1], ps->skin[2]},
+                                    {gs->est.color[0], gs->est.color[1], gs->est.color[2]}};
+        enum tryon_status s = worker_render_meshes(w, meshes, albedo, 2, &cam, &studio, bmin, bmax, w->s->spp,
+                                                   w->s->max_depth,
+                                                   hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),
+                                                   w->s->threads, &film);
         t_render = time_now() - t0;
         if (s)
             snprintf(error, sizeof error, "render: %s", tryon_errmsg());
@@ -516,4 +505,3 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
 }
 
 struct avatar_model *worker_model(struct worker *w) { return w->model; }
-struct rt_device *worker_device(struct worker *w) { return w->dev; }
