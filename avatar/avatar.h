@@ -2,11 +2,10 @@
  * estimation from photos, garment templates, silhouettes through the studio photo camera,
  * and OBJ export.
  *
- * First version (issue "Foundation"): the body is the CC0 MakeHuman base mesh plus its
- * macro targets (gender, age, muscle, weight, height, proportions; race fixed at the
- * MakeHuman default of one third each), uniformly scaled to a stature, with an optional
- * lowering of the arms about the shoulder joints (a two-bone blend driven by the default
- * rig's skinning weights). Garments are the base mesh's `helper-tights` surface cut to a
+ * The body is the CC0 MakeHuman base mesh plus its macro targets (gender, age, muscle,
+ * weight, height, proportions and the three ethnic weights), uniformly scaled to a stature,
+ * posed by linear blend skinning with the default rig (arm angle, leg spread, torso turn),
+ * and measured like a tape measure (height, girths, inseam, shoulders). Garments are the base mesh's `helper-tights` surface cut to a
  * region, deformed exactly like the body, subdivided once and pushed outside the body.
  * Estimation is classical (silhouette measurements), the baseline later networks must beat.
  *
@@ -59,21 +58,55 @@ int avatar_model_body_nv(const struct avatar_model *m);
 
 /* MakeHuman macro parameters, each in [0,1] as MakeHuman defines them (0.5 = average;
    gender 0 female .. 1 male; age 0 = 1 year, 0.1875 = 11, 0.5 = 25 years, 1 = 90 years;
-   height and proportions 0.5 = no height or proportion target). */
-struct avatar_phenotype { float gender, age, muscle, weight, height, proportions; };
-/* All 0.5: MakeHuman's default human. */
+   height and proportions 0.5 = no height or proportion target). The three ethnic weights
+   (african, asian, caucasian) weight MakeHuman's race targets: all three 0 = MakeHuman's
+   default of one third each; otherwise they are normalised to sum 1 (each in [0,1]). */
+struct avatar_phenotype {
+    float gender, age, muscle, weight, height, proportions;
+    float african, asian, caucasian;
+};
+/* Macro values 0.5, ethnic weights 0 (= one third each): MakeHuman's default human. */
 void avatar_phenotype_default(struct avatar_phenotype *p);
+/* A body: phenotype, stature and pose. The pose is linear blend skinning with the default
+   rig (rigs/standard/rig.default.json, weights.default.json), joints placed on the body
+   deformed by the phenotype; every pose angle 0 = the base mesh's A-pose (arms about 45
+   degrees from vertical), bit for bit the unposed mesh. A zeroed struct with a default
+   phenotype is MakeHuman's default human, unposed, at its own stature. */
 struct avatar_body_params {
     struct avatar_phenotype ph;
-    float stature_m;     /* final height in metres after uniform scaling; 0 = as the targets give */
-    float arm_down_deg;  /* arms lowered from the base mesh's A-pose toward the body, degrees (0 = as is) */
+    float stature_m;       /* height in metres of the unposed body after uniform scaling; 0 = as the targets give */
+    float arm_down_deg;    /* both upper arms turned down toward the body about the shoulder joints in the
+                              frontal plane, degrees, from the A-pose; in [-20, 60] */
+    float leg_spread_deg;  /* each leg turned away from the centre line about the hip joint in the frontal
+                              plane, degrees; in [-5, 20] */
+    float torso_turn_deg;  /* the upper body turned about the vertical axis above the pelvis (spread over the
+                              four upper spine joints), + = to the body's left; in [-30, 30] */
 };
+/* arm_down_deg of the standard catalog pose: arms hanging slightly away from the body
+   (about 18 degrees from vertical). */
+#define AVATAR_CATALOG_ARM_DOWN_DEG 27.0f
 /* The body mesh: 13,380 skin vertices, 26,756 triangles, uv NULL (the base mesh's UVs have
-   seams that need split vertices; they come with the texture work). Phenotype values must
-   lie in [0,1], stature_m in {0} or [0.5, 2.6], arm_down_deg in [-20, 60]: TRYON_EINVAL
-   otherwise, naming the field. */
+   seams that need split vertices; they come with the texture work). Frame: the unposed
+   body's skin bounds centre x = z = 0; after posing the body is moved vertically so its
+   lowest skin point is on y = 0 (spread legs keep the feet on the floor). Phenotype values
+   must lie in [0,1], stature_m in {0} or [0.5, 2.6], angles in the ranges above:
+   TRYON_EINVAL otherwise, naming the field. */
 enum tryon_status avatar_body_build(const struct avatar_model *m, const struct avatar_body_params *p,
                                     struct avatar_mesh *out);
+
+/* Body measurements in centimetres, taken on the skin mesh like a tape measure:
+   height = top of the head to the floor; chest, waist, hip = horizontal girths (the convex
+   hull of the torso's plane section, so the tape bridges concavities) at the chest's fullest
+   level below the armpits, the narrowest level between chest and hips, and the fullest
+   level around the seat above the crotch; inseam = crotch to floor; shoulder = straight
+   distance between the tops of the shoulders (the highest skin points above the two
+   shoulder joints). */
+struct avatar_measurements { float height_cm, chest_cm, waist_cm, hip_cm, inseam_cm, shoulder_cm; };
+/* Measure the body of params p, in the neutral pose of the same phenotype and stature (all
+   pose angles 0), so the arms never cut the chest section. TRYON_EINVAL for invalid
+   params (as avatar_body_build) or a body whose torso section cannot be found. */
+enum tryon_status avatar_body_measure(const struct avatar_model *m, const struct avatar_body_params *p,
+                                      struct avatar_measurements *out);
 
 /* ===== segmentation ====================================================================== */
 /* Segmentation: mask (w*h bytes, 255 = foreground). With an alpha channel: alpha > 127.

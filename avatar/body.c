@@ -8,14 +8,22 @@
  *   height  -> min max(0,1-2h), max max(0,2h-1) (average has no file)
  *   proportions -> uncommon max(0,1-2p), ideal max(0,2p-1) (regular has no file)
  * and a target's weight is the product of the factors its file name lists:
- * universal-<gender>-<age>-<muscle>-<weight>, <race>-<gender>-<age> (race fixed at one third
- * each, MakeHuman's default), height/...-<height>, proportions/...-<proportions>. Breast
- * (cup size, firmness) targets are left out: at their default they are all zero.
+ * universal-<gender>-<age>-<muscle>-<weight>, <race>-<gender>-<age> (the race factor is the
+ * ethnic weight, normalised to sum 1; one third each by default), height/...-<height>,
+ * proportions/...-<proportions>. Breast (cup size, firmness) targets are left out: at their
+ * default they are all zero.
  *
- * Arm pose: each arm rotates about its shoulder joint cube in the frontal (x,y) plane, the
- * hand toward the hip, blended per vertex by the rig's arm weight (upper arm .. fingers), so
- * the shoulder bends smoothly. Then decimetres -> metres, feet on y = 0, skin bounds centred
- * on x = z = 0, uniform scale about the feet to the requested stature.
+ * Frame: decimetres -> metres, feet on y = 0, skin bounds centred on x = z = 0, uniform
+ * scale about the feet to the requested stature (all on the unposed body).
+ *
+ * Pose: linear blend skinning with the default rig. Every bone's head and tail are the
+ * mean of base vertices (joint cubes), taken on the deformed unposed mesh, so the joints
+ * follow the phenotype. A posed bone turns about its head; a bone's global transform is
+ * its parent's composed with its own turn (parents first). A vertex moves by the weighted
+ * sum of (G_b p - p) over its bones, so bones that do not move add exactly zero and a zero
+ * pose leaves the mesh bit for bit. Skin, helpers and joint cubes all carry weights, so
+ * garments cut from the helpers follow the pose. The posed body is then moved vertically so
+ * its lowest skin point is on the floor.
  */
 #include "avatar/internal.h"
 
@@ -26,6 +34,7 @@
 void avatar_phenotype_default(struct avatar_phenotype *p)
 {
     p->gender = p->age = p->muscle = p->weight = p->height = p->proportions = 0.5f;
+    p->african = p->asian = p->caucasian = 0.0f;
 }
 
 /* Factors of a three-way variable: min, average, max. */
@@ -63,6 +72,20 @@ static void add_target(float *v, const struct av_target *t, float w)
     }
 }
 
+void av_bone_ends(const struct avatar_model *m, const float *verts, int b, float head[3], float tail[3])
+{
+    const struct av_bone *bn = &m->bones[b];
+    for (int k = 0; k < 3; k++) {
+        float sh = 0, st = 0;
+        for (int i = 0; i < bn->nhead; i++)
+            sh += verts[(size_t)bn->head[i] * 3 + k];
+        for (int i = 0; i < bn->ntail; i++)
+            st += verts[(size_t)bn->tail[i] * 3 + k];
+        head[k] = sh / (float)bn->nhead;
+        tail[k] = st / (float)bn->ntail;
+    }
+}
+
 void av_joint_pos(const struct avatar_model *m, const float *verts, enum av_joint j, float out[3])
 {
     const float *p = verts + (size_t)m->joint_first[j] * 3;
@@ -76,45 +99,109 @@ void av_joint_pos(const struct avatar_model *m, const float *verts, enum av_join
 
 static enum tryon_status check_params(const struct avatar_body_params *p)
 {
-    const float *ph = &p->ph.gender;
-    static const char *const names[6] = {"gender", "age", "muscle", "weight", "height", "proportions"};
-    for (int i = 0; i < 6; i++)
+    const float ph[9] = {p->ph.gender, p->ph.age, p->ph.muscle, p->ph.weight, p->ph.height, p->ph.proportions,
+                         p->ph.african, p->ph.asian, p->ph.caucasian};
+    static const char *const names[9] = {"gender", "age", "muscle", "weight", "height", "proportions",
+                                         "african", "asian", "caucasian"};
+    for (int i = 0; i < 9; i++)
         if (!(ph[i] >= 0.0f && ph[i] <= 1.0f))
             return tryon_fail(TRYON_EINVAL, "avatar: phenotype %s = %g is outside [0,1]", names[i], (double)ph[i]);
     if (!(p->stature_m == 0.0f || (p->stature_m >= 0.5f && p->stature_m <= 2.6f)))
         return tryon_fail(TRYON_EINVAL, "avatar: stature_m = %g is outside {0} and [0.5, 2.6]", (double)p->stature_m);
     if (!(p->arm_down_deg >= -20.0f && p->arm_down_deg <= 60.0f))
         return tryon_fail(TRYON_EINVAL, "avatar: arm_down_deg = %g is outside [-20, 60]", (double)p->arm_down_deg);
+    if (!(p->leg_spread_deg >= -5.0f && p->leg_spread_deg <= 20.0f))
+        return tryon_fail(TRYON_EINVAL, "avatar: leg_spread_deg = %g is outside [-5, 20]", (double)p->leg_spread_deg);
+    if (!(p->torso_turn_deg >= -30.0f && p->torso_turn_deg <= 30.0f))
+        return tryon_fail(TRYON_EINVAL, "avatar: torso_turn_deg = %g is outside [-30, 30]", (double)p->torso_turn_deg);
     return TRYON_OK;
 }
 
-/* Rotate the arms about the shoulder joints (in place, decimetres). */
-static void pose_arms(const struct avatar_model *m, float *v, float deg)
+/* An affine map p -> r p + t (r row-major 3x3). */
+struct xf { float r[9], t[3]; bool moves; };
+
+/* Rotation by deg about the axis through pivot: axis 1 = y, 2 = z (counter-clockwise seen
+   from the positive axis). */
+static void rot_about(int axis, float deg, const float pivot[3], struct xf *x)
 {
-    if (deg == 0.0f)
-        return;
-    float piv[2][3];
-    av_joint_pos(m, v, AV_J_L_SHOULDER, piv[0]);
-    av_joint_pos(m, v, AV_J_R_SHOULDER, piv[1]);
-    /* left arm (+x) turns clockwise seen from the front (+z), the right arm mirrored */
-    const float a = deg * (float)M_PI / 180.0f;
-    const float c = cosf(a), s[2] = {-sinf(a), sinf(a)};
-    const float *w[2] = {m->region + (size_t)AV_R_ARM_L * m->nv, m->region + (size_t)AV_R_ARM_R * m->nv};
-    for (int i = 0; i < m->nv; i++) {
-        float *p = v + (size_t)i * 3;
-        float dx = 0, dy = 0;
-        for (int side = 0; side < 2; side++) {
-            float wi = w[side][i];
-            if (wi == 0.0f)
-                continue;
-            float x = p[0] - piv[side][0], y = p[1] - piv[side][1];
-            float rx = c * x - s[side] * y, ry = s[side] * x + c * y;
-            dx += wi * (rx - x);
-            dy += wi * (ry - y);
-        }
-        p[0] += dx;
-        p[1] += dy;
+    const float a = deg * (float)M_PI / 180.0f, c = cosf(a), s = sinf(a);
+    static const float id[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    memcpy(x->r, id, sizeof id);
+    if (axis == 1) {   /* (x,z) -> (c x + s z, -s x + c z) */
+        x->r[0] = c, x->r[2] = s, x->r[6] = -s, x->r[8] = c;
+    } else {           /* (x,y) -> (c x - s y, s x + c y) */
+        x->r[0] = c, x->r[1] = -s, x->r[3] = s, x->r[4] = c;
     }
+    for (int i = 0; i < 3; i++)
+        x->t[i] = pivot[i] - (x->r[i * 3] * pivot[0] + x->r[i * 3 + 1] * pivot[1] + x->r[i * 3 + 2] * pivot[2]);
+    x->moves = deg != 0.0f;
+}
+
+/* out = a after b (a(b(p))). */
+static void xf_compose(const struct xf *a, const struct xf *b, struct xf *out)
+{
+    struct xf o;
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++)
+            o.r[i * 3 + j] = a->r[i * 3] * b->r[j] + a->r[i * 3 + 1] * b->r[3 + j] + a->r[i * 3 + 2] * b->r[6 + j];
+        o.t[i] = a->r[i * 3] * b->t[0] + a->r[i * 3 + 1] * b->t[1] + a->r[i * 3 + 2] * b->t[2] + a->t[i];
+    }
+    o.moves = a->moves || b->moves;
+    *out = o;
+}
+
+static bool posed(const struct avatar_body_params *p)
+{
+    return p->arm_down_deg != 0.0f || p->leg_spread_deg != 0.0f || p->torso_turn_deg != 0.0f;
+}
+
+/* Linear blend skinning of the whole base mesh v (m->nv vertices, metres, in place), then
+   the lowest skin point back onto the floor. */
+static enum tryon_status pose_lbs(const struct avatar_model *m, const struct avatar_body_params *p, float *v)
+{
+    if (!posed(p))
+        return TRYON_OK;
+    struct xf *g = malloc((size_t)m->nbones * sizeof *g);
+    if (!g)
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the pose");
+    /* each posed bone's own turn: axis, angle */
+    float turn_axis[AV_MAX_BONES] = {0}, turn_deg[AV_MAX_BONES] = {0};
+    const float arm = p->arm_down_deg, leg = p->leg_spread_deg, torso = 0.25f * p->torso_turn_deg;
+    const float angles[AV_NPOSE_BONES] = {-arm, arm, leg, -leg, torso, torso, torso, torso};
+    for (int i = 0; i < AV_NPOSE_BONES; i++) {
+        turn_axis[m->pose_bone[i]] = i < AV_B_SPINE04 ? 2 : 1;
+        turn_deg[m->pose_bone[i]] = angles[i];
+    }
+    for (int b = 0; b < m->nbones; b++) {
+        float head[3], tail[3];
+        av_bone_ends(m, v, b, head, tail);
+        struct xf local;
+        rot_about(turn_deg[b] != 0.0f ? (int)turn_axis[b] : 2, turn_deg[b], head, &local);
+        if (m->bones[b].parent >= 0)
+            xf_compose(&g[m->bones[b].parent], &local, &g[b]);
+        else
+            g[b] = local;
+    }
+    /* displacements from the rest positions (all heads were read above, before any move) */
+    for (int i = 0; i < m->nv; i++) {
+        float *q = v + (size_t)i * 3, d[3] = {0, 0, 0};
+        for (int k = m->skin_start[i]; k < m->skin_start[i + 1]; k++) {
+            const struct xf *x = &g[m->skin_bone[k]];
+            if (!x->moves)
+                continue;
+            const float w = m->skin_w[k];
+            for (int c = 0; c < 3; c++)
+                d[c] += w * (x->r[c * 3] * q[0] + x->r[c * 3 + 1] * q[1] + x->r[c * 3 + 2] * q[2] + x->t[c] - q[c]);
+        }
+        q[0] += d[0], q[1] += d[1], q[2] += d[2];
+    }
+    free(g);
+    float lo = INFINITY;
+    for (int i = 0; i < m->nbody; i++)
+        lo = fminf(lo, v[i * 3 + 1]);
+    for (int i = 0; i < m->nv; i++)
+        v[i * 3 + 1] -= lo;
+    return TRYON_OK;
 }
 
 enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_body_params *p, float *out)
@@ -132,13 +219,17 @@ enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_bo
     three_way(ph->height, fh);
     three_way(ph->proportions, fp);
     const float fh2[2] = {fh[0], fh[2]}, fp2[2] = {fp[0], fp[2]};
+    /* ethnic weights: all zero = one third each (divided, as MakeHuman's default) */
+    const float race_sum = ph->african + ph->asian + ph->caucasian;
+    const float rs = race_sum > 0.0f ? race_sum : 1.0f;
+    const float fr[AV_NRACES] = {ph->african / rs, ph->asian / rs, ph->caucasian / rs};
     for (int g = 0; g < 2; g++)
         for (int a = 0; a < AV_NAGES; a++) {
             float ga = fg[g] * fa[a];
             if (ga == 0.0f)
                 continue;
             for (int r = 0; r < AV_NRACES; r++)
-                add_target(out, &m->race[r][g][a], ga / AV_NRACES);
+                add_target(out, &m->race[r][g][a], race_sum > 0.0f ? ga * fr[r] : ga / AV_NRACES);
             for (int mu = 0; mu < 3; mu++)
                 for (int w = 0; w < 3; w++) {
                     float gamw = ga * fm[mu] * fw[w];
@@ -151,7 +242,6 @@ enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_bo
                     }
                 }
         }
-    pose_arms(m, out, p->arm_down_deg);
     float lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
     for (int i = 0; i < m->nbody; i++)
         for (int k = 0; k < 3; k++) {
@@ -165,7 +255,7 @@ enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_bo
     for (int i = 0; i < m->nv; i++)
         for (int k = 0; k < 3; k++)
             out[i * 3 + k] = (out[i * 3 + k] - origin[k]) * scale;
-    return TRYON_OK;
+    return pose_lbs(m, p, out);
 }
 
 enum tryon_status avatar_body_build(const struct avatar_model *m, const struct avatar_body_params *p,

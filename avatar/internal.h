@@ -29,6 +29,21 @@ extern const char *const av_joint_names[AV_NJOINTS];   /* "l-shoulder", ... */
    down to the fingers; leg = upper leg down to the toes. */
 enum av_region { AV_R_ARM_L, AV_R_ARM_R, AV_R_LEG_L, AV_R_LEG_R, AV_NREGIONS };
 
+/* One bone of the default rig. Its head and tail are the mean of up to 8 base vertices
+   (a joint cube's 8 corners, one vertex, or two), so they follow every target. */
+#define AV_MAX_BONES 192
+struct av_bone {
+    char name[24];
+    int parent;                  /* bone index, -1 for the root; parents come before children */
+    int nhead, ntail;
+    int32_t head[8], tail[8];    /* base vertex indices averaged */
+};
+/* Bones the pose turns (indices into avatar_model.bones). */
+enum av_pose_bone {
+    AV_B_UPPERARM_L, AV_B_UPPERARM_R, AV_B_UPPERLEG_L, AV_B_UPPERLEG_R,
+    AV_B_SPINE04, AV_B_SPINE03, AV_B_SPINE02, AV_B_SPINE01, AV_NPOSE_BONES
+};
+
 #define AV_NAGES 4     /* baby, child, young, old */
 #define AV_NRACES 3    /* african, asian, caucasian */
 
@@ -47,6 +62,13 @@ struct avatar_model {
     struct av_target race[AV_NRACES][2][AV_NAGES];     /* race, gender, age */
     struct av_target height[2][AV_NAGES][3][3][2];     /* ... x {minheight, maxheight} */
     struct av_target prop[2][AV_NAGES][3][3][2];       /* ... x {uncommon, ideal}; no baby files */
+    /* the default rig: bones (parents first) and per-vertex skinning weights (CSR) */
+    int nbones;
+    struct av_bone bones[AV_MAX_BONES];
+    int pose_bone[AV_NPOSE_BONES];  /* index of each posed bone */
+    int32_t *skin_start;            /* (nv+1) */
+    uint8_t *skin_bone;             /* (skin_start[nv]) bone index */
+    float *skin_w;                  /* (skin_start[nv]) weight; a vertex's weights sum to 1 */
 };
 
 /* The whole base mesh (m->nv vertices) deformed by p into the body frame (metres, feet on
@@ -55,6 +77,14 @@ struct avatar_model {
 enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_body_params *p, float *out);
 /* Centre of a joint cube in a deformed vertex array. */
 void av_joint_pos(const struct avatar_model *m, const float *verts, enum av_joint j, float out[3]);
+/* Head and tail of bone b in a deformed vertex array (the same units). */
+void av_bone_ends(const struct avatar_model *m, const float *verts, int b, float head[3], float tail[3]);
+/* Index of the bone named name, or -1. */
+int av_bone_find(const struct avatar_model *m, const char *name);
+/* Levels (metres above the floor) avatar_body_measure took its girths at, for tests. */
+struct av_measure_levels { float chest_y, waist_y, hip_y, crotch_y; };
+enum tryon_status av_body_measure_levels(const struct avatar_model *m, const struct avatar_body_params *p,
+                                         struct avatar_measurements *out, struct av_measure_levels *lv);
 
 /* Nearest-point queries against a closed triangle mesh (the body), with the sign of the
    side from angle-weighted pseudonormals (exact for a closed manifold mesh). */

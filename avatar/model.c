@@ -3,10 +3,11 @@
  * Reads 3dobjs/base.obj (the hm08 base mesh: skin group `body`, helper surfaces and joint
  * cubes, all in one vertex array), the macro targets of targets/macrodetails (universal,
  * race, height and proportions files: gzipped lines `index dx dy dz`, decimetres with
- * three decimals) and the default rig's skinning weights (rigs/standard/weights.default.json)
- * reduced to arm and leg region weights. Targets are stored sparse and exact (int16
- * thousandths of a decimetre, 8 bytes an entry) and loaded in parallel; the result does not
- * depend on the thread count.
+ * three decimals), the default rig's bones (rigs/standard/rig.default.json: parent, head
+ * and tail as joint cubes or vertices) and its skinning weights (weights.default.json) as
+ * per-vertex lists and summed into arm and leg region weights. Targets are stored sparse
+ * and exact (int16 thousandths of a decimetre, 8 bytes an entry) and loaded in parallel;
+ * the result does not depend on the thread count.
  */
 #include "avatar/internal.h"
 
@@ -82,7 +83,23 @@ static int parse_face(const char *s, int nv_so_far, int32_t out[4])
 
 enum grp { GRP_OTHER, GRP_BODY, GRP_TIGHTS, GRP_JOINT };
 
-static enum tryon_status load_obj(struct avatar_model *m, const char *path)
+/* Every joint cube of base.obj by name (the rig names its bone ends by cube). */
+#define MAX_CUBES 160
+struct cube_list {
+    int n;
+    char name[MAX_CUBES][40];   /* without the "joint-" prefix */
+    int first[MAX_CUBES], last[MAX_CUBES];
+};
+
+static int cube_find(const struct cube_list *cl, const char *name, size_t len)
+{
+    for (int i = 0; i < cl->n; i++)
+        if (strlen(cl->name[i]) == len && strncmp(cl->name[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+static enum tryon_status load_obj(struct avatar_model *m, const char *path, struct cube_list *cubes)
 {
     uint8_t *data;
     size_t len;
@@ -107,7 +124,7 @@ static enum tryon_status load_obj(struct avatar_model *m, const char *path)
         return tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
     }
     enum grp grp = GRP_OTHER;
-    int joint = -1;
+    int joint = -1, cube = -1;
     int line = 0;
     size_t iv = 0;
     char *p = (char *)data, *stop = (char *)data + len;
@@ -134,6 +151,17 @@ static enum tryon_status load_obj(struct avatar_model *m, const char *path)
             size_t nl = strcspn(name, " \t\r");
             grp = GRP_OTHER;
             joint = -1;
+            cube = -1;
+            if (nl > 6 && nl - 6 < sizeof cubes->name[0] && strncmp(name, "joint-", 6) == 0) {
+                cube = cube_find(cubes, name + 6, nl - 6);
+                if (cube < 0 && cubes->n < MAX_CUBES) {
+                    cube = cubes->n++;
+                    memcpy(cubes->name[cube], name + 6, nl - 6);
+                    cubes->name[cube][nl - 6] = '\0';
+                    cubes->first[cube] = INT_MAX;
+                    cubes->last[cube] = -1;
+                }
+            }
             if (nl == 4 && strncmp(name, "body", 4) == 0)
                 grp = GRP_BODY;
             else if (nl == 13 && strncmp(name, "helper-tights", 13) == 0)
@@ -144,9 +172,15 @@ static enum tryon_status load_obj(struct avatar_model *m, const char *path)
                         grp = GRP_JOINT;
                         joint = j;
                     }
-        } else if (p[0] == 'f' && p[1] == ' ' && grp != GRP_OTHER) {
+        } else if (p[0] == 'f' && p[1] == ' ' && (grp != GRP_OTHER || cube >= 0)) {
             int32_t c[4];
             int k = parse_face(p + 2, (int)iv, c);
+            for (int t = 0; t < k && cube >= 0; t++) {
+                if (c[t] < cubes->first[cube])
+                    cubes->first[cube] = c[t];
+                if (c[t] > cubes->last[cube])
+                    cubes->last[cube] = c[t];
+            }
             if (k < 0) {
                 s = tryon_fail(TRYON_EFORMAT, "%s:%d: bad face (3 or 4 corners with valid indices expected)",
                                path, line);
@@ -158,7 +192,7 @@ static enum tryon_status load_obj(struct avatar_model *m, const char *path)
                 for (int t = 0; t < 4 && s == TRYON_OK; t++)
                     if (!ivec_push(&tights, t < k ? c[t] : -1))
                         s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
-            } else {
+            } else if (grp == GRP_JOINT) {
                 for (int t = 0; t < k; t++) {
                     if (c[t] < jmin[joint])
                         jmin[joint] = c[t];
@@ -370,6 +404,108 @@ static enum tryon_status load_targets(struct avatar_model *m, const char *dir)
     return s;
 }
 
+/* ---- the default rig ------------------------------------------------------------------ */
+
+/* One bone end of rig.default.json: {"strategy": "CUBE", "cube_name": "joint-x"},
+   {"strategy": "VERTEX", "vertex_index": i} or {"strategy": "MEAN", "vertex_indices": [..]}. */
+static enum tryon_status parse_bone_end(const struct avatar_model *m, const struct cube_list *cubes,
+                                        const struct json_val *e, const char *path, const char *bone,
+                                        const char *which, int32_t idx[8], int *n)
+{
+    const char *strategy = e ? json_get_str(e, "strategy") : NULL;
+    *n = 0;
+    if (strategy && strcmp(strategy, "CUBE") == 0) {
+        const char *cn = json_get_str(e, "cube_name");
+        int c = cn && strncmp(cn, "joint-", 6) == 0 ? cube_find(cubes, cn + 6, strlen(cn + 6)) : -1;
+        if (c < 0 || cubes->last[c] - cubes->first[c] != 7)
+            return tryon_fail(TRYON_EFORMAT, "%s: bone %s %s: joint cube %s missing from base.obj or not 8 vertices",
+                              path, bone, which, cn ? cn : "(none)");
+        for (int k = 0; k < 8; k++)
+            idx[k] = cubes->first[c] + k;
+        *n = 8;
+    } else if (strategy && strcmp(strategy, "VERTEX") == 0) {
+        double v = json_get_num(e, "vertex_index", -1);
+        if (!(v >= 0 && v < m->nv))
+            return tryon_fail(TRYON_EFORMAT, "%s: bone %s %s: vertex_index outside 0..%d", path, bone, which, m->nv - 1);
+        idx[0] = (int32_t)v;
+        *n = 1;
+    } else if (strategy && strcmp(strategy, "MEAN") == 0) {
+        const struct json_val *l = json_get(e, "vertex_indices");
+        if (!l || l->type != JSON_ARR || l->n < 1 || l->n > 8)
+            return tryon_fail(TRYON_EFORMAT, "%s: bone %s %s: vertex_indices must list 1..8 vertices", path, bone, which);
+        for (size_t k = 0; k < l->n; k++) {
+            double v = l->items[k].type == JSON_NUM ? l->items[k].num : -1;
+            if (!(v >= 0 && v < m->nv))
+                return tryon_fail(TRYON_EFORMAT, "%s: bone %s %s: vertex index outside 0..%d", path, bone, which,
+                                  m->nv - 1);
+            idx[k] = (int32_t)v;
+        }
+        *n = (int)l->n;
+    } else {
+        return tryon_fail(TRYON_EFORMAT, "%s: bone %s %s: strategy must be CUBE, VERTEX or MEAN", path, bone, which);
+    }
+    return TRYON_OK;
+}
+
+int av_bone_find(const struct avatar_model *m, const char *name)
+{
+    for (int b = 0; b < m->nbones; b++)
+        if (strcmp(m->bones[b].name, name) == 0)
+            return b;
+    return -1;
+}
+
+/* Bones of rig.default.json, ordered parents first, and the posed bones' indices. */
+static enum tryon_status load_rig(struct avatar_model *m, const char *path, const struct cube_list *cubes)
+{
+    struct json_val *doc;
+    enum tryon_status s = json_parse_file(path, &doc);
+    if (s)
+        return s;
+    if (doc->type != JSON_OBJ || doc->n == 0 || doc->n > AV_MAX_BONES) {
+        json_free(doc);
+        return tryon_fail(TRYON_EFORMAT, "%s: expected an object of 1..%d bones", path, AV_MAX_BONES);
+    }
+    /* parents first: place every bone whose parent is placed, until none is left */
+    bool placed[AV_MAX_BONES] = {false};
+    m->nbones = 0;
+    for (int progress = 1; progress && s == TRYON_OK;) {
+        progress = 0;
+        for (size_t i = 0; i < doc->n && s == TRYON_OK; i++) {
+            if (placed[i])
+                continue;
+            const char *name = doc->keys[i];
+            const char *par = json_get_str(&doc->items[i], "parent");
+            int pb = par && par[0] ? av_bone_find(m, par) : -1;
+            if (par && par[0] && pb < 0)
+                continue;   /* parent not placed yet */
+            if (strlen(name) >= sizeof m->bones[0].name) {
+                s = tryon_fail(TRYON_EFORMAT, "%s: bone name %s too long", path, name);
+                break;
+            }
+            struct av_bone *b = &m->bones[m->nbones];
+            snprintf(b->name, sizeof b->name, "%s", name);
+            b->parent = pb;
+            s = parse_bone_end(m, cubes, json_get(&doc->items[i], "head"), path, name, "head", b->head, &b->nhead);
+            if (s == TRYON_OK)
+                s = parse_bone_end(m, cubes, json_get(&doc->items[i], "tail"), path, name, "tail", b->tail, &b->ntail);
+            placed[i] = true;
+            m->nbones++;
+            progress = 1;
+        }
+    }
+    if (s == TRYON_OK && m->nbones != (int)doc->n)
+        s = tryon_fail(TRYON_EFORMAT, "%s: %zu bones have a missing parent or a parent cycle", path,
+                       doc->n - (size_t)m->nbones);
+    json_free(doc);
+    static const char *const posed[AV_NPOSE_BONES] = {"upperarm01.L", "upperarm01.R", "upperleg01.L", "upperleg01.R",
+                                                      "spine04", "spine03", "spine02", "spine01"};
+    for (int i = 0; i < AV_NPOSE_BONES && s == TRYON_OK; i++)
+        if ((m->pose_bone[i] = av_bone_find(m, posed[i])) < 0)
+            s = tryon_fail(TRYON_EFORMAT, "%s: no bone %s", path, posed[i]);
+    return s;
+}
+
 /* ---- skinning regions ----------------------------------------------------------------- */
 
 /* The region a bone of the default rig belongs to, or -1. */
@@ -392,7 +528,9 @@ static int bone_region(const char *bone)
     return -1;
 }
 
-static enum tryon_status load_regions(struct avatar_model *m, const char *path)
+/* The skinning weights (weights.default.json) as per-vertex lists (each normalised to sum
+   1) and summed into the arm and leg regions. Needs the rig loaded. */
+static enum tryon_status load_weights(struct avatar_model *m, const char *path)
 {
     struct json_val *doc;
     enum tryon_status s = json_parse_file(path, &doc);
@@ -408,6 +546,11 @@ static enum tryon_status load_regions(struct avatar_model *m, const char *path)
         json_free(doc);
         return tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
     }
+    m->skin_start = calloc((size_t)m->nv + 1, sizeof *m->skin_start);
+    if (!m->skin_start) {
+        json_free(doc);
+        return tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
+    }
     for (size_t b = 0; b < w->n && s == TRYON_OK; b++) {
         int r = bone_region(w->keys[b]);
         const struct json_val *list = &w->items[b];
@@ -415,8 +558,11 @@ static enum tryon_status load_regions(struct avatar_model *m, const char *path)
             s = tryon_fail(TRYON_EFORMAT, "%s: weights of bone %s are not an array", path, w->keys[b]);
             break;
         }
-        if (r < 0)
-            continue;
+        int bone = av_bone_find(m, w->keys[b]);
+        if (bone < 0) {
+            s = tryon_fail(TRYON_EFORMAT, "%s: weights for bone %s that the rig does not have", path, w->keys[b]);
+            break;
+        }
         for (size_t i = 0; i < list->n; i++) {
             const struct json_val *e = &list->items[i];
             if (e->type != JSON_ARR || e->n != 2 || e->items[0].type != JSON_NUM || e->items[1].type != JSON_NUM ||
@@ -425,9 +571,40 @@ static enum tryon_status load_regions(struct avatar_model *m, const char *path)
                                w->keys[b], i, m->nv);
                 break;
             }
-            m->region[(size_t)r * m->nv + (size_t)e->items[0].num] += (float)e->items[1].num;
+            m->skin_start[(size_t)e->items[0].num + 1]++;
+            if (r >= 0)
+                m->region[(size_t)r * m->nv + (size_t)e->items[0].num] += (float)e->items[1].num;
         }
     }
+    /* second pass: the per-vertex lists, in the file's bone order */
+    for (int i = 0; i < m->nv && s == TRYON_OK; i++)
+        m->skin_start[i + 1] += m->skin_start[i];
+    size_t ne = s == TRYON_OK ? (size_t)m->skin_start[m->nv] : 0;
+    int32_t *fill = s == TRYON_OK ? malloc((size_t)m->nv * sizeof *fill) : NULL;
+    m->skin_bone = malloc(ne ? ne : 1);
+    m->skin_w = malloc((ne ? ne : 1) * sizeof *m->skin_w);
+    if (s == TRYON_OK && (!fill || !m->skin_bone || !m->skin_w))
+        s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
+    if (s == TRYON_OK) {
+        memcpy(fill, m->skin_start, (size_t)m->nv * sizeof *fill);
+        for (size_t b = 0; b < w->n; b++) {
+            int bone = av_bone_find(m, w->keys[b]);
+            const struct json_val *list = &w->items[b];
+            for (size_t i = 0; i < list->n; i++) {
+                int v = (int)list->items[i].items[0].num;
+                m->skin_bone[fill[v]] = (uint8_t)bone;
+                m->skin_w[fill[v]++] = (float)list->items[i].items[1].num;
+            }
+        }
+        for (int v = 0; v < m->nv; v++) {
+            float sum = 0;
+            for (int k = m->skin_start[v]; k < m->skin_start[v + 1]; k++)
+                sum += m->skin_w[k];
+            for (int k = m->skin_start[v]; k < m->skin_start[v + 1] && sum > 0; k++)
+                m->skin_w[k] /= sum;
+        }
+    }
+    free(fill);
     json_free(doc);
     for (size_t i = 0; i < (size_t)AV_NREGIONS * m->nv; i++)
         if (m->region[i] > 1.0f)
@@ -445,15 +622,22 @@ enum tryon_status avatar_model_load(const char *asset_dir, struct avatar_model *
     if (!m)
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the model");
     char path[4096];
-    enum tryon_status s = fs_join(path, sizeof path, dir, "3dobjs/base.obj");
+    struct cube_list *cubes = calloc(1, sizeof *cubes);
+    enum tryon_status s = cubes ? fs_join(path, sizeof path, dir, "3dobjs/base.obj")
+                                : tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the model");
     if (s == TRYON_OK)
-        s = load_obj(m, path);
+        s = load_obj(m, path, cubes);
     if (s == TRYON_OK)
         s = load_targets(m, dir);
     if (s == TRYON_OK)
+        s = fs_join(path, sizeof path, dir, "rigs/standard/rig.default.json");
+    if (s == TRYON_OK)
+        s = load_rig(m, path, cubes);
+    if (s == TRYON_OK)
         s = fs_join(path, sizeof path, dir, "rigs/standard/weights.default.json");
     if (s == TRYON_OK)
-        s = load_regions(m, path);
+        s = load_weights(m, path);
+    free(cubes);
     if (s) {
         avatar_model_free(m);
         return tryon_failctx(s, "avatar: loading the MakeHuman data from %s", dir);
@@ -477,6 +661,9 @@ void avatar_model_free(struct avatar_model *m)
     free(m->body_tri);
     free(m->tights);
     free(m->region);
+    free(m->skin_start);
+    free(m->skin_bone);
+    free(m->skin_w);
     free(m);
 }
 
