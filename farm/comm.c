@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MPI_CHECK(call) do { int rc_ = (call); if (rc_ != MPI_SUCCESS) { \
     char es_[MPI_MAX_ERROR_STRING]; int el_ = 0; MPI_Error_string(rc_, es_, &el_); \
@@ -72,7 +73,17 @@ int comm_request_work(int32_t *pairs, int cap)
 {
     MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, 0, COMM_TAG_REQUEST, MPI_COMM_WORLD));
     MPI_Status st;
-    MPI_CHECK(MPI_Recv(pairs, cap, MPI_INT32_T, 0, COMM_TAG_WORK, MPI_COMM_WORLD, &st));
+    MPI_Request req;
+    MPI_CHECK(MPI_Irecv(pairs, cap, MPI_INT32_T, 0, COMM_TAG_WORK, MPI_COMM_WORLD, &req));
+    /* wait without spinning: Open MPI's blocking receive busy-polls, and many waiting
+       workers on an oversubscribed node would starve the master of the core it needs */
+    for (int done = 0;;) {
+        MPI_CHECK(MPI_Test(&req, &done, &st));
+        if (done)
+            break;
+        struct timespec ts = {0, 200000L};
+        nanosleep(&ts, NULL);
+    }
     int n = 0;
     MPI_CHECK(MPI_Get_count(&st, MPI_INT32_T, &n));
     return n;

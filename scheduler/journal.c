@@ -248,20 +248,38 @@ static enum tryon_status check_record(const struct sched_journal *j, const char 
 
 enum tryon_status sched_journal_append(struct sched_journal *j, const char *json_line)
 {
-    enum tryon_status s = check_record(j, json_line);
-    if (s)
-        return s;
+    return sched_journal_append_batch(j, &json_line, 1);
+}
+
+/* Group commit: every record is checked first, then all go down in one write() and one
+ * fsync, so a master fed by many workers pays one disk flush per burst, not per pair. */
+enum tryon_status sched_journal_append_batch(struct sched_journal *j, const char *const *lines, int n)
+{
+    enum tryon_status s;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        if ((s = check_record(j, lines[i])))
+            return s;
+        total += strlen(lines[i]) + 1;
+    }
+    if (n == 0)
+        return TRYON_OK;
     if (j->disk_len != j->valid_len) {
         if (ftruncate(j->fd, j->valid_len) != 0)
             return tryon_fail(TRYON_EIO, "%s: cannot truncate the torn last line: %s", j->path, strerror(errno));
         j->disk_len = j->valid_len;
     }
-    size_t len = strlen(json_line);
-    char *buf = malloc(len + 1);
+    char *buf = malloc(total);
     if (!buf)
         return tryon_fail(TRYON_ENOMEM, "%s: out of memory", j->path);
-    memcpy(buf, json_line, len);
-    buf[len] = '\n';
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(lines[i]);
+        memcpy(buf + at, lines[i], l);
+        buf[at + l] = '\n';
+        at += l + 1;
+    }
+    size_t len = total - 1; /* the loop below writes len + 1 bytes */
     size_t done = 0;
     int err = 0;
     while (done < len + 1) {
@@ -285,9 +303,12 @@ enum tryon_status sched_journal_append(struct sched_journal *j, const char *json
             j->disk_len = j->valid_len + (off_t)done;
         return tryon_fail(TRYON_EIO, "%s: append failed: %s", j->path, strerror(err));
     }
-    j->valid_len += (off_t)len + 1;
+    j->valid_len += (off_t)total;
     j->disk_len = j->valid_len;
-    return index_record(j, json_line, len, j->path);
+    for (int i = 0; i < n; i++)
+        if ((s = index_record(j, lines[i], strlen(lines[i]), j->path)))
+            return s;
+    return TRYON_OK;
 }
 
 int sched_journal_count(const struct sched_journal *j, int *n_ok)

@@ -40,10 +40,12 @@
  *     - id: tee-red         as for persons (ids are unique per list)
  *       image: garments/tee-red.png
  *       type: top           optional: top | long-sleeve-top | dress | skirt | shorts | trousers
- *   pairs: all              optional, default all; or a list of {person: ID, garment: ID}
+ *   pairs: all              optional, default all; or a list of {person: ID, garment: ID};
+ *                           at most SCHED_MAX_PAIRS pairs after expansion
  */
 #define SCHED_ID_MAX 64         /* longest id, characters */
-#define SCHED_MAX_PAIRS (1 << 26) /* more pairs than this in one catalog is TRYON_ELIMIT */
+#define SCHED_MAX_PAIRS 10000000 /* more pairs than this in one catalog is TRYON_ELIMIT, refused
+                                    before the pair list is allocated (80 MB at the limit) */
 
 struct sched_entry {          /* one person or garment of the catalog */
     char *id;                 /* [A-Za-z0-9_.-]{1,64}, safe as a file name */
@@ -107,6 +109,12 @@ const char *sched_journal_get(const struct sched_journal *j, const char *person,
  * fsynced before returning; a failed write is truncated away so the file stays valid.
  * A malformed record is TRYON_EINVAL and nothing is written. */
 enum tryon_status sched_journal_append(struct sched_journal *j, const char *json_line);
+/* --- operations (farm/ fault handling and scale; helper F) --- */
+/* Append n records (each as for sched_journal_append) with one write() and one fsync.
+ * Every record is checked before anything is written; on a write error none of them is
+ * kept (the file is truncated back to whole lines) and TRYON_EIO names the journal. */
+enum tryon_status sched_journal_append_batch(struct sched_journal *j, const char *const *lines, int n);
+/* --- end operations --- */
 /* Number of distinct pairs with a record, and how many of those are ok. */
 int sched_journal_count(const struct sched_journal *j, int *n_ok);
 void sched_journal_close(struct sched_journal *j); /* NULL is fine */
