@@ -1,7 +1,9 @@
 /* yaml.c: YAML files as a plain tree with line numbers, through libyaml's event parser.
  * Built from events (not libyaml's document API) so aliases can be refused outright and
- * nesting depth bounded: a catalog or config needs neither. Every error names the file
- * and line, which is what the catalog validation reports to users. */
+ * nesting depth bounded: a catalog or config needs neither. The node count is bounded too
+ * (YML_MAX_NODES), so a large flat document cannot make the tree take unbounded memory:
+ * together with the file size cap of yml_load_file this bounds a load's memory up front.
+ * Every error names the file and line, which is what the catalog validation reports. */
 #include "common.h"
 
 #include <errno.h>
@@ -11,6 +13,10 @@
 #include <yaml.h>
 
 #define YML_MAX_DEPTH 64
+/* Nodes (values, lists, maps; map keys are not counted, each key has a counted value) in
+ * one document. About 100 bytes each with its key, so at most ~100 MiB; a catalog of
+ * 10^5 persons and 10^5 garments with id and image needs ~600k. */
+#define YML_MAX_NODES (1 << 20)
 
 static void node_free(struct yml_node *n)
 {
@@ -37,26 +43,35 @@ void yml_free(struct yml_doc *doc)
     free(doc);
 }
 
+/* Append child (and, for a map, its key) to parent. The arrays' capacity is the next power
+ * of two >= n (implied by n, not stored), so they grow geometrically: appending 10^5 items
+ * costs O(n) copying, not O(n^2). */
 static int push_item(struct yml_node *parent, struct yml_node *child, char *key, int key_line)
 {
     int n = parent->n + 1;
-    struct yml_node **items = realloc(parent->items, sizeof *items * (size_t)n);
-    if (!items)
-        return -1;
-    parent->items = items;
-    if (parent->kind == YML_MAP) {
-        char **keys = realloc(parent->keys, sizeof *keys * (size_t)n);
-        if (!keys)
+    int old = parent->n;
+    if (old == 0 || (old & (old - 1)) == 0) { /* full: 0, 1, 2, 4, ... items */
+        size_t cap = old ? 2 * (size_t)old : 1;
+        struct yml_node **items = realloc(parent->items, sizeof *items * cap);
+        if (!items)
             return -1;
-        parent->keys = keys;
-        int *kl = realloc(parent->key_lines, sizeof *kl * (size_t)n);
-        if (!kl)
-            return -1;
-        parent->key_lines = kl;
-        keys[n - 1] = key;
-        kl[n - 1] = key_line;
+        parent->items = items;
+        if (parent->kind == YML_MAP) {
+            char **keys = realloc(parent->keys, sizeof *keys * cap);
+            if (!keys)
+                return -1;
+            parent->keys = keys;
+            int *kl = realloc(parent->key_lines, sizeof *kl * cap);
+            if (!kl)
+                return -1;
+            parent->key_lines = kl;
+        }
     }
-    items[n - 1] = child;
+    if (parent->kind == YML_MAP) {
+        parent->keys[n - 1] = key;
+        parent->key_lines[n - 1] = key_line;
+    }
+    parent->items[n - 1] = child;
     parent->n = n;
     return 0;
 }
@@ -68,6 +83,7 @@ struct builder {
     char *pending_key[YML_MAX_DEPTH]; /* map frames: key waiting for its value */
     int pending_line[YML_MAX_DEPTH];
     int depth;
+    long n_nodes;                     /* nodes made so far, against YML_MAX_NODES */
     struct yml_node *root;
 };
 
@@ -75,8 +91,9 @@ static enum tryon_status attach(struct builder *b, struct yml_node *n)
 {
     if (b->depth == 0) {
         if (b->root) {
+            int line = n->line; /* read before the free (found by fuzzing: a use after free) */
             node_free(n);
-            return tryon_fail(TRYON_EINVAL, "%s:%d: more than one document", b->name, n->line);
+            return tryon_fail(TRYON_EINVAL, "%s:%d: more than one document", b->name, line);
         }
         b->root = n;
         return TRYON_OK;
@@ -133,6 +150,13 @@ static enum tryon_status build(struct builder *b)
         }
         int line = (int)ev.start_mark.line + 1;
         enum tryon_status s = TRYON_OK;
+        bool is_key = b->depth > 0 && b->stack[b->depth - 1]->kind == YML_MAP && !b->pending_key[b->depth - 1];
+        if ((ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+             ev.type == YAML_MAPPING_START_EVENT) && !is_key && ++b->n_nodes > YML_MAX_NODES) {
+            yaml_event_delete(&ev);
+            return tryon_fail(TRYON_ELIMIT, "%s:%d: more than %d YAML nodes (values, lists, maps)", b->name, line,
+                              YML_MAX_NODES);
+        }
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             yaml_event_delete(&ev);

@@ -261,8 +261,10 @@ static enum tryon_status parse_pairs(const struct yml_doc *doc, const struct yml
     int64_t all = (int64_t)c->n_persons * c->n_garments;
     if (!n || (n->kind == YML_SCALAR && strcmp(n->str, "all") == 0)) {
         if (all > SCHED_MAX_PAIRS)
-            return tryon_fail(TRYON_ELIMIT, "%s:%d: %lld pairs, over the limit of %d (split the catalog)", doc->path,
-                              n ? n->line : 1, (long long)all, SCHED_MAX_PAIRS);
+            return tryon_fail(TRYON_ELIMIT,
+                              "%s:%d: pairs: all gives %d persons x %d garments = %lld pairs, over the limit of %d "
+                              "(split the catalog)",
+                              doc->path, n ? n->line : 1, c->n_persons, c->n_garments, (long long)all, SCHED_MAX_PAIRS);
         c->pairs = malloc(sizeof *c->pairs * (size_t)(all ? all : 1));
         if (!c->pairs)
             return tryon_fail(TRYON_ENOMEM, "%s: out of memory", doc->path);

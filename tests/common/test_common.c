@@ -177,6 +177,43 @@ static void test_yaml(void)
     CHECK(yml_check_keys(d, d->root, only_a) == TRYON_EINVAL);
     CHECK_CONTAINS(tryon_errmsg(), "dup.yaml:2: key 'a' given twice");
     yml_free(d);
+    /* found by fuzzing: the second document's message read its node after freeing it */
+    const char *two = "first: 1\n---\nsecond: 2\n";
+    CHECK(yml_load_string(two, strlen(two), "two.yaml", &d) == TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "two.yaml:3: more than one document");
+    /* a list of 2^20 + 1 values is over the node limit; 2^20 - 1 values (and the list) fit */
+    for (int extra = -1; extra <= 1; extra += 2) {
+        int n = (1 << 20) + extra;
+        char *big = malloc((size_t)n * 2 + 4);
+        size_t len = 0;
+        big[len++] = '[';
+        for (int i = 0; i < n; i++) {
+            big[len++] = i ? ',' : '0';
+            if (i)
+                big[len++] = '1';
+        }
+        big[len++] = ']';
+        enum tryon_status s = yml_load_string(big, len, "wide.yaml", &d);
+        if (extra < 0) {
+            CHECK(s == TRYON_OK && d->root && d->root->n == n);
+            yml_free(d);
+        } else {
+            CHECK(s == TRYON_ELIMIT);
+            CHECK_CONTAINS(tryon_errmsg(), "wide.yaml:1: more than 1048576 YAML nodes");
+        }
+        free(big);
+    }
+    /* nesting: 64 levels load, 65 do not */
+    char nest[160];
+    for (int depth = 64; depth <= 65; depth++) {
+        memset(nest, '[', (size_t)depth);
+        memset(nest + depth, ']', (size_t)depth);
+        enum tryon_status s = yml_load_string(nest, 2 * (size_t)depth, "nest.yaml", &d);
+        CHECK(depth == 64 ? s == TRYON_OK : s == TRYON_ELIMIT);
+        if (s == TRYON_OK)
+            yml_free(d);
+    }
+    CHECK_CONTAINS(tryon_errmsg(), "nest.yaml:1: nesting deeper than 64");
 }
 
 static void test_json(void)

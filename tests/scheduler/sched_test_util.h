@@ -5,6 +5,7 @@
 
 #include <ftw.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,5 +79,50 @@ static inline char *util_read(const char *path, size_t *len)
         *len = n;
     return (char *)d;
 }
+
+/* Peak resident memory, for tests that bound what a hostile input may cost. util_peak_reset
+ * resets the kernel's high-water mark (VmHWM) to the current RSS where the kernel allows
+ * (/proc/self/clear_refs, mode 5) and returns the current RSS in KiB; util_peak_kb returns
+ * VmHWM in KiB (0 when /proc is missing); glibc's malloc_trim first returns freed heap to
+ * the kernel. Peak growth = util_peak_kb() - util_peak_reset(). */
+static inline long util_status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = 0;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':')
+            kb = strtol(line + n + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static inline long util_peak_reset(void)
+{
+    malloc_trim(0); /* give freed heap back first, so reuse of it is not mistaken for no growth */
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+    return util_status_kb("VmRSS");
+}
+
+static inline long util_peak_kb(void) { return util_status_kb("VmHWM"); }
+
+/* AddressSanitizer keeps freed memory in quarantine and adds redzones, so peak RSS under it
+ * says little about the code: memory bounds are measured and printed, asserted only without. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UTIL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UTIL_ASAN 1
+#endif
+#endif
+#ifndef UTIL_ASAN
+#define UTIL_ASAN 0
+#endif
 
 #endif
