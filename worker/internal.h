@@ -9,10 +9,15 @@
 #include "raytrace/raytrace.h"
 
 struct avatar_model *worker_model(struct worker *w);
-/* Render meshes (each with a constant albedo, all subjects) in the studio built around
-   bmin..bmax, through cam, into film (allocated). */
+/* Which part of the body a garment type covers, judged from its name ("dress" full,
+   "trouser"/"short"/"skirt"/"pant" bottom, anything else top). */
+enum worker_cover { WORKER_COVER_TOP, WORKER_COVER_BOTTOM, WORKER_COVER_FULL };
+enum worker_cover worker_type_cover(enum avatar_garment_type t);
+/* Render meshes (mats[i] for meshes[i], all subjects; materials and their textures are
+   copied by the scene) in the studio built around bmin..bmax, through cam, into film
+   (allocated). threads 0 = the worker's. */
 enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
-                                       const float (*albedo)[3], int n, const struct rt_camera *cam,
+                                       const struct rt_material *mats, int n, const struct rt_camera *cam,
                                        const struct rt_studio *studio, const float bmin[3], const float bmax[3],
                                        int spp, int max_depth, uint64_t seed, int threads, struct rt_film *film);
 

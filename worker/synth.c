@@ -1,29 +1,29 @@
-/* synth.c: synthetic photos for `tryon synth`: person photos (a MakeHuman body of known
- * phenotype and stature, rendered through the standard photo camera in the studio) and
- * garment product photos (a garment template alone, front view, on a white backdrop).
- * They make the demo catalog and give tests inputs whose truth is known. */
+/* synth.c: synthetic photos with known truth for `tryon synth`, bench/avatar_eval and tests.
+ *
+ * Person photos: a MakeHuman body of drawn phenotype, stature and pose, dressed in drawn
+ * garments (their templates built on that body, textured with procedural prints), in the
+ * studio with drawn lights and backdrop, through the standard photo camera (the camera the
+ * person estimator assumes) moved to a drawn distance. Garment product photos: the garment
+ * template on the default body, rendered alone, front view framed on its bounds on a white
+ * backdrop. Prints (stripes, checks, dots, a logo-like patch) are painted into the
+ * garment's UV texture, in metres on the garment, so the pattern keeps its size whatever
+ * the UV layout. Each photo comes with a JSON object of its true parameters. */
 #include "worker/internal.h"
 
+#include <assert.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "avatar/avatar.h"
-#include "raytrace/raytrace.h"
+#define SYNTH_MAX_DEPTH 4      /* path length of the synthetic photos */
+#define SYNTH_TEX 512          /* print texture side, texels */
+#define SYNTH_LAYER_M 0.006f   /* extra push of an outer garment over an inner one, metres */
 
-#define SYNTH_MAX_DEPTH 4   /* path length of the synthetic photos */
-
-/* Skin albedos (linear RGB) spanning light to dark tones; a person's tone is picked by
- * its seed. */
-static const float skin_tones[][3] = {
-    {0.62f, 0.43f, 0.34f}, {0.50f, 0.33f, 0.24f}, {0.36f, 0.22f, 0.15f}, {0.20f, 0.12f, 0.08f},
-};
-
-/* Render a film into 8-bit RGBA with the given alpha policy. */
+/* The film as 8-bit: RGBA, or RGB when the photo is opaque (no alpha channel at all). */
 static enum tryon_status film_to_image(const struct rt_film *f, bool keep_alpha, struct img8 *out)
 {
     enum tryon_status s = rt_film_to_rgba8(f, 1.0f, out);
     if (s == TRYON_OK && !keep_alpha) {
-        /* an opaque photo is stored as RGB, so it carries no alpha channel at all */
         size_t n = (size_t)out->w * out->h;
         for (size_t i = 0; i < n; i++)
             memmove(out->px + i * 3, out->px + i * 4, 3);
@@ -32,85 +32,354 @@ static enum tryon_status film_to_image(const struct rt_film *f, bool keep_alpha,
     return s;
 }
 
-enum tryon_status worker_synth_person(struct worker *w, const struct worker_synth_person *p, int width, int height,
-                                      int spp, uint64_t seed, struct img8 *out)
+/* Print value at a point of the garment surface (x, y metres in the texture's frame;
+   logo centre lx, ly): 1 = print colour, 0 = base. */
+static float print_at(const struct worker_synth_garment *g, float x, float y, float lx, float ly)
 {
-    struct avatar_model *model = worker_model(w);
-    struct avatar_body_params bp;
-    avatar_phenotype_default(&bp.ph);
-    bp.ph.gender = p->gender;
-    bp.ph.weight = p->weight;
-    bp.ph.muscle = p->muscle;
-    bp.ph.age = p->age;
-    bp.stature_m = p->stature_m;
-    bp.arm_down_deg = 0;
-    struct avatar_mesh body = {0};
-    enum tryon_status s = avatar_body_build(model, &bp, &body);
+    float p = g->print_scale_m;
+    switch (g->print) {
+    case WORKER_PRINT_STRIPES:
+        return y / p - floorf(y / p) < 0.4f ? 1.0f : 0.0f;
+    case WORKER_PRINT_CHECKS: {
+        long a = (long)floorf(x / p), b = (long)floorf(y / p);
+        return ((a + b) & 1) ? 1.0f : 0.0f;
+    }
+    case WORKER_PRINT_DOTS: {
+        /* dots on a staggered grid, radius a quarter of the spacing */
+        float row = floorf(y / p), fx = x / p + 0.5f * fmodf(fabsf(row), 2.0f);
+        float dx = fx - floorf(fx) - 0.5f, dy = y / p - row - 0.5f;
+        return dx * dx + dy * dy < 0.0625f ? 1.0f : 0.0f;
+    }
+    case WORKER_PRINT_LOGO: {
+        /* a square patch of side 4p in print colour holding a base-coloured ring and bar */
+        float dx = x - lx, dy = y - ly, h = 2.0f * p;
+        if (fabsf(dx) > h || fabsf(dy) > h)
+            return 0.0f;
+        float r = sqrtf(dx * dx + dy * dy);
+        bool ring = r > 0.9f * p && r < 1.35f * p;
+        bool bar = fabsf(dy) < 0.2f * p && fabsf(dx) < 1.6f * p;
+        return ring || bar ? 0.0f : 1.0f;
+    }
+    default:
+        return 0.0f;
+    }
+}
+
+/* Paint the garment's texture (linear RGB, v up) from its colour and print. The metres per
+   uv unit come from the mesh's extent over its uv extent. The logo sits at the uv centre
+   horizontally, 70% up on a top or a dress (the chest), 88% up on a bottom (below the
+   waistband). */
+static enum tryon_status paint_texture(const struct avatar_mesh *m, const struct worker_synth_garment *g,
+                                       struct imgf *tex)
+{
+    float umin = 1e30f, umax = -1e30f, vmin = 1e30f, vmax = -1e30f;
+    for (int i = 0; i < m->nv; i++) {
+        umin = fminf(umin, m->uv[2 * i]), umax = fmaxf(umax, m->uv[2 * i]);
+        vmin = fminf(vmin, m->uv[2 * i + 1]), vmax = fmaxf(vmax, m->uv[2 * i + 1]);
+    }
+    float bmin[3], bmax[3];
+    avatar_mesh_bounds(m, bmin, bmax);
+    float su = (bmax[0] - bmin[0]) / fmaxf(umax - umin, 1e-6f), sv = (bmax[1] - bmin[1]) / fmaxf(vmax - vmin, 1e-6f);
+    float up = worker_type_cover(g->est.type) == WORKER_COVER_BOTTOM ? 0.88f : 0.7f;
+    float lx = 0.5f * (umin + umax) * su, ly = (vmin + up * (vmax - vmin)) * sv;
+    enum tryon_status s = imgf_alloc(tex, SYNTH_TEX, SYNTH_TEX, 3);
     if (s)
         return s;
-    struct avatar_photo_camera pc;
-    avatar_photo_camera(&pc);
-    struct rt_camera cam;
-    memcpy(cam.eye, pc.eye, sizeof cam.eye);
-    memcpy(cam.target, pc.target, sizeof cam.target);
-    memcpy(cam.up, pc.up, sizeof cam.up);
-    cam.vfov_deg = pc.vfov_deg;
-    cam.width = width;
-    cam.height = height;
-    struct rt_studio studio;
-    rt_studio_default(&studio);
-    float bmin[3], bmax[3];
-    avatar_mesh_bounds(&body, bmin, bmax);
-    const float(*tone)[3] = &skin_tones[seed % (sizeof skin_tones / sizeof skin_tones[0])];
-    const struct avatar_mesh *meshes[1] = {&body};
+    for (int ty = 0; ty < SYNTH_TEX; ty++)
+        for (int tx = 0; tx < SYNTH_TEX; tx++) {
+            /* 2x2 supersampling for smooth pattern edges; texel row 0 is v = 1 */
+            float cover = 0;
+            for (int k = 0; k < 4; k++) {
+                float u = ((float)tx + 0.25f + 0.5f * (float)(k & 1)) / SYNTH_TEX;
+                float v = 1.0f - ((float)ty + 0.25f + 0.5f * (float)(k >> 1)) / SYNTH_TEX;
+                cover += 0.25f * print_at(g, u * su, v * sv, lx, ly);
+            }
+            float *px = tex->px + ((size_t)ty * SYNTH_TEX + tx) * 3;
+            for (int c = 0; c < 3; c++)
+                px[c] = g->est.color[c] + cover * (g->print_color[c] - g->est.color[c]);
+        }
+    return TRYON_OK;
+}
+
+/* Push every vertex `d` metres along its normal (an outer layer over an inner garment). */
+static void push_out(struct avatar_mesh *m, float d)
+{
+    for (int i = 0; i < 3 * m->nv; i++)
+        m->pos[i] += d * m->nrm[i];
+}
+
+static void json_vec(struct json_w *t, const char *key, const float *v, int n, int digits)
+{
+    json_key(t, key);
+    json_arr_begin(t);
+    for (int k = 0; k < n; k++)
+        json_numf(t, v[k], digits);
+    json_arr_end(t);
+}
+
+static void json_srgb(struct json_w *t, const char *key, const float lin[3])
+{
+    float s[3];
+    for (int k = 0; k < 3; k++)
+        s[k] = img_linear_to_srgb(lin[k]);
+    json_vec(t, key, s, 3, 4);
+}
+
+static void json_camera(struct json_w *t, const struct rt_camera *cam)
+{
+    json_key(t, "camera");
+    json_obj_begin(t);
+    json_vec(t, "eye", cam->eye, 3, 5);
+    json_vec(t, "target", cam->target, 3, 5);
+    json_key(t, "vfov_deg");
+    json_numf(t, cam->vfov_deg, 5);
+    json_key(t, "width");
+    json_int(t, cam->width);
+    json_key(t, "height");
+    json_int(t, cam->height);
+    json_obj_end(t);
+}
+
+/* Pixel bounds [x0, y0, x1, y1) of the film's subject (alpha > 0.5); zeros when none. */
+static void json_subject_box(struct json_w *t, const struct rt_film *f)
+{
+    int x0 = f->w, y0 = f->h, x1 = 0, y1 = 0;
+    for (int y = 0; y < f->h; y++)
+        for (int x = 0; x < f->w; x++)
+            if (f->alpha[(size_t)y * f->w + x] > 0.5f) {
+                x0 = x < x0 ? x : x0, y0 = y < y0 ? y : y0;
+                x1 = x + 1 > x1 ? x + 1 : x1, y1 = y + 1 > y1 ? y + 1 : y1;
+            }
+    if (x1 == 0)
+        x0 = y0 = 0;
+    json_key(t, "subject_box_px");
+    json_arr_begin(t);
+    json_int(t, x0);
+    json_int(t, y0);
+    json_int(t, x1);
+    json_int(t, y1);
+    json_arr_end(t);
+}
+
+/* The garment fields of a truth object (inside an open object). */
+static void json_garment(struct json_w *t, const struct worker_synth_garment *g)
+{
+    json_key(t, "type");
+    json_str(t, avatar_garment_type_name(g->est.type));
+    json_key(t, "type_hint");
+    json_bool(t, g->type_hint);
+    json_srgb(t, "color_srgb", g->est.color);
+    json_key(t, "length");
+    json_numf(t, g->est.length, 4);
+    json_key(t, "sleeve");
+    json_numf(t, g->est.sleeve, 4);
+    json_key(t, "print");
+    json_obj_begin(t);
+    json_key(t, "kind");
+    json_str(t, worker_print_name(g->print));
+    json_srgb(t, "color_srgb", g->print_color);
+    json_key(t, "scale_m");
+    json_numf(t, g->print_scale_m, 4);
+    json_obj_end(t);
+}
+
+/* Build garment g on a body and give it its print texture (tex allocated when the mesh has
+   uv). The material points into tex. */
+static enum tryon_status garment_mesh(struct worker *w, const struct avatar_body_params *bp,
+                                      const struct avatar_mesh *body, const struct worker_synth_garment *g,
+                                      struct avatar_mesh *mesh, struct imgf *tex, struct rt_material *mat)
+{
+    enum tryon_status s = avatar_garment_build(worker_model(w), bp, body, &g->est, mesh);
+    if (s)
+        return s;
+    memset(mat, 0, sizeof *mat);
+    memcpy(mat->albedo, g->est.color, sizeof mat->albedo);
+    if (mesh->uv) {
+        if ((s = paint_texture(mesh, g, tex)))
+            return s;
+        mat->texture = tex;
+    }
+    return TRYON_OK;
+}
+
+enum tryon_status worker_synth_person_photo(struct worker *w, const struct worker_synth_person *p, int width,
+                                            int height, int spp, uint64_t seed, int threads, struct img8 *out,
+                                            struct json_w *t)
+{
+    assert(p->n_wear >= 0 && p->n_wear <= 2);
+    memset(out, 0, sizeof *out);
+    struct avatar_mesh meshes[3] = {{0}};
+    struct imgf tex[3] = {{0}};
+    struct rt_material mats[3];
+    enum tryon_status s = avatar_body_build(worker_model(w), &p->body, &meshes[0]);
+    memset(&mats[0], 0, sizeof mats[0]);
+    memcpy(mats[0].albedo, p->skin, sizeof mats[0].albedo);
+    for (int k = 0; k < p->n_wear && s == TRYON_OK; k++) {
+        s = garment_mesh(w, &p->body, &meshes[0], &p->wear[k], &meshes[1 + k], &tex[1 + k], &mats[1 + k]);
+        if (s == TRYON_OK && k > 0)
+            push_out(&meshes[1 + k], SYNTH_LAYER_M * (float)k);
+    }
     struct rt_film film = {0};
-    s = worker_render_meshes(w, meshes, tone, 1, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH, seed, 0, &film);
+    struct rt_camera cam;
+    if (s == TRYON_OK) {
+        struct avatar_photo_camera pc;
+        avatar_photo_camera(&pc);
+        memcpy(cam.eye, pc.eye, sizeof cam.eye);
+        cam.eye[2] = p->cam_distance_m;
+        memcpy(cam.target, pc.target, sizeof cam.target);
+        memcpy(cam.up, pc.up, sizeof cam.up);
+        cam.vfov_deg = pc.vfov_deg;
+        cam.width = width;
+        cam.height = height;
+        struct rt_studio studio;
+        rt_studio_default(&studio);
+        memcpy(studio.backdrop, p->backdrop, sizeof studio.backdrop);
+        studio.key = p->key;
+        studio.fill = p->fill;
+        float bmin[3], bmax[3];
+        avatar_mesh_bounds(&meshes[0], bmin, bmax);
+        const struct avatar_mesh *list[3] = {&meshes[0], &meshes[1], &meshes[2]};
+        s = worker_render_meshes(w, list, mats, 1 + p->n_wear, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH,
+                                 seed, threads, &film);
+    }
     if (s == TRYON_OK)
         s = film_to_image(&film, p->with_alpha, out);
+    if (s == TRYON_OK) {
+        json_key(t, "gender"); json_numf(t, p->body.ph.gender, 4);
+        json_key(t, "age"); json_numf(t, p->body.ph.age, 4);
+        json_key(t, "muscle"); json_numf(t, p->body.ph.muscle, 4);
+        json_key(t, "weight"); json_numf(t, p->body.ph.weight, 4);
+        json_key(t, "height"); json_numf(t, p->body.ph.height, 4);
+        json_key(t, "proportions"); json_numf(t, p->body.ph.proportions, 4);
+        json_key(t, "stature_m"); json_numf(t, p->body.stature_m, 4);
+        json_key(t, "pose");
+        json_obj_begin(t);
+        json_key(t, "arm_down_deg"); json_numf(t, p->body.arm_down_deg, 4);
+        json_obj_end(t);
+        json_srgb(t, "skin_srgb", p->skin);
+        json_key(t, "alpha"); json_bool(t, p->with_alpha);
+        json_key(t, "height_hint"); json_bool(t, p->height_hint);
+        json_camera(t, &cam);
+        json_key(t, "camera_distance_m"); json_numf(t, p->cam_distance_m, 4);
+        json_key(t, "light");
+        json_obj_begin(t);
+        json_key(t, "key"); json_numf(t, p->key, 4);
+        json_key(t, "fill"); json_numf(t, p->fill, 4);
+        json_obj_end(t);
+        json_srgb(t, "backdrop_srgb", p->backdrop);
+        json_subject_box(t, &film);
+        json_key(t, "wearing");
+        json_arr_begin(t);
+        for (int k = 0; k < p->n_wear; k++) {
+            json_obj_begin(t);
+            json_garment(t, &p->wear[k]);
+            json_obj_end(t);
+        }
+        json_arr_end(t);
+    } else {
+        img8_free(out);
+    }
     rt_film_free(&film);
-    avatar_mesh_free(&body);
+    for (int k = 0; k < 3; k++) {
+        avatar_mesh_free(&meshes[k]);
+        imgf_free(&tex[k]);
+    }
     return s;
 }
 
-enum tryon_status worker_synth_garment(struct worker *w, const struct worker_synth_garment *g, int width,
-                                       int height, int spp, uint64_t seed, struct img8 *out)
+/* Mean first-hit albedo over the subject's pixels, as sRGB: the colour a garment's photo
+   shows on average (base and print mixed), unaffected by light. */
+static void json_mean_albedo(struct json_w *t, const struct rt_film *f)
 {
-    struct avatar_model *model = worker_model(w);
-    struct avatar_garment_est est;
-    memset(&est, 0, sizeof est);
-    enum tryon_status s = avatar_garment_type_parse(g->type, &est.type);
-    if (s)
-        return s;
-    for (int c = 0; c < 3; c++)
-        est.color[c] = img_srgb_to_linear(g->color_srgb[c]);
-    est.length = g->length;
-    est.sleeve = g->sleeve;
+    double acc[3] = {0, 0, 0}, wsum = 0;
+    for (size_t i = 0; i < (size_t)f->w * f->h; i++)
+        if (f->alpha[i] > 0.99f) {
+            for (int c = 0; c < 3; c++)
+                acc[c] += f->albedo[3 * i + c];
+            wsum += 1;
+        }
+    float m[3] = {0, 0, 0};
+    for (int c = 0; c < 3 && wsum > 0; c++)
+        m[c] = (float)(acc[c] / wsum);
+    json_srgb(t, "mean_color_srgb", m);
+}
+
+enum tryon_status worker_synth_garment_photo(struct worker *w, const struct worker_synth_garment *g, int width,
+                                             int height, int spp, uint64_t seed, int threads, struct img8 *out,
+                                             struct json_w *t)
+{
+    memset(out, 0, sizeof *out);
     struct avatar_body_params bp;
+    memset(&bp, 0, sizeof bp);
     avatar_phenotype_default(&bp.ph);
     bp.stature_m = 1.75f;
-    bp.arm_down_deg = 0;
     struct avatar_mesh body = {0}, garment = {0};
-    s = avatar_body_build(model, &bp, &body);
+    struct imgf tex = {0};
+    struct rt_material mat;
+    struct rt_film film = {0};
+    struct rt_camera cam;
+    enum tryon_status s = avatar_body_build(worker_model(w), &bp, &body);
     if (s == TRYON_OK)
-        s = avatar_garment_build(model, &bp, &body, &est, &garment);
+        s = garment_mesh(w, &bp, &body, g, &garment, &tex, &mat);
     if (s == TRYON_OK) {
         float bmin[3], bmax[3];
         avatar_mesh_bounds(&garment, bmin, bmax);
-        struct rt_camera cam;
         rt_camera_frame(bmin, bmax, width, height, 0.08f, &cam);
         struct rt_studio studio;
         rt_studio_default(&studio);
         studio.backdrop[0] = studio.backdrop[1] = studio.backdrop[2] = 0.9f;
-        const struct avatar_mesh *meshes[1] = {&garment};
-        const float(*albedo)[3] = (const float(*)[3])est.color;
-        struct rt_film film = {0};
-        s = worker_render_meshes(w, meshes, albedo, 1, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH, seed, 0,
-                                     &film);
-        if (s == TRYON_OK)
-            s = film_to_image(&film, false, out);
-        rt_film_free(&film);
+        const struct avatar_mesh *list[1] = {&garment};
+        s = worker_render_meshes(w, list, &mat, 1, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH, seed, threads,
+                                 &film);
     }
+    if (s == TRYON_OK)
+        s = film_to_image(&film, false, out);
+    if (s == TRYON_OK) {
+        json_garment(t, g);
+        json_mean_albedo(t, &film);
+        json_camera(t, &cam);
+        json_subject_box(t, &film);
+    } else {
+        img8_free(out);
+    }
+    rt_film_free(&film);
+    imgf_free(&tex);
     avatar_mesh_free(&garment);
     avatar_mesh_free(&body);
+    return s;
+}
+
+enum tryon_status worker_synth_image(struct worker *w, const struct worker_synth_config *cfg, int i, int threads,
+                                     struct img8 *out, struct json_w *truth)
+{
+    char id[72], file[160];
+    const char *folder;
+    worker_synth_image_id(cfg, i, id, &folder);
+    snprintf(file, sizeof file, "%s/%s.png", folder, id);
+    uint64_t key[3] = {cfg->seed, (uint64_t)i, 0x72656e646572ULL};
+    uint64_t seed = hash64(key, sizeof key, 0);
+    json_w_reset(truth);
+    json_obj_begin(truth);
+    json_key(truth, "id");
+    json_str(truth, id);
+    json_key(truth, "kind");
+    json_str(truth, i < cfg->n_persons ? "person" : "garment");
+    json_key(truth, "file");
+    json_str(truth, file);
+    json_key(truth, "index");
+    json_int(truth, i);
+    enum tryon_status s;
+    if (i < cfg->n_persons) {
+        struct worker_synth_person p;
+        worker_synth_draw_person(cfg, i, &p);
+        s = worker_synth_person_photo(w, &p, cfg->width, cfg->height, cfg->spp, seed, threads, out, truth);
+    } else {
+        struct worker_synth_garment g;
+        worker_synth_draw_garment(cfg, i - cfg->n_persons, &g);
+        s = worker_synth_garment_photo(w, &g, cfg->width, cfg->height, cfg->spp, seed, threads, out, truth);
+    }
+    json_obj_end(truth);
+    if (s)
+        json_w_reset(truth);
     return s;
 }

@@ -241,7 +241,7 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
 }
 
 enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
-                                       const float (*albedo)[3], int n, const struct rt_camera *cam,
+                                       const struct rt_material *mats, int n, const struct rt_camera *cam,
                                        const struct rt_studio *studio, const float bmin[3], const float bmax[3],
                                        int spp, int max_depth, uint64_t seed, int threads, struct rt_film *film)
 {
@@ -249,9 +249,12 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
     if (!sc)
         return TRYON_ENOMEM;
     for (int i = 0; i < n; i++) {
-        struct rt_material m = {{albedo[i][0], albedo[i][1], albedo[i][2]}, NULL};
-        rt_scene_add_mesh(sc, meshes[i]->pos, meshes[i]->nrm, meshes[i]->uv, meshes[i]->nv, meshes[i]->tri,
-                          meshes[i]->nt, &m, true);
+        const struct avatar_mesh *m = meshes[i];
+        int id = rt_scene_add_mesh(sc, m->pos, m->nrm, m->uv, m->nv, m->tri, m->nt, &mats[i], true);
+        if (id < 0) {
+            rt_scene_free(sc);
+            return (enum tryon_status)id;
+        }
     }
     rt_scene_add_studio(sc, bmin, bmax, studio);
     enum tryon_status s = rt_scene_commit(sc);
@@ -406,9 +409,11 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         struct rt_camera cam;
         rt_camera_frame(bmin, bmax, w->s->width, w->s->height, 0.06f, &cam);
         const struct avatar_mesh *meshes[2] = {&ps->body, &garment};
-        const float albedo[2][3] = {{ps->skin[0], ps->skin[1], ps->skin[2]},
-                                    {gs->est.color[0], gs->est.color[1], gs->est.color[2]}};
-        enum tryon_status s = worker_render_meshes(w, meshes, albedo, 2, &cam, &studio, bmin, bmax, w->s->spp,
+        struct rt_material mats[2];
+        memset(mats, 0, sizeof mats);
+        memcpy(mats[0].albedo, ps->skin, sizeof mats[0].albedo);
+        memcpy(mats[1].albedo, gs->est.color, sizeof mats[1].albedo);
+        enum tryon_status s = worker_render_meshes(w, meshes, mats, 2, &cam, &studio, bmin, bmax, w->s->spp,
                                                    w->s->max_depth,
                                                    hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),
                                                    w->s->threads, &film);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "avatar/avatar.h"
 #include "common/common.h"
 
 /* Render settings resolved from the preset, the catalog and the command line. */
@@ -53,25 +54,95 @@ void worker_free(struct worker *w);
  * produced, the pair's own failure included. */
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *record);
 
-/* ---- synthetic photos (`tryon synth`) ----
- * A person photo: a MakeHuman body of the given phenotype and stature rendered by our
- * path tracer through the standard photo camera (avatar_photo_camera) in the studio.
- * with_alpha: keep the subject alpha (else an opaque photo whose backdrop must be keyed). */
-struct worker_synth_person {
-    float gender, weight, muscle, age; /* MakeHuman macro values in [0,1] */
-    float stature_m;
-    bool with_alpha;
-};
-/* A garment product photo: the garment template on a default body, front view, rendered
- * without the body on a white backdrop (no alpha). */
+/* ---- synthetic photos (`tryon synth`, bench/avatar_eval, tests) ----
+ * A synth config (a YAML file in configs/synth/, format in its README.md) describes a set
+ * of person photos and garment product photos drawn at random within parameter ranges.
+ * Image i (persons first: 0 .. n_persons-1, then garments) is drawn from an RNG seeded by
+ * (config seed, i) alone and path-traced with a seed derived the same way, so its bytes
+ * depend only on the config and i: not on which rank renders it, the thread count or a
+ * resume. Each image comes with one JSON object of the true parameters it was made from. */
+
+/* Procedural prints painted into a garment's UV texture. */
+enum worker_print { WORKER_PRINT_NONE, WORKER_PRINT_STRIPES, WORKER_PRINT_CHECKS, WORKER_PRINT_DOTS,
+                    WORKER_PRINT_LOGO, WORKER_PRINT_N };
+const char *worker_print_name(enum worker_print p);   /* "none", "stripes", "checks", "dots", "logo" */
+
+/* One garment of a synthetic photo: the template's parameters (the truth an estimator
+ * should recover) and its print. */
 struct worker_synth_garment {
-    const char *type;                  /* top | trousers */
-    float color_srgb[3];               /* in [0,1] */
-    float length, sleeve;              /* template size parameters in [0,1] */
+    struct avatar_garment_est est;   /* type, colour (linear RGB), size parameters */
+    enum worker_print print;
+    float print_color[3];            /* linear RGB */
+    float print_scale_m;             /* period of stripes/checks/dots, half the logo's side; metres */
+    bool type_hint;                  /* a product photo whose type the written catalog names */
 };
-enum tryon_status worker_synth_person(struct worker *w, const struct worker_synth_person *p, int width, int height,
-                                      int spp, uint64_t seed, struct img8 *out);
-enum tryon_status worker_synth_garment(struct worker *w, const struct worker_synth_garment *g, int width,
-                                       int height, int spp, uint64_t seed, struct img8 *out);
+
+/* One person photo: body, look, camera and studio. */
+struct worker_synth_person {
+    struct avatar_body_params body;  /* phenotype, stature, pose */
+    float skin[3];                   /* linear RGB skin albedo */
+    float cam_distance_m;            /* eye distance along +z; the standard photo camera's is 5 m */
+    float key, fill;                 /* studio light intensities (1 = default) */
+    float backdrop[3];               /* linear albedo of the cyclorama */
+    bool with_alpha;                 /* RGBA photo with the subject's alpha, else opaque RGB */
+    bool height_hint;                /* the written catalog gives this person's height_cm */
+    int n_wear;                      /* garments worn, 0..2; the last one is outermost */
+    struct worker_synth_garment wear[2];
+};
+
+/* A parsed synth config (plain struct; worker_synth_config_free releases its strings). */
+struct worker_synth_range { float lo, hi; };
+struct worker_synth_config {
+    char *path;                      /* as given, for messages */
+    uint64_t seed;
+    int width, height, spp;
+    bool hold_out;                   /* this seed is a held-out evaluation set (never train on it) */
+    bool write_catalog;              /* write OUT/catalog.yaml pairing every person with every garment */
+    char catalog_preset[16];         /* render preset named in that catalog */
+    int n_persons, n_garments;
+    char **person_ids, **garment_ids;/* optional names (NULL = p0000.., g0000..) */
+    /* persons */
+    float alpha_fraction, hint_fraction, clothed_fraction;   /* of the persons, spread evenly by index */
+    float type_hint_fraction;                                /* of the garments, likewise */
+    struct worker_synth_range gender, age, muscle, weight, proportions, stature_cm, arm_down_deg,
+        cam_distance_m, key, fill, backdrop, skin;
+    /* garments */
+    int n_types;
+    enum avatar_garment_type types[16];       /* cycled by garment index */
+    int n_prints;
+    enum worker_print prints[16];             /* cycled by garment index */
+    int n_colors;
+    float colors[16][3];                      /* sRGB, cycled; none = random colours */
+    struct worker_synth_range length, sleeve, print_scale_m;
+};
+/* Parse and validate a config; errors name path:line. cfg is zeroed first. */
+enum tryon_status worker_synth_config_load(const char *path, struct worker_synth_config *cfg);
+void worker_synth_config_free(struct worker_synth_config *cfg);
+/* n_persons + n_garments. */
+int worker_synth_count(const struct worker_synth_config *cfg);
+/* Id of image i (validated ids from the config, else p0000 / g0000) and its folder
+   ("persons" or "garments"). */
+void worker_synth_image_id(const struct worker_synth_config *cfg, int i, char id[72], const char **folder);
+/* The parameters of person image i (0 <= i < n_persons) / garment image j (0 <= j < n_garments). */
+void worker_synth_draw_person(const struct worker_synth_config *cfg, int i, struct worker_synth_person *p);
+void worker_synth_draw_garment(const struct worker_synth_config *cfg, int j, struct worker_synth_garment *g);
+
+/* Render a person photo: the body and its garments (textured with their prints) in the
+   studio through the standard photo camera moved to cam_distance_m. The true parameters,
+   measurements and camera are appended as fields to `truth`, an object the caller opened.
+   threads: render threads (0 = the worker's). out is allocated (img8_free): RGBA or RGB (with_alpha). */
+enum tryon_status worker_synth_person_photo(struct worker *w, const struct worker_synth_person *p, int width,
+                                            int height, int spp, uint64_t seed, int threads, struct img8 *out,
+                                            struct json_w *truth);
+/* Render a garment product photo: the garment on the default body, rendered without the
+   body, front view framed on its bounds, on a white backdrop (RGB, no alpha). Truth
+   fields appended as above. */
+enum tryon_status worker_synth_garment_photo(struct worker *w, const struct worker_synth_garment *g, int width,
+                                             int height, int spp, uint64_t seed, int threads, struct img8 *out,
+                                             struct json_w *truth);
+/* Image i of a config: draw and render it; truth is reset to one JSON object: "id", "kind"
+   ("person" | "garment"), "file" (folder/id.png), "index", then the photo's fields. */
+enum tryon_status worker_synth_image(struct worker *w, const struct worker_synth_config *cfg, int i, int threads,
+                                     struct img8 *out, struct json_w *truth);
 
 #endif

@@ -1,0 +1,526 @@
+/* synth_config.c: the synth config (YAML in configs/synth/) and the random draw of each
+ * image's parameters.
+ *
+ * Parsing validates everything up front with messages naming path:line (unknown keys,
+ * ranges outside what the body model or the renderer accepts, unknown types and prints),
+ * so a long synth job never fails half way through on a typo. Drawing is a pure function
+ * of (config, image index): an RNG seeded by hash(seed, index) is read in a fixed order,
+ * and classes (garment type, print, colour list) are assigned in turn by index so every
+ * set is balanced. */
+#include "worker/internal.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const ROOT_KEYS[] = {"seed", "size", "spp", "hold_out", "catalog", "catalog_preset",
+                                        "persons", "garments", NULL};
+static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint", "clothed", "gender", "age",
+                                          "muscle", "weight", "proportions", "stature_cm", "arm_down_deg",
+                                          "camera_distance_m", "key", "fill", "backdrop", "skin", NULL};
+static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "colors", "length", "sleeve",
+                                           "print_scale_m", "type_hint", NULL};
+
+#define SYNTH_MAX_IMAGES 100000   /* per kind; far above any data set we make */
+
+const char *worker_print_name(enum worker_print p)
+{
+    static const char *const names[WORKER_PRINT_N] = {"none", "stripes", "checks", "dots", "logo"};
+    return (int)p >= 0 && p < WORKER_PRINT_N ? names[p] : "?";
+}
+
+/* Ids name files: [A-Za-z0-9_.-]{1,64}, not "." or "..". */
+static bool id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '.' || *s == '-'))
+            return false;
+    return true;
+}
+
+/* A number in [lo, hi]. */
+static enum tryon_status num_in(const struct yml_doc *doc, const struct yml_node *n, const char *what, double lo,
+                                double hi, float *out)
+{
+    double v;
+    enum tryon_status s = yml_as_double(doc, n, what, &v);
+    if (s)
+        return s;
+    if (!(v >= lo && v <= hi))
+        return tryon_fail(TRYON_EINVAL, "%s:%d: %s must be between %g and %g, not %s", doc->path, n->line, what, lo,
+                          hi, n->str);
+    *out = (float)v;
+    return TRYON_OK;
+}
+
+/* An optional range key: absent keeps *r; a number gives [v, v]; [lo, hi] with lo <= hi,
+   both inside [min, max]. */
+static enum tryon_status range_key(const struct yml_doc *doc, const struct yml_node *map, const char *key,
+                                   double min, double max, struct worker_synth_range *r)
+{
+    const struct yml_node *n = yml_get(map, key);
+    if (!n)
+        return TRYON_OK;
+    enum tryon_status s;
+    if (n->kind == YML_SCALAR) {
+        if ((s = num_in(doc, n, key, min, max, &r->lo)))
+            return s;
+        r->hi = r->lo;
+        return TRYON_OK;
+    }
+    if (n->kind != YML_SEQ || n->n != 2)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: %s must be a number or a [low, high] pair", doc->path, n->line, key);
+    if ((s = num_in(doc, n->items[0], key, min, max, &r->lo)) || (s = num_in(doc, n->items[1], key, min, max, &r->hi)))
+        return s;
+    if (r->lo > r->hi)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: %s: low %g is above high %g", doc->path, n->line, key, r->lo, r->hi);
+    return TRYON_OK;
+}
+
+static enum tryon_status frac_key(const struct yml_doc *doc, const struct yml_node *map, const char *key, float *out)
+{
+    const struct yml_node *n = yml_get(map, key);
+    return n ? num_in(doc, n, key, 0.0, 1.0, out) : TRYON_OK;
+}
+
+static enum tryon_status count_key(const struct yml_doc *doc, const struct yml_node *map, const char *what,
+                                   int *out)
+{
+    const struct yml_node *n = yml_get(map, "count");
+    if (!n)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: %s is missing required key 'count'", doc->path, map->line, what);
+    long long v;
+    enum tryon_status s = yml_as_int(doc, n, "count", &v);
+    if (s)
+        return s;
+    if (v < 0 || v > SYNTH_MAX_IMAGES)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: count must be between 0 and %d, not %s", doc->path, n->line,
+                          SYNTH_MAX_IMAGES, n->str);
+    *out = (int)v;
+    return TRYON_OK;
+}
+
+/* Optional list of `count` ids, unique and valid. */
+static enum tryon_status ids_key(const struct yml_doc *doc, const struct yml_node *map, int count, char ***out)
+{
+    const struct yml_node *n = yml_get(map, "ids");
+    if (!n)
+        return TRYON_OK;
+    enum tryon_status s = yml_expect(doc, n, YML_SEQ, "ids");
+    if (s)
+        return s;
+    if (n->n != count)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: ids lists %d names for count %d", doc->path, n->line, n->n, count);
+    char **ids = calloc((size_t)count + 1, sizeof *ids);
+    if (!ids)
+        return tryon_fail(TRYON_ENOMEM, "%s: out of memory", doc->path);
+    *out = ids;
+    for (int i = 0; i < count; i++) {
+        const char *str;
+        if ((s = yml_as_str(doc, n->items[i], "id", &str)))
+            return s;
+        if (!id_valid(str))
+            return tryon_fail(TRYON_EINVAL, "%s:%d: id '%.80s' must match [A-Za-z0-9_.-]{1,64}", doc->path,
+                              n->items[i]->line, str);
+        for (int k = 0; k < i; k++)
+            if (!strcmp(ids[k], str))
+                return tryon_fail(TRYON_EINVAL, "%s:%d: id '%s' is listed twice", doc->path, n->items[i]->line, str);
+        if (!(ids[i] = strdup(str)))
+            return tryon_fail(TRYON_ENOMEM, "%s: out of memory", doc->path);
+    }
+    return TRYON_OK;
+}
+
+static enum tryon_status parse_persons(const struct yml_doc *doc, const struct yml_node *m,
+                                       struct worker_synth_config *c)
+{
+    enum tryon_status s;
+    if ((s = yml_expect(doc, m, YML_MAP, "persons")) || (s = yml_check_keys(doc, m, PERSON_KEYS)) ||
+        (s = count_key(doc, m, "persons", &c->n_persons)) || (s = ids_key(doc, m, c->n_persons, &c->person_ids)) ||
+        (s = frac_key(doc, m, "alpha", &c->alpha_fraction)) ||
+        (s = frac_key(doc, m, "height_hint", &c->hint_fraction)) ||
+        (s = frac_key(doc, m, "clothed", &c->clothed_fraction)) ||
+        (s = range_key(doc, m, "gender", 0, 1, &c->gender)) || (s = range_key(doc, m, "age", 0, 1, &c->age)) ||
+        (s = range_key(doc, m, "muscle", 0, 1, &c->muscle)) || (s = range_key(doc, m, "weight", 0, 1, &c->weight)) ||
+        (s = range_key(doc, m, "proportions", 0, 1, &c->proportions)) ||
+        (s = range_key(doc, m, "stature_cm", 120, 210, &c->stature_cm)) ||
+        (s = range_key(doc, m, "arm_down_deg", -20, 60, &c->arm_down_deg)) ||
+        (s = range_key(doc, m, "camera_distance_m", 4.6, 7.0, &c->cam_distance_m)) ||
+        (s = range_key(doc, m, "key", 0.3, 2.0, &c->key)) || (s = range_key(doc, m, "fill", 0.3, 2.0, &c->fill)) ||
+        (s = range_key(doc, m, "backdrop", 0.05, 0.9, &c->backdrop)) ||
+        (s = range_key(doc, m, "skin", 0, 1, &c->skin)))
+        return s;
+    return TRYON_OK;
+}
+
+static enum tryon_status parse_garments(const struct yml_doc *doc, const struct yml_node *m,
+                                        struct worker_synth_config *c)
+{
+    enum tryon_status s;
+    if ((s = yml_expect(doc, m, YML_MAP, "garments")) || (s = yml_check_keys(doc, m, GARMENT_KEYS)) ||
+        (s = count_key(doc, m, "garments", &c->n_garments)) ||
+        (s = ids_key(doc, m, c->n_garments, &c->garment_ids)) || (s = range_key(doc, m, "length", 0, 1, &c->length)) ||
+        (s = range_key(doc, m, "sleeve", 0, 1, &c->sleeve)) ||
+        (s = range_key(doc, m, "print_scale_m", 0.01, 0.2, &c->print_scale_m)) ||
+        (s = frac_key(doc, m, "type_hint", &c->type_hint_fraction)))
+        return s;
+    const struct yml_node *n;
+    if ((n = yml_get(m, "types"))) {
+        if ((s = yml_expect(doc, n, YML_SEQ, "types")))
+            return s;
+        if (n->n < 1 || n->n > 16)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: types must list 1 to 16 names", doc->path, n->line);
+        c->n_types = n->n;
+        for (int i = 0; i < n->n; i++) {
+            const char *str;
+            if ((s = yml_as_str(doc, n->items[i], "type", &str)))
+                return s;
+            if (avatar_garment_type_parse(str, &c->types[i]))
+                return tryon_fail(TRYON_EINVAL, "%s:%d: %s", doc->path, n->items[i]->line, tryon_errmsg());
+        }
+    }
+    if ((n = yml_get(m, "prints"))) {
+        if ((s = yml_expect(doc, n, YML_SEQ, "prints")))
+            return s;
+        if (n->n < 1 || n->n > 16)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: prints must list 1 to 16 names", doc->path, n->line);
+        c->n_prints = n->n;
+        for (int i = 0; i < n->n; i++) {
+            const char *str;
+            if ((s = yml_as_str(doc, n->items[i], "print", &str)))
+                return s;
+            int k = 0;
+            while (k < WORKER_PRINT_N && strcmp(str, worker_print_name((enum worker_print)k)))
+                k++;
+            if (k == WORKER_PRINT_N)
+                return tryon_fail(TRYON_EINVAL,
+                                  "%s:%d: unknown print '%.80s' (expected none, stripes, checks, dots or logo)",
+                                  doc->path, n->items[i]->line, str);
+            c->prints[i] = (enum worker_print)k;
+        }
+    }
+    if ((n = yml_get(m, "colors"))) {
+        if ((s = yml_expect(doc, n, YML_SEQ, "colors")))
+            return s;
+        if (n->n < 1 || n->n > 16)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: colors must list 1 to 16 [r, g, b] triples", doc->path, n->line);
+        c->n_colors = n->n;
+        for (int i = 0; i < n->n; i++) {
+            const struct yml_node *t = n->items[i];
+            if (t->kind != YML_SEQ || t->n != 3)
+                return tryon_fail(TRYON_EINVAL, "%s:%d: a colour is an sRGB triple [r, g, b] in [0, 1]", doc->path,
+                                  t->line);
+            for (int k = 0; k < 3; k++)
+                if ((s = num_in(doc, t->items[k], "colour component", 0, 1, &c->colors[i][k])))
+                    return s;
+        }
+    }
+    return TRYON_OK;
+}
+
+static void config_defaults(struct worker_synth_config *c)
+{
+    c->width = 256, c->height = 384, c->spp = 64;
+    c->write_catalog = true;
+    snprintf(c->catalog_preset, sizeof c->catalog_preset, "preview");
+    c->alpha_fraction = 0.5f, c->hint_fraction = 0.0f, c->clothed_fraction = 1.0f;
+    c->gender = (struct worker_synth_range){0, 1};
+    c->age = (struct worker_synth_range){0.35f, 0.65f};
+    c->muscle = (struct worker_synth_range){0.3f, 0.7f};
+    c->weight = (struct worker_synth_range){0.2f, 0.85f};
+    c->proportions = (struct worker_synth_range){0.5f, 0.5f};
+    c->stature_cm = (struct worker_synth_range){155, 195};
+    c->arm_down_deg = (struct worker_synth_range){0, 0};
+    c->cam_distance_m = (struct worker_synth_range){5, 5};
+    c->key = (struct worker_synth_range){0.85f, 1.15f};
+    c->fill = (struct worker_synth_range){0.8f, 1.1f};
+    c->backdrop = (struct worker_synth_range){0.45f, 0.7f};
+    c->skin = (struct worker_synth_range){0, 1};
+    c->n_types = AVATAR_GARMENT_NTYPES;
+    for (int t = 0; t < AVATAR_GARMENT_NTYPES; t++)
+        c->types[t] = (enum avatar_garment_type)t;
+    c->n_prints = WORKER_PRINT_N;
+    for (int p = 0; p < WORKER_PRINT_N; p++)
+        c->prints[p] = (enum worker_print)p;
+    c->length = (struct worker_synth_range){0, 1};
+    c->sleeve = (struct worker_synth_range){0, 1};
+    c->print_scale_m = (struct worker_synth_range){0.03f, 0.07f};
+}
+
+enum tryon_status worker_synth_config_load(const char *path, struct worker_synth_config *c)
+{
+    memset(c, 0, sizeof *c);
+    config_defaults(c);
+    if (!(c->path = strdup(path)))
+        return tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
+    struct yml_doc *doc;
+    enum tryon_status s = yml_load_file(path, 1 << 20, &doc);
+    if (s)
+        return s;
+    const struct yml_node *root = doc->root, *n;
+    if (!root) {
+        s = tryon_fail(TRYON_EINVAL, "%s:1: the config is empty", path);
+        goto done;
+    }
+    if ((s = yml_expect(doc, root, YML_MAP, "the config")) || (s = yml_check_keys(doc, root, ROOT_KEYS)))
+        goto done;
+    if (!(n = yml_get(root, "seed"))) {
+        s = tryon_fail(TRYON_EINVAL, "%s:%d: the config is missing required key 'seed'", path, root->line);
+        goto done;
+    }
+    long long v;
+    if ((s = yml_as_int(doc, n, "seed", &v)))
+        goto done;
+    if (v < 0) {
+        s = tryon_fail(TRYON_EINVAL, "%s:%d: seed must be >= 0", path, n->line);
+        goto done;
+    }
+    c->seed = (uint64_t)v;
+    if ((n = yml_get(root, "size"))) {
+        float wh[2];
+        if (n->kind != YML_SEQ || n->n != 2) {
+            s = tryon_fail(TRYON_EINVAL, "%s:%d: size must be [width, height]", path, n->line);
+            goto done;
+        }
+        for (int k = 0; k < 2; k++) {
+            if ((s = num_in(doc, n->items[k], k ? "height" : "width", 16, 8192, &wh[k])))
+                goto done;
+            if (wh[k] != floorf(wh[k])) {
+                s = tryon_fail(TRYON_EINVAL, "%s:%d: size must be whole pixels", path, n->line);
+                goto done;
+            }
+        }
+        c->width = (int)wh[0], c->height = (int)wh[1];
+    }
+    if ((n = yml_get(root, "spp"))) {
+        float spp;
+        if ((s = num_in(doc, n, "spp", 1, 65536, &spp)))
+            goto done;
+        c->spp = (int)spp;
+    }
+    if ((n = yml_get(root, "hold_out")) && (s = yml_as_bool(doc, n, "hold_out", &c->hold_out)))
+        goto done;
+    if ((n = yml_get(root, "catalog")) && (s = yml_as_bool(doc, n, "catalog", &c->write_catalog)))
+        goto done;
+    if ((n = yml_get(root, "catalog_preset"))) {
+        const char *str;
+        struct worker_settings ws;
+        if ((s = yml_as_str(doc, n, "catalog_preset", &str)))
+            goto done;
+        if (worker_preset(str, &ws)) {
+            s = tryon_fail(TRYON_EINVAL, "%s:%d: %s", path, n->line, tryon_errmsg());
+            goto done;
+        }
+        snprintf(c->catalog_preset, sizeof c->catalog_preset, "%s", str);
+    }
+    if (!(n = yml_get(root, "persons")) || (s = parse_persons(doc, n, c))) {
+        if (!n)
+            s = tryon_fail(TRYON_EINVAL, "%s:%d: the config is missing required key 'persons'", path, root->line);
+        goto done;
+    }
+    if (!(n = yml_get(root, "garments")) || (s = parse_garments(doc, n, c))) {
+        if (!n)
+            s = tryon_fail(TRYON_EINVAL, "%s:%d: the config is missing required key 'garments'", path, root->line);
+        goto done;
+    }
+    /* person and garment ids share the truth/ folder, so they must differ */
+    for (int i = 0; c->person_ids && c->garment_ids && i < c->n_persons; i++)
+        for (int j = 0; j < c->n_garments; j++)
+            if (!strcmp(c->person_ids[i], c->garment_ids[j])) {
+                s = tryon_fail(TRYON_EINVAL, "%s:%d: id '%s' names a person and a garment", path,
+                               yml_get(yml_get(root, "garments"), "ids")->line, c->garment_ids[j]);
+                goto done;
+            }
+done:
+    yml_free(doc);
+    return s;
+}
+
+static void free_ids(char **ids)
+{
+    for (char **p = ids; p && *p; p++)
+        free(*p);
+    free(ids);
+}
+
+void worker_synth_config_free(struct worker_synth_config *c)
+{
+    free(c->path);
+    free_ids(c->person_ids);
+    free_ids(c->garment_ids);
+    memset(c, 0, sizeof *c);
+}
+
+int worker_synth_count(const struct worker_synth_config *c) { return c->n_persons + c->n_garments; }
+
+void worker_synth_image_id(const struct worker_synth_config *c, int i, char id[72], const char **folder)
+{
+    assert(i >= 0 && i < worker_synth_count(c));
+    if (i < c->n_persons) {
+        *folder = "persons";
+        if (c->person_ids)
+            snprintf(id, 72, "%s", c->person_ids[i]);
+        else
+            snprintf(id, 72, "p%04d", i);
+    } else {
+        int j = i - c->n_persons;
+        *folder = "garments";
+        if (c->garment_ids)
+            snprintf(id, 72, "%s", c->garment_ids[j]);
+        else
+            snprintf(id, 72, "g%04d", j);
+    }
+}
+
+/* The RNG of image i of kind k (0 person, 1 garment) and of slot `slot` within it. */
+static void image_rng(const struct worker_synth_config *c, int kind, int i, int slot, struct rng *r)
+{
+    uint64_t key[4] = {c->seed, (uint64_t)kind, (uint64_t)i, (uint64_t)slot};
+    rng_seed(r, hash64(key, sizeof key, 0x73796e7468ULL));
+}
+
+static float draw(struct rng *r, struct worker_synth_range g) { return g.lo + (g.hi - g.lo) * rng_float(r); }
+
+/* i-th of n gets the flag when floor((i+1) f) > floor(i f): exactly round-down(n f) of
+   every n consecutive images, spread evenly. */
+static bool spread_flag(int i, float f) { return floorf((float)(i + 1) * f) > floorf((float)i * f); }
+
+/* A saturated colour from HSV (hue uniform, saturation 0.35..0.9, value 0.3..0.9), linear. */
+static void random_color(struct rng *r, float out[3])
+{
+    float h = 6.0f * rng_float(r), s = 0.35f + 0.55f * rng_float(r), v = 0.3f + 0.6f * rng_float(r);
+    int k = (int)h % 6;
+    float f = h - floorf(h), p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+    float rgb[6][3] = {{v, t, p}, {q, v, p}, {p, v, t}, {p, q, v}, {t, p, v}, {v, p, q}};
+    for (int c = 0; c < 3; c++)
+        out[c] = img_srgb_to_linear(rgb[k][c]);
+}
+
+/* A print colour that contrasts with the base: drawn from a palette of strong colours
+   among those at least 0.25 away from the base in linear RGB (the farthest when none is).
+   No white: a white print would merge with the white backdrop of the product photos. */
+static void print_color(struct rng *r, const float base[3], float out[3])
+{
+    static const float palette[][3] = {
+        {0.85f, 0.62f, 0.04f}, {0.02f, 0.02f, 0.03f}, {0.03f, 0.45f, 0.70f},
+        {0.80f, 0.12f, 0.30f}, {0.05f, 0.30f, 0.06f}, {0.55f, 0.65f, 0.60f},
+    };
+    enum { NP = sizeof palette / sizeof palette[0] };
+    int ok[NP], n = 0, far = 0;
+    float dmax = -1;
+    for (int k = 0; k < NP; k++) {
+        float d = 0;
+        for (int c = 0; c < 3; c++)
+            d += (palette[k][c] - base[c]) * (palette[k][c] - base[c]);
+        d = sqrtf(d);
+        if (d >= 0.25f)
+            ok[n++] = k;
+        if (d > dmax)
+            dmax = d, far = k;
+    }
+    int pick = n ? ok[rng_u32(r) % (uint32_t)n] : far;
+    memcpy(out, palette[pick], sizeof palette[pick]);
+}
+
+/* A garment's parameters from its RNG; type and class indices are given. */
+static void draw_garment(const struct worker_synth_config *c, struct rng *r, enum avatar_garment_type type,
+                         int print_slot, const float *srgb, struct worker_synth_garment *g)
+{
+    memset(g, 0, sizeof *g);
+    g->est.type = type;
+    float rc[3];
+    random_color(r, rc);
+    for (int k = 0; k < 3; k++)
+        g->est.color[k] = srgb ? img_srgb_to_linear(srgb[k]) : rc[k];
+    g->est.length = draw(r, c->length);
+    g->est.sleeve = draw(r, c->sleeve);
+    g->print = c->prints[print_slot % c->n_prints];
+    print_color(r, g->est.color, g->print_color);
+    g->print_scale_m = draw(r, c->print_scale_m);
+}
+
+void worker_synth_draw_garment(const struct worker_synth_config *c, int j, struct worker_synth_garment *g)
+{
+    assert(j >= 0 && j < c->n_garments);
+    struct rng r;
+    image_rng(c, 1, j, 0, &r);
+    draw_garment(c, &r, c->types[j % c->n_types], j, c->n_colors ? c->colors[j % c->n_colors] : NULL, g);
+    g->type_hint = spread_flag(j, c->type_hint_fraction);
+}
+
+enum worker_cover worker_type_cover(enum avatar_garment_type t)
+{
+    const char *n = avatar_garment_type_name(t);
+    if (strstr(n, "dress"))
+        return WORKER_COVER_FULL;
+    if (strstr(n, "trouser") || strstr(n, "short") || strstr(n, "skirt") || strstr(n, "pant"))
+        return WORKER_COVER_BOTTOM;
+    return WORKER_COVER_TOP;
+}
+
+/* Skin albedos (linear RGB) from light to dark; a draw in [0,1] interpolates along them. */
+static const float skin_ramp[][3] = {
+    {0.66f, 0.47f, 0.38f}, {0.55f, 0.37f, 0.27f}, {0.40f, 0.25f, 0.17f}, {0.24f, 0.14f, 0.09f}, {0.12f, 0.07f, 0.05f},
+};
+
+void worker_synth_draw_person(const struct worker_synth_config *c, int i, struct worker_synth_person *p)
+{
+    assert(i >= 0 && i < c->n_persons);
+    memset(p, 0, sizeof *p);
+    struct rng r;
+    image_rng(c, 0, i, 0, &r);
+    avatar_phenotype_default(&p->body.ph);
+    p->body.ph.gender = draw(&r, c->gender);
+    p->body.ph.age = draw(&r, c->age);
+    p->body.ph.muscle = draw(&r, c->muscle);
+    p->body.ph.weight = draw(&r, c->weight);
+    p->body.ph.proportions = draw(&r, c->proportions);
+    p->body.stature_m = 0.01f * draw(&r, c->stature_cm);
+    p->body.arm_down_deg = draw(&r, c->arm_down_deg);
+    float t = draw(&r, c->skin) * (float)(sizeof skin_ramp / sizeof skin_ramp[0] - 1);
+    int k = (int)fminf(floorf(t), (float)(sizeof skin_ramp / sizeof skin_ramp[0] - 2));
+    for (int ch = 0; ch < 3; ch++)
+        p->skin[ch] = skin_ramp[k][ch] + (t - (float)k) * (skin_ramp[k + 1][ch] - skin_ramp[k][ch]);
+    p->cam_distance_m = draw(&r, c->cam_distance_m);
+    p->key = draw(&r, c->key);
+    p->fill = draw(&r, c->fill);
+    float grey = draw(&r, c->backdrop);
+    for (int ch = 0; ch < 3; ch++)
+        p->backdrop[ch] = grey * (0.94f + 0.12f * rng_float(&r));
+    p->with_alpha = spread_flag(i, c->alpha_fraction);
+    /* a camera away from the standard distance breaks the estimator's scale: the hint fixes it */
+    p->height_hint = spread_flag(i, c->hint_fraction) || fabsf(p->cam_distance_m - 5.0f) > 0.01f;
+    bool clothed = rng_float(&r) < c->clothed_fraction;
+
+    /* the outfit: a dress alone, or a bottom and a top (outermost), from the config's types */
+    enum avatar_garment_type by[3][16];
+    int nby[3] = {0, 0, 0};
+    for (int q = 0; q < c->n_types; q++) {
+        enum worker_cover cv = worker_type_cover(c->types[q]);
+        by[cv][nby[cv]++] = c->types[q];
+    }
+    float u = rng_float(&r);
+    struct rng gr;
+    image_rng(c, 0, i, 1, &gr);
+    int print_slot = (int)(rng_u32(&gr) % (uint32_t)c->n_prints);
+    if (!clothed)
+        return;
+    if (nby[WORKER_COVER_FULL] && (u < 0.2f || (!nby[WORKER_COVER_TOP] && !nby[WORKER_COVER_BOTTOM]))) {
+        enum avatar_garment_type t = by[WORKER_COVER_FULL][rng_u32(&gr) % (uint32_t)nby[WORKER_COVER_FULL]];
+        draw_garment(c, &gr, t, print_slot, NULL, &p->wear[p->n_wear++]);
+        return;
+    }
+    if (nby[WORKER_COVER_BOTTOM]) {
+        enum avatar_garment_type t = by[WORKER_COVER_BOTTOM][rng_u32(&gr) % (uint32_t)nby[WORKER_COVER_BOTTOM]];
+        draw_garment(c, &gr, t, print_slot + 1, NULL, &p->wear[p->n_wear++]);
+    }
+    if (nby[WORKER_COVER_TOP]) {
+        enum avatar_garment_type t = by[WORKER_COVER_TOP][rng_u32(&gr) % (uint32_t)nby[WORKER_COVER_TOP]];
+        draw_garment(c, &gr, t, print_slot, NULL, &p->wear[p->n_wear++]);
+    }
+}
