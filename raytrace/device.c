@@ -53,6 +53,7 @@ void rt_device_free(struct rt_device *d)
 
 const char *rt_describe(void)
 {
-    return "Embree " RTC_VERSION_STRING ", path tracer: Lambertian, rectangular area lights with next-event "
-           "estimation, Russian roulette";
+    return "Embree " RTC_VERSION_STRING ", path tracer: diffuse, skin (GGX + softened diffuse), cloth (sheen), "
+           "rectangular area lights and an importance-sampled environment, next-event estimation with MIS "
+           "(power heuristic), Owen-scrambled Sobol sampling, Russian roulette";
 }

@@ -5,6 +5,7 @@
  * y = k + s t / (t + s), t = x - k, s = 1 - k, which meets the identity with slope 1 and
  * approaches 1 slowly: radiance 1 -> 0.8, 2 -> 0.91, 10 -> 0.98 (sRGB 253); only
  * radiances above about 80 reach 255, so highlights keep their detail.
+ * The filmic alternative is Narkowicz's published fit of the ACES RRT+ODT on 0.6 x.
  */
 #include <assert.h>
 
@@ -28,20 +29,38 @@ static uint8_t to8(float v)
     return (uint8_t)(s > 255.0f ? 255.0f : s);
 }
 
-enum tryon_status rt_film_to_rgba8(const struct rt_film *f, float exposure, struct img8 *out)
+float rt_tonemap_filmic(float x)
+{
+    if (!(x > 0.0f))
+        return 0.0f;
+    x *= 0.6f;
+    float y = x * (2.51f * x + 0.03f) / (x * (2.43f * x + 0.59f) + 0.14f);
+    return y < 1.0f ? y : 1.0f;
+}
+
+enum tryon_status rt_film_to_rgba8_tone(const struct rt_film *f, float exposure, enum rt_tone tone,
+                                        struct img8 *out)
 {
     assert(f && f->rgb && out);
     if (!(exposure >= 0.0f) || !isfinite(exposure))
         return tryon_fail(TRYON_EINVAL, "raytrace/film.c: exposure %g must be finite and >= 0", (double)exposure);
+    if (tone != RT_TONE_SOFT_KNEE && tone != RT_TONE_FILMIC)
+        return tryon_fail(TRYON_EINVAL, "raytrace/film.c: unknown tone curve %d", (int)tone);
     enum tryon_status st = img8_alloc(out, f->w, f->h, 4);
     if (st < 0)
         return st;
+    float (*curve)(float) = tone == RT_TONE_FILMIC ? rt_tonemap_filmic : rt_tonemap;
     size_t np = (size_t)f->w * f->h;
     for (size_t i = 0; i < np; i++) {
         for (int c = 0; c < 3; c++)
-            out->px[i * 4 + c] = to8(rt_tonemap(exposure * f->rgb[i * 3 + c]));
+            out->px[i * 4 + c] = to8(curve(exposure * f->rgb[i * 3 + c]));
         float a = fminf(fmaxf(f->alpha[i], 0.0f), 1.0f);
         out->px[i * 4 + 3] = (uint8_t)(a * 255.0f + 0.5f);
     }
     return TRYON_OK;
+}
+
+enum tryon_status rt_film_to_rgba8(const struct rt_film *f, float exposure, struct img8 *out)
+{
+    return rt_film_to_rgba8_tone(f, exposure, RT_TONE_SOFT_KNEE, out);
 }

@@ -1,30 +1,35 @@
 /* raytrace.h: the one public header of raytrace/, the Embree 3 path tracer.
  *
- * A scene holds triangle meshes with Lambertian materials (constant or textured albedo) and
- * one-sided rectangular area lights; rt_render path-traces it through a pinhole camera
- * into a film of linear radiance plus AOVs (alpha, depth, normal, albedo), and
- * rt_film_to_rgba8 tone-maps the film to 8-bit sRGB RGBA.
+ * A scene holds triangle meshes with materials (Lambertian, skin, cloth, backdrop; constant
+ * or textured albedo), one-sided rectangular area lights and an optional lat-long
+ * environment map; rt_render path-traces it through a pinhole camera into a film of linear
+ * radiance plus AOVs (alpha, depth, normal, albedo, object id), and rt_film_to_rgba8 /
+ * rt_film_to_rgba8_tone tone-map the film to 8-bit sRGB RGBA.
  *
- * Integrator (unbiased, no MIS in this version): at every surface hit one light is chosen
- * with probability proportional to its power (area x mean radiance), a point on it is
- * sampled (uniformly in the solid angle it subtends when the hit is closer to the light's
- * centre than the light's diagonal, uniformly by area farther away or when the solid
- * angle is under 1e-3 sr), and its contribution is added after an rtcOccluded1 shadow ray
- * (next-event estimation). The path continues by cosine-weighted sampling of the
- * Lambertian lobe. Emission is counted only where a CAMERA ray hits the front of a light;
- * a bounce ray that hits a light ends the path without adding it (NEE already counted
- * that light), and light surfaces have zero albedo, so every light path is counted
- * exactly once. Russian roulette after 3 bounces (on the 4th and later); max_depth caps
- * the number of surface hits. Environment (rays that leave the scene) is black.
+ * Integrator (unbiased): at every surface hit one emitter is chosen (the environment with
+ * a probability set at commit from its estimated share of the irradiance, else a
+ * rectangle by power), a point or direction on it is sampled (rectangles: uniformly in
+ * the solid angle they subtend when the hit is closer to the light's centre than the
+ * light's diagonal, uniformly by area farther away; environment: a 2-D piecewise-constant
+ * distribution over its pixels) and added after a shadow ray (next-event estimation). The
+ * path continues by sampling the BSDF; a bounce ray that hits a light's emitting side or
+ * leaves the scene adds that emission too, and the two estimates are combined by multiple
+ * importance sampling with the power heuristic (Veach 1997). At the last vertex allowed by
+ * max_depth only next-event estimation runs (weight 1). Russian roulette after 3 bounces;
+ * max_depth caps the number of surface hits.
  *
- * Determinism: one RNG per pixel seeded from hash(settings.seed, pixel index); each pixel
- * sums its samples in order; so the film is bit-identical for any thread count or tile
- * order.
+ * Sampling: per pixel, sample k of the pixel's spp draws its film position, and for the
+ * first 4 bounces its light and BSDF numbers, from 2-D Sobol points (0,2)-sequence
+ * shuffled and Owen-scrambled per pixel and per dimension pair (Burley 2020, "Practical
+ * hash-based Owen scrambling"); later bounces and Russian roulette use a per-pixel xoshiro.
+ * Determinism: every random number depends only on (settings.seed, pixel, sample), and
+ * each pixel sums its samples in order, so the film is bit-identical for any thread count
+ * or tile order.
  *
  * Units: metres, y up; radiance in linear RGB, arbitrary scale (exposure 1 maps 0.18 to
  * mid-grey). Ownership: every *_create result is freed by the matching *_free; the scene
- * copies everything it is given (mesh arrays and textures); rt_render allocates the film
- * and the caller frees it with rt_film_free. A device must outlive its scenes.
+ * copies everything it is given (mesh arrays, textures, environment); rt_render allocates
+ * the film and the caller frees it with rt_film_free. A device must outlive its scenes.
  * Thread safety: building a scene is single-threaded; rt_render on a committed scene may
  * run concurrently on several threads.
  */
@@ -46,13 +51,57 @@ void rt_device_free(struct rt_device *d);
 const char *rt_describe(void);
 
 /* ===== scene ===================================================================== */
+/* BSDF kinds. Zero is Lambertian, so a zero-initialised material (albedo and texture
+   set) is plain diffuse. Every lobe is reciprocal and conserves energy (directional
+   albedo <= 1; = albedo for DIFFUSE, BACKDROP and for CLOTH without sheen). */
+enum rt_bsdf {
+    RT_BSDF_DIFFUSE = 0, /* Lambertian albedo/pi */
+    RT_BSDF_SKIN = 1,    /* dielectric GGX specular lobe (Smith height-correlated, Schlick
+                            Fresnel of `ior`, alpha = roughness^2) over a diffuse base scaled by
+                            (1 - F(cos_i))(1 - F(cos_o)); the base's cosine fall-off is
+                            flattened by `subsurface` (a reciprocal, energy-conserving kernel
+                            1 + a (cos_i - 2/3)(cos_o - 2/3), a = -2.25 subsurface), which
+                            softens the terminator as light scattered under skin does */
+    RT_BSDF_CLOTH = 2,   /* Lambertian (textured) + Charlie sheen lobe (Estevez & Kulla 2017,
+                            Neubelt-Pettineo visibility) in colour `sheen`, roughness
+                            `sheen_roughness`; `transmission` of the diffuse part goes through
+                            the sheet (thin diffuse transmission) */
+    RT_BSDF_BACKDROP = 3 /* matte Lambertian, as DIFFUSE (the studio's cyclorama) */
+};
 struct rt_material {
-    float albedo[3];            /* linear RGB reflectance in [0,1] (Lambertian) */
+    float albedo[3];            /* linear RGB reflectance in [0,1] (the diffuse part) */
     const struct imgf *texture; /* optional: linear RGB(A) albedo map sampled by the mesh uv
-                                   (bilinear, clamped to the edge, v up: uv (0,0) is the
+                                   (trilinear over a mip chain, level chosen from the ray
+                                   footprint; clamped to the edge, v up: uv (0,0) is the
                                    image's bottom-left; alpha ignored); NULL = albedo. The
                                    scene copies the texture. */
+    enum rt_bsdf kind;          /* 0 = RT_BSDF_DIFFUSE */
+    float roughness;            /* SKIN: GGX roughness, clamped to [0.05, 1] */
+    float ior;                  /* SKIN: index of refraction of the specular layer (<= 1: 1.4) */
+    float subsurface;           /* SKIN: terminator softening in [0, 1] */
+    float sheen[3];             /* CLOTH: sheen colour in [0, 1] */
+    float sheen_roughness;      /* CLOTH: in [0.07, 1] (clamped) */
+    float transmission;         /* CLOTH: fraction of the diffuse part transmitted, [0, 1] */
 };
+/* A material of `kind` with its studio defaults: SKIN roughness 0.45, ior 1.4, subsurface
+   0.6; CLOTH sheen 0.3 x albedo + 0.15 grey, sheen_roughness 0.5, transmission 0; the
+   others plain. texture NULL. */
+void rt_material_preset(enum rt_bsdf kind, const float albedo[3], struct rt_material *out);
+/* The BSDF of material m (its albedo; the texture is ignored) in the local frame where
+   the shading normal is +z; wo (towards the viewer, wo[2] > 0) and wi (towards the light)
+   unit vectors. f: BSDF value (1/sr, cosine not included). For tests and tools; the
+   renderer uses the same code. */
+void rt_bsdf_eval(const struct rt_material *m, const float wo[3], const float wi[3], float f[3]);
+/* Solid-angle density with which rt_bsdf_sample picks wi given wo. */
+float rt_bsdf_pdf(const struct rt_material *m, const float wo[3], const float wi[3]);
+/* Sample wi from three uniform numbers in [0,1): returns false when the sample is
+   rejected (e.g. a microfacet reflection below the horizon); else wi, its pdf > 0 and
+   the BSDF value f there. */
+bool rt_bsdf_sample(const struct rt_material *m, const float wo[3], float u0, float u1, float u2, float wi[3],
+                    float *pdf, float f[3]);
+/* The power heuristic weight of a sample of density pa against a second strategy of
+   density pb: pa^2 / (pa^2 + pb^2) (0 when both are 0). */
+float rt_mis_weight(float pa, float pb);
 struct rt_scene;
 /* An empty scene on device d (NULL with tryon_errmsg set on failure). */
 struct rt_scene *rt_scene_create(struct rt_device *d);
@@ -71,16 +120,41 @@ int rt_scene_add_mesh(struct rt_scene *s, const float *pos, const float *nrm, co
    not perpendicular, zero area and non-positive radiance are bugs (assert). */
 void rt_scene_add_rect_light(struct rt_scene *s, const float corner[3], const float edge_u[3],
                              const float edge_v[3], const float radiance[3]);
+/* The environment: a lat-long map (h, w, 3) (or 1 or 4 channels) of linear radiance times
+   `scale`; row 0 is straight up (+y), the centre column looks along -z, u grows with
+   atan2(x, -z). Lookups are nearest-pixel (piecewise constant, so the sampling density
+   matches the radiance exactly). Camera rays that miss see it; it lights the scene with
+   importance sampling. NULL (or scale 0) removes it. Copied. TRYON_EINVAL for a bad
+   image, a negative or non-finite pixel or scale. */
+enum tryon_status rt_scene_set_env(struct rt_scene *s, const struct imgf *env, float scale);
+/* The project's studio environment, (h, w, 3) with h = w / 2 (w >= 8, even): a dim
+   gradient dome (0.03 below the horizon to 0.12 at the zenith) with three soft bright
+   patches (an overhead panel and two side windows, up to about 1.5). out is allocated
+   (imgf_free). */
+enum tryon_status rt_env_studio(int w, struct imgf *out);
+/* Environment direction <-> map coordinates (u, v) in [0,1)^2, v = 0 straight up. */
+void rt_env_dir_to_uv(const float dir[3], float *u, float *v);
+/* Sampling the committed scene's environment (for tests and tools): a direction from two
+   uniform numbers, returning its solid-angle pdf (0 when there is no environment) and the
+   radiance there; rt_scene_env_pdf gives the pdf of any direction. */
+float rt_scene_env_sample(const struct rt_scene *s, float u1, float u2, float dir[3], float rgb[3]);
+float rt_scene_env_pdf(const struct rt_scene *s, const float dir[3]);
 /* The default studio around a subject whose bounds are bmin..bmax (metres, y up, feet at
-   floor_y = bmin[1], subject facing +z): a matte cyclorama (floor curving up into a back
-   wall behind the subject) in backdrop colour, and two rectangular softboxes (key front-left
-   above, fill front-right) sized and placed from the bounds so the subject is evenly lit
-   with no black or blown-out areas at exposure 1. The lights stay outside, and the
-   cyclorama fills, the frame of rt_camera_frame for aspects 1:4 to 4:1 and margins up to
-   0.1. */
+   floor_y = bmin[1], subject facing +z): a matte cyclorama (RT_BSDF_BACKDROP: floor curving
+   up into a back wall behind the subject) in backdrop colour, and a three-point rig of
+   rectangular softboxes sized and placed from the bounds: key (front-left, above), fill
+   (front-right, low), rim (behind and above, on the right, lighting hair and shoulders
+   from the back), plus the studio environment (rt_env_studio) at `env` times its
+   radiance, so the subject is evenly lit with no black or blown-out areas at exposure 1.
+   The lights stay outside, and the cyclorama fills, the frame of rt_camera_frame for
+   aspects 1:4 to 4:1 and margins up to 0.1. A studio with rim and env 0 is the two-light
+   studio of earlier versions. Adding a studio replaces the scene's environment when env
+   > 0. */
 struct rt_studio { float backdrop[3]; /* linear albedo, e.g. 0.6 grey; white for product shots */
-                   float key, fill;   /* light intensities, 1 = default */ };
-void rt_studio_default(struct rt_studio *st); /* backdrop 0.6 grey, key 1, fill 1 */
+                   float key, fill;   /* light intensities, 1 = default */
+                   float rim;         /* rim (back) light intensity, 1 = default, 0 = none */
+                   float env;         /* studio environment intensity, 1 = default, 0 = none */ };
+void rt_studio_default(struct rt_studio *st); /* backdrop 0.6 grey, key 1, fill 1, rim 1, env 1 */
 void rt_scene_add_studio(struct rt_scene *s, const float bmin[3], const float bmax[3], const struct rt_studio *st);
 /* Build the BVH (high quality, robust). Must be called after the last add and before
    rt_render; calling it again after more adds rebuilds. TRYON_EINVAL for an empty scene,
@@ -105,10 +179,15 @@ void rt_camera_frame(const float bmin[3], const float bmax[3], int width, int he
 bool rt_camera_project(const struct rt_camera *cam, const float p[3], float *px, float *py);
 
 /* ===== render ==================================================================== */
-struct rt_settings { int spp;        /* samples per pixel, >= 1, stratified when possible */
+/* Pixel filters (filter importance sampling: each sample's film position is drawn from
+   the filter, and a pixel is the plain mean of its samples). */
+enum rt_filter { RT_FILTER_BOX = 0,            /* the pixel's own square */
+                 RT_FILTER_BLACKMAN_HARRIS = 1 /* separable, radius 1.5 px */ };
+struct rt_settings { int spp;        /* samples per pixel, >= 1 */
                      int max_depth;  /* max surface hits per path, >= 1 (1 = direct light only) */
                      uint64_t seed;  /* e.g. the pair seed */
-                     int threads;    /* render threads; 0 = the device's count */ };
+                     int threads;    /* render threads; 0 = the device's count */
+                     enum rt_filter filter; /* 0 = box */ };
 /* Counters of one render (deterministic except seconds). */
 struct rt_stats {
     uint64_t camera_rays;  /* rtcIntersect1 calls for primary rays (= w*h*spp) */
@@ -126,13 +205,15 @@ struct rt_film {
                       mean over samples (misses count as 0), not renormalised */
     float *albedo; /* (h, w, 3) first-hit albedo, mean over samples (misses and lights 0) */
     struct rt_stats stats;
+    int32_t *object; /* (h, w) object id (rt_scene_add_mesh's return) of the first camera
+                        sample's first hit; -1 for a miss or a light */
 };
 /* Render; allocates out's buffers (one allocation, freed by rt_film_free). Opens its own
    OpenMP parallel region of settings.threads threads; called from inside another
    parallel region it runs on the calling thread alone (OpenMP nesting is off by
    default), with the same result. TRYON_EINVAL for a bad camera or settings (sizes <= 0
    or above 16384 or 2^26 pixels, spp < 1, max_depth < 1, threads < 0, a degenerate
-   view), TRYON_ENOMEM. The scene must be committed (assert). */
+   view, an unknown filter), TRYON_ENOMEM. The scene must be committed (assert). */
 enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
                             struct rt_film *out);
 void rt_film_free(struct rt_film *f);
@@ -141,8 +222,18 @@ void rt_film_free(struct rt_film *f);
    0.8, 10 -> 0.98: highlights roll off instead of clipping). Increasing; NaN and
    negatives give 0. */
 float rt_tonemap(float x);
+/* ACES-like filmic curve: Narkowicz's fit of the ACES RRT+ODT,
+   y = x (2.51 x + 0.03) / (x (2.43 x + 0.59) + 0.14) applied to 0.6 x (so 0.18 maps to
+   about 0.14, a toe darkens the shadows a little and the shoulder reaches 1 near x = 18);
+   clamped to [0, 1]; NaN and negatives give 0. */
+float rt_tonemap_filmic(float x);
 /* Tone map (exposure, rt_tonemap per channel) to 8-bit sRGB RGBA; alpha channel from film
    alpha. out is allocated (img8_free). */
 enum tryon_status rt_film_to_rgba8(const struct rt_film *f, float exposure, struct img8 *out);
+enum rt_tone { RT_TONE_SOFT_KNEE = 0, /* rt_tonemap */
+               RT_TONE_FILMIC = 1     /* rt_tonemap_filmic */ };
+/* As rt_film_to_rgba8 with the chosen curve (TRYON_EINVAL for an unknown one). */
+enum tryon_status rt_film_to_rgba8_tone(const struct rt_film *f, float exposure, enum rt_tone tone,
+                                        struct img8 *out);
 
 #endif

@@ -1,21 +1,32 @@
-/* render.c: the path-tracing integrator and the film's AOVs.
+/* render.c: the path-tracing integrator, its sampler and the film's AOVs.
  *
  * The image is cut into 16x16 tiles handed to OpenMP threads with dynamic scheduling.
- * Each pixel owns one xoshiro RNG seeded from hash(settings.seed, pixel index) and draws
- * its spp samples in order, so the film does not depend on thread count or tile order.
- * Subpixel positions are jittered in a gx x gy grid (gx = floor(sqrt(spp)),
- * gy = floor(spp/gx)); samples beyond gx*gy are uniform. Box filter: a pixel is the mean
- * of its samples.
+ * Each pixel owns one xoshiro RNG and 13 scramble seeds, all from hash(settings.seed,
+ * pixel index), and draws its spp samples in order, so the film does not depend on
+ * thread count or tile order.
+ * Sampler: sample k uses, for dimension pair d, the k-th point of the 2-D Sobol
+ * (0,2)-sequence with its index shuffled and its coordinates Owen-scrambled by seeds of
+ * (pixel, d) (Burley 2020: nested uniform scrambling via the Laine-Karras hash on reversed
+ * bits). Pairs: 0 film position; for vertex b = 0..3: 1 + 3b light point, 2 + 3b BSDF
+ * direction, 3 + 3b (emitter choice, lobe choice). Later vertices and Russian roulette use
+ * the pixel's RNG. Film position: uniform in the pixel (box) or drawn from the separable
+ * Blackman-Harris filter of radius 1.5 px through a tabulated inverse CDF; a pixel is the
+ * mean of its samples.
  *
- * Per surface hit: next-event estimation on one light chosen by power (a point on the
- * rectangle sampled by solid angle near the light, by area farther away; one
- * rtcOccluded1), then a cosine-weighted bounce (the Lambertian weight
- * albedo/pi * cos / pdf = albedo). Light emission is counted only for camera rays (see
- * raytrace.h for why this is unbiased).
+ * Per surface hit: next-event estimation on one emitter (see raytrace.h), then a BSDF
+ * sample; emission found by the BSDF sample is weighted by the power heuristic against
+ * the density with which next-event estimation would have picked it from the previous
+ * vertex (the rectangle's solid-angle or area density, chosen by the same rule, times its
+ * selection probability; the environment's map density times its share). At the vertex
+ * max_depth allows last, no bounce follows and next-event estimation takes weight 1.
  * Russian roulette after 3 bounces (on the 4th bounce and later) with survival
  * probability max(throughput) clamped to [0.05, 0.95].
+ * Textures: the level of detail is log2(footprint width x texels per metre) with the
+ * footprint a cone from the eye of 2 tan(vfov/2)/height radians per pixel, widened by
+ * 0.2 rad at each bounce.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +36,11 @@
 #define RT_MAX_SIDE 16384
 #define RT_MAX_PIXELS (1L << 26)
 #define RT_RR_BOUNCES 3 /* bounces always taken before Russian roulette starts */
+#define RT_SOBOL_VERTS 4 /* vertices whose numbers come from the scrambled Sobol points */
+#define RT_PAIRS (1 + 3 * RT_SOBOL_VERTS)
+#define RT_BOUNCE_SPREAD 0.2f /* footprint cone widening per bounce (radians) */
+#define RT_BH_RADIUS 1.5f
+#define RT_BH_TAB 256
 
 /* What the shader needs of one surface hit. */
 struct rt_hit {
@@ -35,6 +51,7 @@ struct rt_hit {
     float ng[3];       /* unit geometric normal, facing the ray's origin */
     float ns[3];       /* unit shading normal, same hemisphere as ng */
     float albedo[3];
+    float width;       /* footprint width at the hit (metres) */
 };
 
 /* Ray offset from a surface: relative to the coordinates' magnitude (float spacing). */
@@ -61,9 +78,25 @@ static void sample_texture(const struct imgf *t, float u, float v, float out[3])
     }
 }
 
-/* Trace a ray (dir unit); fill h and return true on a hit. */
+/* Trilinear lookup in a mesh's mip chain at level of detail lod (0 = finest). */
+static void sample_mips(const struct rt_mesh *m, float u, float v, float lod, float out[3])
+{
+    lod = clampf(lod, 0.0f, (float)(m->nmips - 1));
+    int l0 = (int)lod;
+    float f = lod - (float)l0;
+    sample_texture(&m->mips[l0], u, v, out);
+    if (f > 0.0f && l0 + 1 < m->nmips) {
+        float o2[3];
+        sample_texture(&m->mips[l0 + 1], u, v, o2);
+        for (int k = 0; k < 3; k++)
+            out[k] += f * (o2[k] - out[k]);
+    }
+}
+
+/* Trace a ray (dir unit) whose footprint is w0 + t * spread wide; fill h and return true
+   on a hit. */
 static bool trace(RTCScene scene, struct RTCIntersectContext *ctx, const struct rt_scene *s,
-                  const float o[3], const float dir[3], struct rt_hit *h)
+                  const float o[3], const float dir[3], float w0, float spread, struct rt_hit *h)
 {
     struct RTCRayHit rh;
     rh.ray.org_x = o[0]; rh.ray.org_y = o[1]; rh.ray.org_z = o[2];
@@ -84,6 +117,7 @@ static bool trace(RTCScene scene, struct RTCIntersectContext *ctx, const struct 
     h->kind = ob->kind;
     h->index = ob->index;
     h->t = rh.ray.tfar;
+    h->width = w0 + h->t * spread;
     v3_madd(h->p, o, dir, h->t);
     v3_set(h->ng, rh.hit.Ng_x, rh.hit.Ng_y, rh.hit.Ng_z);
     v3_normalize(h->ng);
@@ -111,11 +145,12 @@ static bool trace(RTCScene scene, struct RTCIntersectContext *ctx, const struct 
             v3_copy(h->ns, n);
         }
     }
-    if (m->tex.px) {
+    if (m->nmips) {
         const float *u0 = m->uv + 2 * tv[0], *u1 = m->uv + 2 * tv[1], *u2 = m->uv + 2 * tv[2];
         float tu = bw * u0[0] + bu * u1[0] + bv * u2[0];
         float tvv = bw * u0[1] + bu * u1[1] + bv * u2[1];
-        sample_texture(&m->tex, tu, tvv, h->albedo);
+        float texels = h->width * m->texel_scale[rh.hit.primID];
+        sample_mips(m, tu, tvv, texels > 1.0f ? log2f(texels) : 0.0f, h->albedo);
     } else {
         v3_copy(h->albedo, m->albedo);
     }
@@ -151,13 +186,13 @@ static void onb(const float n[3], float t[3], float b[3])
 
 struct rt_counts { uint64_t camera, bounce, shadow; };
 
-/* Sample a direction towards rectangle l, as seen from o, uniformly in solid angle
-   (Urena, Fajardo, King 2013, "An area-preserving parametrization for spherical
-   rectangles"). Returns the solid angle (1/pdf) and the sampled point in y, or 0 when o
-   is not on the emitting side or the solid angle is under RT_SA_MIN: float precision of
-   the angle sums (about 1e-6 sr) then matters, and area sampling is as good. */
+/* The spherical rectangle of light l seen from o (Urena, Fajardo, King 2013, "An
+   area-preserving parametrization for spherical rectangles"): its solid angle, or 0 when
+   o is not on the emitting side or the solid angle is under RT_SA_MIN (float precision of
+   the angle sums, about 1e-6 sr, then matters, and area sampling is as good). */
 #define RT_SA_MIN 1e-3f
-static float sample_rect_solid_angle(const struct rt_light *l, const float o[3], float r1, float r2, float y[3])
+struct rt_sph_rect { float x0, y0, z0, x1, y1, b0, b1, k, sa; };
+static float sph_rect(const struct rt_light *l, const float o[3], struct rt_sph_rect *q)
 {
     float d[3];
     v3_sub(d, l->corner, o);
@@ -174,82 +209,249 @@ static float sample_rect_solid_angle(const struct rt_light *l, const float o[3],
     float g1 = acosf(clampf(-x1 * y1 * i1 * i2, -1.0f, 1.0f));
     float g2 = acosf(clampf(y1 * x0 * i2 * i3, -1.0f, 1.0f));
     float g3 = acosf(clampf(-x0 * y0 * i3 * i0, -1.0f, 1.0f));
-    float b0 = -y0 * i0, b1 = y1 * i2; /* z components of n0 and n2 */
-    float k = 2.0f * (float)M_PI - g2 - g3;
-    float sa = g0 + g1 - k;
-    if (!(sa > RT_SA_MIN))
-        return 0.0f;
-    /* invert the solid angle along x, then the height along y */
-    float au = r1 * sa + k;
-    float fu = (cosf(au) * b0 - b1) / sinf(au);
-    float cu = clampf(copysignf(1.0f, fu) / sqrtf(fu * fu + b0 * b0), -1.0f, 1.0f);
-    float sq = sqrtf(1.0f - cu * cu);
-    float xu = -(cu * z0) / (sq > 1e-7f ? sq : 1e-7f);
-    xu = clampf(xu, x0, x1);
-    float dd = sqrtf(xu * xu + z2);
-    float h0 = y0 / sqrtf(dd * dd + y0 * y0), h1 = y1 / sqrtf(dd * dd + y1 * y1);
-    float hv = h0 + r2 * (h1 - h0), hv2 = hv * hv;
-    float yv = hv2 < 1.0f - 1e-6f ? hv * dd / sqrtf(1.0f - hv2) : y1;
-    yv = clampf(yv, y0, y1);
-    for (int c = 0; c < 3; c++)
-        y[c] = o[c] + xu * l->ex[c] + yv * l->ey[c] + z0 * l->n[c];
-    return sa;
+    q->x0 = x0; q->y0 = y0; q->z0 = z0; q->x1 = x1; q->y1 = y1;
+    q->b0 = -y0 * i0; /* z components of n0 and n2 */
+    q->b1 = y1 * i2;
+    q->k = 2.0f * (float)M_PI - g2 - g3;
+    q->sa = g0 + g1 - q->k;
+    return q->sa > RT_SA_MIN ? q->sa : 0.0f;
 }
 
-/* Direct light at hit h from one light chosen by power; adds thr * contribution to L.
-   Near a light (closer to its centre than its diagonal), where 1/d^2 and cos_l vary a lot
-   across it, the point is sampled uniformly in solid angle (estimate
-   albedo/pi * Le * cos_s * solid_angle / p_sel); farther away, uniformly by area
-   (albedo/pi * Le * cos_s * cos_l * area / d^2 / p_sel), which is as good there and
-   costs a fifth of the solid-angle sampler (measured: studio noise within 3%, render
-   time -18%). Both are unbiased, and the choice depends on the point only. */
-static void next_event(RTCScene scene, struct RTCIntersectContext *ctx, const struct rt_scene *s,
-                       const struct rt_hit *h, const float thr[3], struct rng *rng, float L[3],
-                       struct rt_counts *cnt)
+/* A point y of the spherical rectangle q (sa > 0) uniformly in solid angle. */
+static void sph_rect_sample(const struct rt_light *l, const float o[3], const struct rt_sph_rect *q, float r1,
+                            float r2, float y[3])
 {
-    float u = rng_float(rng), r1 = rng_float(rng), r2 = rng_float(rng);
-    int i = 0;
-    while (i < s->nlights - 1 && u >= s->light_cdf[i])
-        i++;
-    float p_sel = s->light_cdf[i] - (i > 0 ? s->light_cdf[i - 1] : 0.0f);
-    if (!(p_sel > 0.0f))
-        return;
-    const struct rt_light *l = &s->lights[i];
-    float y[3], o[3], wi[3];
-    v3_madd(o, h->p, h->ng, hit_eps(h->p));
+    /* invert the solid angle along x, then the height along y */
+    float z2 = q->z0 * q->z0;
+    float au = r1 * q->sa + q->k;
+    float fu = (cosf(au) * q->b0 - q->b1) / sinf(au);
+    float cu = clampf(copysignf(1.0f, fu) / sqrtf(fu * fu + q->b0 * q->b0), -1.0f, 1.0f);
+    float sq = sqrtf(1.0f - cu * cu);
+    float xu = -(cu * q->z0) / (sq > 1e-7f ? sq : 1e-7f);
+    xu = clampf(xu, q->x0, q->x1);
+    float dd = sqrtf(xu * xu + z2);
+    float h0 = q->y0 / sqrtf(dd * dd + q->y0 * q->y0), h1 = q->y1 / sqrtf(dd * dd + q->y1 * q->y1);
+    float hv = h0 + r2 * (h1 - h0), hv2 = hv * hv;
+    float yv = hv2 < 1.0f - 1e-6f ? hv * dd / sqrtf(1.0f - hv2) : q->y1;
+    yv = clampf(yv, q->y0, q->y1);
+    for (int c = 0; c < 3; c++)
+        y[c] = o[c] + xu * l->ex[c] + yv * l->ey[c] + q->z0 * l->n[c];
+}
+
+/* The solid angle next-event estimation samples light l by from p: the spherical
+   rectangle's when p is closer to the light's centre than its diagonal (where 1/d^2 and
+   cos_l vary a lot across it), else 0 (uniform by area: as good there and a fifth of the
+   cost). The choice depends on p only, so the MIS density of a bounce hit uses it too. */
+static float nee_solid_angle(const struct rt_light *l, const float p[3], struct rt_sph_rect *q)
+{
     float dc[3];
-    v3_sub(dc, l->centre, o);
-    float sa = v3_dot(dc, dc) < l->diag2 ? sample_rect_solid_angle(l, o, r1, r2, y) : 0.0f;
-    if (sa == 0.0f) {
-        v3_madd(y, l->corner, l->eu, r1);
-        v3_madd(y, y, l->ev, r2);
+    v3_sub(dc, l->centre, p);
+    return v3_dot(dc, dc) < l->diag2 ? sph_rect(l, p, q) : 0.0f;
+}
+
+/* Density (solid angle, selection included) with which next-event estimation from p
+   picks point x of light l in direction dir (unit, p to x). */
+static float light_pdf(const struct rt_light *l, const float p[3], const float x[3], const float dir[3])
+{
+    struct rt_sph_rect q;
+    float sa = nee_solid_angle(l, p, &q);
+    if (sa > 0.0f)
+        return l->p_sel / sa;
+    float cos_l = -v3_dot(dir, l->n);
+    if (!(cos_l > 0.0f))
+        return 0.0f;
+    float d[3];
+    v3_sub(d, x, p);
+    return l->p_sel * v3_dot(d, d) / (cos_l * l->area);
+}
+
+/* ---- sampler ---- */
+static inline uint32_t rev32(uint32_t x)
+{
+    x = (x << 16) | (x >> 16);
+    x = ((x & 0x00ff00ffu) << 8) | ((x & 0xff00ff00u) >> 8);
+    x = ((x & 0x0f0f0f0fu) << 4) | ((x & 0xf0f0f0f0u) >> 4);
+    x = ((x & 0x33333333u) << 2) | ((x & 0xccccccccu) >> 2);
+    x = ((x & 0x55555555u) << 1) | ((x & 0xaaaaaaaau) >> 1);
+    return x;
+}
+
+/* Laine-Karras style hash: a random permutation of x whose high bits depend only on its
+   low bits (constants from Burley 2020). */
+static inline uint32_t lk_perm(uint32_t x, uint32_t seed)
+{
+    x += seed;
+    x ^= x * 0x6c50b47cu;
+    x ^= x * 0xb82f1e52u;
+    x ^= x * 0xc7afe638u;
+    x ^= x * 0x8d22f6e6u;
+    return x;
+}
+
+/* Nested uniform (Owen) scramble of a 32-bit fraction. */
+static inline uint32_t owen(uint32_t x, uint32_t seed) { return rev32(lk_perm(rev32(x), seed)); }
+
+/* Sobol's second dimension: v_0 = 2^31, v_{j+1} = v_j ^ (v_j >> 1). */
+static inline uint32_t sobol1(uint32_t i)
+{
+    uint32_t r = 0, v = 0x80000000u;
+    for (; i; i >>= 1, v ^= v >> 1)
+        if (i & 1u)
+            r ^= v;
+    return r;
+}
+
+static inline float u32f(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+
+/* What one sample of one pixel draws its numbers from. */
+struct rt_smp {
+    const uint32_t *seeds; /* (RT_PAIRS, 3) scramble seeds of the pixel */
+    uint32_t k;            /* sample index */
+    struct rng *rng;
+};
+
+/* The two numbers of dimension pair d. */
+static void smp2(const struct rt_smp *sm, int d, float *a, float *b)
+{
+    if (d >= RT_PAIRS) {
+        *a = rng_float(sm->rng);
+        *b = rng_float(sm->rng);
+        return;
     }
-    v3_sub(wi, y, o);
-    float d2 = v3_dot(wi, wi);
-    float d = sqrtf(d2);
-    if (!(d > 0.0f))
+    const uint32_t *sd = sm->seeds + 3 * d;
+    uint32_t i = owen(sm->k, sd[0]);
+    *a = u32f(owen(rev32(i), sd[1]));
+    *b = u32f(owen(sobol1(i), sd[2]));
+}
+
+/* ---- Blackman-Harris filter importance sampling ---- */
+static float bh_inv[RT_BH_TAB + 1]; /* offset (px) at CDF j / RT_BH_TAB */
+static pthread_once_t bh_once = PTHREAD_ONCE_INIT;
+
+static void bh_init(void)
+{
+    enum { N = 8192 };
+    static double cdf[N + 1];
+    cdf[0] = 0.0;
+    for (int i = 0; i < N; i++) {
+        double s = (i + 0.5) / N; /* position across the window, 0..1 */
+        double w = 0.35875 - 0.48829 * cos(2 * M_PI * s) + 0.14128 * cos(4 * M_PI * s) - 0.01168 * cos(6 * M_PI * s);
+        cdf[i + 1] = cdf[i] + w;
+    }
+    int i = 0;
+    for (int j = 0; j <= RT_BH_TAB; j++) {
+        double target = cdf[N] * j / RT_BH_TAB;
+        while (i < N - 1 && cdf[i + 1] < target)
+            i++;
+        double f = cdf[i + 1] > cdf[i] ? (target - cdf[i]) / (cdf[i + 1] - cdf[i]) : 0.0;
+        f = f < 0 ? 0 : (f > 1 ? 1 : f);
+        bh_inv[j] = (float)(((i + f) / N * 2.0 - 1.0) * RT_BH_RADIUS);
+    }
+}
+
+static inline float bh_offset(float u)
+{
+    float x = u * RT_BH_TAB;
+    int j = (int)x;
+    if (j >= RT_BH_TAB)
+        return bh_inv[RT_BH_TAB];
+    return bh_inv[j] + (x - (float)j) * (bh_inv[j + 1] - bh_inv[j]);
+}
+
+/* ---- integrator ---- */
+struct rt_pctx {
+    RTCScene scene;
+    struct RTCIntersectContext *ctx;
+    const struct rt_scene *s;
+    const struct rt_settings *set;
+    const struct rt_cam_basis *cb;
+    float spread; /* camera footprint cone: radians per pixel */
+    struct rt_counts *cnt;
+};
+
+/* Next-event estimation at hit h (material bp, local frame t, b, ns, viewer wo local):
+   one emitter, one shadow ray; adds thr * f * Le * cos / pdf * w to L, w the power
+   heuristic weight against BSDF sampling when `mis`. */
+static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int vert, const struct rt_hit *h,
+                       const struct rt_bsdf_p *bp, const float fr[2][3], const float wo[3], const float thr[3],
+                       bool mis, float L[3])
+{
+    const struct rt_scene *s = pc->s;
+    float usel, unused, r1, r2;
+    smp2(sm, 3 + 3 * vert, &usel, &unused);
+    smp2(sm, 1 + 3 * vert, &r1, &r2);
+    float wi[3], Le[3], pdf_l, dist = INFINITY, y[3] = { 0, 0, 0 };
+    bool env = usel < s->p_env;
+    if (env) {
+        float pe = env_sample(&s->env, r1, r2, wi, Le);
+        pdf_l = s->p_env * pe;
+    } else {
+        float u = (usel - s->p_env) / (1.0f - s->p_env);
+        int i = 0;
+        while (i < s->nlights - 1 && u >= s->light_cdf[i])
+            i++;
+        const struct rt_light *l = &s->lights[i];
+        if (!(l->p_sel > 0.0f))
+            return;
+        struct rt_sph_rect q;
+        float sa = nee_solid_angle(l, h->p, &q);
+        if (sa > 0.0f) {
+            sph_rect_sample(l, h->p, &q, r1, r2, y);
+        } else {
+            v3_madd(y, l->corner, l->eu, r1);
+            v3_madd(y, y, l->ev, r2);
+        }
+        v3_sub(wi, y, h->p);
+        float d2 = v3_dot(wi, wi), d = sqrtf(d2);
+        if (!(d > 0.0f))
+            return;
+        v3_scale(wi, wi, 1.0f / d);
+        float cos_l = -v3_dot(wi, l->n);
+        if (!(cos_l > 0.0f))
+            return;
+        pdf_l = sa > 0.0f ? l->p_sel / sa : l->p_sel * d2 / (cos_l * l->area);
+        v3_copy(Le, l->radiance);
+    }
+    if (!(pdf_l > 0.0f))
         return;
-    v3_scale(wi, wi, 1.0f / d);
-    float cos_l = -v3_dot(wi, l->n), cos_s = v3_dot(wi, h->ns);
-    if (cos_l <= 0.0f || cos_s <= 0.0f || v3_dot(wi, h->ng) <= 0.0f)
+    float wl[3] = { v3_dot(wi, fr[0]), v3_dot(wi, fr[1]), v3_dot(wi, h->ns) };
+    float cg = v3_dot(wi, h->ng);
+    if (!(cg * wl[2] > 0.0f))
+        return; /* shading and geometric normals disagree about the side */
+    float f[3];
+    bsdf_eval(bp, wo, wl, f);
+    if (f[0] + f[1] + f[2] <= 0.0f || Le[0] + Le[1] + Le[2] <= 0.0f)
         return;
-    cnt->shadow++;
-    if (occluded(scene, ctx, o, wi, d * (1.0f - 1e-4f)))
+    float o[3], sd[3];
+    v3_madd(o, h->p, h->ng, cg > 0.0f ? hit_eps(h->p) : -hit_eps(h->p));
+    if (env) {
+        v3_copy(sd, wi);
+    } else {
+        v3_sub(sd, y, o);
+        dist = v3_normalize(sd);
+        if (!(dist > 0.0f))
+            return;
+        dist *= 1.0f - 1e-4f;
+    }
+    pc->cnt->shadow++;
+    if (occluded(pc->scene, pc->ctx, o, sd, dist))
         return;
-    float g = sa > 0.0f ? cos_s * sa / (p_sel * (float)M_PI)
-                       : cos_s * cos_l * l->area / (d2 * p_sel * (float)M_PI);
+    float w = mis ? rt_power_heuristic(pdf_l, bsdf_pdf(bp, wo, wl)) : 1.0f;
+    float g = fabsf(wl[2]) * w / pdf_l;
     for (int k = 0; k < 3; k++)
-        L[k] += thr[k] * h->albedo[k] * l->radiance[k] * g;
+        L[k] += thr[k] * f[k] * Le[k] * g;
 }
 
 /* One camera path through pixel position (fx, fy) (continuous pixel coordinates).
-   Adds radiance to L and the first hit's AOVs to the accumulators. */
+   Adds radiance to L and the first hit's AOVs to the accumulators; *obj (when not NULL)
+   gets the first hit's object id. */
 struct rt_aov_acc { double alpha, depth, depth_n, normal[3], albedo[3]; };
 
-static void path(RTCScene scene, struct RTCIntersectContext *ctx, const struct rt_scene *s,
-                 const struct rt_cam_basis *cb, const struct rt_settings *set, float fx, float fy,
-                 struct rng *rng, float L[3], struct rt_aov_acc *aov, struct rt_counts *cnt)
+static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, float fy, float L[3],
+                 struct rt_aov_acc *aov, int32_t *obj)
 {
+    const struct rt_scene *s = pc->s;
+    const struct rt_cam_basis *cb = pc->cb;
     float nx = 2.0f * fx / (float)cb->w - 1.0f, ny = 1.0f - 2.0f * fy / (float)cb->h;
     float dir[3], o[3], thr[3] = { 1.0f, 1.0f, 1.0f };
     v3_madd(dir, cb->fwd, cb->right, nx * cb->tan_x);
@@ -257,15 +459,27 @@ static void path(RTCScene scene, struct RTCIntersectContext *ctx, const struct r
     v3_normalize(dir);
     v3_copy(o, cb->eye);
     L[0] = L[1] = L[2] = 0.0f;
+    float width = 0.0f, spread = pc->spread, pdf_prev = 0.0f, pprev[3] = { 0, 0, 0 };
+    bool emitters = s->nlights > 0 || s->p_env > 0.0f;
 
-    for (int depth = 0; depth < set->max_depth; depth++) {
+    for (int depth = 0; depth < pc->set->max_depth; depth++) {
         struct rt_hit h;
         if (depth == 0)
-            cnt->camera++;
+            pc->cnt->camera++;
         else
-            cnt->bounce++;
-        if (!trace(scene, ctx, s, o, dir, &h))
+            pc->cnt->bounce++;
+        if (!trace(pc->scene, pc->ctx, s, o, dir, width, spread, &h)) {
+            if (s->p_env > 0.0f) {
+                float Le[3];
+                env_eval(&s->env, dir, Le);
+                float w = depth == 0 ? 1.0f : rt_power_heuristic(pdf_prev, s->p_env * env_pdf(&s->env, dir));
+                for (int k = 0; k < 3; k++)
+                    L[k] += thr[k] * Le[k] * w;
+            }
+            if (depth == 0 && obj)
+                *obj = -1;
             return;
+        }
         if (depth == 0) {
             aov->depth += h.t;
             aov->depth_n += 1.0;
@@ -275,41 +489,63 @@ static void path(RTCScene scene, struct RTCIntersectContext *ctx, const struct r
             }
             if (h.kind == RT_OBJ_MESH && s->meshes[h.index].subject)
                 aov->alpha += 1.0;
+            if (obj)
+                *obj = h.kind == RT_OBJ_MESH ? h.index : -1;
         }
         if (h.kind == RT_OBJ_LIGHT) {
             const struct rt_light *l = &s->lights[h.index];
-            if (depth == 0 && v3_dot(dir, l->n) < 0.0f)
-                v3_copy(L, l->radiance);
-            return; /* zero albedo; emission of bounce hits is NEE's */
+            if (v3_dot(dir, l->n) < 0.0f) { /* the emitting side */
+                float w = depth == 0 ? 1.0f : rt_power_heuristic(pdf_prev, light_pdf(l, pprev, h.p, dir));
+                for (int k = 0; k < 3; k++)
+                    L[k] += thr[k] * l->radiance[k] * w;
+            }
+            return; /* light surfaces absorb */
         }
-        if (s->nlights > 0)
-            next_event(scene, ctx, s, &h, thr, rng, L, cnt);
-        if (depth + 1 >= set->max_depth)
+        const struct rt_mesh *m = &s->meshes[h.index];
+        struct rt_bsdf_p bp = m->bsdf;
+        if (m->nmips)
+            v3_copy(bp.albedo, h.albedo);
+        float fr[2][3], wo[3];
+        onb(h.ns, fr[0], fr[1]);
+        wo[0] = -v3_dot(dir, fr[0]);
+        wo[1] = -v3_dot(dir, fr[1]);
+        wo[2] = fmaxf(-v3_dot(dir, h.ns), 1e-4f); /* interpolated normals may face away a little */
+        v3_normalize(wo);
+        bool mis = depth + 1 < pc->set->max_depth;
+        if (emitters)
+            next_event(pc, sm, depth, &h, &bp, (const float(*)[3])fr, wo, thr, mis, L);
+        if (!mis)
             return;
 
-        /* cosine-weighted bounce around ns; weight albedo */
-        float t[3], b[3], w[3];
-        float u1 = rng_float(rng), u2 = rng_float(rng);
-        float r = sqrtf(u1), phi = 2.0f * (float)M_PI * u2;
-        float lx = r * cosf(phi), ly = r * sinf(phi), lz = sqrtf(fmaxf(0.0f, 1.0f - u1));
-        onb(h.ns, t, b);
+        float u0, unused, u1, u2, wl[3], pdf, f[3];
+        smp2(sm, 3 + 3 * depth, &unused, &u0);
+        smp2(sm, 2 + 3 * depth, &u1, &u2);
+        if (!bsdf_sample(&bp, wo, u0, u1, u2, wl, &pdf, f))
+            return;
+        float w[3];
         for (int k = 0; k < 3; k++)
-            w[k] = lx * t[k] + ly * b[k] + lz * h.ns[k];
+            w[k] = wl[0] * fr[0][k] + wl[1] * fr[1][k] + wl[2] * h.ns[k];
         v3_normalize(w);
-        if (v3_dot(w, h.ng) <= 0.0f)
+        float cg = v3_dot(w, h.ng);
+        if (!(cg * wl[2] > 0.0f))
             return; /* below the true surface: absorbed (shading-normal artefact) */
+        float g = fabsf(wl[2]) / pdf;
         for (int k = 0; k < 3; k++)
-            thr[k] *= h.albedo[k];
+            thr[k] *= f[k] * g;
         if (depth + 1 > RT_RR_BOUNCES) { /* this is bounce number depth + 1 */
             float q = fminf(0.95f, fmaxf(fmaxf(thr[0], thr[1]), thr[2]));
             if (q < 0.05f)
                 q = 0.05f;
-            if (rng_float(rng) >= q)
+            if (rng_float(sm->rng) >= q)
                 return;
             v3_scale(thr, thr, 1.0f / q);
         }
-        v3_madd(o, h.p, h.ng, hit_eps(h.p));
+        v3_madd(o, h.p, h.ng, cg > 0.0f ? hit_eps(h.p) : -hit_eps(h.p));
         v3_copy(dir, w);
+        v3_copy(pprev, h.p);
+        pdf_prev = pdf;
+        width = h.width;
+        spread = RT_BOUNCE_SPREAD;
     }
 }
 
@@ -327,13 +563,14 @@ enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *ca
     if (!rt_cam_basis_init(cam, &cb))
         return tryon_fail(TRYON_EINVAL, "raytrace/render.c: degenerate camera (eye on target, up along the "
                           "view, or vfov %g outside (0,179))", (double)cam->vfov_deg);
-    if (set->spp < 1 || set->max_depth < 1 || set->threads < 0)
-        return tryon_fail(TRYON_EINVAL, "raytrace/render.c: bad settings spp=%d max_depth=%d threads=%d",
-                          set->spp, set->max_depth, set->threads);
+    if (set->spp < 1 || set->max_depth < 1 || set->threads < 0 ||
+        (set->filter != RT_FILTER_BOX && set->filter != RT_FILTER_BLACKMAN_HARRIS))
+        return tryon_fail(TRYON_EINVAL, "raytrace/render.c: bad settings spp=%d max_depth=%d threads=%d filter=%d",
+                          set->spp, set->max_depth, set->threads, (int)set->filter);
 
     int w = cam->width, h = cam->height;
     size_t np = (size_t)w * h;
-    float *buf = malloc(np * 11 * sizeof(float));
+    float *buf = malloc(np * 12 * sizeof(float)); /* 11 float channels + the int32 object id */
     if (!buf)
         return tryon_fail(TRYON_ENOMEM, "raytrace/render.c: out of memory for a %dx%d film", w, h);
     out->w = w;
@@ -343,12 +580,13 @@ enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *ca
     out->depth = buf + np * 4;
     out->normal = buf + np * 5;
     out->albedo = buf + np * 8;
-
-    int gx = (int)floor(sqrt((double)set->spp));
-    int gy = set->spp / gx;
+    out->object = (int32_t *)(buf + np * 11);
+    if (set->filter == RT_FILTER_BLACKMAN_HARRIS)
+        pthread_once(&bh_once, bh_init);
     int ntx = (w + RT_TILE - 1) / RT_TILE, nty = (h + RT_TILE - 1) / RT_TILE;
     int nthreads = set->threads > 0 ? set->threads : s->dev->threads;
-    RTCScene scene = s->scene;
+    struct rt_pctx pc0 = { .scene = s->scene, .s = s, .set = set, .cb = &cb,
+                           .spread = 2.0f * cb.tan_y / (float)h };
     uint64_t seed_h = hash_mix64(set->seed);
     uint64_t n_cam = 0, n_bounce = 0, n_shadow = 0;
     double t0 = time_now();
@@ -358,27 +596,36 @@ enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *ca
         struct RTCIntersectContext ctx;
         rtcInitIntersectContext(&ctx);
         struct rt_counts cnt = { 0, 0, 0 };
+        struct rt_pctx pc = pc0;
+        pc.ctx = &ctx;
+        pc.cnt = &cnt;
         int x0 = (tile % ntx) * RT_TILE, y0 = (tile / ntx) * RT_TILE;
         int x1 = x0 + RT_TILE < w ? x0 + RT_TILE : w, y1 = y0 + RT_TILE < h ? y0 + RT_TILE : h;
         for (int y = y0; y < y1; y++) {
             for (int x = x0; x < x1; x++) {
                 size_t pix = (size_t)y * w + x;
+                uint64_t ps = seed_h ^ hash_mix64((uint64_t)pix);
                 struct rng rng;
-                rng_seed(&rng, seed_h ^ hash_mix64((uint64_t)pix));
+                rng_seed(&rng, ps);
+                uint32_t seeds[3 * RT_PAIRS];
+                for (int d = 0; d < 3 * RT_PAIRS; d++)
+                    seeds[d] = (uint32_t)(hash_mix64(ps + 0x9e3779b97f4a7c15ull * (uint64_t)(d + 1)) >> 32);
+                struct rt_smp sm = { .seeds = seeds, .rng = &rng };
                 double acc[3] = { 0, 0, 0 };
                 struct rt_aov_acc aov = { 0 };
                 for (int k = 0; k < set->spp; k++) {
-                    float jx = rng_float(&rng), jy = rng_float(&rng);
-                    float fx, fy;
-                    if (k < gx * gy) {
-                        fx = (float)x + ((float)(k % gx) + jx) / (float)gx;
-                        fy = (float)y + ((float)(k / gx) + jy) / (float)gy;
+                    float jx, jy, fx, fy;
+                    sm.k = (uint32_t)k;
+                    smp2(&sm, 0, &jx, &jy);
+                    if (set->filter == RT_FILTER_BLACKMAN_HARRIS) {
+                        fx = (float)x + 0.5f + bh_offset(jx);
+                        fy = (float)y + 0.5f + bh_offset(jy);
                     } else {
                         fx = (float)x + jx;
                         fy = (float)y + jy;
                     }
                     float L[3];
-                    path(scene, &ctx, s, &cb, set, fx, fy, &rng, L, &aov, &cnt);
+                    path(&pc, &sm, fx, fy, L, &aov, k == 0 ? &out->object[pix] : NULL);
                     for (int c = 0; c < 3; c++)
                         acc[c] += L[c];
                 }

@@ -18,15 +18,61 @@ struct rt_device {
     int threads;   /* default render thread count (>= 1) */
 };
 
+/* A material resolved for shading (see bsdf.c): everything the lobes need, with the
+   defaults and clamps applied. */
+struct rt_bsdf_p {
+    int kind;          /* enum rt_bsdf */
+    float albedo[3];   /* diffuse reflectance in [0,1] */
+    float alpha;       /* SKIN: GGX alpha = roughness^2 */
+    float f0;          /* SKIN: Fresnel reflectance at normal incidence */
+    float ss_a;        /* SKIN: terminator kernel coefficient in [-2.25, 0] */
+    float p_spec;      /* SKIN: probability of sampling the specular lobe */
+    float sheen[3];    /* CLOTH: sheen colour (already scaled so the total albedo <= 1) */
+    float sheen_r;     /* CLOTH: Charlie roughness */
+    float dscale;      /* CLOTH: diffuse scale 1 - max(sheen) * max sheen albedo */
+    float trans;       /* CLOTH: diffuse transmission fraction */
+};
+void rt_bsdf_resolve(const struct rt_material *m, struct rt_bsdf_p *p);
+/* f (no cosine) for local wo (wo[2] > 0) and wi; pdf of bsdf_sample; sample. */
+void bsdf_eval(const struct rt_bsdf_p *p, const float wo[3], const float wi[3], float f[3]);
+float bsdf_pdf(const struct rt_bsdf_p *p, const float wo[3], const float wi[3]);
+bool bsdf_sample(const struct rt_bsdf_p *p, const float wo[3], float u0, float u1, float u2, float wi[3],
+                 float *pdf, float f[3]);
+static inline float rt_power_heuristic(float pa, float pb)
+{
+    float a = pa * pa, b = pb * pb;
+    return a + b > 0.0f ? a / (a + b) : 0.0f;
+}
+
 struct rt_mesh {
     int nv, nt;
     float *nrm;          /* (nv,3) unit vertex normals or NULL */
     float *uv;           /* (nv,2) or NULL */
     int32_t *tri;        /* (nt,3) indices (copy kept for normal/uv interpolation) */
     float albedo[3];     /* constant albedo, clamped to [0,1] */
-    struct imgf tex;     /* (h,w,3) linear RGB albedo, rows top first; tex.px NULL = none */
+    struct rt_bsdf_p bsdf; /* the material resolved (albedo = the constant one) */
+    struct imgf *mips;   /* textured: mip chain, level 0 (h,w,3) linear RGB albedo rows top
+                            first, each next level half the size (box filter) down to 1x1 */
+    int nmips;           /* 0 = no texture */
+    float *texel_scale;  /* textured: (nt) texels per metre of each triangle (sqrt of the
+                            texel area over the world area) */
     bool subject;
 };
+
+/* The environment map and its sampling distribution. */
+struct rt_env {
+    struct imgf img;   /* (h,w,3) radiance x scale; img.px NULL = no environment */
+    float *marg;       /* (h+1) CDF over rows, marg[0] = 0, marg[h] = 1 */
+    float *cond;       /* (h, w+1) CDF over the columns of each row */
+    float *pw;         /* (h, w) probability of each pixel (sums to 1) */
+    double mean;       /* sin-weighted mean of the channel mean (the hemisphere irradiance
+                          from a uniform map of this value is pi * mean) */
+};
+void rt_env_clear(struct rt_env *e);
+/* radiance in direction dir (unit) */
+void env_eval(const struct rt_env *e, const float dir[3], float rgb[3]);
+float env_pdf(const struct rt_env *e, const float dir[3]);
+float env_sample(const struct rt_env *e, float u1, float u2, float dir[3], float rgb[3]);
 
 struct rt_light {
     float corner[3], eu[3], ev[3]; /* metres */
@@ -37,6 +83,7 @@ struct rt_light {
     float diag2;                   /* |eu|^2 + |ev|^2 (m^2) */
     float area;                    /* m^2 */
     float radiance[3];
+    float p_sel;                   /* probability that next-event estimation picks it */
 };
 
 /* What an Embree geometry id stands for. */
@@ -50,6 +97,8 @@ struct rt_scene {
     struct rt_light *lights; int nlights, cap_lights;
     struct rt_obj *objs; int nobjs, cap_objs;  /* indexed by Embree geometry id */
     float *light_cdf;      /* (nlights) cumulative power fractions, last = 1 */
+    struct rt_env env;
+    float p_env;           /* probability that next-event estimation picks the environment */
     long ntri;
     bool committed;
 };

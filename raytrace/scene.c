@@ -1,10 +1,16 @@
-/* scene.c: building a scene: triangle meshes with Lambertian materials, rectangular area
- * lights, and the commit that builds Embree's BVH.
+/* scene.c: building a scene: triangle meshes with materials, rectangular area lights, and
+ * the commit that builds Embree's BVH and the emitters' selection probabilities.
  *
  * Every array handed in is copied: positions and indices into Embree-owned buffers (which
- * Embree pads as it needs), normals, uvs, indices and the texture into our rt_mesh, which
- * the shader reads at a hit. Lights are kept as rt_light for sampling and are also added
- * to Embree as two triangles so camera rays see them and shadow rays are blocked by them.
+ * Embree pads as it needs), normals, uvs, indices and the texture (as a mip chain) into
+ * our rt_mesh, which the shader reads at a hit. Lights are kept as rt_light for sampling
+ * and are also added to Embree as two triangles so camera rays see them and shadow rays
+ * are blocked by them.
+ * Emitter selection for next-event estimation: the environment gets probability
+ * E_env / (E_env + sum E_i), clamped to [0.05, 0.5] when there are rectangles too, where
+ * E_env = pi * mean radiance / 2 (half the sky seen) and E_i = luminance * area /
+ * (d^2 + area) the irradiance a light gives at the centre of the scene's bounds; the
+ * rest is shared among rectangles by power (area x mean radiance).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -42,8 +48,12 @@ void rt_scene_free(struct rt_scene *s)
         free(s->meshes[i].nrm);
         free(s->meshes[i].uv);
         free(s->meshes[i].tri);
-        imgf_free(&s->meshes[i].tex);
+        free(s->meshes[i].texel_scale);
+        for (int k = 0; k < s->meshes[i].nmips; k++)
+            imgf_free(&s->meshes[i].mips[k]);
+        free(s->meshes[i].mips);
     }
+    rt_env_clear(&s->env);
     free(s->meshes);
     free(s->lights);
     free(s->objs);
@@ -102,6 +112,65 @@ static enum tryon_status copy_texture(const struct imgf *src, struct imgf *dst)
     return TRYON_OK;
 }
 
+/* The mip chain of a (h,w,3) level 0 (taken over): each level half the previous (rounded
+   up, 2x2 box filter with the edge texel repeated for odd sizes) down to 1x1. */
+static enum tryon_status build_mips(struct imgf *l0, struct imgf **mips, int *nmips)
+{
+    int n = 1;
+    for (int w = l0->w, h = l0->h; w > 1 || h > 1; n++) {
+        w = (w + 1) / 2;
+        h = (h + 1) / 2;
+    }
+    struct imgf *m = calloc((size_t)n, sizeof *m);
+    if (!m)
+        return tryon_fail(TRYON_ENOMEM, "raytrace/scene.c: out of memory for mip levels");
+    m[0] = *l0;
+    memset(l0, 0, sizeof *l0);
+    for (int k = 1; k < n; k++) {
+        const struct imgf *a = &m[k - 1];
+        enum tryon_status st = imgf_alloc(&m[k], (a->w + 1) / 2, (a->h + 1) / 2, 3);
+        if (st < 0) {
+            for (int j = 0; j < k; j++)
+                imgf_free(&m[j]);
+            free(m);
+            return st;
+        }
+        for (int y = 0; y < m[k].h; y++)
+            for (int x = 0; x < m[k].w; x++) {
+                int x0 = 2 * x, y0 = 2 * y;
+                int x1 = x0 + 1 < a->w ? x0 + 1 : x0, y1 = y0 + 1 < a->h ? y0 + 1 : y0;
+                for (int c = 0; c < 3; c++)
+                    m[k].px[((size_t)y * m[k].w + x) * 3 + c] =
+                        0.25f * (a->px[((size_t)y0 * a->w + x0) * 3 + c] + a->px[((size_t)y0 * a->w + x1) * 3 + c] +
+                                 a->px[((size_t)y1 * a->w + x0) * 3 + c] + a->px[((size_t)y1 * a->w + x1) * 3 + c]);
+            }
+    }
+    *mips = m;
+    *nmips = n;
+    return TRYON_OK;
+}
+
+/* Texels per metre of each triangle: sqrt(uv area * w * h / world area); 0 for a
+   degenerate one. */
+static float *texel_scales(const float *pos, const float *uv, const int32_t *tri, int nt, int w, int h)
+{
+    float *ts = malloc(sizeof(float) * (size_t)nt);
+    if (!ts)
+        return NULL;
+    for (int t = 0; t < nt; t++) {
+        const int32_t *v = tri + 3 * (size_t)t;
+        float e1[3], e2[3], cr[3];
+        v3_sub(e1, pos + 3 * v[1], pos + 3 * v[0]);
+        v3_sub(e2, pos + 3 * v[2], pos + 3 * v[0]);
+        v3_cross(cr, e1, e2);
+        float wa = v3_len(cr);
+        const float *a = uv + 2 * v[0], *b = uv + 2 * v[1], *c = uv + 2 * v[2];
+        float ua = fabsf((b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1]));
+        ts[t] = wa > 0.0f ? sqrtf(ua * (float)w * (float)h / wa) : 0.0f;
+    }
+    return ts;
+}
+
 static bool all_finite(const float *a, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -132,6 +201,7 @@ int rt_scene_add_mesh(struct rt_scene *s, const float *pos, const float *nrm, co
     struct rt_mesh m = { .nv = nv, .nt = nt, .subject = subject };
     for (int k = 0; k < 3; k++)
         m.albedo[k] = clamp01(mat->albedo[k]);
+    rt_bsdf_resolve(mat, &m.bsdf);
     m.tri = malloc((size_t)nt * 3 * sizeof *m.tri);
     if (nrm)
         m.nrm = malloc((size_t)nv * 3 * sizeof *m.nrm);
@@ -149,9 +219,17 @@ int rt_scene_add_mesh(struct rt_scene *s, const float *pos, const float *nrm, co
         }
     }
     if (mat->texture) {
-        enum tryon_status st = copy_texture(mat->texture, &m.tex);
+        struct imgf l0 = { 0 };
+        enum tryon_status st = copy_texture(mat->texture, &l0);
+        if (st == TRYON_OK)
+            st = build_mips(&l0, &m.mips, &m.nmips);
+        if (st == TRYON_OK && !(m.texel_scale = texel_scales(pos, uv, tri, nt, mat->texture->w, mat->texture->h)))
+            st = tryon_fail(TRYON_ENOMEM, "raytrace/scene.c: out of memory");
         if (st < 0) {
-            free(m.tri); free(m.nrm); free(m.uv);
+            imgf_free(&l0);
+            for (int k = 0; k < m.nmips; k++)
+                imgf_free(&m.mips[k]);
+            free(m.mips); free(m.tri); free(m.nrm); free(m.uv);
             return st;
         }
     }
@@ -179,8 +257,10 @@ int rt_scene_add_mesh(struct rt_scene *s, const float *pos, const float *nrm, co
     s->committed = false;
     return s->nmeshes++;
 oom:
-    free(m.tri); free(m.nrm); free(m.uv);
-    imgf_free(&m.tex);
+    free(m.tri); free(m.nrm); free(m.uv); free(m.texel_scale);
+    for (int k = 0; k < m.nmips; k++)
+        imgf_free(&m.mips[k]);
+    free(m.mips);
     return tryon_fail(TRYON_ENOMEM, "raytrace/scene.c: out of memory adding a mesh of %d vertices", nv);
 }
 
@@ -239,6 +319,12 @@ enum tryon_status rt_scene_commit(struct rt_scene *s)
 {
     if (s->nobjs == 0)
         return tryon_fail(TRYON_EINVAL, "raytrace/scene.c: cannot commit an empty scene");
+    rtcGetDeviceError(s->dev->dev); /* clear a stale code */
+    rtcCommitScene(s->scene);
+    enum RTCError e = rtcGetDeviceError(s->dev->dev);
+    if (e != RTC_ERROR_NONE)
+        return tryon_fail(e == RTC_ERROR_OUT_OF_MEMORY ? TRYON_ENOMEM : TRYON_EUNSUPPORTED,
+                          "raytrace/scene.c: rtcCommitScene failed (embree error %d)", (int)e);
     /* Light selection by power: area x mean radiance. */
     free(s->light_cdf);
     s->light_cdf = NULL;
@@ -256,12 +342,28 @@ enum tryon_status rt_scene_commit(struct rt_scene *s)
             s->light_cdf[i] = (float)(s->light_cdf[i] / total);
         s->light_cdf[s->nlights - 1] = 1.0f;
     }
-    rtcGetDeviceError(s->dev->dev); /* clear a stale code */
-    rtcCommitScene(s->scene);
-    enum RTCError e = rtcGetDeviceError(s->dev->dev);
-    if (e != RTC_ERROR_NONE)
-        return tryon_fail(e == RTC_ERROR_OUT_OF_MEMORY ? TRYON_ENOMEM : TRYON_EUNSUPPORTED,
-                          "raytrace/scene.c: rtcCommitScene failed (embree error %d)", (int)e);
+    /* The environment's share (see the top of the file). */
+    s->p_env = 0.0f;
+    if (s->env.img.px) {
+        s->p_env = 1.0f;
+        if (s->nlights > 0) {
+            struct RTCBounds b;
+            rtcGetSceneBounds(s->scene, &b);
+            float c[3] = { 0.5f * (b.lower_x + b.upper_x), 0.5f * (b.lower_y + b.upper_y),
+                           0.5f * (b.lower_z + b.upper_z) };
+            double el = 0.0, ee = 0.5 * M_PI * s->env.mean;
+            for (int i = 0; i < s->nlights; i++) {
+                const struct rt_light *l = &s->lights[i];
+                float d[3];
+                v3_sub(d, l->centre, c);
+                double lum = (l->radiance[0] + l->radiance[1] + l->radiance[2]) / 3.0;
+                el += lum * l->area / (v3_dot(d, d) + l->area);
+            }
+            s->p_env = (float)fmin(0.5, fmax(0.05, ee / (ee + el)));
+        }
+    }
+    for (int i = 0; i < s->nlights; i++)
+        s->lights[i].p_sel = (1.0f - s->p_env) * (s->light_cdf[i] - (i > 0 ? s->light_cdf[i - 1] : 0.0f));
     s->committed = true;
     return TRYON_OK;
 }

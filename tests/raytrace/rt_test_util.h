@@ -106,7 +106,7 @@ static inline struct rtt_mesh rtt_quad(const float c[3], const float u[3], const
 
 static inline int rtt_add(struct rt_scene *s, const struct rtt_mesh *m, const float albedo[3], bool subject)
 {
-    struct rt_material mat = { { albedo[0], albedo[1], albedo[2] }, NULL };
+    struct rt_material mat = { .albedo = { albedo[0], albedo[1], albedo[2] } };
     return rt_scene_add_mesh(s, m->pos, m->nrm, m->uv, m->nv, m->tri, m->nt, &mat, subject);
 }
 

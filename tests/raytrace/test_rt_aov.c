@@ -149,7 +149,7 @@ static void test_texture(struct rt_device *dev)
     /* rows top first: top row red, green; bottom row blue, white */
     float px[2 * 2 * 3] = { 1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1 };
     struct imgf tex = { 2, 2, 3, px };
-    struct rt_material mat = { { 0.5f, 0.5f, 0.5f }, &tex };
+    struct rt_material mat = { .albedo = { 0.5f, 0.5f, 0.5f }, .texture = &tex };
     struct rt_scene *s = rt_scene_create(dev);
     const float qc[3] = { -1, -1, 0 }, qu[3] = { 2, 0, 0 }, qv[3] = { 0, 2, 0 };
     struct rtt_mesh q = rtt_quad(qc, qu, qv);
@@ -180,7 +180,7 @@ static void test_errors(struct rt_device *dev)
     CHECK_CONTAINS(tryon_errmsg(), "raytrace/scene.c");
     const float qc[3] = { 0, 0, 0 }, qu[3] = { 1, 0, 0 }, qv[3] = { 0, 1, 0 };
     struct rtt_mesh q = rtt_quad(qc, qu, qv);
-    struct rt_material mat = { { 0.5f, 0.5f, 0.5f }, NULL };
+    struct rt_material mat = { .albedo = { 0.5f, 0.5f, 0.5f } };
     q.tri[5] = 4; /* index out of range */
     CHECK_EQ_INT(rt_scene_add_mesh(s, q.pos, NULL, NULL, q.nv, q.tri, q.nt, &mat, true), TRYON_EINVAL);
     CHECK_CONTAINS(tryon_errmsg(), "outside [0,4)");
@@ -191,7 +191,7 @@ static void test_errors(struct rt_device *dev)
     q.pos[4] = 0;
     float px[3] = { 1, 1, 1 };
     struct imgf tex = { 1, 1, 3, px };
-    struct rt_material tmat = { { 0.5f, 0.5f, 0.5f }, &tex };
+    struct rt_material tmat = { .albedo = { 0.5f, 0.5f, 0.5f }, .texture = &tex };
     CHECK_EQ_INT(rt_scene_add_mesh(s, q.pos, NULL, NULL, q.nv, q.tri, q.nt, &tmat, true), TRYON_EINVAL);
     CHECK_CONTAINS(tryon_errmsg(), "uv");
     CHECK_EQ_INT(rt_scene_add_mesh(s, q.pos, NULL, NULL, 2, q.tri, q.nt, &mat, true), TRYON_EINVAL);

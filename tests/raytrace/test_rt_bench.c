@@ -174,7 +174,7 @@ int main(void)
 
     struct rt_device *dev = rt_device_create(0);
     struct rt_scene *s = rt_scene_create(dev);
-    struct rt_material skin = { { 0.62f, 0.45f, 0.37f }, NULL }, cloth = { { 0.15f, 0.22f, 0.45f }, NULL };
+    struct rt_material skin = { .albedo = { 0.62f, 0.45f, 0.37f } }, cloth = { .albedo = { 0.15f, 0.22f, 0.45f } };
     CHECK(rt_scene_add_mesh(s, g[0].pos, g[0].nrm, NULL, g[0].nv, g[0].tri, g[0].nt, &skin, true) == 0);
     CHECK(rt_scene_add_mesh(s, g[1].pos, g[1].nrm, NULL, g[1].nv, g[1].tri, g[1].nt, &cloth, true) == 1);
     struct rt_studio studio;

@@ -1,0 +1,314 @@
+/* bsdf.c: the materials' scattering functions: evaluation, sampling and densities.
+ *
+ * Everything works in the local frame of the shading normal (z up); wo points to the
+ * viewer (wo.z > 0), wi to the light. Values are the BSDF f (1/sr) without the cosine.
+ *   DIFFUSE, BACKDROP: albedo / pi, cosine sampling.
+ *   SKIN: f = F D G2 / (4 cos_i cos_o) (GGX, Smith height-correlated G2, Schlick F with
+ *     f0 = ((ior-1)/(ior+1))^2, F at the half vector) + albedo/pi (1-F(cos_i))(1-F(cos_o))
+ *     k(cos_i, cos_o), k = 1 + a (cos_i - 2/3)(cos_o - 2/3). k is symmetric and
+ *     integrates to 1 against cos_i / pi for every wo (the cos-weighted mean of cos_i is
+ *     2/3), so the base alone conserves energy exactly; a < 0 flattens the fall-off of
+ *     f cos towards the terminator for views near the normal; a >= -2.25 keeps k >= 0
+ *     (the product of the two factors is at most 4/9).
+ *     Sampling: the GGX visible normals (Heitz 2018) with probability p_spec, else
+ *     cosine; the pdf is the mixture.
+ *   CLOTH: sheen * D_charlie * V + dscale albedo (1 - trans) / pi on the viewer's side,
+ *     dscale albedo trans / pi on the other side; D_charlie(h) = (2 + 1/r) sin^(1/r)/(2 pi),
+ *     V = 1 / (4 (cos_i + cos_o - cos_i cos_o)). The sheen lobe alone is not normalised;
+ *     its largest directional albedo E_max(r) is tabulated once (numerical quadrature)
+ *     and dscale = 1 - max(sheen) E_max keeps the total <= 1. Cosine sampling on each
+ *     side (probability 1 - trans and trans).
+ * All lobes are symmetric in wi and wo (reciprocal).
+ */
+#include <assert.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "raytrace/rt_internal.h"
+
+#define INV_PI 0.318309886f
+#define SHEEN_TAB 32 /* E_max tabulated for r = 0.07 .. 1 */
+#define SHEEN_R0 0.07f
+
+static inline float schlick(float f0, float c)
+{
+    float m = clampf(1.0f - c, 0.0f, 1.0f), m2 = m * m;
+    return f0 + (1.0f - f0) * m2 * m2 * m;
+}
+
+static inline float ggx_d(float alpha, float cz)
+{
+    float a2 = alpha * alpha, t = cz * cz * (a2 - 1.0f) + 1.0f;
+    return a2 / ((float)M_PI * t * t);
+}
+
+/* Smith Lambda for GGX: (-1 + sqrt(1 + alpha^2 tan^2)) / 2 */
+static inline float ggx_lambda(float alpha, float cz)
+{
+    float c2 = cz * cz, t2 = (1.0f - c2) / (c2 > 1e-12f ? c2 : 1e-12f);
+    return 0.5f * (-1.0f + sqrtf(1.0f + alpha * alpha * t2));
+}
+
+static inline float charlie_d(float r, float cz)
+{
+    float s2 = fmaxf(0.0f, 1.0f - cz * cz);
+    float inv = 1.0f / r;
+    return (2.0f + inv) * powf(s2, 0.5f * inv) * (0.5f * INV_PI);
+}
+
+static inline float sheen_v(float ci, float co) { return 1.0f / (4.0f * (ci + co - ci * co)); }
+
+/* The sheen lobe's value (per unit colour) at local wo, wi (both above). */
+static float sheen_val(float r, const float wo[3], const float wi[3])
+{
+    float h[3] = { wo[0] + wi[0], wo[1] + wi[1], wo[2] + wi[2] };
+    if (!(v3_normalize(h) > 0.0f))
+        return 0.0f;
+    return charlie_d(r, h[2]) * sheen_v(wi[2], wo[2]);
+}
+
+/* E_max(r) table: the largest directional albedo of the unit sheen lobe over cos_o in
+   (0, 1], by midpoint quadrature (48 x 96 over the hemisphere, 24 viewing angles). */
+static float sheen_emax_tab[SHEEN_TAB];
+static pthread_once_t sheen_once = PTHREAD_ONCE_INIT;
+
+static void sheen_table_init(void)
+{
+    enum { NT = 48, NP = 96, NO = 24 };
+    for (int k = 0; k < SHEEN_TAB; k++) {
+        float r = SHEEN_R0 + (1.0f - SHEEN_R0) * (float)k / (SHEEN_TAB - 1);
+        double emax = 0.0;
+        for (int o = 0; o < NO; o++) {
+            double co = (o + 0.5) / NO;
+            float wo[3] = { (float)sqrt(1 - co * co), 0.0f, (float)co };
+            double e = 0.0;
+            for (int i = 0; i < NT; i++) {
+                double th = 0.5 * M_PI * (i + 0.5) / NT;
+                for (int j = 0; j < NP; j++) {
+                    double ph = 2 * M_PI * (j + 0.5) / NP;
+                    float wi[3] = { (float)(sin(th) * cos(ph)), (float)(sin(th) * sin(ph)), (float)cos(th) };
+                    e += sheen_val(r, wo, wi) * cos(th) * sin(th);
+                }
+            }
+            e *= (0.5 * M_PI / NT) * (2 * M_PI / NP);
+            if (e > emax)
+                emax = e;
+        }
+        sheen_emax_tab[k] = (float)(emax * 1.02); /* 2% margin over the quadrature error */
+    }
+}
+
+/* Conservative E_max at r: the larger of the two neighbouring entries. */
+static float sheen_emax(float r)
+{
+    pthread_once(&sheen_once, sheen_table_init);
+    float x = (r - SHEEN_R0) / (1.0f - SHEEN_R0) * (SHEEN_TAB - 1);
+    int i = (int)clampf(x, 0.0f, SHEEN_TAB - 1);
+    int j = i + 1 < SHEEN_TAB ? i + 1 : i;
+    return fmaxf(sheen_emax_tab[i], sheen_emax_tab[j]);
+}
+
+static float clamp01f(float x) { return clampf(x, 0.0f, 1.0f); }
+
+void rt_bsdf_resolve(const struct rt_material *m, struct rt_bsdf_p *p)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = (int)m->kind;
+    for (int k = 0; k < 3; k++)
+        p->albedo[k] = clamp01f(isfinite(m->albedo[k]) ? m->albedo[k] : 0.0f);
+    if (m->kind == RT_BSDF_SKIN) {
+        float r = clampf(isfinite(m->roughness) ? m->roughness : 0.45f, 0.05f, 1.0f);
+        p->alpha = r * r;
+        float ior = m->ior > 1.0f && isfinite(m->ior) ? m->ior : 1.4f;
+        p->f0 = (ior - 1.0f) * (ior - 1.0f) / ((ior + 1.0f) * (ior + 1.0f));
+        p->ss_a = -2.25f * clamp01f(isfinite(m->subsurface) ? m->subsurface : 0.0f);
+        p->p_spec = 0.25f;
+    } else if (m->kind == RT_BSDF_CLOTH) {
+        p->sheen_r = clampf(isfinite(m->sheen_roughness) ? m->sheen_roughness : 0.5f, SHEEN_R0, 1.0f);
+        float smax = 0.0f;
+        for (int k = 0; k < 3; k++) {
+            p->sheen[k] = clamp01f(isfinite(m->sheen[k]) ? m->sheen[k] : 0.0f);
+            smax = fmaxf(smax, p->sheen[k]);
+        }
+        float e = smax > 0.0f ? smax * sheen_emax(p->sheen_r) : 0.0f;
+        if (e > 1.0f) { /* a sheen brighter than the lobe can carry: scale it down */
+            for (int k = 0; k < 3; k++)
+                p->sheen[k] /= e;
+            e = 1.0f;
+        }
+        p->dscale = 1.0f - e;
+        p->trans = clamp01f(isfinite(m->transmission) ? m->transmission : 0.0f);
+    } else {
+        p->kind = m->kind == RT_BSDF_BACKDROP ? RT_BSDF_BACKDROP : RT_BSDF_DIFFUSE;
+    }
+}
+
+/* GGX specular lobe value (per unit Fresnel-weighted) for wo, wi above. */
+static float skin_spec(const struct rt_bsdf_p *p, const float wo[3], const float wi[3])
+{
+    float h[3] = { wo[0] + wi[0], wo[1] + wi[1], wo[2] + wi[2] };
+    if (!(v3_normalize(h) > 0.0f))
+        return 0.0f;
+    float d = ggx_d(p->alpha, h[2]);
+    float g2 = 1.0f / (1.0f + ggx_lambda(p->alpha, wo[2]) + ggx_lambda(p->alpha, wi[2]));
+    float f = schlick(p->f0, v3_dot(wi, h));
+    return f * d * g2 / (4.0f * wi[2] * wo[2]);
+}
+
+void bsdf_eval(const struct rt_bsdf_p *p, const float wo[3], const float wi[3], float f[3])
+{
+    f[0] = f[1] = f[2] = 0.0f;
+    if (wo[2] <= 0.0f)
+        return;
+    if (p->kind == RT_BSDF_CLOTH) {
+        if (wi[2] > 0.0f) {
+            float s = sheen_val(p->sheen_r, wo, wi), d = p->dscale * (1.0f - p->trans) * INV_PI;
+            for (int k = 0; k < 3; k++)
+                f[k] = p->sheen[k] * s + d * p->albedo[k];
+        } else if (wi[2] < 0.0f && p->trans > 0.0f) {
+            float d = p->dscale * p->trans * INV_PI;
+            for (int k = 0; k < 3; k++)
+                f[k] = d * p->albedo[k];
+        }
+        return;
+    }
+    if (wi[2] <= 0.0f)
+        return;
+    if (p->kind == RT_BSDF_SKIN) {
+        float s = skin_spec(p, wo, wi);
+        float kern = 1.0f + p->ss_a * (wi[2] - 2.0f / 3.0f) * (wo[2] - 2.0f / 3.0f);
+        float d = (1.0f - schlick(p->f0, wi[2])) * (1.0f - schlick(p->f0, wo[2])) * kern * INV_PI;
+        for (int k = 0; k < 3; k++)
+            f[k] = s + d * p->albedo[k];
+        return;
+    }
+    for (int k = 0; k < 3; k++)
+        f[k] = p->albedo[k] * INV_PI;
+}
+
+/* Density of the GGX visible-normal sampler in wi: G1(wo) D(h) / (4 cos_o). */
+static float ggx_vndf_pdf(float alpha, const float wo[3], const float wi[3])
+{
+    float h[3] = { wo[0] + wi[0], wo[1] + wi[1], wo[2] + wi[2] };
+    if (!(v3_normalize(h) > 0.0f) || h[2] <= 0.0f)
+        return 0.0f;
+    float g1 = 1.0f / (1.0f + ggx_lambda(alpha, wo[2]));
+    return g1 * ggx_d(alpha, h[2]) / (4.0f * wo[2]);
+}
+
+float bsdf_pdf(const struct rt_bsdf_p *p, const float wo[3], const float wi[3])
+{
+    if (wo[2] <= 0.0f)
+        return 0.0f;
+    if (p->kind == RT_BSDF_CLOTH) {
+        if (wi[2] > 0.0f)
+            return (1.0f - p->trans) * wi[2] * INV_PI;
+        return p->trans * -wi[2] * INV_PI;
+    }
+    if (wi[2] <= 0.0f)
+        return 0.0f;
+    if (p->kind == RT_BSDF_SKIN)
+        return p->p_spec * ggx_vndf_pdf(p->alpha, wo, wi) + (1.0f - p->p_spec) * wi[2] * INV_PI;
+    return wi[2] * INV_PI;
+}
+
+static void cosine_dir(float u1, float u2, float w[3])
+{
+    float r = sqrtf(u1), phi = 2.0f * (float)M_PI * u2;
+    w[0] = r * cosf(phi);
+    w[1] = r * sinf(phi);
+    w[2] = sqrtf(fmaxf(0.0f, 1.0f - u1));
+}
+
+/* Heitz 2018, "Sampling the GGX distribution of visible normals" (isotropic alpha). */
+static void ggx_vndf_sample(float alpha, const float wo[3], float u1, float u2, float h[3])
+{
+    float vh[3] = { alpha * wo[0], alpha * wo[1], wo[2] };
+    v3_normalize(vh);
+    float len2 = vh[0] * vh[0] + vh[1] * vh[1];
+    float t1[3], t2[3];
+    if (len2 > 0.0f) {
+        float il = 1.0f / sqrtf(len2);
+        v3_set(t1, -vh[1] * il, vh[0] * il, 0.0f);
+    } else {
+        v3_set(t1, 1.0f, 0.0f, 0.0f);
+    }
+    v3_cross(t2, vh, t1);
+    float r = sqrtf(u1), phi = 2.0f * (float)M_PI * u2;
+    float p1 = r * cosf(phi), p2 = r * sinf(phi), s = 0.5f * (1.0f + vh[2]);
+    p2 = (1.0f - s) * sqrtf(fmaxf(0.0f, 1.0f - p1 * p1)) + s * p2;
+    float p3 = sqrtf(fmaxf(0.0f, 1.0f - p1 * p1 - p2 * p2));
+    float nh[3];
+    for (int k = 0; k < 3; k++)
+        nh[k] = p1 * t1[k] + p2 * t2[k] + p3 * vh[k];
+    v3_set(h, alpha * nh[0], alpha * nh[1], fmaxf(0.0f, nh[2]));
+    v3_normalize(h);
+}
+
+bool bsdf_sample(const struct rt_bsdf_p *p, const float wo[3], float u0, float u1, float u2, float wi[3],
+                 float *pdf, float f[3])
+{
+    if (wo[2] <= 0.0f)
+        return false;
+    if (p->kind == RT_BSDF_CLOTH) {
+        cosine_dir(u1, u2, wi);
+        if (u0 < p->trans)
+            wi[2] = -wi[2];
+    } else if (p->kind == RT_BSDF_SKIN && u0 < p->p_spec) {
+        float h[3];
+        ggx_vndf_sample(p->alpha, wo, u1, u2, h);
+        float d = v3_dot(wo, h);
+        v3_scale(wi, h, 2.0f * d);
+        v3_sub(wi, wi, wo);
+        if (wi[2] <= 0.0f)
+            return false;
+    } else {
+        cosine_dir(u1, u2, wi);
+    }
+    *pdf = bsdf_pdf(p, wo, wi);
+    if (!(*pdf > 0.0f))
+        return false;
+    bsdf_eval(p, wo, wi, f);
+    return true;
+}
+
+/* ---- public wrappers ---- */
+void rt_material_preset(enum rt_bsdf kind, const float albedo[3], struct rt_material *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    v3_copy(out->albedo, albedo);
+    if (kind == RT_BSDF_SKIN) {
+        out->roughness = 0.45f;
+        out->ior = 1.4f;
+        out->subsurface = 0.6f;
+    } else if (kind == RT_BSDF_CLOTH) {
+        for (int k = 0; k < 3; k++)
+            out->sheen[k] = clamp01f(0.3f * albedo[k] + 0.15f);
+        out->sheen_roughness = 0.5f;
+    }
+}
+
+void rt_bsdf_eval(const struct rt_material *m, const float wo[3], const float wi[3], float f[3])
+{
+    struct rt_bsdf_p p;
+    rt_bsdf_resolve(m, &p);
+    bsdf_eval(&p, wo, wi, f);
+}
+
+float rt_bsdf_pdf(const struct rt_material *m, const float wo[3], const float wi[3])
+{
+    struct rt_bsdf_p p;
+    rt_bsdf_resolve(m, &p);
+    return bsdf_pdf(&p, wo, wi);
+}
+
+bool rt_bsdf_sample(const struct rt_material *m, const float wo[3], float u0, float u1, float u2, float wi[3],
+                    float *pdf, float f[3])
+{
+    struct rt_bsdf_p p;
+    rt_bsdf_resolve(m, &p);
+    return bsdf_sample(&p, wo, u0, u1, u2, wi, pdf, f);
+}
+
+float rt_mis_weight(float pa, float pb) { return rt_power_heuristic(pa, pb); }
