@@ -251,10 +251,18 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         json_key(t, "weight"); json_numf(t, p->body.ph.weight, 4);
         json_key(t, "height"); json_numf(t, p->body.ph.height, 4);
         json_key(t, "proportions"); json_numf(t, p->body.ph.proportions, 4);
+        json_key(t, "ethnic");
+        json_obj_begin(t);
+        json_key(t, "african"); json_numf(t, p->body.ph.african, 4);
+        json_key(t, "asian"); json_numf(t, p->body.ph.asian, 4);
+        json_key(t, "caucasian"); json_numf(t, p->body.ph.caucasian, 4);
+        json_obj_end(t);
         json_key(t, "stature_m"); json_numf(t, p->body.stature_m, 4);
         json_key(t, "pose");
         json_obj_begin(t);
         json_key(t, "arm_down_deg"); json_numf(t, p->body.arm_down_deg, 4);
+        json_key(t, "leg_spread_deg"); json_numf(t, p->body.leg_spread_deg, 4);
+        json_key(t, "torso_turn_deg"); json_numf(t, p->body.torso_turn_deg, 4);
         json_obj_end(t);
         json_srgb(t, "skin_srgb", p->skin);
         json_key(t, "alpha"); json_bool(t, p->with_alpha);

@@ -17,7 +17,8 @@
 static const char *const ROOT_KEYS[] = {"seed", "size", "spp", "hold_out", "catalog", "catalog_preset",
                                         "persons", "garments", NULL};
 static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint", "clothed", "gender", "age",
-                                          "muscle", "weight", "proportions", "stature_cm", "arm_down_deg",
+                                          "muscle", "weight", "proportions", "ethnic_mix", "stature_cm", "arm_down_deg",
+                                          "leg_spread_deg", "torso_turn_deg",
                                           "camera_distance_m", "key", "fill", "backdrop", "skin", NULL};
 static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "colors", "length", "sleeve",
                                            "print_scale_m", "type_hint", NULL};
@@ -140,6 +141,9 @@ static enum tryon_status parse_persons(const struct yml_doc *doc, const struct y
                                        struct worker_synth_config *c)
 {
     enum tryon_status s;
+    const struct yml_node *em = yml_get(m, "ethnic_mix");
+    if (em && (s = yml_as_bool(doc, em, "ethnic_mix", &c->ethnic_mix)))
+        return s;
     if ((s = yml_expect(doc, m, YML_MAP, "persons")) || (s = yml_check_keys(doc, m, PERSON_KEYS)) ||
         (s = count_key(doc, m, "persons", &c->n_persons)) || (s = ids_key(doc, m, c->n_persons, &c->person_ids)) ||
         (s = frac_key(doc, m, "alpha", &c->alpha_fraction)) ||
@@ -150,6 +154,8 @@ static enum tryon_status parse_persons(const struct yml_doc *doc, const struct y
         (s = range_key(doc, m, "proportions", 0, 1, &c->proportions)) ||
         (s = range_key(doc, m, "stature_cm", 120, 210, &c->stature_cm)) ||
         (s = range_key(doc, m, "arm_down_deg", -20, 60, &c->arm_down_deg)) ||
+        (s = range_key(doc, m, "leg_spread_deg", -5, 20, &c->leg_spread_deg)) ||
+        (s = range_key(doc, m, "torso_turn_deg", -30, 30, &c->torso_turn_deg)) ||
         (s = range_key(doc, m, "camera_distance_m", 4.6, 7.0, &c->cam_distance_m)) ||
         (s = range_key(doc, m, "key", 0.3, 2.0, &c->key)) || (s = range_key(doc, m, "fill", 0.3, 2.0, &c->fill)) ||
         (s = range_key(doc, m, "backdrop", 0.05, 0.9, &c->backdrop)) ||
@@ -181,7 +187,7 @@ static enum tryon_status parse_garments(const struct yml_doc *doc, const struct 
             if ((s = yml_as_str(doc, n->items[i], "type", &str)))
                 return s;
             if (avatar_garment_type_parse(str, &c->types[i]))
-                return tryon_fail(TRYON_EINVAL, "%s:%d: %s", doc->path, n->items[i]->line, tryon_errmsg());
+                return tryon_failctx(TRYON_EINVAL, "%s:%d", doc->path, n->items[i]->line);
         }
     }
     if ((n = yml_get(m, "prints"))) {
@@ -236,6 +242,9 @@ static void config_defaults(struct worker_synth_config *c)
     c->proportions = (struct worker_synth_range){0.5f, 0.5f};
     c->stature_cm = (struct worker_synth_range){155, 195};
     c->arm_down_deg = (struct worker_synth_range){0, 0};
+    c->leg_spread_deg = (struct worker_synth_range){0, 0};
+    c->torso_turn_deg = (struct worker_synth_range){0, 0};
+    c->ethnic_mix = true;
     c->cam_distance_m = (struct worker_synth_range){5, 5};
     c->key = (struct worker_synth_range){0.85f, 1.15f};
     c->fill = (struct worker_synth_range){0.8f, 1.1f};
@@ -313,7 +322,7 @@ enum tryon_status worker_synth_config_load(const char *path, struct worker_synth
         if ((s = yml_as_str(doc, n, "catalog_preset", &str)))
             goto done;
         if (worker_preset(str, &ws)) {
-            s = tryon_fail(TRYON_EINVAL, "%s:%d: %s", path, n->line, tryon_errmsg());
+            s = tryon_failctx(TRYON_EINVAL, "%s:%d", path, n->line);
             goto done;
         }
         snprintf(c->catalog_preset, sizeof c->catalog_preset, "%s", str);
@@ -482,6 +491,17 @@ void worker_synth_draw_person(const struct worker_synth_config *c, int i, struct
     p->body.ph.proportions = draw(&r, c->proportions);
     p->body.stature_m = 0.01f * draw(&r, c->stature_cm);
     p->body.arm_down_deg = draw(&r, c->arm_down_deg);
+    p->body.leg_spread_deg = draw(&r, c->leg_spread_deg);
+    p->body.torso_turn_deg = draw(&r, c->torso_turn_deg);
+    if (c->ethnic_mix) {
+        /* uniform on the simplex: normalised exponential draws */
+        float e[3], sum = 0;
+        for (int k = 0; k < 3; k++)
+            sum += e[k] = -logf(1.0f - rng_float(&r));
+        p->body.ph.african = e[0] / sum;
+        p->body.ph.asian = e[1] / sum;
+        p->body.ph.caucasian = e[2] / sum;
+    }
     float t = draw(&r, c->skin) * (float)(sizeof skin_ramp / sizeof skin_ramp[0] - 1);
     int k = (int)fminf(floorf(t), (float)(sizeof skin_ramp / sizeof skin_ramp[0] - 2));
     for (int ch = 0; ch < 3; ch++)

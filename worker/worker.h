@@ -104,8 +104,10 @@ struct worker_synth_config {
     /* persons */
     float alpha_fraction, hint_fraction, clothed_fraction;   /* of the persons, spread evenly by index */
     float type_hint_fraction;                                /* of the garments, likewise */
-    struct worker_synth_range gender, age, muscle, weight, proportions, stature_cm, arm_down_deg,
-        cam_distance_m, key, fill, backdrop, skin;
+    bool ethnic_mix;                 /* draw the three ethnic weights uniformly on the simplex
+                                        (false: MakeHuman's default of one third each) */
+    struct worker_synth_range gender, age, muscle, weight, proportions, stature_cm, arm_down_deg, leg_spread_deg,
+        torso_turn_deg, cam_distance_m, key, fill, backdrop, skin;
     /* garments */
     int n_types;
     enum avatar_garment_type types[16];       /* cycled by garment index */

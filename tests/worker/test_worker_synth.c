@@ -1,0 +1,175 @@
+/* test_worker_synth.c: the synth config parser (good config read as written, bad ones
+ * refused naming file:line), the per-index draws (pure functions of config and index,
+ * classes assigned in turn), and the photos: identical bytes and truth for 1 and 2 render
+ * threads, RGBA or RGB as drawn, the subject inside the frame, truth fields present.
+ * usage: test_worker_synth CONFIG_DIR (configs/synth) */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "worker/worker.h"
+
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s", name);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+/* A config must fail with a message holding `needle` (e.g. "bad.yaml:4:"). */
+static void expect_bad(const char *text, const char *needle)
+{
+    struct worker_synth_config c;
+    enum tryon_status s = worker_synth_config_load(write_tmp("bad.yaml", text), &c);
+    CHECK_MSG(s == TRYON_EINVAL, "status %d for: %s", (int)s, text);
+    CHECK_CONTAINS(tryon_errmsg(), needle);
+    worker_synth_config_free(&c);
+}
+
+static void test_config(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/demo.yaml", dir);
+    struct worker_synth_config c;
+    CHECK_EQ_INT(worker_synth_config_load(path, &c), TRYON_OK);
+    CHECK_EQ_INT(c.n_persons, 4);
+    CHECK_EQ_INT(c.n_garments, 6);
+    CHECK_EQ_INT(worker_synth_count(&c), 10);
+    CHECK_EQ_INT(c.width, 256);
+    CHECK_EQ_INT(c.height, 384);
+    CHECK(c.write_catalog);
+    char id[72];
+    const char *folder;
+    worker_synth_image_id(&c, 0, id, &folder);
+    CHECK_STR(id, "ava");
+    CHECK_STR(folder, "persons");
+    worker_synth_image_id(&c, 4, id, &folder);
+    CHECK_STR(id, "tee-red");
+    CHECK_STR(folder, "garments");
+    /* 2 of 4 persons with alpha, 2 with a height hint; prints and colours in turn */
+    int alpha = 0, hint = 0;
+    for (int i = 0; i < 4; i++) {
+        struct worker_synth_person p, q;
+        worker_synth_draw_person(&c, i, &p);
+        worker_synth_draw_person(&c, i, &q);
+        CHECK(memcmp(&p, &q, sizeof p) == 0);
+        alpha += p.with_alpha;
+        hint += p.height_hint;
+        CHECK(p.body.stature_m >= 1.60f && p.body.stature_m <= 1.88f);
+        CHECK_NEAR(p.body.ph.african + p.body.ph.asian + p.body.ph.caucasian, 1.0, 1e-5);
+        CHECK(p.n_wear >= 1);
+    }
+    CHECK_EQ_INT(alpha, 2);
+    CHECK_EQ_INT(hint, 2);
+    static const enum worker_print prints[4] = {WORKER_PRINT_STRIPES, WORKER_PRINT_CHECKS, WORKER_PRINT_DOTS,
+                                                WORKER_PRINT_LOGO};
+    for (int j = 0; j < 6; j++) {
+        struct worker_synth_garment g;
+        worker_synth_draw_garment(&c, j, &g);
+        CHECK_EQ_INT(g.print, prints[j % 4]);
+        CHECK_EQ_INT(g.est.type, c.types[j]);
+        CHECK_NEAR(img_linear_to_srgb(g.est.color[0]), c.colors[j][0], 1e-4);
+    }
+    worker_synth_config_free(&c);
+
+    /* unnamed images are numbered */
+    CHECK_EQ_INT(worker_synth_config_load(write_tmp("ok.yaml", "seed: 7\npersons: {count: 2}\ngarments: {count: 3}\n"),
+                                          &c), TRYON_OK);
+    worker_synth_image_id(&c, 1, id, &folder);
+    CHECK_STR(id, "p0001");
+    worker_synth_image_id(&c, 4, id, &folder);
+    CHECK_STR(id, "g0002");
+    worker_synth_config_free(&c);
+
+    expect_bad("seed: 1\npersons:\n  count: 2\n  colour: red\ngarments:\n  count: 2\n", "bad.yaml:4: unknown key 'colour'");
+    expect_bad("seed: 1\npersons:\n  count: 2\n  gender: [0, 1.5]\ngarments:\n  count: 2\n", "bad.yaml:4:");
+    expect_bad("seed: 1\npersons:\n  count: 2\ngarments:\n  count: 2\n  prints: [stripes, paisley]\n",
+               "bad.yaml:6: unknown print 'paisley'");
+    expect_bad("seed: 1\npersons:\n  count: 2\ngarments:\n  count: 2\n  types: [top, cape]\n", "bad.yaml:6: ");
+    expect_bad("seed: 1\npersons:\n  count: 2\n  ids: [a, b, c]\ngarments:\n  count: 2\n", "bad.yaml:4:");
+    expect_bad("persons:\n  count: 2\ngarments:\n  count: 2\n", "missing required key 'seed'");
+    expect_bad("seed: 1\nsize: [64, x]\npersons:\n  count: 2\ngarments:\n  count: 2\n", "bad.yaml:2:");
+    expect_bad("seed: 1\npersons:\n  count: 2\n  stature_cm: [190, 170]\ngarments:\n  count: 2\n", "bad.yaml:4:");
+    unlink("bad.yaml");
+    unlink("ok.yaml");
+}
+
+/* Render image i at 1 and 2 threads: identical pixels and truth. */
+static void test_determinism(struct worker *w, const struct worker_synth_config *c, int i)
+{
+    struct img8 a, b;
+    struct json_w ta, tb;
+    json_w_init(&ta);
+    json_w_init(&tb);
+    CHECK_EQ_INT(worker_synth_image(w, c, i, 1, &a, &ta), TRYON_OK);
+    CHECK_EQ_INT(worker_synth_image(w, c, i, 2, &b, &tb), TRYON_OK);
+    CHECK(a.w == b.w && a.h == b.h && a.c == b.c);
+    CHECK_MSG(memcmp(a.px, b.px, (size_t)a.w * a.h * a.c) == 0, "image %d differs between 1 and 2 threads", i);
+    CHECK_STR(ta.buf, tb.buf);
+
+    struct json_val *v;
+    CHECK_EQ_INT(json_parse(ta.buf, ta.len, "truth", &v), TRYON_OK);
+    CHECK_EQ_INT((long long)json_get_num(v, "index", -1), i);
+    const struct json_val *box = json_get(v, "subject_box_px");
+    CHECK(box && box->type == JSON_ARR && box->n == 4);
+    if (box && box->n == 4) {
+        /* the subject is in the frame, not touching its top or bottom edge */
+        CHECK(box->items[0].num >= 0 && box->items[2].num <= a.w && box->items[2].num > box->items[0].num);
+        CHECK(box->items[1].num >= 1 && box->items[3].num <= a.h - 1 && box->items[3].num > box->items[1].num);
+    }
+    if (i < c->n_persons) {
+        struct worker_synth_person p;
+        worker_synth_draw_person(c, i, &p);
+        CHECK_EQ_INT(a.c, p.with_alpha ? 4 : 3);
+        CHECK_STR(json_get_str(v, "kind"), "person");
+        CHECK_NEAR(json_get_num(v, "stature_m", 0), p.body.stature_m, 1e-3);
+        CHECK(json_get(v, "camera") && json_get(v, "pose") && json_get(v, "wearing") && json_get(v, "ethnic"));
+    } else {
+        CHECK_EQ_INT(a.c, 3);
+        CHECK_STR(json_get_str(v, "kind"), "garment");
+        CHECK(json_get_str(v, "type") && json_get(v, "print") && json_get(v, "mean_color_srgb"));
+        /* the white backdrop fills the corners */
+        for (int k = 0; k < 3; k++)
+            CHECK(a.px[k] > 150);
+    }
+    json_free(v);
+    img8_free(&a);
+    img8_free(&b);
+    json_w_free(&ta);
+    json_w_free(&tb);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_worker_synth CONFIG_DIR\n");
+        return 2;
+    }
+    test_config(argv[1]);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/demo.yaml", argv[1]);
+    struct worker_synth_config c;
+    CHECK_EQ_INT(worker_synth_config_load(path, &c), TRYON_OK);
+    c.width = 64, c.height = 96, c.spp = 2;
+    struct worker_settings ws;
+    memset(&ws, 0, sizeof ws);
+    worker_preset("preview", &ws);
+    ws.out_dir = ".";
+    ws.threads = 2;
+    struct worker *w;
+    CHECK_EQ_INT(worker_create(&ws, tryon_asset_dir(), &w), TRYON_OK);
+    if (w) {
+        test_determinism(w, &c, 0);   /* a person without alpha */
+        test_determinism(w, &c, 1);   /* a person with alpha */
+        test_determinism(w, &c, 4);   /* a garment with stripes */
+        test_determinism(w, &c, 7);   /* a garment with a logo */
+        worker_free(w);
+    }
+    worker_synth_config_free(&c);
+    return check_result("test_worker_synth");
+}
