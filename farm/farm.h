@@ -23,6 +23,7 @@ int farm_cmd_render(int argc, char **argv, int rank, int world);
 int farm_cmd_check(int argc, char **argv, int rank, int world);
 int farm_cmd_info(int argc, char **argv, int rank, int world);
 int farm_cmd_synth(int argc, char **argv, int rank, int world);
+int farm_cmd_merge(int argc, char **argv, int rank, int world);
 
 /* Parse "WxH" into two positive ints; 0 on success. */
 int farm_parse_size(const char *s, int *w, int *h);

@@ -45,6 +45,7 @@ static void usage(FILE *f)
             "  render CATALOG.yaml --out DIR   render every pair of a catalog (resumes from DIR/journal.log)\n"
             "  check CATALOG.yaml              validate a catalog and its images without rendering\n"
             "  synth demo --out DIR            make the synthetic demo catalog (photos + truth)\n"
+            "  merge PART... --out DIR         merge the folders of `render --slice K/N` runs (array jobs)\n"
             "  info                            build options, backends, ranks, assets\n"
             "\n"
             "`tryon COMMAND --help` describes each command's options.\n");
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
         code = farm_cmd_check(argc - 1, argv + 1, rank, world);
     } else if (!strcmp(argv[1], "info")) {
         code = farm_cmd_info(argc - 1, argv + 1, rank, world);
+    } else if (!strcmp(argv[1], "merge")) {
+        code = farm_cmd_merge(argc - 1, argv + 1, rank, world);
     } else if (!strcmp(argv[1], "synth")) {
         code = farm_cmd_synth(argc - 1, argv + 1, rank, world);
     } else {
