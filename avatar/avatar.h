@@ -112,7 +112,8 @@ enum tryon_status avatar_body_measure(const struct avatar_model *m, const struct
 /* Segmentation: mask (w*h bytes, 255 = foreground). With an alpha channel: alpha > 127.
    Without: key out the backdrop colour (estimated from the image border) by colour distance,
    then keep the largest connected component and fill its holes. rgba has c = 4 (assert).
-   TRYON_EINVAL when nothing is left in the foreground. */
+   TRYON_EINVAL when nothing is left in the foreground, or (keyed) when a second separate
+   component holds at least a quarter of the largest one's pixels (two subjects). */
 enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_t *mask);
 
 /* ===== the studio photo camera =========================================================== */
@@ -135,58 +136,131 @@ void avatar_render_silhouette(const struct avatar_mesh *m, const struct avatar_p
                               uint8_t *mask);
 
 /* ===== person estimation ================================================================= */
-/* Person estimation, first version: stature from the height hint when > 0, else from the
-   silhouette's pixel height through the standard photo camera (feet on the floor plane
-   y = 0); build (gender, weight) from silhouette width ratios (shoulder, waist, hip widths
-   over height) by a small search over the phenotype comparing against the widths of the
-   built body's projected silhouette. The body is assumed to stand upright facing the
-   camera, arms as in the base mesh (arm_down_deg 0). */
+/* Person estimation, classical (analysis by synthesis): the body model's silhouette through
+   the standard photo camera is fitted to the photo's. Start: feet where the silhouette's
+   lowest row meets the floor, stature from its height (or the hint). Search: coordinate
+   descent on gender, weight, muscle, proportions, arm angle, leg spread, stature and
+   placement, minimising the area where the rendered and the photo silhouettes differ, in
+   a window around the person at about 200 cells tall. Polish: placement and stature again
+   at full resolution. Assumed: the person stands upright on the floor facing the camera,
+   torso not turned; age and ethnic weights stay at MakeHuman's defaults. */
 struct avatar_person_est {
-    struct avatar_body_params body;
+    struct avatar_body_params body;   /* the fitted body (pose included) */
     float silhouette_h_px;   /* measured */
-    float stature_m;         /* estimated */
-    float iou;               /* silhouette IoU of the built body against the mask, in the photo camera */
+    float stature_m;         /* estimated (= body.stature_m) */
+    float iou;               /* silhouette IoU of the fitted body against the mask, full resolution */
     float place[3];          /* where the body's origin (feet centre) stands in the photo camera's
                                 world, metres (y = 0): the body mesh translated by this matches
                                 the photo */
+    struct avatar_measurements meas;  /* avatar_body_measure of body */
+    int iterations;          /* bodies rendered by the fit (its cost) */
 };
-/* rgba is the photo (w,h; c = 4), mask its segmentation (w*h, 255 = person). TRYON_EINVAL
-   when the mask holds no usable silhouette (empty, touching the top or bottom edge, or
-   under 32 pixels tall) or height_hint_cm is outside {<= 0} or [50, 260]. */
+/* rgba is the photo (w,h; c = 4), mask its segmentation (w*h, 255 = person). TRYON_EINVAL,
+   with a message saying which, when the mask holds no person (empty), two separate large
+   figures (a second component at least a quarter of the largest; smaller specks are
+   ignored), a silhouette touching the top or bottom edge or under 32 pixels tall, or when
+   height_hint_cm is outside {<= 0} or [50, 260]. About 0.3-1 s on one core. */
 enum tryon_status avatar_estimate_person(const struct avatar_model *m, const struct img8 *rgba,
                                          const uint8_t *mask, float height_hint_cm,
                                          struct avatar_person_est *out);
 
 /* ===== garments ========================================================================== */
-/* Garments, first version: types TOP (t-shirt-like) and TROUSERS. */
-enum avatar_garment_type { AVATAR_GARMENT_TOP, AVATAR_GARMENT_TROUSERS, AVATAR_GARMENT_NTYPES };
-const char *avatar_garment_type_name(enum avatar_garment_type t);   /* "top", "trousers" */
-/* "top" or "trousers" (also "t-shirt", "shirt", "pants"); TRYON_EINVAL naming the string otherwise. */
+/* Garment types. Tops (t-shirt, long-sleeve) and trousers/shorts are the base mesh's
+   `helper-tights` surface cut to a region; skirt and dress are a tights yoke (waist..hips,
+   or neckline..hips with sleeves for the dress) continued below the hips by a lofted skirt
+   whose rings hang around the legs' convex hull, so every type follows every body target
+   and the pose. */
+enum avatar_garment_type {
+    AVATAR_GARMENT_TSHIRT, AVATAR_GARMENT_LONGSLEEVE, AVATAR_GARMENT_DRESS,
+    AVATAR_GARMENT_SKIRT, AVATAR_GARMENT_TROUSERS, AVATAR_GARMENT_SHORTS,
+    AVATAR_GARMENT_NTYPES,
+    AVATAR_GARMENT_TOP = AVATAR_GARMENT_TSHIRT   /* old name, until callers move */
+};
+/* "t-shirt", "long-sleeve", "dress", "skirt", "trousers", "shorts" ("unknown" otherwise). */
+const char *avatar_garment_type_name(enum avatar_garment_type t);
+/* The names above; also "top", "tee", "shirt" -> t-shirt, "longsleeve" -> long-sleeve,
+   "pants", "jeans" -> trousers. TRYON_EINVAL naming the string otherwise. */
 enum tryon_status avatar_garment_type_parse(const char *s, enum avatar_garment_type *t);
+
+/* Garment landmarks. Left/right are the wearer's: the wearer's left (+x) is on the right of
+   a front photo. Definitions on the garment mesh seen from the front (x right, y up):
+     collar       highest point on the centre line (x of the neck joint)   tops, dress
+     shoulder     highest point above the shoulder joint's x               tops, dress
+     sleeve end   centre of the sleeve's opening                           tops, dress (sleeve >= 0.1)
+     hem corner   tops, dress, skirt: outermost points of the lowest rim (the hem) on each side;
+                  trousers, shorts: outermost point of each leg's lowest 1% of the garment height
+     waist        outermost points of the highest 1% of the garment height skirt, trousers, shorts
+     crotch       lowest point on the centre line                          trousers, shorts */
+enum avatar_landmark {
+    AVATAR_LM_COLLAR, AVATAR_LM_L_SHOULDER, AVATAR_LM_R_SHOULDER, AVATAR_LM_L_SLEEVE, AVATAR_LM_R_SLEEVE,
+    AVATAR_LM_L_HEM, AVATAR_LM_R_HEM, AVATAR_LM_L_WAIST, AVATAR_LM_R_WAIST, AVATAR_LM_CROTCH, AVATAR_LM_N
+};
+/* "collar", "l-shoulder", ... "crotch". */
+const char *avatar_landmark_name(enum avatar_landmark l);
+
 struct avatar_garment_est {
     enum avatar_garment_type type;
-    float color[3];   /* mean colour of the garment pixels, linear RGB */
-    float length;     /* 0..1: how far down the template goes (e.g. top: waist..hip; trousers: knee..ankle) */
-    float sleeve;     /* 0..1: sleeve length for tops (0 sleeveless .. 1 long) */
+    float color[3];        /* mean colour of the garment pixels, linear RGB albedo */
+    float length;          /* 0..1: how far down the template goes: t-shirt/long-sleeve waist..hips;
+                              dress and skirt mid-thigh..ankles; trousers knees..ankles;
+                              shorts upper thigh..knees */
+    float sleeve;          /* 0..1: sleeve length as a fraction of shoulder..wrist (tops, dress) */
+    float looseness;       /* extra offset from the body, metres (0 = snug), at most 0.05 */
+    float lm[AVATAR_LM_N][2];   /* landmarks in photo pixels; negative = absent for this type */
+    float type_confidence;      /* 0..1: how clearly the mask's shape picked the type (1 for a hint) */
 };
-/* From the product photo (segmented): type from the hint ("" = estimate from the mask's
-   shape: a leg split at the bottom -> trousers, else top), colour, length/sleeve from the
-   mask's proportions (calibrated on front views of this module's own templates on the
-   default body). TRYON_EINVAL for an unknown hint or an empty mask. */
+/* From the product photo (segmented; rgba c = 3 or 4): type from the hint ("" = from the
+   mask's shape: leg split, sleeves, length/width ratios), colour (albedo calibrated by the
+   white backdrop beside the garment), length/sleeve from scale-free ratios of the mask
+   (normalised by its own widths, so framing does not matter), landmarks in photo pixels,
+   looseness 0 (not measurable from a front mask without a scale). Calibrated on front views
+   of this module's templates on the default body, the product-photo template frame.
+   TRYON_EINVAL for an unknown hint or an empty mask. */
 enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t *mask, const char *type_hint,
                                           struct avatar_garment_est *out);
-/* A garment mesh: the base mesh's `helper-tights` faces cut to the garment region
-   (torso + upper arms for a top, pelvis + legs for trousers), deformed exactly like the
-   body (same targets, same scaling), then pushed outside the body along the normals so no
-   garment vertex is inside the body (offset ~8 mm plus looseness), uv for texturing.
-   body_mesh must be avatar_body_build's result for the same body params. The surface is
-   subdivided once (each quad into four) before the push. uv is a front planar projection
-   of the garment's bounds (u along +x, v up), so a front product photo maps directly onto
-   the front and mirrors onto the back. length and sleeve are clamped to [0,1]. */
+/* A garment mesh: the template of g->type cut and deformed exactly like the body (same
+   targets, scaling and pose), pushed outside the body (AVATAR_GARMENT_OFFSET_M plus
+   looseness), then given a cloth thickness AVATAR_GARMENT_THICKNESS_M: an inner layer, an
+   outer layer and rims joining them at every opening, so the mesh is closed (every edge
+   shared by two triangles once vertices at equal positions are merged, consistently
+   oriented outward). uv: the atlas below, with vertices duplicated along the front/back
+   seam. body_mesh must be avatar_body_build's result for the same body params. length,
+   sleeve, looseness are clamped to their ranges; lm, color, type_confidence are not used.
+   A zeroed est is a t-shirt at length 0, sleeveless.
+
+   UV atlas (what avatar_garment_texture fills; raytrace samples it with uv (0,0) at the
+   image's bottom-left, v up): with the mesh's bounds lo..hi (metres), a vertex on the front
+   (its outer normal has z >= 0) gets u = 0.5 * (x - lo.x) / (hi.x - lo.x), v = (y - lo.y) /
+   (hi.y - lo.y); one on the back u = 0.5 + the same. So a print painted in the front half
+   of the atlas at (u, v) lands on the front of the garment at x = lo.x + 2u (hi.x - lo.x),
+   y = lo.y + v (hi.y - lo.y): in a front product photo framed on the garment's bounds it
+   shows at the projection of that point, i.e. the front panel is the garment's front
+   orthographic view, left of the image = the wearer's right. The back panel is the same
+   view seen through the garment (not mirrored). */
 enum tryon_status avatar_garment_build(const struct avatar_model *m, const struct avatar_body_params *body,
                                        const struct avatar_mesh *body_mesh, const struct avatar_garment_est *g,
                                        struct avatar_mesh *out);
-/* The garment's distance from the body surface after the push, metres. */
+/* The 3D landmarks (metres, garment frame) of garment g built on body: the definitions
+   above, taken on avatar_garment_build's mesh. present[l] false (lm[l] zero) where the
+   type has no such landmark. For the product-photo template frame use the default body:
+   avatar_phenotype_default, stature 1.75 m, no pose. Errors as avatar_body_build and
+   avatar_garment_build. */
+enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, const struct avatar_body_params *body,
+                                              const struct avatar_garment_est *g, float lm[AVATAR_LM_N][3],
+                                              bool present[AVATAR_LM_N]);
+/* The garment's UV atlas texture (size x size, c = 3, linear RGB albedo; row 0 = top of the
+   image = v 1) from its product photo (rgba c = 3 or 4, mask w*h with 255 = garment, g its
+   estimate with landmarks): the front panel is the photo warped by a thin-plate spline
+   that maps the template's landmarks (avatar_garment_landmarks_3d on the default body, in
+   atlas uv) to g's photo landmarks, sampled bilinearly, divided by the backdrop-calibrated
+   light like g->color; texels falling outside the mask get the front's median colour; the
+   back panel is the front's median colour (the print is not guessed). out is allocated
+   (imgf_free). TRYON_EINVAL for size outside [16, 4096] or fewer than 3 landmarks. */
+enum tryon_status avatar_garment_texture(const struct avatar_model *m, const struct img8 *photo, const uint8_t *mask,
+                                         const struct avatar_garment_est *g, int size, struct imgf *out);
+/* The garment's inner layer's distance from the body surface (plus looseness), metres. */
 #define AVATAR_GARMENT_OFFSET_M 0.008f
+/* Cloth thickness: distance between the inner and the outer layer, metres. */
+#define AVATAR_GARMENT_THICKNESS_M 0.002f
 
 #endif

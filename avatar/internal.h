@@ -95,6 +95,28 @@ void av_surface_free(struct av_surface *s);
    signed distance (negative inside). */
 float av_surface_query(const struct av_surface *s, const float p[3], float q[3], float n[3]);
 
+/* Person fit by analysis by synthesis (estimate_body.c): mask (w*h, 255 = person, one
+   component) through the standard photo camera; height_hint_cm > 0 fixes the stature. */
+struct av_person_fit {
+    struct avatar_body_params body;
+    float place[3];          /* body origin in the photo camera's world, metres */
+    float silhouette_h_px;   /* the photo silhouette's height */
+    float iou;               /* full-resolution silhouette IoU of the fitted body */
+    int iterations;          /* bodies rendered */
+};
+enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mask, int w, int h, float height_hint_cm,
+                                struct av_person_fit *out);
+
+/* A second mask component at least this fraction of the largest one's pixels makes a
+   photo hold two subjects (TRYON_EINVAL). */
+#define AV_SECOND_BLOB_FRAC 0.25f
+
+/* 4-connected foreground components of mask (w*h, nonzero = foreground): label (w*h) gets
+   0 for background and 1..n in raster order of first pixel; *sizes (n+1 entries, [0]
+   unused, malloc'd for the caller) their pixel counts. Returns n, or -1 (TRYON_ENOMEM
+   message set) when out of memory. */
+int av_mask_label(const uint8_t *mask, int w, int h, int32_t *label, size_t **sizes);
+
 /* Silhouette of the deformed skin vertices translated by `offset` (metres; NULL = none). */
 void av_render_silhouette_off(const float *pos, const int32_t *tri, int nt, const float offset[3],
                               const struct avatar_photo_camera *c, int w, int h, uint8_t *mask);

@@ -11,7 +11,8 @@
  * columns, interpolated across the row), or that colour scaled by k in [0.3, 1.3] (a
  * shadow, or a floor lit more brightly in the middle). Every threshold scales with the
  * noise measured on the border. What the flood does not reach is foreground; the largest
- * 4-connected component is kept and its holes are filled. Known limits: a subject that
+ * 4-connected component is kept and its holes are filled. A second component at least
+ * AV_SECOND_BLOB_FRAC of the largest is a second subject: TRYON_EINVAL. Known limits: a subject that
  * touches the border is cut there; cloth of the backdrop's own hue that meets it with a
  * soft edge can be keyed out.
  */
@@ -81,23 +82,32 @@ static void smooth_rgb(const struct img8 *im, float *sm, float *tmp)
             }
 }
 
-/* Keep the largest 4-connected component of mask (255/0) and fill its holes. Returns the
-   component's pixel count. */
-static size_t keep_largest_filled(uint8_t *mask, int w, int h)
+int av_mask_label(const uint8_t *mask, int w, int h, int32_t *label, size_t **sizes)
 {
-    size_t n = (size_t)w * h;
-    int32_t *label = calloc(n, sizeof *label);
+    size_t n = (size_t)w * h, cap = 64;
     int32_t *queue = malloc(n * sizeof *queue);
-    if (!label || !queue) {
-        free(label), free(queue);
-        return (size_t)-1;
+    size_t *sz = malloc(cap * sizeof *sz);
+    if (!queue || !sz) {
+        free(queue), free(sz);
+        tryon_fail(TRYON_ENOMEM, "avatar: out of memory for mask components");
+        return -1;
     }
-    int32_t best = 0, nlab = 0;
-    size_t best_size = 0;
+    memset(label, 0, n * sizeof *label);
+    int32_t nlab = 0;
+    sz[0] = 0;
     for (size_t s = 0; s < n; s++) {
         if (!mask[s] || label[s])
             continue;
         int32_t lab = ++nlab;
+        if ((size_t)lab >= cap) {
+            size_t *nsz = realloc(sz, 2 * cap * sizeof *sz);
+            if (!nsz) {
+                free(queue), free(sz);
+                tryon_fail(TRYON_ENOMEM, "avatar: out of memory for mask components");
+                return -1;
+            }
+            sz = nsz, cap *= 2;
+        }
         size_t qh = 0, qt = 0;
         queue[qt++] = (int32_t)s;
         label[s] = lab;
@@ -111,11 +121,40 @@ static size_t keep_largest_filled(uint8_t *mask, int w, int h)
                     queue[qt++] = nb[k];
                 }
         }
-        if (qt > best_size) {   /* strictly larger: the first of equal components wins */
-            best_size = qt;
+        sz[lab] = qt;
+    }
+    free(queue);
+    *sizes = sz;
+    return nlab;
+}
+
+/* Keep the largest 4-connected component of mask (255/0) and fill its holes. Returns the
+   component's pixel count ((size_t)-1 when out of memory); *second gets the pixel count of
+   the second largest component (0 if none). */
+static size_t keep_largest_filled(uint8_t *mask, int w, int h, size_t *second)
+{
+    size_t n = (size_t)w * h;
+    int32_t *label = malloc(n * sizeof *label);
+    int32_t *queue = malloc(n * sizeof *queue);
+    size_t *sizes = NULL;
+    int nlab = label && queue ? av_mask_label(mask, w, h, label, &sizes) : -1;
+    if (nlab < 0) {
+        free(label), free(queue);
+        return (size_t)-1;
+    }
+    int32_t best = 0;
+    size_t best_size = 0;
+    *second = 0;
+    for (int32_t lab = 1; lab <= nlab; lab++) {
+        if (sizes[lab] > best_size) {   /* strictly larger: the first of equal components wins */
+            *second = best_size;
+            best_size = sizes[lab];
             best = lab;
+        } else if (sizes[lab] > *second) {
+            *second = sizes[lab];
         }
     }
+    free(sizes);
     /* background = everything not in the best component reachable from the border */
     memset(mask, 0, n);
     size_t qh = 0, qt = 0;
@@ -294,10 +333,14 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
         mask[i] = mask[i] == 1 || mask[i] == 3 ? 0 : 255;
     free(queue);
     free(left), free(right), free(scratch), free(dist), free(sm), free(tmp);
-    fg = keep_largest_filled(mask, w, h);
+    size_t second;
+    fg = keep_largest_filled(mask, w, h, &second);
     if (fg == (size_t)-1)
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");
     if (fg == 0)
         return tryon_fail(TRYON_EINVAL, "avatar: no foreground differs from the backdrop colour");
+    if ((float)second >= AV_SECOND_BLOB_FRAC * (float)fg && second * 1000 >= n)
+        return tryon_fail(TRYON_EINVAL, "avatar: two separate large figures in the photo (%zu and %zu pixels); "
+                          "one subject per photo expected", fg, second);
     return TRYON_OK;
 }

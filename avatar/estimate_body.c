@@ -1,0 +1,397 @@
+/* estimate_body.c: fitting the body model to a person's silhouette by analysis by
+ * synthesis (the classical person estimator, DESIGN.md section 1).
+ *
+ * The photo is assumed taken with the studio photo camera (avatar_photo_camera), the
+ * person standing upright on the floor y = 0 facing it. Three stages:
+ *  1. Start (as the first version did): the body's feet go where the silhouette's lowest
+ *     row meets the floor, sideways under the torso's centre column, and its stature is
+ *     scaled until the rendered silhouette is as tall as the photo's (unless a height hint
+ *     fixes it). Full resolution, a few renders.
+ *  2. Search: the silhouette is compared in a window around the person (the silhouette's
+ *     bounds plus a margin) at a reduced resolution, d x d photo pixels to a cell with d
+ *     chosen so the person is about FIT_CELLS_TALL cells tall. The photo's mask becomes the
+ *     fraction of each cell it covers; the candidate body is rendered straight into the
+ *     cells (cell-centre coverage). The loss is the sum over cells of |photo - body|
+ *     divided by the photo's area: the area of the symmetric difference, 0 for a perfect
+ *     match. Coordinate descent over gender, weight, muscle, proportions, arm angle, leg
+ *     spread, stature (without a hint) and the placement (x, z): each coordinate tries one
+ *     step up and down and keeps an improvement; when a whole sweep improves nothing the
+ *     steps halve, down to each coordinate's resolution or the evaluation budget.
+ *  3. Polish: stage 1's placement and stature fit again at full resolution for the chosen
+ *     phenotype and pose (the top and bottom rows pin the stature to a photo pixel).
+ * The torso is assumed not turned (torso_turn_deg 0), age and ethnic weights at
+ * MakeHuman's defaults: a front silhouette says little about them.
+ */
+#include "avatar/internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIT_CELLS_TALL 200   /* the person's height in search cells (about) */
+#define FIT_MARGIN 0.15f     /* window margin around the silhouette, fraction of its height */
+#define FIT_MAX_EVALS 420    /* body renders the search may spend */
+
+struct sil {
+    int top, bottom;   /* first and last foreground rows */
+    float h_px;        /* bottom - top + 1 */
+    float cx;          /* torso centre column (mean foreground column 45%..75% of the height up), pixels */
+    int left, right;   /* first and last foreground columns */
+};
+
+/* Measure a silhouette; false when the mask is empty. */
+static bool measure(const uint8_t *mask, int w, int h, struct sil *s)
+{
+    s->top = -1, s->bottom = -1;
+    for (int y = 0; y < h && s->top < 0; y++)
+        if (memchr(mask + (size_t)y * w, 255, (size_t)w))
+            s->top = y;
+    for (int y = h - 1; y >= 0 && s->bottom < 0; y--)
+        if (memchr(mask + (size_t)y * w, 255, (size_t)w))
+            s->bottom = y;
+    if (s->top < 0)
+        return false;
+    s->h_px = (float)(s->bottom - s->top + 1);
+    int ya = s->bottom - (int)(0.75f * s->h_px), yb = s->bottom - (int)(0.45f * s->h_px);
+    double sx = 0, n = 0;
+    s->left = w, s->right = -1;
+    for (int y = s->top; y <= s->bottom; y++)
+        for (int x = 0; x < w; x++)
+            if (mask[(size_t)y * w + x]) {
+                if (y >= ya && y <= yb)
+                    sx += x, n++;
+                if (x < s->left)
+                    s->left = x;
+                if (x > s->right)
+                    s->right = x;
+            }
+    s->cx = n > 0 ? (float)(sx / n) + 0.5f : 0.5f * (float)w;
+    return true;
+}
+
+/* The photo camera's basis and focal length for a w x h image (as camera.c's). */
+struct cam { float eye[3], right[3], up[3], fwd[3]; float focal, cx, cy; };
+
+static void cam_init(const struct avatar_photo_camera *c, int w, int h, struct cam *b)
+{
+    float f[3], l = 0;
+    for (int k = 0; k < 3; k++)
+        b->eye[k] = c->eye[k], f[k] = c->target[k] - c->eye[k], l += f[k] * f[k];
+    l = sqrtf(l);
+    for (int k = 0; k < 3; k++)
+        b->fwd[k] = f[k] / l;
+    float r[3] = {b->fwd[1] * c->up[2] - b->fwd[2] * c->up[1], b->fwd[2] * c->up[0] - b->fwd[0] * c->up[2],
+                  b->fwd[0] * c->up[1] - b->fwd[1] * c->up[0]};
+    l = sqrtf(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+    for (int k = 0; k < 3; k++)
+        b->right[k] = r[k] / l;
+    b->up[0] = b->right[1] * b->fwd[2] - b->right[2] * b->fwd[1];
+    b->up[1] = b->right[2] * b->fwd[0] - b->right[0] * b->fwd[2];
+    b->up[2] = b->right[0] * b->fwd[1] - b->right[1] * b->fwd[0];
+    b->focal = 0.5f * (float)h / tanf(c->vfov_deg * (float)M_PI / 360.0f);
+    b->cx = 0.5f * (float)w;
+    b->cy = 0.5f * (float)h;
+}
+
+/* Where the ray through photo pixel position (px, py) meets the floor y = 0; false at or
+   above the horizon. */
+static bool floor_point(const struct cam *b, float px, float py, float out[3])
+{
+    float x = (px - b->cx) / b->focal, y = -(py - b->cy) / b->focal, d[3];
+    for (int k = 0; k < 3; k++)
+        d[k] = b->fwd[k] + x * b->right[k] + y * b->up[k];
+    if (!(d[1] < -1e-6f) || !(b->eye[1] > 0.0f))
+        return false;
+    float t = -b->eye[1] / d[1];
+    for (int k = 0; k < 3; k++)
+        out[k] = b->eye[k] + t * d[k];
+    return true;
+}
+
+/* The search's coordinates. */
+enum { P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_ARM, P_LEG, P_STATURE, P_X, P_Z, NP };
+static const float p_lo[NP] = {0, 0, 0, 0, -20, -5, 0.5f, -INFINITY, -INFINITY};
+static const float p_hi[NP] = {1, 1, 1, 1, 60, 20, 2.6f, INFINITY, INFINITY};
+static const float p_step0[NP] = {0.25f, 0.25f, 0.25f, 0.25f, 8.0f, 4.0f, 0.015f, 0.01f, 0.03f};
+static const float p_step_min[NP] = {0.02f, 0.02f, 0.02f, 0.03f, 0.5f, 0.5f, 0.002f, 0.002f, 0.005f};
+
+struct fit {
+    const struct avatar_model *m;
+    struct avatar_photo_camera pc;
+    struct cam cam;
+    int w, h;
+    const uint8_t *mask;   /* (w*h) the photo's mask, one component */
+    struct sil photo;
+    float *verts;          /* (m->nv,3) scratch */
+    uint8_t *render;       /* (w*h) full-resolution render */
+    /* search window: cells of d x d photo pixels, the first at photo pixel (x0, y0) */
+    int d, x0, y0, cw, ch;
+    float *cov;            /* (cw*ch) photo coverage per cell, 0..1 */
+    uint8_t *cells;        /* (cw*ch) candidate body, 0/1 */
+    float *proj;           /* (nbody,2) projected skin vertices, cell units */
+    float photo_area;      /* sum of cov */
+    int evals;
+};
+
+static void params_of(const float q[NP], const struct avatar_body_params *base, struct avatar_body_params *p,
+                      float place[3])
+{
+    *p = *base;
+    p->ph.gender = q[P_GENDER];
+    p->ph.weight = q[P_WEIGHT];
+    p->ph.muscle = q[P_MUSCLE];
+    p->ph.proportions = q[P_PROP];
+    p->arm_down_deg = q[P_ARM];
+    p->leg_spread_deg = q[P_LEG];
+    p->stature_m = q[P_STATURE];
+    place[0] = q[P_X], place[1] = 0.0f, place[2] = q[P_Z];
+}
+
+/* Render body p at place into the full-resolution buffer and measure it; *visible false
+   when nothing of it lands in the photo. */
+static enum tryon_status render_full(struct fit *f, const struct avatar_body_params *p, const float place[3],
+                                     struct sil *s, bool *visible)
+{
+    enum tryon_status st = av_deform(f->m, p, f->verts);
+    if (st)
+        return st;
+    av_render_silhouette_off(f->verts, f->m->body_tri, f->m->nbt, place, &f->pc, f->w, f->h, f->render);
+    *visible = measure(f->render, f->w, f->h, s);
+    return TRYON_OK;
+}
+
+/* Stage 1 / 3: placement (depth from the lowest row, x from the torso centre) and, when
+   fit_stature, stature (from the silhouette's height) of body p. */
+static enum tryon_status fit_place(struct fit *f, struct avatar_body_params *p, bool fit_stature, float place[3])
+{
+    float target[3];
+    if (!floor_point(&f->cam, f->photo.cx, (float)f->photo.bottom + 1.0f, target))
+        return tryon_fail(TRYON_EINVAL, "avatar: the silhouette's lowest row is above the horizon of the photo camera");
+    for (int it = 0; it < 6; it++) {
+        struct sil s;
+        bool vis;
+        enum tryon_status st = render_full(f, p, place, &s, &vis);
+        if (st)
+            return st;
+        f->evals++;
+        float fp[3];
+        if (!vis || !floor_point(&f->cam, s.cx, (float)s.bottom + 1.0f, fp))
+            return tryon_fail(TRYON_EINVAL, "avatar: the body left the photo while fitting its placement");
+        float dz = target[2] - fp[2];
+        float dx = (f->photo.cx - s.cx) * (f->cam.eye[2] - place[2]) / f->cam.focal;
+        place[0] += dx;
+        place[2] += dz;
+        float ratio = f->photo.h_px / s.h_px;
+        if (fit_stature)
+            p->stature_m = fminf(2.6f, fmaxf(0.5f, p->stature_m * ratio));
+        if (fabsf(dz) < 1e-3f && fabsf(dx) < 1e-3f && (!fit_stature || fabsf(ratio - 1.0f) < 1e-4f))
+            break;
+    }
+    return TRYON_OK;
+}
+
+/* Rasterize the projected skin triangles into the cells (cell-centre coverage). */
+static void raster_cells(struct fit *f)
+{
+    memset(f->cells, 0, (size_t)f->cw * f->ch);
+    const int32_t *tri = f->m->body_tri;
+    for (int t = 0; t < f->m->nbt; t++) {
+        const float *a = f->proj + (size_t)tri[t * 3] * 2, *b = f->proj + (size_t)tri[t * 3 + 1] * 2,
+                    *c = f->proj + (size_t)tri[t * 3 + 2] * 2;
+        float area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+        if (area == 0.0f)
+            continue;
+        if (area < 0.0f) {
+            const float *tmp = b;
+            b = c, c = tmp;
+        }
+        float xmin = fminf(a[0], fminf(b[0], c[0])), xmax = fmaxf(a[0], fmaxf(b[0], c[0]));
+        float ymin = fminf(a[1], fminf(b[1], c[1])), ymax = fmaxf(a[1], fmaxf(b[1], c[1]));
+        int i0 = (int)ceilf(xmin - 0.5f), i1 = (int)floorf(xmax - 0.5f);
+        int j0 = (int)ceilf(ymin - 0.5f), j1 = (int)floorf(ymax - 0.5f);
+        if (i0 < 0)
+            i0 = 0;
+        if (j0 < 0)
+            j0 = 0;
+        if (i1 > f->cw - 1)
+            i1 = f->cw - 1;
+        if (j1 > f->ch - 1)
+            j1 = f->ch - 1;
+        for (int j = j0; j <= j1; j++) {
+            const float py = (float)j + 0.5f;
+            uint8_t *row = f->cells + (size_t)j * f->cw;
+            for (int i = i0; i <= i1; i++) {
+                const float px = (float)i + 0.5f;
+                if ((b[0] - a[0]) * (py - a[1]) - (b[1] - a[1]) * (px - a[0]) >= 0.0f &&
+                    (c[0] - b[0]) * (py - b[1]) - (c[1] - b[1]) * (px - b[0]) >= 0.0f &&
+                    (a[0] - c[0]) * (py - c[1]) - (a[1] - c[1]) * (px - c[0]) >= 0.0f)
+                    row[i] = 1;
+            }
+        }
+    }
+}
+
+/* The search loss of coordinates q (see the top of the file); INFINITY for a body that
+   cannot be built or lies behind the eye. */
+static float loss(struct fit *f, const struct avatar_body_params *base, const float q[NP])
+{
+    struct avatar_body_params p;
+    float place[3];
+    params_of(q, base, &p, place);
+    f->evals++;
+    if (av_deform(f->m, &p, f->verts) != TRYON_OK)
+        return INFINITY;
+    const struct cam *c = &f->cam;
+    const float inv_d = 1.0f / (float)f->d;
+    for (int i = 0; i < f->m->nbody; i++) {
+        float dv[3];
+        for (int k = 0; k < 3; k++)
+            dv[k] = f->verts[i * 3 + k] + place[k] - c->eye[k];
+        float z = dv[0] * c->fwd[0] + dv[1] * c->fwd[1] + dv[2] * c->fwd[2];
+        if (!(z > 1e-3f))
+            return INFINITY;
+        float x = dv[0] * c->right[0] + dv[1] * c->right[1] + dv[2] * c->right[2];
+        float y = dv[0] * c->up[0] + dv[1] * c->up[1] + dv[2] * c->up[2];
+        f->proj[i * 2] = (c->cx + c->focal * x / z - (float)f->x0) * inv_d;
+        f->proj[i * 2 + 1] = (c->cy - c->focal * y / z - (float)f->y0) * inv_d;
+    }
+    raster_cells(f);
+    double sum = 0;
+    for (size_t i = 0; i < (size_t)f->cw * f->ch; i++)
+        sum += fabsf(f->cov[i] - (float)f->cells[i]);
+    return (float)(sum / f->photo_area);
+}
+
+/* Stage 2: coordinate descent from q (updated in place). */
+static void search(struct fit *f, const struct avatar_body_params *base, float q[NP], bool fit_stature)
+{
+    float step[NP];
+    memcpy(step, p_step0, sizeof step);
+    bool active[NP];
+    for (int k = 0; k < NP; k++)
+        active[k] = k != P_STATURE || fit_stature;
+    float best = loss(f, base, q);
+    while (f->evals < FIT_MAX_EVALS) {
+        bool improved = false;
+        for (int k = 0; k < NP && f->evals < FIT_MAX_EVALS; k++) {
+            if (!active[k] || step[k] < p_step_min[k])
+                continue;
+            for (int dir = 1; dir >= -1; dir -= 2) {
+                float t[NP];
+                memcpy(t, q, sizeof t);
+                t[k] = fminf(p_hi[k], fmaxf(p_lo[k], q[k] + (float)dir * step[k]));
+                if (t[k] == q[k])
+                    continue;
+                float l = loss(f, base, t);
+                if (l < best) {
+                    best = l;
+                    q[k] = t[k];
+                    improved = true;
+                    break;
+                }
+            }
+        }
+        if (!improved) {
+            bool any = false;
+            for (int k = 0; k < NP; k++) {
+                step[k] *= 0.5f;
+                any = any || (active[k] && step[k] >= p_step_min[k]);
+            }
+            if (!any)
+                break;
+        }
+    }
+}
+
+/* Photo coverage per search cell: the mean of the mask over each cell's d x d pixels
+   (pixels outside the photo count as background). */
+static void cell_coverage(struct fit *f)
+{
+    double area = 0;
+    for (int j = 0; j < f->ch; j++)
+        for (int i = 0; i < f->cw; i++) {
+            int n = 0;
+            for (int y = f->y0 + j * f->d; y < f->y0 + (j + 1) * f->d; y++)
+                for (int x = f->x0 + i * f->d; x < f->x0 + (i + 1) * f->d; x++)
+                    n += x >= 0 && y >= 0 && x < f->w && y < f->h && f->mask[(size_t)y * f->w + x];
+            float c = (float)n / (float)(f->d * f->d);
+            f->cov[(size_t)j * f->cw + i] = c;
+            area += c;
+        }
+    f->photo_area = (float)area;
+}
+
+enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mask, int w, int h, float height_hint_cm,
+                                struct av_person_fit *out)
+{
+    memset(out, 0, sizeof *out);
+    struct fit f;
+    memset(&f, 0, sizeof f);
+    f.m = m, f.w = w, f.h = h, f.mask = mask;
+    avatar_photo_camera(&f.pc);
+    cam_init(&f.pc, w, h, &f.cam);
+    if (!measure(mask, w, h, &f.photo))
+        return tryon_fail(TRYON_EINVAL, "avatar: the person mask is empty");
+    f.d = (int)lrintf(f.photo.h_px / (float)FIT_CELLS_TALL);
+    if (f.d < 1)
+        f.d = 1;
+    const int margin = (int)(FIT_MARGIN * f.photo.h_px);
+    f.x0 = f.photo.left - margin, f.y0 = f.photo.top - margin;
+    f.cw = (f.photo.right - f.photo.left + 1 + 2 * margin + f.d - 1) / f.d;
+    f.ch = (f.photo.bottom - f.photo.top + 1 + 2 * margin + f.d - 1) / f.d;
+    f.verts = malloc((size_t)m->nv * 3 * sizeof *f.verts);
+    f.render = malloc((size_t)w * h);
+    f.cov = malloc((size_t)f.cw * f.ch * sizeof *f.cov);
+    f.cells = malloc((size_t)f.cw * f.ch);
+    f.proj = malloc((size_t)m->nbody * 2 * sizeof *f.proj);
+    enum tryon_status st = TRYON_OK;
+    if (!f.verts || !f.render || !f.cov || !f.cells || !f.proj)
+        st = tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the person estimate");
+
+    struct avatar_body_params p;
+    memset(&p, 0, sizeof p);
+    avatar_phenotype_default(&p.ph);
+    const bool fit_stature = height_hint_cm <= 0.0f;
+    float place[3] = {0, 0, 0};
+    if (st == TRYON_OK) {
+        /* first guess of the stature: the top row's ray at the depth where the bottom row meets the floor */
+        float fp[3];
+        if (!floor_point(&f.cam, f.photo.cx, (float)f.photo.bottom + 1.0f, fp)) {
+            st = tryon_fail(TRYON_EINVAL, "avatar: the silhouette's lowest row is above the horizon of the photo camera");
+        } else {
+            float y = -((float)f.photo.top - f.cam.cy) / f.cam.focal, dist = f.cam.eye[2] - fp[2];
+            float guess = f.cam.eye[1] + y * dist;
+            p.stature_m = fit_stature ? fminf(2.6f, fmaxf(0.5f, guess)) : height_hint_cm / 100.0f;
+            place[0] = fp[0], place[2] = fp[2] - 0.1f * p.stature_m;
+            st = fit_place(&f, &p, fit_stature, place);
+        }
+    }
+    if (st == TRYON_OK) {
+        cell_coverage(&f);
+        float q[NP] = {p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.proportions, p.arm_down_deg, p.leg_spread_deg,
+                       p.stature_m, place[0], place[2]};
+        search(&f, &p, q, fit_stature);
+        params_of(q, &p, &p, place);
+        st = fit_place(&f, &p, fit_stature, place);
+    }
+    if (st == TRYON_OK) {
+        struct sil s;
+        bool vis;
+        st = render_full(&f, &p, place, &s, &vis);
+        size_t inter = 0, uni = 0;
+        for (size_t i = 0; i < (size_t)w * h; i++) {
+            bool a = mask[i] != 0, b = f.render[i] != 0;
+            inter += a && b;
+            uni += a || b;
+        }
+        out->iou = uni ? (float)((double)inter / (double)uni) : 0.0f;
+    }
+    free(f.verts), free(f.render), free(f.cov), free(f.cells), free(f.proj);
+    if (st)
+        return st;
+    out->body = p;
+    out->silhouette_h_px = f.photo.h_px;
+    memcpy(out->place, place, sizeof place);
+    out->iterations = f.evals;
+    return TRYON_OK;
+}
