@@ -12,11 +12,13 @@
  *     (the product of the two factors is at most 4/9).
  *     Sampling: the GGX visible normals (Heitz 2018) with probability p_spec, else
  *     cosine; the pdf is the mixture.
- *   CLOTH: sheen * D_charlie * V + dscale albedo (1 - trans) / pi on the viewer's side,
- *     dscale albedo trans / pi on the other side; D_charlie(h) = (2 + 1/r) sin^(1/r)/(2 pi),
- *     V = 1 / (4 (cos_i + cos_o - cos_i cos_o)). The sheen lobe alone is not normalised;
- *     its largest directional albedo E_max(r) is tabulated once (numerical quadrature)
- *     and dscale = 1 - max(sheen) E_max keeps the total <= 1. Cosine sampling on each
+ *   CLOTH: sheen s D_charlie V + albedo (1 - trans) / pi B on the viewer's side and
+ *     albedo trans / pi B on the other, D_charlie(h) = (2 + 1/r) sin^(1/r)/(2 pi),
+ *     V = 1 / (4 (cos_i + cos_o - cos_i cos_o)), and the diffuse layer's share
+ *     B = (1 - s E(cos_i)) (1 - s E(cos_o)) / (1 - s Eavg) (per channel), where E(mu) is
+ *     the sheen lobe's directional albedo (tabulated once by quadrature) and Eavg its
+ *     cosine-weighted mean: the total albedo is then s E(cos_o) + albedo (1 - s E(cos_o))
+ *     exactly (<= 1, = 1 for a white albedo) and B is symmetric. Cosine sampling on each
  *     side (probability 1 - trans and trans).
  * All lobes are symmetric in wi and wo (reciprocal).
  */
@@ -67,19 +69,21 @@ static float sheen_val(float r, const float wo[3], const float wi[3])
     return charlie_d(r, h[2]) * sheen_v(wi[2], wo[2]);
 }
 
-/* E_max(r) table: the largest directional albedo of the unit sheen lobe over cos_o in
-   (0, 1], by midpoint quadrature (48 x 96 over the hemisphere, 24 viewing angles). */
-static float sheen_emax_tab[SHEEN_TAB];
+/* Directional albedo of the unit sheen lobe, E(r, cos_o), tabulated once by midpoint
+   quadrature (48 x 96 over the hemisphere) at SHEEN_TAB roughnesses x SHEEN_MU cosines
+   (midpoints), with its cosine-weighted mean Eavg(r) = 2 int E mu dmu and maximum. */
+#define SHEEN_MU 32
+static float sheen_e_tab[SHEEN_TAB][SHEEN_MU], sheen_eavg_tab[SHEEN_TAB], sheen_emax_tab[SHEEN_TAB];
 static pthread_once_t sheen_once = PTHREAD_ONCE_INIT;
 
 static void sheen_table_init(void)
 {
-    enum { NT = 48, NP = 96, NO = 24 };
+    enum { NT = 48, NP = 96 };
     for (int k = 0; k < SHEEN_TAB; k++) {
         float r = SHEEN_R0 + (1.0f - SHEEN_R0) * (float)k / (SHEEN_TAB - 1);
-        double emax = 0.0;
-        for (int o = 0; o < NO; o++) {
-            double co = (o + 0.5) / NO;
+        double avg = 0.0, emax = 0.0;
+        for (int o = 0; o < SHEEN_MU; o++) {
+            double co = (o + 0.5) / SHEEN_MU;
             float wo[3] = { (float)sqrt(1 - co * co), 0.0f, (float)co };
             double e = 0.0;
             for (int i = 0; i < NT; i++) {
@@ -91,21 +95,28 @@ static void sheen_table_init(void)
                 }
             }
             e *= (0.5 * M_PI / NT) * (2 * M_PI / NP);
-            if (e > emax)
-                emax = e;
+            sheen_e_tab[k][o] = (float)e;
+            avg += 2.0 * e * co / SHEEN_MU;
+            emax = e > emax ? e : emax;
         }
-        sheen_emax_tab[k] = (float)(emax * 1.02); /* 2% margin over the quadrature error */
+        sheen_eavg_tab[k] = (float)avg;
+        sheen_emax_tab[k] = (float)emax;
     }
 }
 
-/* Conservative E_max at r: the larger of the two neighbouring entries. */
-static float sheen_emax(float r)
+/* Bilinear E(r, mu) from the table (r index clamped, mu clamped to the midpoints). */
+static float sheen_e(float rk, float mu)
 {
-    pthread_once(&sheen_once, sheen_table_init);
-    float x = (r - SHEEN_R0) / (1.0f - SHEEN_R0) * (SHEEN_TAB - 1);
-    int i = (int)clampf(x, 0.0f, SHEEN_TAB - 1);
-    int j = i + 1 < SHEEN_TAB ? i + 1 : i;
-    return fmaxf(sheen_emax_tab[i], sheen_emax_tab[j]);
+    int i = (int)rk;
+    float fr = rk - (float)i;
+    int i1 = i + 1 < SHEEN_TAB ? i + 1 : i;
+    float x = clampf(mu * SHEEN_MU - 0.5f, 0.0f, SHEEN_MU - 1.0f);
+    int j = (int)x;
+    float fm = x - (float)j;
+    int j1 = j + 1 < SHEEN_MU ? j + 1 : j;
+    float a = sheen_e_tab[i][j] + fm * (sheen_e_tab[i][j1] - sheen_e_tab[i][j]);
+    float b = sheen_e_tab[i1][j] + fm * (sheen_e_tab[i1][j1] - sheen_e_tab[i1][j]);
+    return a + fr * (b - a);
 }
 
 static float clamp01f(float x) { return clampf(x, 0.0f, 1.0f); }
@@ -125,18 +136,18 @@ void rt_bsdf_resolve(const struct rt_material *m, struct rt_bsdf_p *p)
         p->p_spec = 0.25f;
     } else if (m->kind == RT_BSDF_CLOTH) {
         p->sheen_r = clampf(isfinite(m->sheen_roughness) ? m->sheen_roughness : 0.5f, SHEEN_R0, 1.0f);
-        float smax = 0.0f;
+        pthread_once(&sheen_once, sheen_table_init);
+        p->sheen_rk = (p->sheen_r - SHEEN_R0) / (1.0f - SHEEN_R0) * (SHEEN_TAB - 1);
+        int i = (int)p->sheen_rk, i1 = i + 1 < SHEEN_TAB ? i + 1 : i;
+        float fr = p->sheen_rk - (float)i;
+        float emax = fmaxf(sheen_emax_tab[i], sheen_emax_tab[i1]) * 1.001f;
+        float eavg = sheen_eavg_tab[i] + fr * (sheen_eavg_tab[i1] - sheen_eavg_tab[i]);
         for (int k = 0; k < 3; k++) {
             p->sheen[k] = clamp01f(isfinite(m->sheen[k]) ? m->sheen[k] : 0.0f);
-            smax = fmaxf(smax, p->sheen[k]);
+            if (p->sheen[k] * emax > 1.0f) /* brighter than the lobe can carry: scale it down */
+                p->sheen[k] = 1.0f / emax;
+            p->dnorm[k] = 1.0f / (1.0f - p->sheen[k] * eavg);
         }
-        float e = smax > 0.0f ? smax * sheen_emax(p->sheen_r) : 0.0f;
-        if (e > 1.0f) { /* a sheen brighter than the lobe can carry: scale it down */
-            for (int k = 0; k < 3; k++)
-                p->sheen[k] /= e;
-            e = 1.0f;
-        }
-        p->dscale = 1.0f - e;
         p->trans = clamp01f(isfinite(m->transmission) ? m->transmission : 0.0f);
     } else {
         p->kind = m->kind == RT_BSDF_BACKDROP ? RT_BSDF_BACKDROP : RT_BSDF_DIFFUSE;
@@ -161,15 +172,15 @@ void bsdf_eval(const struct rt_bsdf_p *p, const float wo[3], const float wi[3], 
     if (wo[2] <= 0.0f)
         return;
     if (p->kind == RT_BSDF_CLOTH) {
-        if (wi[2] > 0.0f) {
-            float s = sheen_val(p->sheen_r, wo, wi), d = p->dscale * (1.0f - p->trans) * INV_PI;
-            for (int k = 0; k < 3; k++)
-                f[k] = p->sheen[k] * s + d * p->albedo[k];
-        } else if (wi[2] < 0.0f && p->trans > 0.0f) {
-            float d = p->dscale * p->trans * INV_PI;
-            for (int k = 0; k < 3; k++)
-                f[k] = d * p->albedo[k];
-        }
+        float ci = fabsf(wi[2]);
+        if (ci == 0.0f || (wi[2] < 0.0f && !(p->trans > 0.0f)))
+            return;
+        float eo = sheen_e(p->sheen_rk, wo[2]), ei = sheen_e(p->sheen_rk, ci);
+        float s = wi[2] > 0.0f ? sheen_val(p->sheen_r, wo, wi) : 0.0f;
+        float d = (wi[2] > 0.0f ? 1.0f - p->trans : p->trans) * INV_PI;
+        for (int k = 0; k < 3; k++)
+            f[k] = p->sheen[k] * s +
+                   d * p->albedo[k] * (1.0f - p->sheen[k] * eo) * (1.0f - p->sheen[k] * ei) * p->dnorm[k];
         return;
     }
     if (wi[2] <= 0.0f)

@@ -47,7 +47,7 @@ static void pixel_of(const struct rt_env *e, const float dir[3], int *r, int *c,
     int cc = (int)(u * (float)w), rr = (int)(v * (float)h);
     *c = cc < w ? cc : w - 1;
     *r = rr < h ? rr : h - 1;
-    *sin_t = sqrtf(fmaxf(0.0f, 1.0f - dir[1] * dir[1]));
+    *sin_t = sqrtf(dir[0] * dir[0] + dir[2] * dir[2]); /* not from dir[1]: exact near the poles */
 }
 
 void env_eval(const struct rt_env *e, const float dir[3], float rgb[3])
@@ -107,10 +107,11 @@ float env_sample(const struct rt_env *e, float u1, float u2, float dir[3], float
     float st;
     uv_to_dir(u, v, dir, &st);
     v3_normalize(dir);
-    v3_copy(rgb, e->img.px + ((size_t)r * w + c) * 3);
-    if (!(st > 1e-7f))
-        return 0.0f;
-    return e->pw[(size_t)r * w + c] * (float)w * (float)h / (2.0f * (float)(M_PI * M_PI) * st);
+    /* radiance and density of the pixel the direction maps back to: the same as (r, c)
+       except where float rounding moves a sample across a pixel edge, and then exactly
+       what env_eval and env_pdf say, so MIS weights and estimates stay consistent */
+    env_eval(e, dir, rgb);
+    return env_pdf(e, dir);
 }
 
 enum tryon_status rt_scene_set_env(struct rt_scene *s, const struct imgf *env, float scale)

@@ -29,7 +29,8 @@ struct rt_bsdf_p {
     float p_spec;      /* SKIN: probability of sampling the specular lobe */
     float sheen[3];    /* CLOTH: sheen colour (already scaled so the total albedo <= 1) */
     float sheen_r;     /* CLOTH: Charlie roughness */
-    float dscale;      /* CLOTH: diffuse scale 1 - max(sheen) * max sheen albedo */
+    float sheen_rk;    /* CLOTH: sheen_r as a fractional index of the albedo table */
+    float dnorm[3];    /* CLOTH: 1 / (1 - sheen * Eavg), the diffuse layer's normalisation */
     float trans;       /* CLOTH: diffuse transmission fraction */
 };
 void rt_bsdf_resolve(const struct rt_material *m, struct rt_bsdf_p *p);
