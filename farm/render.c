@@ -1138,6 +1138,8 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
         printf("tryon render: %d pairs (%d already done, %d with bad inputs), preset %s %dx%d %d spp, %d rank%s\n",
                cat->n_pairs, plan.n_done, plan.n_invalid, ws.preset, ws.width, ws.height, ws.spp, world,
                world == 1 ? "" : "s");
+    /* live OUT/status.json and progress page (scheduler/status.c, helper G); sched_aggregate stops it */
+    sched_status_start(cat, o.out);
     struct progress pg = {o.quiet, stdout_is_terminal(), plan.n_todo, 0, 0, time_now(), 0};
     struct master m = {.cat = cat, .plan = &plan, .o = &o, .j = journal, .pg = &pg, .inflight = inflight,
                        .world = world};

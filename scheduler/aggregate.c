@@ -491,5 +491,6 @@ enum tryon_status sched_aggregate(const struct sched_catalog *c, const struct sc
         !(s = sched_contact_write(c, out_dir, state, &n_sheets)))
         s = write_html(c, j, out_dir, state, n_sheets);
     free(state);
+    sched_status_stop_for(c); /* last status after the gallery: the live page reloads into it */
     return s;
 }

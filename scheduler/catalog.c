@@ -6,7 +6,7 @@
  * (outside the catalog folder, missing, not a PNG, too large) is recorded on its entry so
  * only the pairs of that entry fail. Images are probed by their header, never decoded.
  */
-#include "scheduler/scheduler.h"
+#include "scheduler/internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -458,6 +458,7 @@ void sched_catalog_free(struct sched_catalog *c)
 {
     if (!c)
         return;
+    sched_status_stop_for(c); /* its thread reads this catalog */
     free_entries(c->persons, c->n_persons);
     free_entries(c->garments, c->n_garments);
     free(c->pairs);

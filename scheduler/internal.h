@@ -12,4 +12,7 @@ enum sched_state { SCHED_PENDING = 0, SCHED_OK = 1, SCHED_FAILED = 2 };
 enum tryon_status sched_contact_write(const struct sched_catalog *c, const char *out_dir, const uint8_t *state,
                                       int *n_sheets);
 
+/* Stop the live status (status.c) when it watches catalog c; otherwise do nothing. */
+void sched_status_stop_for(const struct sched_catalog *c);
+
 #endif

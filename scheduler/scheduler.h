@@ -196,6 +196,33 @@ enum tryon_status sched_aggregate(const struct sched_catalog *c, const struct sc
 struct sched_counts { int ok, failed, pending; };
 void sched_count(const struct sched_catalog *c, const struct sched_journal *j, struct sched_counts *out);
 
+/* ===== live progress =====================================================================
+ * While a job runs, OUT/index.html is a live page (inline script, no server needed: it
+ * works from file:// and over HTTP) that re-reads OUT/status.js every second and shows
+ * the counts (total, ok, failed, pending), this run's rate and ETA, the latest failures
+ * with their errors and the catalog entries that cannot be used. OUT/status.json holds the
+ * same object for programs; status.js is `tryon_status(<that object>);`. Object fields:
+ * state ("running", "done", or "stopped" = ended with pairs pending), catalog, started and
+ * updated (Unix seconds), elapsed_s, total, ok, failed, pending (by the manifest's rule),
+ * done_this_run, failed_this_run, pairs_per_min (this run), eta_s (seconds, 0 when nothing
+ * is pending, null when unknown), recent_failures (this run's latest SCHED_STATUS_RECENT
+ * failed records, newest first: {person, garment, error}), n_input_errors and input_errors
+ * (entry errors, catalog order, at most SCHED_STATUS_RECENT).
+ * sched_status_start writes the page and starts one thread (rank 0; no MPI) that every
+ * SCHED_STATUS_PERIOD_MS reads the whole lines appended to OUT/journal.log since its last
+ * look and rewrites both status files atomically. It reads only the journal file and the
+ * catalog, which must stay alive and unchanged until the status stops. sched_aggregate
+ * stops it after writing the gallery (so the page's reload finds the gallery), as do
+ * sched_catalog_free of that catalog and sched_status_stop; stopping writes a last status.
+ * A view of the catalog (a copy of the struct over a slice of its pairs) may be watched; freeing
+ * the catalog it came from stops the status too. One live status per process: a second start
+ * stops the first. Failing to start (the job goes on without a live page) or to write the
+ * status while running is logged as a warning (once) and does not stop the job. */
+#define SCHED_STATUS_PERIOD_MS 1000
+#define SCHED_STATUS_RECENT 20
+enum tryon_status sched_status_start(const struct sched_catalog *c, const char *out_dir);
+void sched_status_stop(void); /* nothing running is fine */
+
 /* Thumbnail box height for a catalog: SCHED_THUMB_W scaled by render.height/width when
  * both are set (clamped to 40..480), else SCHED_THUMB_W * 3 / 2. */
 int sched_thumb_h(const struct sched_catalog *c);
