@@ -13,9 +13,11 @@ struct avatar_model *worker_model(struct worker *w);
    "trouser"/"short"/"skirt"/"pant" bottom, anything else top). */
 enum worker_cover { WORKER_COVER_TOP, WORKER_COVER_BOTTOM, WORKER_COVER_FULL };
 enum worker_cover worker_type_cover(enum avatar_garment_type t);
+/* "measurements_cm": {height, chest, waist, hip, inseam, shoulder} into an open object. */
+void worker_json_measurements(struct json_w *r, const struct avatar_measurements *m);
 /* Render meshes (mats[i] for meshes[i], all subjects; materials and their textures are
    copied by the scene) in the studio built around bmin..bmax, through cam, into film
-   (allocated). threads 0 = the worker's. */
+   (allocated), Blackman-Harris pixel filter. threads 0 = the worker's. */
 enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
                                        const struct rt_material *mats, int n, const struct rt_camera *cam,
                                        const struct rt_studio *studio, const float bmin[3], const float bmax[3],

@@ -192,8 +192,7 @@ static enum tryon_status garment_mesh(struct worker *w, const struct avatar_body
     enum tryon_status s = avatar_garment_build(worker_model(w), bp, body, &g->est, mesh);
     if (s)
         return s;
-    memset(mat, 0, sizeof *mat);
-    memcpy(mat->albedo, g->est.color, sizeof mat->albedo);
+    rt_material_preset(RT_BSDF_CLOTH, g->est.color, mat);
     if (mesh->uv) {
         if ((s = paint_texture(mesh, g, tex)))
             return s;
@@ -212,13 +211,15 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
     struct imgf tex[3] = {{0}};
     struct rt_material mats[3];
     enum tryon_status s = avatar_body_build(worker_model(w), &p->body, &meshes[0]);
-    memset(&mats[0], 0, sizeof mats[0]);
-    memcpy(mats[0].albedo, p->skin, sizeof mats[0].albedo);
+    rt_material_preset(RT_BSDF_SKIN, p->skin, &mats[0]);
     for (int k = 0; k < p->n_wear && s == TRYON_OK; k++) {
         s = garment_mesh(w, &p->body, &meshes[0], &p->wear[k], &meshes[1 + k], &tex[1 + k], &mats[1 + k]);
         if (s == TRYON_OK && k > 0)
             push_out(&meshes[1 + k], SYNTH_LAYER_M * (float)k);
     }
+    struct avatar_measurements meas;
+    if (s == TRYON_OK)
+        s = avatar_body_measure(worker_model(w), &p->body, &meas);
     struct rt_film film = {0};
     struct rt_camera cam;
     if (s == TRYON_OK) {
@@ -264,6 +265,7 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         json_key(t, "leg_spread_deg"); json_numf(t, p->body.leg_spread_deg, 4);
         json_key(t, "torso_turn_deg"); json_numf(t, p->body.torso_turn_deg, 4);
         json_obj_end(t);
+        worker_json_measurements(t, &meas);
         json_srgb(t, "skin_srgb", p->skin);
         json_key(t, "alpha"); json_bool(t, p->with_alpha);
         json_key(t, "height_hint"); json_bool(t, p->height_hint);

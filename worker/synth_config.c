@@ -411,7 +411,7 @@ static void random_color(struct rng *r, float out[3])
 }
 
 /* A print colour that contrasts with the base: drawn from a palette of strong colours
-   among those at least 0.25 away from the base in linear RGB (the farthest when none is).
+   among those at least 0.35 away from the base in linear RGB (the farthest when none is).
    No white: a white print would merge with the white backdrop of the product photos. */
 static void print_color(struct rng *r, const float base[3], float out[3])
 {
@@ -427,7 +427,7 @@ static void print_color(struct rng *r, const float base[3], float out[3])
         for (int c = 0; c < 3; c++)
             d += (palette[k][c] - base[c]) * (palette[k][c] - base[c]);
         d = sqrtf(d);
-        if (d >= 0.25f)
+        if (d >= 0.35f)
             ok[n++] = k;
         if (d > dmax)
             dmax = d, far = k;

@@ -259,7 +259,7 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
     rt_scene_add_studio(sc, bmin, bmax, studio);
     enum tryon_status s = rt_scene_commit(sc);
     if (s == TRYON_OK) {
-        struct rt_settings set = {spp, max_depth, seed, threads};
+        struct rt_settings set = {spp, max_depth, seed, threads, RT_FILTER_BLACKMAN_HARRIS};
         s = rt_render(sc, cam, &set, film);
     }
     rt_scene_free(sc);
@@ -327,6 +327,25 @@ static enum tryon_status write_aovs(const struct worker *w, const struct worker_
     return s;
 }
 
+void worker_json_measurements(struct json_w *r, const struct avatar_measurements *m)
+{
+    json_key(r, "measurements_cm");
+    json_obj_begin(r);
+    json_key(r, "height");
+    json_numf(r, m->height_cm, 5);
+    json_key(r, "chest");
+    json_numf(r, m->chest_cm, 5);
+    json_key(r, "waist");
+    json_numf(r, m->waist_cm, 5);
+    json_key(r, "hip");
+    json_numf(r, m->hip_cm, 5);
+    json_key(r, "inseam");
+    json_numf(r, m->inseam_cm, 5);
+    json_key(r, "shoulder");
+    json_numf(r, m->shoulder_cm, 5);
+    json_obj_end(r);
+}
+
 static void record_body(struct json_w *r, const struct person_slot *ps)
 {
     const struct avatar_person_est *e = &ps->est;
@@ -350,7 +369,21 @@ static void record_body(struct json_w *r, const struct person_slot *ps)
     json_numf(r, e->body.ph.weight, 4);
     json_key(r, "height");
     json_numf(r, e->body.ph.height, 4);
+    json_key(r, "proportions");
+    json_numf(r, e->body.ph.proportions, 4);
     json_obj_end(r);
+    json_key(r, "pose");
+    json_obj_begin(r);
+    json_key(r, "arm_down_deg");
+    json_numf(r, e->body.arm_down_deg, 4);
+    json_key(r, "leg_spread_deg");
+    json_numf(r, e->body.leg_spread_deg, 4);
+    json_key(r, "torso_turn_deg");
+    json_numf(r, e->body.torso_turn_deg, 4);
+    json_obj_end(r);
+    worker_json_measurements(r, &e->meas);
+    json_key(r, "fit_iterations");
+    json_int(r, e->iterations);
     json_obj_end(r);
 }
 
@@ -410,9 +443,8 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         rt_camera_frame(bmin, bmax, w->s->width, w->s->height, 0.06f, &cam);
         const struct avatar_mesh *meshes[2] = {&ps->body, &garment};
         struct rt_material mats[2];
-        memset(mats, 0, sizeof mats);
-        memcpy(mats[0].albedo, ps->skin, sizeof mats[0].albedo);
-        memcpy(mats[1].albedo, gs->est.color, sizeof mats[1].albedo);
+        rt_material_preset(RT_BSDF_SKIN, ps->skin, &mats[0]);
+        rt_material_preset(RT_BSDF_CLOTH, gs->est.color, &mats[1]);
         enum tryon_status s = worker_render_meshes(w, meshes, mats, 2, &cam, &studio, bmin, bmax, w->s->spp,
                                                    w->s->max_depth,
                                                    hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),

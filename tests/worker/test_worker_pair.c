@@ -2,8 +2,9 @@
  * truth is known: the person and garment photos of configs/synth/demo.yaml are rendered
  * small, written to PNG, and worker_run_pair estimates, drapes and renders them. Checks:
  * the record's fields are present and sane (status ok, output PNG with the recorded
- * size and SHA-256, stage times), the body estimate's stature within 4 cm of the truth
- * and silhouette IoU >= 0.8, the garment's type as drawn; a missing photo fails only its
+ * size and SHA-256, stage times), the body estimate's stature and measured height within
+ * 4 cm of the truth, chest/waist/hip girths within 8 cm (one small photo), silhouette IoU
+ * >= 0.8, the garment's type as drawn; a missing photo fails only its
  * pair, with the file named in the record.
  * usage: test_worker_pair CONFIG_DIR (configs/synth) */
 #include <stdlib.h>
@@ -86,7 +87,15 @@ int main(int argc, char **argv)
     if (body) {
         CHECK_NEAR(json_get_num(body, "stature_cm", 0), 100.0 * json_get_num(pt, "stature_m", 0), 4.0);
         CHECK(json_get_num(body, "iou", 0) >= 0.8);
-        CHECK(json_get(body, "phenotype") != NULL);
+        CHECK(json_get(body, "phenotype") != NULL && json_get(body, "pose") != NULL);
+        /* measurements of the fitted body against the true body's (one photo, 160x240) */
+        const struct json_val *me = json_get(body, "measurements_cm"), *mt = json_get(pt, "measurements_cm");
+        CHECK(me != NULL && mt != NULL);
+        static const char *const girths[] = {"chest", "waist", "hip"};
+        for (int k = 0; me && mt && k < 3; k++)
+            CHECK_NEAR(json_get_num(me, girths[k], 0), json_get_num(mt, girths[k], -100), 8.0);
+        if (me && mt)
+            CHECK_NEAR(json_get_num(me, "height", 0), json_get_num(mt, "height", -100), 4.0);
     }
     const struct json_val *gi = json_get(r, "garment_info");
     CHECK(gi != NULL);
