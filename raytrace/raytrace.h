@@ -217,6 +217,21 @@ struct rt_film {
 enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
                             struct rt_film *out);
 void rt_film_free(struct rt_film *f);
+/* Ray throughput with no shading, the ceiling the renderer's rays/s are compared with in
+   benchmarks. Three timed passes over the image, each an OpenMP loop of settings.threads
+   threads: (1) spp camera rays per pixel (rtcIntersect1, jittered in the pixel); (2) from
+   every camera hit, one cosine-distributed ray around the geometric normal
+   (rtcIntersect1, as the renderer's bounce rays); (3) from every camera hit, one shadow
+   ray (rtcOccluded1) to a uniform point of a light picked uniformly, or along the bounce
+   direction to infinity when the scene has no light. Only ray set-up, the Embree call and
+   the hit point are computed. TRYON_EINVAL as rt_render (and above 2^25 camera rays),
+   TRYON_ENOMEM. */
+struct rt_probe {
+    uint64_t camera_rays, bounce_rays, shadow_rays;
+    double camera_s, bounce_s, shadow_s; /* wall time of each pass */
+};
+enum tryon_status rt_trace_probe(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
+                                 struct rt_probe *out);
 /* The tone curve: identity up to 0.6 (mid-greys kept), then a rational shoulder
    0.6 + 0.4 t / (t + 0.4), t = x - 0.6, tangent to it and approaching 1 (radiance 1 ->
    0.8, 10 -> 0.98: highlights roll off instead of clipping). Increasing; NaN and
