@@ -43,6 +43,8 @@ import zlib
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+MAX_PASS = 256  # most spp Mitsuba renders in one call
+ENV_UP = 8  # environment map upsampling for Mitsuba (see mitsuba_dict)
 
 
 # ----- files -----------------------------------------------------------------------------
@@ -176,6 +178,14 @@ def mitsuba_dict(mi, scene_path, spp, depth, rr_depth, sampler):
         out["light%d" % i] = {"type": "rectangle", "to_world": T(M.tolist()),
                               "emitter": {"type": "area", "radiance": {"type": "rgb", "value": l["radiance"]}},
                               "bsdf": {"type": "diffuse", "reflectance": {"type": "rgb", "value": [0, 0, 0]}}}
+    if "env" in sc:
+        # tryon: u = 0.5 + atan2(x, -z) / 2pi, nearest pixel; Mitsuba's envmap: u = atan2(x, -z) / 2pi,
+        # bilinear. Roll by half the width, then repeat each pixel ENV_UP x ENV_UP times so the
+        # bilinear blend only touches a thin seam of each (piecewise-constant) tryon pixel.
+        env = read_pfm(os.path.join(d, sc["env"]["pfm"]))
+        env = np.roll(env, -env.shape[1] // 2, axis=1)
+        env = np.repeat(np.repeat(env, ENV_UP, axis=0), ENV_UP, axis=1).astype(np.float32)
+        out["env"] = {"type": "envmap", "bitmap": mi.Bitmap(env), "scale": float(sc["env"].get("scale", 1.0))}
     return out
 
 
@@ -187,6 +197,7 @@ def cmd_mitsuba(a):
     dr.set_thread_count(a.threads)
     mi.set_log_level(mi.LogLevel.Warn)
     spps = [int(s) for s in a.spp.split(",")]
+    assert all(s <= MAX_PASS or s % MAX_PASS == 0 for s in spps), "spp above MAX_PASS must be a multiple of it"
     t0 = time.perf_counter()
     scene = mi.load_dict(mitsuba_dict(mi, a.scene, spps[0], a.depth, a.rr_depth, a.sampler))
     build_s = time.perf_counter() - t0
@@ -194,7 +205,11 @@ def cmd_mitsuba(a):
         img = None
         for r in range(a.warmup + a.repeat):
             c0, t0 = time.process_time(), time.perf_counter()
-            img = np.array(mi.render(scene, spp=spp, seed=a.seed))
+            # llvm renders all samples as one wavefront: above MAX_PASS spp, average passes
+            # of MAX_PASS spp with distinct seeds (memory); timed ladders stay below it
+            npass = (spp + MAX_PASS - 1) // MAX_PASS
+            img = sum(np.array(mi.render(scene, spp=spp // npass, seed=a.seed * 1000 + i), dtype=np.float64)
+                      for i in range(npass)) / npass
             t = time.perf_counter() - t0
             cpu = time.process_time() - c0
             if r >= a.warmup:
@@ -287,8 +302,12 @@ def main_run(a):
     scenes["body"] = os.path.join(adir, "studio_body.json")
     scenes["dressed"] = os.path.join(adir, "studio_dressed.json")
     only = a.scenes.split(",")
+    if not a.rev:
+        a.rev = os.popen("git -C '%s' log -1 --format='%%h %%s' 2>/dev/null" % HERE).read().strip()[:72]
+    mver = subprocess.run([sys.executable, "-c", "import mitsuba; print(mitsuba.__version__)"],
+                          stdout=subprocess.PIPE, text=True).stdout.strip()
     report = {"uptime_start": os.popen("uptime").read().strip(), "studio_check": chk, "agree": {}, "timing": {},
-              "args": vars(a)}
+              "args": vars(a), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "mitsuba": mver}
 
     # --- agreement at high spp ---
     for name in only:
@@ -299,26 +318,34 @@ def main_run(a):
         R.tryon(sp, [hi], o + "_tryon_s1", seed=1)
         R.tryon(sp, [hi], o + "_tryon_s2", seed=2)
         R.mitsuba("llvm_ad_rgb", sp, [hi], o + "_mts_llvm", seed=1)
+        R.mitsuba("llvm_ad_rgb", sp, [hi], o + "_mts_llvm_s2", seed=2)
         t1 = read_pfm("%s_tryon_s1_spp%d.pfm" % (o, hi))
         t2 = read_pfm("%s_tryon_s2_spp%d.pfm" % (o, hi))
         m = read_pfm("%s_mts_llvm_spp%d.pfm" % (o, hi))
+        m2 = read_pfm("%s_mts_llvm_s2_spp%d.pfm" % (o, hi))
         lm = light_min(sp)
         tryon_avg = 0.5 * (t1 + t2)
         res = {"spp": hi, "tryon_vs_mitsuba": compare(t1, m, lm, a.block),
                "tryon2_vs_mitsuba": compare(tryon_avg, m, lm, a.block),
                "noise_floor_tryon_s1_vs_s2": compare(t1, t2, lm, a.block),
+               "noise_floor_mitsuba_s1_vs_s2": compare(m, m2, lm, a.block),
+               "mitsuba2_vs_tryon2": compare(tryon_avg, 0.5 * (m + m2), lm, a.block),
                "seconds": time.time() - t0}
+        # MRE that noise alone gives for one tryon image against one Mitsuba image: each
+        # seed-vs-seed floor holds twice its renderer's variance
+        res["noise_expected"] = float(np.sqrt(0.5 * (res["noise_floor_tryon_s1_vs_s2"]["mre"] ** 2 +
+                                                     res["noise_floor_mitsuba_s1_vs_s2"]["mre"] ** 2)))
         report["agree"][name] = res
         side_by_side(os.path.join(img_dir, name + "_tryon_mitsuba_diff8.png"), t1, m)
-        print("%-8s spp %5d  MRE %.4f (tryon 2 seeds avg %.4f; noise floor tryon-vs-tryon %.4f)  "
+        print("%-8s spp %5d  MRE %.4f (noise alone %.4f; 2+2 seeds %.4f)  "
               "mean %+.4f  RMSE %.4g  mask %.2f" % (name, hi, res["tryon_vs_mitsuba"]["mre"],
-                                                     res["tryon2_vs_mitsuba"]["mre"],
-                                                     res["noise_floor_tryon_s1_vs_s2"]["mre"],
+                                                     res["noise_expected"],
+                                                     res["mitsuba2_vs_tryon2"]["mre"],
                                                      res["tryon_vs_mitsuba"]["mean_err"],
                                                      res["tryon_vs_mitsuba"]["rmse"],
                                                      res["tryon_vs_mitsuba"]["mask_frac"]), flush=True)
         if not a.skip_timing and name in a.timing_scenes.split(","):
-            report["timing"][name] = timing(R, a, sp, o, tryon_avg, m)
+            report["timing"][name] = timing(R, a, sp, o, tryon_avg, 0.5 * (m + m2))
     report["uptime_end"] = os.popen("uptime").read().strip()
     with open(os.path.join(work, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
@@ -327,7 +354,7 @@ def main_run(a):
 
 def timing(R, a, sp, o, tryon_hi, mts_hi):
     """Ladder of spp on 2 threads for tryon and both Mitsuba variants; reference = the mean
-    of tryon's two high-spp images and Mitsuba llvm's high-spp image (weights 1/2, 1/2)."""
+    of tryon's two high-spp images and of Mitsuba llvm's two (weights 1/2, 1/2)."""
     ref = 0.5 * (tryon_hi + mts_hi)
     ladder = [int(s) for s in a.ladder.split(",")]
     out = {"ladder": ladder, "reps": a.reps, "uptime": os.popen("uptime").read().strip(), "renderers": {}}
@@ -359,31 +386,34 @@ def timing(R, a, sp, o, tryon_hi, mts_hi):
 def write_results(rep, path):
     a = rep["args"]
     L = ["# bench/render_vs_mitsuba: tryon's path tracer against Mitsuba 3", "",
-         "Written by `bench/render_vs_mitsuba/run.sh` (compare.py); numbers from the run at the end of this",
-         "file's generation. Machine load: start `%s`, end `%s`." % (rep["uptime_start"], rep["uptime_end"]), "",
+         "Written by `bench/render_vs_mitsuba/run.sh` (compare.py) at %s, tryon at `%s`, Mitsuba %s. "
+         "Machine load: start `%s`, end `%s`." % (rep["date"], a["rev"], rep["mitsuba"], rep["uptime_start"],
+                                                  rep["uptime_end"]), "",
          "Studio mirror check (scene_render studio-check: the exported studio vs rt_scene_add_studio, same "
          "seed): max relative pixel difference %s." % rep["studio_check"]["studio_check_max_rel_diff"], "",
          "## Agreement at %d spp (tryon max_depth %d = Mitsuba path max_depth %d, no RR on Mitsuba)" %
          (a["hi_spp"], a["depth"], a["depth"] + 1), "",
          "Metric: linear RGB, both images box-downsampled %dx%d; mask = blocks not touching a light and "
          "channel values above 1e-3 x image mean; MRE = mean |tryon - mitsuba| / mitsuba over masked "
-         "block-channels. Noise floor = the same MRE between two tryon seeds at the same spp (what Monte Carlo "
-         "noise alone gives). RMSE at full resolution. Mean = relative error of the masked mean brightness." %
-         (a["block"], a["block"]), "",
-         "| scene | MRE tryon vs Mitsuba llvm | MRE (mean of 2 tryon seeds) | noise floor (tryon vs tryon) | "
+         "block-channels. Noise alone = the MRE Monte Carlo noise gives by itself, from the same MRE between "
+         "two seeds of each renderer: sqrt((tryon_floor^2 + mitsuba_floor^2) / 2). 2+2 seeds: the mean of two "
+         "tryon seeds against the mean of two Mitsuba seeds. RMSE at full resolution. Mean = relative error of "
+         "the masked mean brightness (tryon / Mitsuba - 1)." % (a["block"], a["block"]), "",
+         "| scene | MRE tryon vs Mitsuba llvm | noise alone | seed floors tryon / Mitsuba | MRE 2+2 seeds | "
          "mean brightness | RMSE | mask |",
-         "|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|"]
     for n, r in rep["agree"].items():
         t = r["tryon_vs_mitsuba"]
-        L.append("| %s | %.2f%% | %.2f%% | %.2f%% | %+.2f%% | %.4g | %.0f%% |" % (
-            n, 100 * t["mre"], 100 * r["tryon2_vs_mitsuba"]["mre"], 100 * r["noise_floor_tryon_s1_vs_s2"]["mre"],
+        L.append("| %s | %.2f%% | %.2f%% | %.2f%% / %.2f%% | %.2f%% | %+.2f%% | %.4g | %.0f%% |" % (
+            n, 100 * t["mre"], 100 * r["noise_expected"], 100 * r["noise_floor_tryon_s1_vs_s2"]["mre"],
+            100 * r["noise_floor_mitsuba_s1_vs_s2"]["mre"], 100 * r["mitsuba2_vs_tryon2"]["mre"],
             100 * t["mean_err"], t["rmse"], 100 * t["mask_frac"]))
     for n, tm in rep["timing"].items():
         L += ["", "## Timing on `%s` (%d threads, median of %d after a warm-up; load `%s`)" %
               (n, a["threads"], tm["reps"], tm["uptime"]), "",
               "Render-call wall time in seconds / RMSE against the converged reference (mean of tryon's and "
-              "Mitsuba llvm's %d-spp images). Mitsuba: independent sampler, rr_depth 5 (default); tryon: "
-              "stratified pixel jitter, RR after 3 bounces. Same resolution, spp and depth." % a["hi_spp"], "",
+              "Mitsuba llvm's %d-spp images, two seeds each). Mitsuba: independent sampler, rr_depth 5 (default); tryon: "
+              "its own sampler and RR (raytrace.h). Same resolution, spp and depth." % a["hi_spp"], "",
               "| renderer | " + " | ".join("%d spp" % s for s in tm["ladder"]) + " | CPU/wall |",
               "|---|" + "---|" * (len(tm["ladder"]) + 1)]
         for name, r in tm["renderers"].items():
@@ -430,6 +460,7 @@ def main():
     r.add_argument("--skip-timing", action="store_true")
     r.add_argument("--write-results", action="store_true", help="write bench/render_vs_mitsuba/RESULTS.md")
     r.add_argument("--images-in-repo", action="store_true", help="PNGs into bench/render_vs_mitsuba/images")
+    r.add_argument("--rev", default="", help="what tryon revision this is (default: git log -1 of this folder)")
     a = p.parse_args()
     if a.cmd == "mitsuba":
         cmd_mitsuba(a)

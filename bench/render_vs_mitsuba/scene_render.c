@@ -7,10 +7,12 @@
  *       and writes, under OUTDIR: body.obj, garment.obj (each one mesh, v/vt/vn), a
  *       procedural garment texture garment.png (8-bit sRGB), the studio geometry as
  *       cyclorama_<scene>.obj, and the scene files studio_body.json and
- *       studio_dressed.json (schema below). The studio is written as explicit triangles and
- *       rectangle lights computed exactly as raytrace/studio.c's rt_scene_add_studio builds
- *       them, so Mitsuba and tryon get the same triangles and tryon never calls
- *       rt_scene_add_studio here (`studio-check` verifies the copy against it).
+ *       studio_dressed.json (schema below). The studio is written as explicit triangles,
+ *       rectangle lights and environment map computed exactly as raytrace/studio.c's
+ *       rt_scene_add_studio builds them (cyclorama, key, fill and rim softboxes,
+ *       rt_env_studio(256) as env_studio.pfm), so Mitsuba and tryon get the same emitters
+ *       and triangles and tryon never calls rt_scene_add_studio here (`studio-check`
+ *       verifies the copy against it).
  *   scene_render render SCENE.json --spp 1,4,16 [--depth D] [--seed S] [--threads T]
  *                [--repeat R] [--warmup W] [--out PREFIX]
  *       Loads the scene, renders it once per spp value (after W untimed warm-up renders,
@@ -28,8 +30,14 @@
  * Scene JSON (one file is the single source for both renderers; paths relative to it):
  *   {"name": str,
  *    "camera": {"eye":[3], "target":[3], "up":[3], "vfov_deg": f, "width": n, "height": n},
- *    "meshes": [{"obj": "x.obj", "albedo": [3] | "texture": "x.png", "subject": bool}],
- *    "lights": [{"corner":[3], "edge_u":[3], "edge_v":[3], "radiance":[3]}]}
+ *    "meshes": [{"obj": "x.obj", "albedo": [3] | "texture": "x.png", "subject": bool,
+ *                "backdrop": bool}],
+ *    "lights": [{"corner":[3], "edge_u":[3], "edge_v":[3], "radiance":[3]}],
+ *    "env": {"pfm": "x.pfm", "scale": f}}   (optional)
+ * Every material is Lambertian (RT_BSDF_DIFFUSE; "backdrop" selects RT_BSDF_BACKDROP, the
+ * same lobe, as the studio's cyclorama uses). The environment is a lat-long PFM in
+ * raytrace's convention (rt_scene_set_env: row 0 straight up, u = 0.5 + atan2(x,-z)/2pi,
+ * nearest-pixel lookups). Renders use the box pixel filter (RT_FILTER_BOX).
  * albedo is linear RGB; a texture PNG is 8-bit sRGB decoded to linear with the exact sRGB
  * curve (common's img8_to_linear), as Mitsuba's bitmap does with raw=false. OBJ uv follow
  * tryon's convention (uv (0,0) = the image's bottom-left), which is also the OBJ one.
@@ -285,6 +293,29 @@ static bool get_vec(const struct json_val *o, const char *key, int n, float *out
     return true;
 }
 
+/* Read a PFM written by write_pfm (RGB, little-endian, rows bottom to top) into out. */
+static enum tryon_status read_pfm(const char *path, struct imgf *out)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    enum tryon_status s = fs_read_all(path, (size_t)1 << 28, &data, &len);
+    if (s)
+        return s;
+    int w = 0, h = 0, off = 0;
+    float scale = 0;
+    if (sscanf((const char *)data, "PF %d %d %f%n", &w, &h, &scale, &off) != 3 || w <= 0 || h <= 0 ||
+        scale >= 0 || w > 16384 || h > 16384 || len < (size_t)off + 1 + (size_t)w * h * 12) {
+        free(data);
+        return tryon_fail(TRYON_EFORMAT, "%s: not a little-endian RGB PFM", path);
+    }
+    s = imgf_alloc(out, w, h, 3);
+    if (s == TRYON_OK)
+        for (int y = 0; y < h; y++)
+            memcpy(out->px + (size_t)(h - 1 - y) * w * 3, data + off + 1 + (size_t)y * w * 12, (size_t)w * 12);
+    free(data);
+    return s;
+}
+
 /* Build the scene described by path on dev; fills cam. */
 static enum tryon_status scene_load(struct rt_device *dev, const char *path, struct rt_scene **out,
                                     struct rt_camera *cam)
@@ -315,8 +346,10 @@ static enum tryon_status scene_load(struct rt_device *dev, const char *path, str
     for (size_t i = 0; i < jm->n && s == TRYON_OK; i++) {
         const struct json_val *m = &jm->items[i];
         const char *obj = json_get_str(m, "obj"), *tex = json_get_str(m, "texture");
-        const struct json_val *subj = json_get(m, "subject");
-        struct rt_material mat = {.albedo = {0, 0, 0}, .texture = NULL};
+        const struct json_val *subj = json_get(m, "subject"), *bd = json_get(m, "backdrop");
+        struct rt_material mat = {.albedo = {0, 0, 0}, .texture = NULL, .kind = RT_BSDF_DIFFUSE};
+        if (bd && bd->type == JSON_BOOL && bd->b)
+            mat.kind = RT_BSDF_BACKDROP;
         if (!obj || (!tex && !get_vec(m, "albedo", 3, mat.albedo))) {
             s = tryon_fail(TRYON_EFORMAT, "%s: mesh %zu needs obj and albedo[3] or texture", path, i);
             break;
@@ -352,6 +385,17 @@ static enum tryon_status scene_load(struct rt_device *dev, const char *path, str
             break;
         }
         rt_scene_add_rect_light(sc, c, u, v, r);
+    }
+    const struct json_val *je = json_get(root, "env");
+    if (s == TRYON_OK && je) {
+        const char *f = json_get_str(je, "pfm");
+        char p[4096];
+        struct imgf env = {0};
+        if (!f)
+            s = tryon_fail(TRYON_EFORMAT, "%s: env needs pfm and scale", path);
+        else if ((s = fs_join(p, sizeof p, dir, f)) == TRYON_OK && (s = read_pfm(p, &env)) == TRYON_OK)
+            s = rt_scene_set_env(sc, &env, (float)json_get_num(je, "scale", 1.0));
+        imgf_free(&env);
     }
     if (s == TRYON_OK)
         s = rt_scene_commit(sc);
@@ -431,7 +475,8 @@ static int cmd_render(int argc, char **argv)
     enum tryon_status s = scene_load(dev, scene_path, &sc, &cam);
     double build_s = time_now() - t0;
     for (int i = 0; i < nspp && s == TRYON_OK; i++) {
-        struct rt_settings set = {.spp = spp_list[i], .max_depth = depth, .seed = seed, .threads = threads};
+        struct rt_settings set = {.spp = spp_list[i], .max_depth = depth, .seed = seed, .threads = threads,
+                                  .filter = RT_FILTER_BOX};
         struct rt_film film = {0};
         for (int r = 0; r < warmup + repeat && s == TRYON_OK; r++) {
             rt_film_free(&film);
@@ -462,7 +507,10 @@ static int cmd_render(int argc, char **argv)
 /* ===== assets: body, garment, texture, studio ============================================= */
 
 /* The studio as raytrace/studio.c builds it (same float expressions, same order): the
-   cyclorama mesh and the two softboxes (key, fill) as corner/edges/radiance. */
+   cyclorama mesh, the three softboxes (key, fill, rim) as corner/edges/radiance; the
+   environment is rt_env_studio(SR_ENV_W) at scale 1. */
+#define SR_ENV_W 256
+#define SR_NLIGHTS 3
 #define SR_COVE_SEGS 16
 struct sr_light { float corner[3], eu[3], ev[3], radiance[3]; };
 
@@ -532,8 +580,9 @@ static void studio_softbox(const float aim[3], float d, float az, float el, floa
     v3set(l->radiance, rad, rad, rad);
 }
 
-/* Default studio (rt_studio_default: key 1, fill 1) around bmin..bmax. */
-static void studio_build(const float bmin[3], const float bmax[3], struct avatar_mesh *cyc, struct sr_light lights[2])
+/* Default studio (rt_studio_default: key, fill, rim and env 1) around bmin..bmax. */
+static void studio_build(const float bmin[3], const float bmax[3], struct avatar_mesh *cyc,
+                         struct sr_light lights[SR_NLIGHTS])
 {
     float c[3], size = 0.0f;
     for (int k = 0; k < 3; k++) {
@@ -541,28 +590,32 @@ static void studio_build(const float bmin[3], const float bmax[3], struct avatar
         size = fmaxf(size, bmax[k] - bmin[k]);
     }
     float sz = fmaxf(size, 1e-3f);
-    studio_cyclorama(c, bmin[1], bmin[2] - 0.6f * sz, sz, cyc);
+    studio_cyclorama(c, bmin[1], bmin[2] - 1.2f * sz, sz, cyc);
     const float deg = (float)M_PI / 180.0f;
     studio_softbox(c, 2.0f * sz, 40.0f * deg, 35.0f * deg, 0.6f * sz, 0.9f * sz, 2.0f, &lights[0]);
     studio_softbox(c, 2.2f * sz, -45.0f * deg, 10.0f * deg, 0.6f * sz, 0.9f * sz, 0.9f, &lights[1]);
+    studio_softbox(c, 1.73f * sz, -119.0f * deg, 44.0f * deg, 0.35f * sz, 0.5f * sz, 1.2f, &lights[2]);
 }
 
-/* The garment texture (256 x 256, 8-bit sRGB): broad diagonal colour bands, a dark band
-   near the top (v near 1) and a light one near the bottom, so a flipped v shows at once. */
+/* The garment texture (32 x 32, 8-bit sRGB): diagonal colour bands 4 texels wide, a dark
+   band near the top (v near 1) and a light one near the bottom, so a flipped v shows at
+   once. Coarse on purpose: at the studio scenes' 96 x 144 film a texel is about one pixel
+   wide, so tryon's mip-mapping (level from the ray footprint) stays at level 0 for camera
+   rays, where Mitsuba's bitmap (no mipmaps) looks up the same texels. */
 static enum tryon_status write_texture(const char *path)
 {
     struct img8 im;
-    enum tryon_status s = img8_alloc(&im, 256, 256, 3);
+    enum tryon_status s = img8_alloc(&im, 32, 32, 3);
     if (s)
         return s;
     static const uint8_t pal[4][3] = {{200, 60, 50}, {230, 190, 70}, {60, 110, 190}, {240, 240, 230}};
     for (int y = 0; y < im.h; y++)
         for (int x = 0; x < im.w; x++) {
             uint8_t *p = im.px + ((size_t)y * im.w + x) * 3;
-            const uint8_t *c = pal[((x + y) / 32) & 3];
-            if (y < 40) /* row 0 = image top = v near 1 */
+            const uint8_t *c = pal[((x + y) / 4) & 3];
+            if (y < 5) /* row 0 = image top = v near 1 */
                 c = (const uint8_t[3]){30, 30, 40};
-            else if (y >= 216)
+            else if (y >= 27)
                 c = (const uint8_t[3]){250, 250, 250};
             memcpy(p, c, 3);
         }
@@ -587,7 +640,7 @@ static enum tryon_status write_studio_scene(const char *dir, const char *name, i
                                             const float bmax[3], int width, int height)
 {
     struct avatar_mesh cyc = {0};
-    struct sr_light lights[2];
+    struct sr_light lights[SR_NLIGHTS];
     studio_build(bmin, bmax, &cyc, lights);
     char cyc_name[256], path[4096];
     snprintf(cyc_name, sizeof cyc_name, "cyclorama_%s.obj", name);
@@ -631,17 +684,23 @@ static enum tryon_status write_studio_scene(const char *dir, const char *name, i
     json_key(&w, "obj"); json_str(&w, cyc_name);
     json_vec(&w, "albedo", backdrop);
     json_key(&w, "subject"); json_bool(&w, false);
+    json_key(&w, "backdrop"); json_bool(&w, true);
     json_obj_end(&w);
     json_arr_end(&w);
     json_key(&w, "lights");
     json_arr_begin(&w);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < SR_NLIGHTS; i++) {
         json_obj_begin(&w);
         json_vec(&w, "corner", lights[i].corner); json_vec(&w, "edge_u", lights[i].eu);
         json_vec(&w, "edge_v", lights[i].ev); json_vec(&w, "radiance", lights[i].radiance);
         json_obj_end(&w);
     }
     json_arr_end(&w);
+    json_key(&w, "env");
+    json_obj_begin(&w);
+    json_key(&w, "pfm"); json_str(&w, "env_studio.pfm");
+    json_key(&w, "scale"); json_numf(&w, 1.0, 9);
+    json_obj_end(&w);
     json_obj_end(&w);
     char fname[256];
     snprintf(fname, sizeof fname, "studio_%s.json", name);
@@ -686,6 +745,11 @@ static int cmd_assets(const char *dir)
         s = write_one_obj(dir, "garment", &garment);
     if (s == TRYON_OK && (s = fs_join(path, sizeof path, dir, "garment.png")) == TRYON_OK)
         s = write_texture(path);
+    struct imgf env = {0};
+    if (s == TRYON_OK && (s = rt_env_studio(SR_ENV_W, &env)) == TRYON_OK &&
+        (s = fs_join(path, sizeof path, dir, "env_studio.pfm")) == TRYON_OK)
+        s = write_pfm(path, env.px, env.w, env.h);
+    imgf_free(&env);
     float bmin[3], bmax[3];
     avatar_mesh_bounds(&body, bmin, bmax);
     const float skin[2][3] = {{0.56f, 0.36f, 0.27f}, {0, 0, 0}};
@@ -729,9 +793,9 @@ static int cmd_studio_check(const char *dir)
         }
     struct rt_camera cam;
     rt_camera_frame(bmin, bmax, 48, 72, 0.06f, &cam);
-    struct rt_settings set = {.spp = 16, .max_depth = 4, .seed = 7, .threads = 2};
+    struct rt_settings set = {.spp = 16, .max_depth = 4, .seed = 7, .threads = 2, .filter = RT_FILTER_BOX};
     struct rt_film f[2] = {{0}};
-    const struct rt_material skin = {.albedo = {0.56f, 0.36f, 0.27f}, .texture = NULL};
+    const struct rt_material skin = {.albedo = {0.56f, 0.36f, 0.27f}, .texture = NULL, .kind = RT_BSDF_DIFFUSE};
     for (int v = 0; v < 2 && s == TRYON_OK; v++) {
         struct rt_scene *sc = rt_scene_create(dev);
         if (!sc) {
@@ -746,14 +810,18 @@ static int cmd_studio_check(const char *dir)
             rt_scene_add_studio(sc, bmin, bmax, &st);
         } else if (s == TRYON_OK) {
             struct avatar_mesh cyc = {0};
-            struct sr_light l[2];
+            struct sr_light l[SR_NLIGHTS];
             studio_build(bmin, bmax, &cyc, l);
-            const struct rt_material bd = {.albedo = {0.6f, 0.6f, 0.6f}, .texture = NULL};
+            const struct rt_material bd = {.albedo = {0.6f, 0.6f, 0.6f}, .texture = NULL, .kind = RT_BSDF_BACKDROP};
             id = rt_scene_add_mesh(sc, cyc.pos, cyc.nrm, NULL, cyc.nv, cyc.tri, cyc.nt, &bd, false);
             s = id < 0 ? (enum tryon_status)id : TRYON_OK;
-            for (int i = 0; i < 2 && s == TRYON_OK; i++)
+            for (int i = 0; i < SR_NLIGHTS && s == TRYON_OK; i++)
                 rt_scene_add_rect_light(sc, l[i].corner, l[i].eu, l[i].ev, l[i].radiance);
             avatar_mesh_free(&cyc);
+            struct imgf env = {0};
+            if (s == TRYON_OK && (s = rt_env_studio(SR_ENV_W, &env)) == TRYON_OK)
+                s = rt_scene_set_env(sc, &env, 1.0f);
+            imgf_free(&env);
         }
         if (s == TRYON_OK)
             s = rt_scene_commit(sc);
