@@ -53,7 +53,7 @@ static inline float ggx_lambda(float alpha, float cz)
 
 static inline float charlie_d(float r, float cz)
 {
-    float s2 = fmaxf(0.0f, 1.0f - cz * cz);
+    float s2 = maxf(0.0f, 1.0f - cz * cz);
     float inv = 1.0f / r;
     return (2.0f + inv) * powf(s2, 0.5f * inv) * (0.5f * INV_PI);
 }
@@ -70,7 +70,8 @@ static float sheen_val(float r, const float wo[3], const float wi[3])
 }
 
 /* Directional albedo of the unit sheen lobe, E(r, cos_o), tabulated once by midpoint
-   quadrature (48 x 96 over the hemisphere) at SHEEN_TAB roughnesses x SHEEN_MU cosines
+   quadrature (48 x 96 over the hemisphere, the half phi in [0, pi] doubled: the lobe is
+   symmetric about the plane of wo and the normal) at SHEEN_TAB roughnesses x SHEEN_MU cosines
    (midpoints), with its cosine-weighted mean Eavg(r) = 2 int E mu dmu and maximum. */
 #define SHEEN_MU 32
 static float sheen_e_tab[SHEEN_TAB][SHEEN_MU], sheen_eavg_tab[SHEEN_TAB], sheen_emax_tab[SHEEN_TAB];
@@ -88,10 +89,10 @@ static void sheen_table_init(void)
             double e = 0.0;
             for (int i = 0; i < NT; i++) {
                 double th = 0.5 * M_PI * (i + 0.5) / NT;
-                for (int j = 0; j < NP; j++) {
+                for (int j = 0; j < NP / 2; j++) {
                     double ph = 2 * M_PI * (j + 0.5) / NP;
                     float wi[3] = { (float)(sin(th) * cos(ph)), (float)(sin(th) * sin(ph)), (float)cos(th) };
-                    e += sheen_val(r, wo, wi) * cos(th) * sin(th);
+                    e += 2.0 * sheen_val(r, wo, wi) * cos(th) * sin(th);
                 }
             }
             e *= (0.5 * M_PI / NT) * (2 * M_PI / NP);
@@ -140,7 +141,7 @@ void rt_bsdf_resolve(const struct rt_material *m, struct rt_bsdf_p *p)
         p->sheen_rk = (p->sheen_r - SHEEN_R0) / (1.0f - SHEEN_R0) * (SHEEN_TAB - 1);
         int i = (int)p->sheen_rk, i1 = i + 1 < SHEEN_TAB ? i + 1 : i;
         float fr = p->sheen_rk - (float)i;
-        float emax = fmaxf(sheen_emax_tab[i], sheen_emax_tab[i1]) * 1.001f;
+        float emax = maxf(sheen_emax_tab[i], sheen_emax_tab[i1]) * 1.001f;
         float eavg = sheen_eavg_tab[i] + fr * (sheen_eavg_tab[i1] - sheen_eavg_tab[i]);
         for (int k = 0; k < 3; k++) {
             p->sheen[k] = clamp01f(isfinite(m->sheen[k]) ? m->sheen[k] : 0.0f);
@@ -228,7 +229,7 @@ static void cosine_dir(float u1, float u2, float w[3])
     float r = sqrtf(u1), phi = 2.0f * (float)M_PI * u2;
     w[0] = r * cosf(phi);
     w[1] = r * sinf(phi);
-    w[2] = sqrtf(fmaxf(0.0f, 1.0f - u1));
+    w[2] = sqrtf(maxf(0.0f, 1.0f - u1));
 }
 
 /* Heitz 2018, "Sampling the GGX distribution of visible normals" (isotropic alpha). */
@@ -247,12 +248,12 @@ static void ggx_vndf_sample(float alpha, const float wo[3], float u1, float u2, 
     v3_cross(t2, vh, t1);
     float r = sqrtf(u1), phi = 2.0f * (float)M_PI * u2;
     float p1 = r * cosf(phi), p2 = r * sinf(phi), s = 0.5f * (1.0f + vh[2]);
-    p2 = (1.0f - s) * sqrtf(fmaxf(0.0f, 1.0f - p1 * p1)) + s * p2;
-    float p3 = sqrtf(fmaxf(0.0f, 1.0f - p1 * p1 - p2 * p2));
+    p2 = (1.0f - s) * sqrtf(maxf(0.0f, 1.0f - p1 * p1)) + s * p2;
+    float p3 = sqrtf(maxf(0.0f, 1.0f - p1 * p1 - p2 * p2));
     float nh[3];
     for (int k = 0; k < 3; k++)
         nh[k] = p1 * t1[k] + p2 * t2[k] + p3 * vh[k];
-    v3_set(h, alpha * nh[0], alpha * nh[1], fmaxf(0.0f, nh[2]));
+    v3_set(h, alpha * nh[0], alpha * nh[1], maxf(0.0f, nh[2]));
     v3_normalize(h);
 }
 

@@ -18,7 +18,6 @@ void rt_env_clear(struct rt_env *e)
     imgf_free(&e->img);
     free(e->marg);
     free(e->cond);
-    free(e->pw);
     memset(e, 0, sizeof *e);
 }
 
@@ -50,29 +49,24 @@ static void pixel_of(const struct rt_env *e, const float dir[3], int *r, int *c,
     *sin_t = sqrtf(dir[0] * dir[0] + dir[2] * dir[2]); /* not from dir[1]: exact near the poles */
 }
 
-void env_eval(const struct rt_env *e, const float dir[3], float rgb[3])
+float env_lookup(const struct rt_env *e, const float dir[3], float rgb[3])
 {
     if (!e->img.px) {
         rgb[0] = rgb[1] = rgb[2] = 0.0f;
-        return;
+        return 0.0f;
     }
     int r, c;
     float st;
     pixel_of(e, dir, &r, &c, &st);
-    v3_copy(rgb, e->img.px + ((size_t)r * e->img.w + c) * 3);
+    const float *q = e->img.px + ((size_t)r * e->img.w + c) * 4;
+    v3_copy(rgb, q);
+    return st > 1e-7f ? q[3] / st : 0.0f;
 }
 
 float env_pdf(const struct rt_env *e, const float dir[3])
 {
-    if (!e->img.px)
-        return 0.0f;
-    int r, c;
-    float st;
-    pixel_of(e, dir, &r, &c, &st);
-    if (!(st > 1e-7f))
-        return 0.0f;
-    float p = e->pw[(size_t)r * e->img.w + c] * (float)e->img.w * (float)e->img.h;
-    return p / (2.0f * (float)(M_PI * M_PI) * st);
+    float rgb[3];
+    return env_lookup(e, dir, rgb);
 }
 
 /* Index i in [0, n) with cdf[i] <= x < cdf[i+1] (cdf has n+1 entries, cdf[n] = 1), skipping
@@ -98,10 +92,10 @@ float env_sample(const struct rt_env *e, float u1, float u2, float dir[3], float
         return 0.0f;
     int w = e->img.w, h = e->img.h;
     int r = find_interval(e->marg, h, u1);
-    float dr = (u1 - e->marg[r]) / fmaxf(e->marg[r + 1] - e->marg[r], 1e-30f);
+    float dr = (u1 - e->marg[r]) / maxf(e->marg[r + 1] - e->marg[r], 1e-30f);
     const float *cc = e->cond + (size_t)r * (w + 1);
     int c = find_interval(cc, w, u2);
-    float dc = (u2 - cc[c]) / fmaxf(cc[c + 1] - cc[c], 1e-30f);
+    float dc = (u2 - cc[c]) / maxf(cc[c + 1] - cc[c], 1e-30f);
     float u = ((float)c + clampf(dc, 0.0f, 0.99999f)) / (float)w;
     float v = ((float)r + clampf(dr, 0.0f, 0.99999f)) / (float)h;
     float st;
@@ -110,8 +104,7 @@ float env_sample(const struct rt_env *e, float u1, float u2, float dir[3], float
     /* radiance and density of the pixel the direction maps back to: the same as (r, c)
        except where float rounding moves a sample across a pixel edge, and then exactly
        what env_eval and env_pdf say, so MIS weights and estimates stay consistent */
-    env_eval(e, dir, rgb);
-    return env_pdf(e, dir);
+    return env_lookup(e, dir, rgb);
 }
 
 enum tryon_status rt_scene_set_env(struct rt_scene *s, const struct imgf *env, float scale)
@@ -126,14 +119,13 @@ enum tryon_status rt_scene_set_env(struct rt_scene *s, const struct imgf *env, f
                           "and a finite scale >= 0 (got %dx%dx%d, scale %g)", env->w, env->h, env->c, (double)scale);
     struct rt_env *e = &s->env;
     int w = env->w, h = env->h;
-    enum tryon_status st = imgf_alloc(&e->img, w, h, 3);
+    enum tryon_status st = imgf_alloc(&e->img, w, h, 4);
     if (st < 0)
         return st;
     e->marg = malloc(sizeof(float) * (h + 1));
     e->cond = malloc(sizeof(float) * (size_t)h * (w + 1));
-    e->pw = malloc(sizeof(float) * (size_t)h * w);
     double *rows = malloc(sizeof(double) * h);
-    if (!e->marg || !e->cond || !e->pw || !rows) {
+    if (!e->marg || !e->cond || !rows) {
         free(rows);
         rt_env_clear(e);
         return tryon_fail(TRYON_ENOMEM, "raytrace/env.c: out of memory for a %dx%d environment", w, h);
@@ -145,7 +137,7 @@ enum tryon_status rt_scene_set_env(struct rt_scene *s, const struct imgf *env, f
         cc[0] = 0.0f;
         for (int c = 0; c < w; c++) {
             const float *p = env->px + ((size_t)r * w + c) * env->c;
-            float *q = e->img.px + ((size_t)r * w + c) * 3;
+            float *q = e->img.px + ((size_t)r * w + c) * 4;
             double m = 0.0;
             for (int k = 0; k < 3; k++) {
                 float x = env->c == 1 ? p[0] : p[k];
@@ -159,7 +151,7 @@ enum tryon_status rt_scene_set_env(struct rt_scene *s, const struct imgf *env, f
                 m += q[k] / 3.0;
             }
             double wt = m * sin_t;
-            e->pw[(size_t)r * w + c] = (float)wt;
+            q[3] = (float)wt;
             row += wt;
             cc[c + 1] = (float)row;
         }
@@ -178,8 +170,10 @@ enum tryon_status rt_scene_set_env(struct rt_scene *s, const struct imgf *env, f
         e->marg[r + 1] = total > 0.0 ? (float)(acc / total) : (float)(r + 1) / (float)h;
     }
     e->marg[h] = 1.0f;
+    /* channel 3: the pixel's probability times w h / (2 pi^2), the solid-angle pdf times
+       sin(theta) */
     for (size_t i = 0; i < (size_t)w * h; i++)
-        e->pw[i] = total > 0.0 ? (float)(e->pw[i] / total) : 0.0f;
+        e->img.px[4 * i + 3] = total > 0.0 ? (float)(e->img.px[4 * i + 3] / total * w * h / (2 * M_PI * M_PI)) : 0.0f;
     free(rows);
     e->mean = mean;
     if (!(total > 0.0)) /* an all-black map lights nothing: drop it */
@@ -220,7 +214,7 @@ enum tryon_status rt_env_studio(int w, struct imgf *out)
             float d[3], sin_t;
             uv_to_dir((c + 0.5f) / (float)w, (r + 0.5f) / (float)h, d, &sin_t);
             /* dome: 0.03 at and below the horizon rising to 0.12 at the zenith */
-            float g = 0.03f + 0.09f * sqrtf(fmaxf(0.0f, d[1]));
+            float g = 0.03f + 0.09f * sqrtf(maxf(0.0f, d[1]));
             float p = patch(d, top, 18.0f * deg, 1.0f) + patch(d, left, 10.0f * deg, 1.5f) +
                       patch(d, right, 12.0f * deg, 1.2f);
             float *q = out->px + ((size_t)r * w + c) * 3;

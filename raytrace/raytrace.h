@@ -19,7 +19,7 @@
  * max_depth caps the number of surface hits.
  *
  * Sampling: per pixel, sample k of the pixel's spp draws its film position, and for the
- * first 4 bounces its light and BSDF numbers, from 2-D Sobol points (0,2)-sequence
+ * first 2 vertices its light and BSDF numbers, from 2-D Sobol points (0,2)-sequence
  * shuffled and Owen-scrambled per pixel and per dimension pair (Burley 2020, "Practical
  * hash-based Owen scrambling"); later bounces and Russian roulette use a per-pixel xoshiro.
  * Determinism: every random number depends only on (settings.seed, pixel, sample), and

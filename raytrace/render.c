@@ -7,7 +7,7 @@
  * Sampler: sample k uses, for dimension pair d, the k-th point of the 2-D Sobol
  * (0,2)-sequence with its index shuffled and its coordinates Owen-scrambled by seeds of
  * (pixel, d) (Burley 2020: nested uniform scrambling via the Laine-Karras hash on reversed
- * bits). Pairs: 0 film position; for vertex b = 0..3: 1 + 3b light point, 2 + 3b BSDF
+ * bits). Pairs: 0 film position; for vertex b = 0, 1: 1 + 3b light point, 2 + 3b BSDF
  * direction, 3 + 3b (emitter choice, lobe choice). Later vertices and Russian roulette use
  * the pixel's RNG. Film position: uniform in the pixel (box) or drawn from the separable
  * Blackman-Harris filter of radius 1.5 px through a tabulated inverse CDF; a pixel is the
@@ -36,7 +36,7 @@
 #define RT_MAX_SIDE 16384
 #define RT_MAX_PIXELS (1L << 26)
 #define RT_RR_BOUNCES 3 /* bounces always taken before Russian roulette starts */
-#define RT_SOBOL_VERTS 4 /* vertices whose numbers come from the scrambled Sobol points */
+#define RT_SOBOL_VERTS 2 /* vertices whose numbers come from the scrambled Sobol points */
 #define RT_PAIRS (1 + 3 * RT_SOBOL_VERTS)
 #define RT_BOUNCE_SPREAD 0.2f /* footprint cone widening per bounce (radians) */
 #define RT_BH_RADIUS 1.5f
@@ -57,7 +57,7 @@ struct rt_hit {
 /* Ray offset from a surface: relative to the coordinates' magnitude (float spacing). */
 static inline float hit_eps(const float p[3])
 {
-    float m = fmaxf(fmaxf(fabsf(p[0]), fabsf(p[1])), fabsf(p[2]));
+    float m = maxf(maxf(fabsf(p[0]), fabsf(p[1])), fabsf(p[2]));
     return 3e-5f * (1.0f + m);
 }
 
@@ -268,8 +268,7 @@ static float light_pdf(const struct rt_light *l, const float p[3], const float x
 /* ---- sampler ---- */
 static inline uint32_t rev32(uint32_t x)
 {
-    x = (x << 16) | (x >> 16);
-    x = ((x & 0x00ff00ffu) << 8) | ((x & 0xff00ff00u) >> 8);
+    x = __builtin_bswap32(x);
     x = ((x & 0x0f0f0f0fu) << 4) | ((x & 0xf0f0f0f0u) >> 4);
     x = ((x & 0x33333333u) << 2) | ((x & 0xccccccccu) >> 2);
     x = ((x & 0x55555555u) << 1) | ((x & 0xaaaaaaaau) >> 1);
@@ -291,14 +290,32 @@ static inline uint32_t lk_perm(uint32_t x, uint32_t seed)
 /* Nested uniform (Owen) scramble of a 32-bit fraction. */
 static inline uint32_t owen(uint32_t x, uint32_t seed) { return rev32(lk_perm(rev32(x), seed)); }
 
-/* Sobol's second dimension: v_0 = 2^31, v_{j+1} = v_j ^ (v_j >> 1). */
+/* Sobol's second dimension: the XOR of direction numbers v_j over the set bits j of the
+   index, v_0 = 2^31, v_{j+1} = v_j ^ (v_j >> 1). The shuffled indices use all 32 bits, so
+   it is tabulated per byte: sobol1_tab[b][x] = the XOR for byte b of the index equal to x. */
+static uint32_t sobol1_tab[4][256];
+static pthread_once_t sobol_once = PTHREAD_ONCE_INIT;
+
+static void sobol_init(void)
+{
+    uint32_t v[32];
+    v[0] = 0x80000000u;
+    for (int j = 1; j < 32; j++)
+        v[j] = v[j - 1] ^ (v[j - 1] >> 1);
+    for (int b = 0; b < 4; b++)
+        for (int x = 0; x < 256; x++) {
+            uint32_t r = 0;
+            for (int j = 0; j < 8; j++)
+                if (x >> j & 1)
+                    r ^= v[8 * b + j];
+            sobol1_tab[b][x] = r;
+        }
+}
+
 static inline uint32_t sobol1(uint32_t i)
 {
-    uint32_t r = 0, v = 0x80000000u;
-    for (; i; i >>= 1, v ^= v >> 1)
-        if (i & 1u)
-            r ^= v;
-    return r;
+    return sobol1_tab[0][i & 255u] ^ sobol1_tab[1][(i >> 8) & 255u] ^ sobol1_tab[2][(i >> 16) & 255u] ^
+           sobol1_tab[3][i >> 24];
 }
 
 static inline float u32f(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
@@ -320,7 +337,8 @@ static void smp2(const struct rt_smp *sm, int d, float *a, float *b)
     }
     const uint32_t *sd = sm->seeds + 3 * d;
     uint32_t i = owen(sm->k, sd[0]);
-    *a = u32f(owen(rev32(i), sd[1]));
+    /* owen(rev32(i), s) = rev32(lk_perm(i, s)): the first coordinate is the radical inverse */
+    *a = u32f(rev32(lk_perm(i, sd[1])));
     *b = u32f(owen(sobol1(i), sd[2]));
 }
 
@@ -372,13 +390,12 @@ struct rt_pctx {
 /* Next-event estimation at hit h (material bp, local frame t, b, ns, viewer wo local):
    one emitter, one shadow ray; adds thr * f * Le * cos / pdf * w to L, w the power
    heuristic weight against BSDF sampling when `mis`. */
-static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int vert, const struct rt_hit *h,
+static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int vert, float usel, const struct rt_hit *h,
                        const struct rt_bsdf_p *bp, const float fr[2][3], const float wo[3], const float thr[3],
                        bool mis, float L[3])
 {
     const struct rt_scene *s = pc->s;
-    float usel, unused, r1, r2;
-    smp2(sm, 3 + 3 * vert, &usel, &unused);
+    float r1, r2;
     smp2(sm, 1 + 3 * vert, &r1, &r2);
     float wi[3], Le[3], pdf_l, dist = INFINITY, y[3] = { 0, 0, 0 };
     bool env = usel < s->p_env;
@@ -471,8 +488,8 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
         if (!trace(pc->scene, pc->ctx, s, o, dir, width, spread, &h)) {
             if (s->p_env > 0.0f) {
                 float Le[3];
-                env_eval(&s->env, dir, Le);
-                float w = depth == 0 ? 1.0f : rt_power_heuristic(pdf_prev, s->p_env * env_pdf(&s->env, dir));
+                float pe = env_lookup(&s->env, dir, Le);
+                float w = depth == 0 ? 1.0f : rt_power_heuristic(pdf_prev, s->p_env * pe);
                 for (int k = 0; k < 3; k++)
                     L[k] += thr[k] * Le[k] * w;
             }
@@ -509,16 +526,17 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
         onb(h.ns, fr[0], fr[1]);
         wo[0] = -v3_dot(dir, fr[0]);
         wo[1] = -v3_dot(dir, fr[1]);
-        wo[2] = fmaxf(-v3_dot(dir, h.ns), 1e-4f); /* interpolated normals may face away a little */
+        wo[2] = maxf(-v3_dot(dir, h.ns), 1e-4f); /* interpolated normals may face away a little */
         v3_normalize(wo);
         bool mis = depth + 1 < pc->set->max_depth;
+        float usel, u0; /* emitter choice, lobe choice */
+        smp2(sm, 3 + 3 * depth, &usel, &u0);
         if (emitters)
-            next_event(pc, sm, depth, &h, &bp, (const float(*)[3])fr, wo, thr, mis, L);
+            next_event(pc, sm, depth, usel, &h, &bp, (const float(*)[3])fr, wo, thr, mis, L);
         if (!mis)
             return;
 
-        float u0, unused, u1, u2, wl[3], pdf, f[3];
-        smp2(sm, 3 + 3 * depth, &unused, &u0);
+        float u1, u2, wl[3], pdf, f[3];
         smp2(sm, 2 + 3 * depth, &u1, &u2);
         if (!bsdf_sample(&bp, wo, u0, u1, u2, wl, &pdf, f))
             return;
@@ -533,7 +551,7 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
         for (int k = 0; k < 3; k++)
             thr[k] *= f[k] * g;
         if (depth + 1 > RT_RR_BOUNCES) { /* this is bounce number depth + 1 */
-            float q = fminf(0.95f, fmaxf(fmaxf(thr[0], thr[1]), thr[2]));
+            float q = minf(0.95f, maxf(maxf(thr[0], thr[1]), thr[2]));
             if (q < 0.05f)
                 q = 0.05f;
             if (rng_float(sm->rng) >= q)
@@ -583,6 +601,7 @@ enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *ca
     out->object = (int32_t *)(buf + np * 11);
     if (set->filter == RT_FILTER_BLACKMAN_HARRIS)
         pthread_once(&bh_once, bh_init);
+    pthread_once(&sobol_once, sobol_init);
     int ntx = (w + RT_TILE - 1) / RT_TILE, nty = (h + RT_TILE - 1) / RT_TILE;
     int nthreads = set->threads > 0 ? set->threads : s->dev->threads;
     struct rt_pctx pc0 = { .scene = s->scene, .s = s, .set = set, .cb = &cb,

@@ -62,16 +62,18 @@ struct rt_mesh {
 
 /* The environment map and its sampling distribution. */
 struct rt_env {
-    struct imgf img;   /* (h,w,3) radiance x scale; img.px NULL = no environment */
+    struct imgf img;   /* (h,w,4): radiance x scale, then the pixel's probability times
+                          w h / (2 pi^2) (so the solid-angle pdf is that / sin theta);
+                          img.px NULL = no environment */
     float *marg;       /* (h+1) CDF over rows, marg[0] = 0, marg[h] = 1 */
     float *cond;       /* (h, w+1) CDF over the columns of each row */
-    float *pw;         /* (h, w) probability of each pixel (sums to 1) */
     double mean;       /* sin-weighted mean of the channel mean (the hemisphere irradiance
                           from a uniform map of this value is pi * mean) */
 };
 void rt_env_clear(struct rt_env *e);
-/* radiance in direction dir (unit) */
-void env_eval(const struct rt_env *e, const float dir[3], float rgb[3]);
+/* Radiance in direction dir (unit) into rgb; returns the solid-angle pdf of env_sample
+   there. */
+float env_lookup(const struct rt_env *e, const float dir[3], float rgb[3]);
 float env_pdf(const struct rt_env *e, const float dir[3]);
 float env_sample(const struct rt_env *e, float u1, float u2, float dir[3], float rgb[3]);
 
@@ -121,6 +123,10 @@ static inline void v3_cross(float o[3], const float a[3], const float b[3])
     float x = a[1] * b[2] - a[2] * b[1], y = a[2] * b[0] - a[0] * b[2], z = a[0] * b[1] - a[1] * b[0];
     o[0] = x; o[1] = y; o[2] = z;
 }
+/* max / min by plain compares (fmaxf/fminf are libm calls at -O2 without -ffast-math);
+   a NaN in a gives b */
+static inline float maxf(float a, float b) { return a > b ? a : b; }
+static inline float minf(float a, float b) { return a < b ? a : b; }
 /* x clamped to [lo, hi] (NaN gives hi); plain compares, no libm call */
 static inline float clampf(float x, float lo, float hi) { return x < lo ? lo : (x <= hi ? x : hi); }
 static inline float v3_len(const float a[3]) { return sqrtf(v3_dot(a, a)); }

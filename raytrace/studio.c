@@ -14,7 +14,7 @@
  *     surface facing the light, of 2.0 (key), 0.9 (fill) and 1.2 (rim), so an albedo-0.5
  *     surface facing the camera reads about 0.3-0.4 (mid-grey and a little above) at
  *     exposure 1; the rim draws a bright edge on the right shoulder, arm and hair.
- *   - environment: rt_env_studio(256) times `env` (a dim dome, about 0.1, with soft
+ *   - environment: rt_env_studio(128) times `env` (a dim dome, about 0.1, with soft
  *     patches), the light that reaches the subject from the open front, sides and top.
  * Why the lights stay out of frame: rt_camera_frame's view half-size at any depth in front
  * of the subject's centre is at most s/(2 (1 - 2 margin)) + (s/2) tan, i.e. for margins
@@ -121,7 +121,7 @@ void rt_scene_add_studio(struct rt_scene *s, const float bmin[3], const float bm
         add_softbox(s, c, 1.73f * sz, -119.0f * deg, 44.0f * deg, 0.35f * sz, 0.5f * sz, 1.2f * st->rim);
     if (st->env > 0.0f) {
         struct imgf env = { 0 };
-        enum tryon_status e = rt_env_studio(256, &env);
+        enum tryon_status e = rt_env_studio(128, &env);
         if (e == TRYON_OK)
             e = rt_scene_set_env(s, &env, st->env);
         imgf_free(&env);

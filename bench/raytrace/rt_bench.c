@@ -14,7 +14,9 @@
  * only: the same scene without lights and environment at max depth 1 (camera ray +
  * first-hit shading for the AOVs); secondary rays = (a) - (b) in rays and in time;
  * (c) rt_trace_probe: the same kinds of rays through Embree with no shading, the ceiling.
- * Printed: Mrays/s of each, and the overhead ratios ceiling / render.
+ * Printed: Mrays per CPU-second of each (CPU time of the process over all threads: on a
+ * shared machine the steadier figure; wall time of the full render too), and the
+ * overhead ratios ceiling / render.
  * Look: film written as <OUT>/look_soft.png (rt_tonemap), look_filmic.png (filmic),
  * look_albedo.png and look_normal.png (AOVs), and a firefly count: pixels whose
  * luminance is over 4x the median of their 3x3 neighbourhood and over 0.5.
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/raytrace/rt_obj_util.h"
 
@@ -79,22 +82,33 @@ static double median3(double *v)
     return v[1];
 }
 
-/* Median seconds of 3 renders; st gets the last run's counters. */
-static double time_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
-                          struct rt_stats *st)
+static double cpu_now(void)
 {
-    double t[3];
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Median CPU seconds (all threads; the steadier figure on a shared machine) of 3 renders;
+   *wall gets the median wall seconds, st the last run's counters. */
+static double time_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
+                          struct rt_stats *st, double *wall)
+{
+    double t[3], c[3];
     for (int r = 0; r < 3; r++) {
         struct rt_film f;
+        double c0 = cpu_now();
         if (rt_render(s, cam, set, &f) != TRYON_OK) {
             fprintf(stderr, "rt_bench: %s\n", tryon_errmsg());
             exit(1);
         }
+        c[r] = cpu_now() - c0;
         t[r] = f.stats.seconds;
         *st = f.stats;
         rt_film_free(&f);
     }
-    return median3(t);
+    *wall = median3(t);
+    return median3(c);
 }
 
 int main(int argc, char **argv)
@@ -186,37 +200,43 @@ int main(int argc, char **argv)
         for (int th = threads ? threads : 1; th <= (threads ? threads : 2); th++) {
             struct rt_settings set = { .spp = spp, .max_depth = depth, .seed = 77, .threads = th };
             struct rt_stats full, cam_only;
-            double tf = time_render(lit, &cam, &set, &full);
+            double wf, wc;
+            double tf = time_render(lit, &cam, &set, &full, &wf);
             set.max_depth = 1;
-            double tc = time_render(dark, &cam, &set, &cam_only);
+            double tc = time_render(dark, &cam, &set, &cam_only, &wc);
+            /* the probe's passes in CPU time: its wall time per pass scaled by the run's
+               CPU / wall ratio (the passes run back to back with the same threads) */
             double probe_c[3], probe_b[3], probe_s[3];
             struct rt_probe pr;
             for (int r = 0; r < 3; r++) {
+                double c0 = cpu_now();
                 if (rt_trace_probe(lit, &cam, &set, &pr) != TRYON_OK) {
                     fprintf(stderr, "rt_bench: %s\n", tryon_errmsg());
                     return 1;
                 }
-                probe_c[r] = pr.camera_s;
-                probe_b[r] = pr.bounce_s;
-                probe_s[r] = pr.shadow_s;
+                double k = (cpu_now() - c0) / (pr.camera_s + pr.bounce_s + pr.shadow_s);
+                probe_c[r] = k * pr.camera_s;
+                probe_b[r] = k * pr.bounce_s;
+                probe_s[r] = k * pr.shadow_s;
             }
             double pc = median3(probe_c), pb = median3(probe_b), ps = median3(probe_s);
             double n_full = (double)(full.camera_rays + full.bounce_rays + full.shadow_rays);
             double n_sec = (double)(full.bounce_rays + full.shadow_rays);
             double r_cam = cam_only.camera_rays / tc / 1e6, r_sec = n_sec / (tf - tc) / 1e6;
             double c_cam = pr.camera_rays / pc / 1e6, c_sec = (pr.bounce_rays + pr.shadow_rays) / (pb + ps) / 1e6;
-            printf("rt_bench: %d thread%s: render %.0f ms (%.2f Mrays/s total: %.2f M camera, %.2f M bounce, %.2f M "
-                   "shadow rays)\n", th, th > 1 ? "s" : "", 1e3 * tf, n_full / tf / 1e6, full.camera_rays / 1e6,
-                   full.bounce_rays / 1e6, full.shadow_rays / 1e6);
-            printf("rt_bench: %d thread%s: camera rays %.2f Mrays/s (render, first-hit shading) vs %.2f (Embree "
-                   "alone): overhead %.2fx\n", th, th > 1 ? "s" : "", r_cam, c_cam, c_cam / r_cam);
-            printf("rt_bench: %d thread%s: secondary rays %.2f Mrays/s (render, full shading) vs %.2f (Embree alone: "
-                   "bounce %.2f, shadow %.2f): overhead %.2fx\n", th, th > 1 ? "s" : "", r_sec, c_sec,
+            const char *pl = th > 1 ? "s" : "";
+            printf("rt_bench: %d thread%s: render wall %.0f ms, CPU %.0f ms (%.2f Mrays per CPU-s, %.2f Mrays/s wall; "
+                   "%.2f M camera, %.2f M bounce, %.2f M shadow rays)\n", th, pl, 1e3 * wf, 1e3 * tf, n_full / tf / 1e6,
+                   n_full / wf / 1e6, full.camera_rays / 1e6, full.bounce_rays / 1e6, full.shadow_rays / 1e6);
+            printf("rt_bench: %d thread%s: camera rays %.2f Mrays per CPU-s (render, first-hit shading) vs %.2f (Embree "
+                   "alone): overhead %.2fx\n", th, pl, r_cam, c_cam, c_cam / r_cam);
+            printf("rt_bench: %d thread%s: secondary rays %.2f Mrays per CPU-s (render, full shading) vs %.2f (Embree "
+                   "alone: bounce %.2f, shadow %.2f): overhead %.2fx\n", th, pl, r_sec, c_sec,
                    pr.bounce_rays / pb / 1e6, pr.shadow_rays / ps / 1e6, c_sec / r_sec);
             /* the render's ray mix traced at the ceiling rates */
             double t_ceiling = full.camera_rays / (c_cam * 1e6) + n_sec / (c_sec * 1e6);
-            printf("rt_bench: %d thread%s: whole render %.2f Mrays/s vs Embree alone on the same mix %.2f: overhead "
-                   "%.2fx\n", th, th > 1 ? "s" : "", n_full / tf / 1e6, n_full / t_ceiling / 1e6, tf / t_ceiling);
+            printf("rt_bench: %d thread%s: whole render %.2f Mrays per CPU-s vs Embree alone on the same mix %.2f: "
+                   "overhead %.2fx\n", th, pl, n_full / tf / 1e6, n_full / t_ceiling / 1e6, tf / t_ceiling);
         }
         rt_scene_free(dark);
     }
