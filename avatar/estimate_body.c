@@ -13,14 +13,20 @@
  *     fraction of each cell it covers; the candidate body is rendered straight into the
  *     cells (cell-centre coverage). The loss is the sum over cells of |photo - body|
  *     divided by the photo's area: the area of the symmetric difference, 0 for a perfect
- *     match. Coordinate descent over gender, weight, muscle, proportions, arm angle, leg
- *     spread, stature (without a hint) and the placement (x, z): each coordinate tries one
- *     step up and down and keeps an improvement; when a whole sweep improves nothing the
- *     steps halve, down to each coordinate's resolution or the evaluation budget.
+ *     match. Each candidate's stature and placement are solved, not searched: the body is
+ *     built at unit stature, and the scale and depth that put its image's top and bottom
+ *     rows on the photo's (two equations linear in them for the horizontal studio camera)
+ *     and the shift that centres it are computed from its extreme vertices. The arm angle
+ *     is first scanned coarsely (every 10 degrees), then coordinate descent runs over
+ *     gender, weight, muscle, proportions, age (adult range), arm angle and leg spread:
+ *     each coordinate tries one step up and down and keeps an improvement, a sweep that
+ *     improved is repeated as a whole (a Hooke-Jeeves pattern move) while that pays, and
+ *     when a sweep improves nothing the steps halve, down to each coordinate's resolution
+ *     or the evaluation budget. Two descents run, from gender 0.2 and 0.8; the better wins.
  *  3. Polish: stage 1's placement and stature fit again at full resolution for the chosen
  *     phenotype and pose (the top and bottom rows pin the stature to a photo pixel).
- * The torso is assumed not turned (torso_turn_deg 0), age and ethnic weights at
- * MakeHuman's defaults: a front silhouette says little about them.
+ * The torso is assumed not turned (torso_turn_deg 0), ethnic weights at MakeHuman's
+ * default: a front silhouette says little about them.
  */
 #include "avatar/internal.h"
 
@@ -30,7 +36,9 @@
 
 #define FIT_CELLS_TALL 200   /* the person's height in search cells (about) */
 #define FIT_MARGIN 0.15f     /* window margin around the silhouette, fraction of its height */
-#define FIT_MAX_EVALS 420    /* body renders the search may spend */
+#define FIT_MAX_EVALS 500    /* body renders the search may spend (half for the first descent) */
+#define AGE_MIN 0.3125f      /* adults: 18 years .. */
+#define AGE_MAX 0.8f         /* .. 64 years (MakeHuman's age scale) */
 
 struct sil {
     int top, bottom;   /* first and last foreground rows */
@@ -108,12 +116,12 @@ static bool floor_point(const struct cam *b, float px, float py, float out[3])
     return true;
 }
 
-/* The search's coordinates. */
-enum { P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_ARM, P_LEG, P_STATURE, P_X, P_Z, NP };
-static const float p_lo[NP] = {0, 0, 0, 0, -20, -5, 0.5f, -INFINITY, -INFINITY};
-static const float p_hi[NP] = {1, 1, 1, 1, 60, 20, 2.6f, INFINITY, INFINITY};
-static const float p_step0[NP] = {0.25f, 0.25f, 0.25f, 0.25f, 8.0f, 4.0f, 0.015f, 0.01f, 0.03f};
-static const float p_step_min[NP] = {0.02f, 0.02f, 0.02f, 0.03f, 0.5f, 0.5f, 0.002f, 0.002f, 0.005f};
+/* The search's coordinates (stature and placement are solved for each candidate). */
+enum { P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_AGE, P_ARM, P_LEG, NP };
+static const float p_lo[NP] = {0, 0, 0, 0, AGE_MIN, -20, -5};
+static const float p_hi[NP] = {1, 1, 1, 1, AGE_MAX, 60, 20};
+static const float p_step0[NP] = {0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 8.0f, 4.0f};
+static const float p_step_min[NP] = {0.02f, 0.02f, 0.02f, 0.03f, 0.02f, 0.5f, 0.5f};
 
 struct fit {
     const struct avatar_model *m;
@@ -130,21 +138,22 @@ struct fit {
     uint8_t *cells;        /* (cw*ch) candidate body, 0/1 */
     float *proj;           /* (nbody,2) projected skin vertices, cell units */
     float photo_area;      /* sum of cov */
+    float hint_m;          /* stature fixed by the hint, or 0 */
     int evals;
+    /* the candidate last scored: its stature and placement */
+    float stature, place[3];
 };
 
-static void params_of(const float q[NP], const struct avatar_body_params *base, struct avatar_body_params *p,
-                      float place[3])
+static void params_of(const float q[NP], const struct avatar_body_params *base, struct avatar_body_params *p)
 {
     *p = *base;
     p->ph.gender = q[P_GENDER];
     p->ph.weight = q[P_WEIGHT];
     p->ph.muscle = q[P_MUSCLE];
     p->ph.proportions = q[P_PROP];
+    p->ph.age = q[P_AGE];
     p->arm_down_deg = q[P_ARM];
     p->leg_spread_deg = q[P_LEG];
-    p->stature_m = q[P_STATURE];
-    place[0] = q[P_X], place[1] = 0.0f, place[2] = q[P_Z];
 }
 
 /* Render body p at place into the full-resolution buffer and measure it; *visible false
@@ -205,10 +214,15 @@ static void raster_cells(struct fit *f)
             const float *tmp = b;
             b = c, c = tmp;
         }
-        float xmin = fminf(a[0], fminf(b[0], c[0])), xmax = fmaxf(a[0], fmaxf(b[0], c[0]));
-        float ymin = fminf(a[1], fminf(b[1], c[1])), ymax = fmaxf(a[1], fmaxf(b[1], c[1]));
+        /* plain comparisons: this loop is the search's hot spot */
+        float xmin = a[0] < b[0] ? a[0] : b[0], xmax = a[0] > b[0] ? a[0] : b[0];
+        float ymin = a[1] < b[1] ? a[1] : b[1], ymax = a[1] > b[1] ? a[1] : b[1];
+        xmin = c[0] < xmin ? c[0] : xmin, xmax = c[0] > xmax ? c[0] : xmax;
+        ymin = c[1] < ymin ? c[1] : ymin, ymax = c[1] > ymax ? c[1] : ymax;
         int i0 = (int)ceilf(xmin - 0.5f), i1 = (int)floorf(xmax - 0.5f);
         int j0 = (int)ceilf(ymin - 0.5f), j1 = (int)floorf(ymax - 0.5f);
+        if (i0 > i1 || j0 > j1)
+            continue;   /* no cell centre inside the bounds (most triangles at this scale) */
         if (i0 < 0)
             i0 = 0;
         if (j0 < 0)
@@ -231,22 +245,85 @@ static void raster_cells(struct fit *f)
     }
 }
 
+/* Stature k and placement (dx, dz) of the unit-stature mesh v (world = k v + (dx, 0, dz))
+   that put its image's top and bottom on the photo silhouette's and centre it on the
+   silhouette's column range. The studio camera looks horizontally along -z from eye e, so a
+   point's image row gives a = (y - e_y) / (e_z - z) and the two conditions on the extreme
+   vertices are linear in (k, dz); which vertices are extreme is re-read from the solution
+   twice. With a hint k is fixed and the bottom alone gives dz. False when it fails. */
+static bool solve_place(struct fit *f, const float *v, float *k_out, float place[3])
+{
+    const struct cam *c = &f->cam;
+    const float ex = c->eye[0], ey = c->eye[1], ez = c->eye[2];
+    /* pixel-centre coverage: the continuous top edge lies in (top - 0.5, top + 0.5], the bottom in [bottom + 0.5, bottom + 1.5) */
+    const float at = (c->cy - (float)f->photo.top) / c->focal, ab = (c->cy - ((float)f->photo.bottom + 1.0f)) / c->focal;
+    const float xc = (0.5f * ((float)f->photo.left + (float)f->photo.right + 1.0f) - c->cx) / c->focal;
+    float k = f->hint_m > 0.0f ? f->hint_m : f->stature, dz = f->place[2], dx = f->place[0];
+    for (int it = 0; it < 3; it++) {
+        /* extreme vertices of the image under the current solution */
+        int it_top = 0, it_bot = 0, it_l = 0, it_r = 0;
+        float best_t = -INFINITY, best_b = INFINITY, best_l = INFINITY, best_r = -INFINITY;
+        for (int i = 0; i < f->m->nbody; i++) {
+            const float *p = v + (size_t)i * 3;
+            float depth = ez - (k * p[2] + dz);
+            if (!(depth > 0.1f))
+                return false;
+            float a = (k * p[1] - ey) / depth, x = (k * p[0] + dx - ex) / depth;
+            if (a > best_t)
+                best_t = a, it_top = i;
+            if (a < best_b)
+                best_b = a, it_bot = i;
+            if (x < best_l)
+                best_l = x, it_l = i;
+            if (x > best_r)
+                best_r = x, it_r = i;
+        }
+        const float *t = v + (size_t)it_top * 3, *b = v + (size_t)it_bot * 3;
+        if (f->hint_m > 0.0f) {
+            /* ab (ez - k zb - dz) = k yb - ey */
+            dz = ez - k * b[2] - (k * b[1] - ey) / ab;
+        } else {
+            /* k (y + a z) + a dz = a ez + ey for the top and the bottom vertex */
+            float m00 = t[1] + at * t[2], m01 = at, r0 = at * ez + ey;
+            float m10 = b[1] + ab * b[2], m11 = ab, r1 = ab * ez + ey;
+            float det = m00 * m11 - m01 * m10;
+            if (det == 0.0f)
+                return false;
+            k = (r0 * m11 - m01 * r1) / det;
+            dz = (m00 * r1 - r0 * m10) / det;
+            if (!(k >= 0.5f && k <= 2.6f))
+                return false;
+        }
+        /* centre: move x so the mean of the extreme columns lands on the photo's */
+        const float *l = v + (size_t)it_l * 3, *r = v + (size_t)it_r * 3;
+        float dl = ez - (k * l[2] + dz), dr = ez - (k * r[2] + dz);
+        float mid = 0.5f * ((k * l[0] + dx - ex) / dl + (k * r[0] + dx - ex) / dr);
+        dx += (xc - mid) * 0.5f * (dl + dr);
+    }
+    *k_out = k;
+    place[0] = dx, place[1] = 0.0f, place[2] = dz;
+    return true;
+}
+
 /* The search loss of coordinates q (see the top of the file); INFINITY for a body that
-   cannot be built or lies behind the eye. */
+   cannot be built or placed. The candidate's stature and placement are left in f. */
 static float loss(struct fit *f, const struct avatar_body_params *base, const float q[NP])
 {
     struct avatar_body_params p;
-    float place[3];
-    params_of(q, base, &p, place);
+    params_of(q, base, &p);
+    p.stature_m = 1.0f;   /* unit stature: the solved stature scales the posed mesh uniformly */
     f->evals++;
     if (av_deform(f->m, &p, f->verts) != TRYON_OK)
+        return INFINITY;
+    float k, place[3];
+    if (!solve_place(f, f->verts, &k, place))
         return INFINITY;
     const struct cam *c = &f->cam;
     const float inv_d = 1.0f / (float)f->d;
     for (int i = 0; i < f->m->nbody; i++) {
         float dv[3];
-        for (int k = 0; k < 3; k++)
-            dv[k] = f->verts[i * 3 + k] + place[k] - c->eye[k];
+        for (int j = 0; j < 3; j++)
+            dv[j] = k * f->verts[i * 3 + j] + place[j] - c->eye[j];
         float z = dv[0] * c->fwd[0] + dv[1] * c->fwd[1] + dv[2] * c->fwd[2];
         if (!(z > 1e-3f))
             return INFINITY;
@@ -259,21 +336,24 @@ static float loss(struct fit *f, const struct avatar_body_params *base, const fl
     double sum = 0;
     for (size_t i = 0; i < (size_t)f->cw * f->ch; i++)
         sum += fabsf(f->cov[i] - (float)f->cells[i]);
+    f->stature = k;
+    memcpy(f->place, place, sizeof place);
     return (float)(sum / f->photo_area);
 }
 
-/* Stage 2: coordinate descent from q (updated in place). */
-static void search(struct fit *f, const struct avatar_body_params *base, float q[NP], bool fit_stature)
+/* Coordinate descent from q (updated in place, loss *best) with first steps scale * p_step0,
+   until every active step is below its resolution or the evaluation budget is spent. */
+static void descend(struct fit *f, const struct avatar_body_params *base, float q[NP], float *best, float scale,
+                    const bool active[NP], int max_evals)
 {
     float step[NP];
-    memcpy(step, p_step0, sizeof step);
-    bool active[NP];
     for (int k = 0; k < NP; k++)
-        active[k] = k != P_STATURE || fit_stature;
-    float best = loss(f, base, q);
-    while (f->evals < FIT_MAX_EVALS) {
+        step[k] = scale * p_step0[k];
+    while (f->evals < max_evals) {
         bool improved = false;
-        for (int k = 0; k < NP && f->evals < FIT_MAX_EVALS; k++) {
+        float q0[NP];
+        memcpy(q0, q, sizeof q0);
+        for (int k = 0; k < NP && f->evals < max_evals; k++) {
             if (!active[k] || step[k] < p_step_min[k])
                 continue;
             for (int dir = 1; dir >= -1; dir -= 2) {
@@ -283,13 +363,30 @@ static void search(struct fit *f, const struct avatar_body_params *base, float q
                 if (t[k] == q[k])
                     continue;
                 float l = loss(f, base, t);
-                if (l < best) {
-                    best = l;
+                if (l < *best) {
+                    *best = l;
                     q[k] = t[k];
                     improved = true;
                     break;
                 }
             }
+        }
+        /* pattern move (Hooke and Jeeves): the sweep's whole move once more, repeated while
+           it pays; it follows the diagonal valleys (gender against weight and muscle) that
+           one coordinate at a time crosses in many small steps */
+        while (improved && f->evals < max_evals) {
+            float t[NP];
+            bool moves = false;
+            for (int k = 0; k < NP; k++) {
+                t[k] = fminf(p_hi[k], fmaxf(p_lo[k], q[k] + (q[k] - q0[k])));
+                moves = moves || t[k] != q[k];
+            }
+            float l = moves ? loss(f, base, t) : INFINITY;
+            if (!(l < *best))
+                break;
+            *best = l;
+            memcpy(q0, q, sizeof q0);
+            memcpy(q, t, sizeof t);
         }
         if (!improved) {
             bool any = false;
@@ -301,6 +398,42 @@ static void search(struct fit *f, const struct avatar_body_params *base, float q
                 break;
         }
     }
+}
+
+/* Stage 2: a coarse scan of the arm angle, then one descent from each side of the gender
+   axis (a front silhouette can fit a woman's shape with a man's at another weight and
+   muscle, and the valley between is one a coordinate search does not cross); the better
+   wins. */
+static void search(struct fit *f, const struct avatar_body_params *base, float q[NP])
+{
+    bool active[NP];
+    for (int k = 0; k < NP; k++)
+        active[k] = true;
+    /* the arms first, on a coarse scan: from the A-pose the descent could cover arms held
+       close to the body with a heavier torso instead */
+    float best = INFINITY, best_arm = q[P_ARM];
+    for (float a = -10.0f; a <= 50.0f; a += 10.0f) {
+        q[P_ARM] = a;
+        float l = loss(f, base, q);
+        if (l < best)
+            best = l, best_arm = a;
+    }
+    q[P_ARM] = best_arm;
+    float start[NP], winner[NP], win_loss = INFINITY;
+    memcpy(start, q, sizeof start);
+    for (int side = 0; side < 2; side++) {
+        float qs[NP];
+        memcpy(qs, start, sizeof qs);
+        qs[P_GENDER] = side ? 0.8f : 0.2f;
+        float l = loss(f, base, qs);
+        descend(f, base, qs, &l, 0.5f, active, FIT_MAX_EVALS * (side + 1) / 2);
+        if (l < win_loss) {
+            win_loss = l;
+            memcpy(winner, qs, sizeof winner);
+        }
+    }
+    memcpy(q, winner, sizeof winner);
+    loss(f, base, q);   /* leaves the winner's stature and placement in f */
 }
 
 /* Photo coverage per search cell: the mean of the mask over each cell's d x d pixels
@@ -368,10 +501,15 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
     }
     if (st == TRYON_OK) {
         cell_coverage(&f);
-        float q[NP] = {p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.proportions, p.arm_down_deg, p.leg_spread_deg,
-                       p.stature_m, place[0], place[2]};
-        search(&f, &p, q, fit_stature);
-        params_of(q, &p, &p, place);
+        f.hint_m = fit_stature ? 0.0f : p.stature_m;
+        f.stature = p.stature_m;
+        memcpy(f.place, place, sizeof place);
+        float q[NP] = {p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.proportions, p.ph.age, p.arm_down_deg,
+                       p.leg_spread_deg};
+        search(&f, &p, q);
+        params_of(q, &p, &p);
+        p.stature_m = fit_stature ? fminf(2.6f, fmaxf(0.5f, f.stature)) : p.stature_m;
+        memcpy(place, f.place, sizeof place);
         st = fit_place(&f, &p, fit_stature, place);
     }
     if (st == TRYON_OK) {

@@ -1,0 +1,168 @@
+/* test_avatar_fit.c: person estimation round trip. Bodies of known parameters (5 fixed
+ * seeds: gender, weight, muscle, age, stature and arm angle drawn, a small leg spread) are
+ * rendered through the photo camera into an RGBA photo whose alpha is the silhouette, the
+ * photo goes through avatar_segment (alpha path) and avatar_estimate_person, and the
+ * estimate's measurements are compared with the true body's (avatar_body_measure on the
+ * true params): height within 2 cm, chest, waist and hip girths within 4 cm for every
+ * person, and their mean absolute errors within 2 cm. Also: a height hint is obeyed, the
+ * manifest fields are filled (iterations, measurements, IoU), and bad masks (empty, two
+ * people) are TRYON_EINVAL with a message saying which. Time per estimate is printed, not
+ * asserted. */
+#include <string.h>
+
+#include "av_test_util.h"
+#include "check.h"
+
+#define PW 400
+#define PH 600
+#define NSEEDS 5
+#define TOL_HEIGHT_CM 2.0
+#define TOL_GIRTH_CM 4.0
+#define TOL_GIRTH_MAE_CM 2.0
+
+/* Render body p (standing at the origin) as an RGBA photo: skin colour, alpha = silhouette. */
+static void photo_of(const struct avatar_model *m, const struct avatar_body_params *p, struct img8 *im, uint8_t *sil)
+{
+    struct avatar_mesh b;
+    enum tryon_status s = avatar_body_build(m, p, &b);
+    CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+    struct avatar_photo_camera c;
+    avatar_photo_camera(&c);
+    avatar_render_silhouette(&b, &c, im->w, im->h, sil);
+    for (int i = 0; i < im->w * im->h; i++) {
+        uint8_t *px = im->px + (size_t)i * 4;
+        px[0] = 205, px[1] = 150, px[2] = 120, px[3] = sil[i];
+    }
+    avatar_mesh_free(&b);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(void)
+{
+    struct avatar_model *m = NULL;
+    enum tryon_status s = avatar_model_load(NULL, &m);
+    CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+    if (s)
+        return check_result("test_avatar_fit");
+    struct img8 im;
+    img8_alloc(&im, PW, PH, 4);
+    uint8_t *sil = malloc(PW * PH), *mask = malloc(PW * PH);
+
+    double abs_err[4] = {0, 0, 0, 0}, times[NSEEDS];
+    for (int k = 0; k < NSEEDS; k++) {
+        struct rng r;
+        rng_seed(&r, 1000 + (uint64_t)k);
+        struct avatar_body_params p;
+        memset(&p, 0, sizeof p);
+        avatar_phenotype_default(&p.ph);
+        p.ph.gender = rng_float(&r);
+        p.ph.weight = 0.2f + 0.65f * rng_float(&r);
+        p.ph.muscle = 0.3f + 0.4f * rng_float(&r);
+        p.ph.age = 0.35f + 0.3f * rng_float(&r);
+        p.stature_m = 1.55f + 0.40f * rng_float(&r);
+        p.arm_down_deg = 35.0f * rng_float(&r);
+        p.leg_spread_deg = 5.0f * rng_float(&r);
+        photo_of(m, &p, &im, sil);
+        CHECK(avatar_segment(&im, true, mask) == TRYON_OK);
+        struct avatar_measurements truth;
+        s = avatar_body_measure(m, &p, &truth);
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        struct avatar_person_est e;
+        double t0 = time_now();
+        s = avatar_estimate_person(m, &im, mask, 0.0f, &e);
+        times[k] = time_now() - t0;
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        if (s)
+            continue;
+        const float *tv = &truth.height_cm, *ev = &e.meas.height_cm;
+        fprintf(stderr,
+                "seed %d: truth g %.2f w %.2f m %.2f age %.2f %.3f m arm %.1f leg %.1f -> g %.2f w %.2f m %.2f age %.2f "
+                "arm %.1f leg %.1f; height %.1f/%.1f chest %.1f/%.1f waist %.1f/%.1f hip %.1f/%.1f cm; iou %.3f, "
+                "%d renders, %.0f ms\n",
+                k, p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.age, p.stature_m, p.arm_down_deg, p.leg_spread_deg,
+                e.body.ph.gender, e.body.ph.weight, e.body.ph.muscle, e.body.ph.age, e.body.arm_down_deg,
+                e.body.leg_spread_deg, ev[0], tv[0], ev[1], tv[1], ev[2], tv[2], ev[3], tv[3], e.iou, e.iterations,
+                times[k] * 1e3);
+        CHECK_NEAR(e.meas.height_cm, truth.height_cm, TOL_HEIGHT_CM);
+        CHECK_NEAR(e.meas.chest_cm, truth.chest_cm, TOL_GIRTH_CM);
+        CHECK_NEAR(e.meas.waist_cm, truth.waist_cm, TOL_GIRTH_CM);
+        CHECK_NEAR(e.meas.hip_cm, truth.hip_cm, TOL_GIRTH_CM);
+        CHECK_NEAR(e.stature_m, p.stature_m, TOL_HEIGHT_CM / 100.0);
+        CHECK_NEAR(e.body.arm_down_deg, p.arm_down_deg, 5.0);
+        CHECK(e.iou > 0.9f);
+        CHECK(e.iterations > 10);
+        for (int q = 0; q < 4; q++)
+            abs_err[q] += fabs(ev[q] - tv[q]) / NSEEDS;
+    }
+    fprintf(stderr, "mean absolute error: height %.2f chest %.2f waist %.2f hip %.2f cm\n", abs_err[0], abs_err[1],
+            abs_err[2], abs_err[3]);
+    CHECK(abs_err[0] < TOL_HEIGHT_CM / 2);
+    for (int q = 1; q < 4; q++)
+        CHECK(abs_err[q] < TOL_GIRTH_MAE_CM);
+    qsort(times, NSEEDS, sizeof *times, cmp_d);
+    fprintf(stderr, "estimate time: median %.0f ms (min %.0f, max %.0f)\n", times[NSEEDS / 2] * 1e3, times[0] * 1e3,
+            times[NSEEDS - 1] * 1e3);
+
+    /* a height hint fixes the stature exactly; the measured height follows it */
+    {
+        struct avatar_body_params p;
+        memset(&p, 0, sizeof p);
+        avatar_phenotype_default(&p.ph);
+        p.stature_m = 1.70f;
+        p.arm_down_deg = AVATAR_CATALOG_ARM_DOWN_DEG;
+        photo_of(m, &p, &im, sil);
+        struct avatar_person_est e;
+        s = avatar_estimate_person(m, &im, sil, 176.0f, &e);
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        CHECK_NEAR(e.stature_m, 1.76, 1e-5);
+        CHECK_NEAR(e.meas.height_cm, 176.0, 0.05);
+    }
+
+    /* bad masks: empty; two people side by side (the same body twice, 0.9 m apart) */
+    {
+        struct avatar_person_est e;
+        memset(mask, 0, PW * PH);
+        CHECK(avatar_estimate_person(m, &im, mask, 0.0f, &e) == TRYON_EINVAL);
+        CHECK_CONTAINS(tryon_errmsg(), "empty");
+        struct avatar_body_params p;
+        memset(&p, 0, sizeof p);
+        avatar_phenotype_default(&p.ph);
+        p.stature_m = 1.60f;
+        p.arm_down_deg = AVATAR_CATALOG_ARM_DOWN_DEG;
+        struct avatar_mesh b;
+        CHECK(avatar_body_build(m, &p, &b) == TRYON_OK);
+        struct avatar_photo_camera c;
+        avatar_photo_camera(&c);
+        memset(mask, 0, PW * PH);
+        for (int side = -1; side <= 1; side += 2) {
+            for (int i = 0; i < b.nv; i++)
+                b.pos[i * 3] += 0.45f * (float)side;
+            avatar_render_silhouette(&b, &c, PW, PH, sil);
+            for (int i = 0; i < PW * PH; i++)
+                mask[i] |= sil[i];
+            for (int i = 0; i < b.nv; i++)
+                b.pos[i * 3] -= 0.45f * (float)side;
+        }
+        CHECK(avatar_estimate_person(m, &im, mask, 0.0f, &e) == TRYON_EINVAL);
+        CHECK_CONTAINS(tryon_errmsg(), "two separate");
+        /* a speck beside one person is not a second person */
+        avatar_render_silhouette(&b, &c, PW, PH, mask);
+        for (int y = 40; y < 46; y++)
+            memset(mask + (size_t)y * PW + 20, 255, 6);
+        s = avatar_estimate_person(m, &im, mask, 0.0f, &e);
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        CHECK_NEAR(e.stature_m, 1.60, TOL_HEIGHT_CM / 100.0);
+        avatar_mesh_free(&b);
+    }
+
+    free(sil);
+    free(mask);
+    img8_free(&im);
+    avatar_model_free(m);
+    return check_result("test_avatar_fit");
+}
