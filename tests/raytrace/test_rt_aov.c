@@ -10,6 +10,12 @@
  *     rendered alpha's centroid sits at the image centre (0.5 px) and its rows span the
  *     projected box (1 px).
  *     Texture: a 2x2 texture on a quad shows its bottom-left texel at uv (0,0) (v up).
+ *     Mip-mapping: a 512x512 one-texel black/white checkerboard on a quad seen from 40 m
+ *     (about 12 texels per pixel) reads as grey: every pixel's first-hit albedo at 1 spp
+ *     within 0.05 of 0.5 (without minification filtering a pixel would be 0 or 1).
+ *     Filter: with RT_FILTER_BLACKMAN_HARRIS the sphere's alpha still sums to the disc's
+ *     area (1%) and fractional alpha reaches pixels more than 1.5 px outside the silhouette
+ *     (the filter's radius is 1.5 px), none beyond 2.5 px.
  *     Errors: bad meshes, settings and cameras give TRYON_EINVAL with a message naming
  *     the file.
  */
@@ -173,6 +179,83 @@ static void test_texture(struct rt_device *dev)
     rt_scene_free(s);
 }
 
+static void test_mips(struct rt_device *dev)
+{
+    enum { T = 512 };
+    struct imgf tex;
+    CHECK(imgf_alloc(&tex, T, T, 3) == TRYON_OK);
+    for (int y = 0; y < T; y++)
+        for (int x = 0; x < T; x++)
+            for (int c = 0; c < 3; c++)
+                tex.px[((size_t)y * T + x) * 3 + c] = (float)((x + y) & 1);
+    struct rt_material mat = { .albedo = { 0.5f, 0.5f, 0.5f }, .texture = &tex };
+    struct rt_scene *s = rt_scene_create(dev);
+    const float qc[3] = { -4, -4, 0 }, qu[3] = { 8, 0, 0 }, qv[3] = { 0, 8, 0 };
+    struct rtt_mesh q = rtt_quad(qc, qu, qv);
+    CHECK(rt_scene_add_mesh(s, q.pos, NULL, q.uv, q.nv, q.tri, q.nt, &mat, true) == 0);
+    CHECK(rt_scene_commit(s) == TRYON_OK);
+    /* 8 m = 512 texels seen from 40 m through a 30 deg, 32 px view: the quad spans
+       8 / (2 * 40 * tan 15) * 32 = 11.9 px, about 43 texels per pixel */
+    struct rt_camera cam = { { 0, 0, 40 }, { 0, 0, 0 }, { 0, 1, 0 }, 30.0f, 32, 32 };
+    struct rt_settings set = { .spp = 1, .max_depth = 1, .seed = 5, .threads = 0 };
+    struct rt_film f;
+    CHECK(rt_render(s, &cam, &set, &f) == TRYON_OK);
+    double worst = 0;
+    int n = 0;
+    for (int y = 12; y < 20; y++)
+        for (int x = 12; x < 20; x++) {
+            worst = fmax(worst, fabs(f.albedo[3 * (y * 32 + x)] - 0.5));
+            n++;
+        }
+    fprintf(stderr, "mips: worst albedo deviation from 0.5 over %d pixels: %.4f\n", n, worst);
+    CHECK(worst < 0.05);
+    rt_film_free(&f);
+    rtt_mesh_free(&q);
+    rt_scene_free(s);
+    imgf_free(&tex);
+}
+
+static void test_filter(struct rt_device *dev)
+{
+    struct rt_scene *s = rt_scene_create(dev);
+    const float o[3] = { 0, 0, 0 };
+    struct rtt_mesh sph = rtt_sphere(o, 0.5f, 64, 128);
+    const float red[3] = { 0.7f, 0.2f, 0.1f };
+    CHECK(rtt_add(s, &sph, red, true) == 0);
+    CHECK(rt_scene_commit(s) == TRYON_OK);
+    const int W = 64, H = 64;
+    const float d = 4.0f;
+    struct rt_camera cam = { { 0, 0, d }, { 0, 0, 0 }, { 0, 1, 0 }, 30.0f, W, H };
+    struct rt_settings set = { .spp = 256, .max_depth = 1, .seed = 9, .threads = 0,
+                               .filter = RT_FILTER_BLACKMAN_HARRIS };
+    struct rt_film f;
+    CHECK(rt_render(s, &cam, &set, &f) == TRYON_OK);
+    double rpx = tan(asin(0.5 / d)) / tan(15.0 * M_PI / 180.0) * H / 2;
+    double asum = 0;
+    int wide = 0, too_far = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            float a = f.alpha[y * W + x];
+            double r = hypot(x + 0.5 - W / 2.0, y + 0.5 - H / 2.0);
+            asum += a;
+            if (a > 0.0f && r > rpx + 1.5)
+                wide++;
+            if (a > 0.0f && r > rpx + 2.5)
+                too_far++;
+        }
+    fprintf(stderr, "filter: Blackman-Harris alpha sum %.2f vs disc area %.2f; %d pixels beyond 1.5 px, %d beyond 2.5\n",
+            asum, M_PI * rpx * rpx, wide, too_far);
+    CHECK_NEAR(asum, M_PI * rpx * rpx, 0.01 * M_PI * rpx * rpx);
+    CHECK(wide > 0);
+    CHECK_EQ_INT(too_far, 0);
+    set.filter = (enum rt_filter)7;
+    struct rt_film g;
+    CHECK_EQ_INT(rt_render(s, &cam, &set, &g), TRYON_EINVAL);
+    rt_film_free(&f);
+    rtt_mesh_free(&sph);
+    rt_scene_free(s);
+}
+
 static void test_errors(struct rt_device *dev)
 {
     struct rt_scene *s = rt_scene_create(dev);
@@ -229,6 +312,8 @@ int main(void)
     test_alpha(dev);
     test_framing(dev);
     test_texture(dev);
+    test_mips(dev);
+    test_filter(dev);
     test_errors(dev);
     rt_device_free(dev);
     return check_result("test_rt_aov");

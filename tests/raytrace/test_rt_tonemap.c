@@ -5,8 +5,12 @@
  * (no clipping) up to radiance 3, under 8-bit 255 at radiance 10 and 255 at 1000; 8-bit output is
  * monotonic over a sweep; exposure multiplies radiance; alpha 0.5 gives 128; NaN and
  * negative radiance give 0.
+ * Filmic (ACES fit): 0 and NaN give 0, strictly increasing up to 1 where it saturates
+ * (x = 30 gives 1), 0.18 maps to 0.14 +- 0.01 (the fit on 0.6 x); an unknown tone curve is
+ * TRYON_EINVAL; RT_TONE_SOFT_KNEE is exactly rt_film_to_rgba8.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "raytrace/raytrace.h"
@@ -86,6 +90,29 @@ int main(void)
     CHECK(rt_film_to_rgba8(&f, 2.0f, &im) == TRYON_OK);
     CHECK_EQ_INT(im.px[4 * 4], grey);
     img8_free(&im);
+    /* filmic */
+    CHECK(rt_tonemap_filmic(0.0f) == 0.0f);
+    CHECK(rt_tonemap_filmic(NAN) == 0.0f);
+    CHECK_NEAR(rt_tonemap_filmic(0.18f), 0.14, 0.01);
+    CHECK(rt_tonemap_filmic(30.0f) == 1.0f);
+    prev = 0.0f;
+    non_increasing = 0;
+    for (int i = 1; i <= 10000; i++) {
+        float y = rt_tonemap_filmic(i * 1e-3f);
+        non_increasing += !(y > prev) && y < 1.0f;
+        prev = y;
+    }
+    CHECK_EQ_INT(non_increasing, 0);
+    struct img8 a8, b8;
+    CHECK_EQ_INT(rt_film_to_rgba8_tone(&f, 1.0f, (enum rt_tone)5, &a8), TRYON_EINVAL);
+    CHECK(rt_film_to_rgba8_tone(&f, 1.0f, RT_TONE_SOFT_KNEE, &a8) == TRYON_OK);
+    CHECK(rt_film_to_rgba8(&f, 1.0f, &b8) == TRYON_OK);
+    CHECK(!memcmp(a8.px, b8.px, (size_t)N * 4));
+    img8_free(&a8);
+    img8_free(&b8);
+    CHECK(rt_film_to_rgba8_tone(&f, 1.0f, RT_TONE_FILMIC, &a8) == TRYON_OK);
+    fprintf(stderr, "tonemap: filmic 0.18 -> sRGB %d\n", a8.px[0]);
+    img8_free(&a8);
     film_row_free(&f);
     return check_result("test_rt_tonemap");
 }
