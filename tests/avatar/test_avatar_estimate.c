@@ -1,7 +1,8 @@
 /* test_avatar_estimate.c: person estimation on silhouettes rendered from known bodies
  * through the photo camera (stature within 3 cm without a hint, exactly the hint with one,
  * phenotype near the truth, IoU, a body standing off-centre, the full path through keyed
- * segmentation of a photo without alpha), the input errors, and garment estimation on
+ * segmentation of a photo without alpha; the measurement round trip is test_avatar_fit.c),
+ * the input errors, and garment estimation on
  * drawn masks (two legs -> trousers, a T shape -> top, hints, colour). */
 #include <string.h>
 
@@ -65,9 +66,11 @@ int main(void)
                 times[k] * 1e3);
         CHECK_NEAR(e.stature_m, cases[k][2], 0.03);
         CHECK_NEAR(e.body.stature_m, e.stature_m, 1e-6);
-        CHECK_NEAR(e.body.ph.gender, cases[k][0], 0.15);
-        CHECK_NEAR(e.body.ph.weight, cases[k][1], 0.15);
-        CHECK(e.iou > 0.95f);
+        /* muscle, age and proportions are searched too, so weight trades a little against
+           muscle: phenotype within 0.2, the silhouette within IoU 0.97 */
+        CHECK_NEAR(e.body.ph.gender, cases[k][0], 0.2);
+        CHECK_NEAR(e.body.ph.weight, cases[k][1], 0.2);
+        CHECK(e.iou > 0.97f);
         CHECK(e.silhouette_h_px > 300 && e.silhouette_h_px < 500);
         CHECK_NEAR(e.place[0], 0.0, 0.02);
         CHECK_NEAR(e.place[2], 0.0, 0.05);
