@@ -150,17 +150,8 @@ static void xf_compose(const struct xf *a, const struct xf *b, struct xf *out)
     *out = o;
 }
 
-static bool posed(const struct avatar_body_params *p)
+enum tryon_status av_pose(const struct avatar_model *m, const struct avatar_body_params *p, float *v)
 {
-    return p->arm_down_deg != 0.0f || p->leg_spread_deg != 0.0f || p->torso_turn_deg != 0.0f;
-}
-
-/* Linear blend skinning of the whole base mesh v (m->nv vertices, metres, in place), then
-   the lowest skin point back onto the floor. */
-static enum tryon_status pose_lbs(const struct avatar_model *m, const struct avatar_body_params *p, float *v)
-{
-    if (!posed(p))
-        return TRYON_OK;
     struct xf *g = malloc((size_t)m->nbones * sizeof *g);
     if (!g)
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the pose");
@@ -204,7 +195,7 @@ static enum tryon_status pose_lbs(const struct avatar_model *m, const struct ava
     return TRYON_OK;
 }
 
-enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_body_params *p, float *out)
+enum tryon_status av_deform_unposed(const struct avatar_model *m, const struct avatar_body_params *p, float *out)
 {
     enum tryon_status st = check_params(p);
     if (st)
@@ -255,7 +246,13 @@ enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_bo
     for (int i = 0; i < m->nv; i++)
         for (int k = 0; k < 3; k++)
             out[i * 3 + k] = (out[i * 3 + k] - origin[k]) * scale;
-    return pose_lbs(m, p, out);
+    return TRYON_OK;
+}
+
+enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_body_params *p, float *out)
+{
+    enum tryon_status s = av_deform_unposed(m, p, out);
+    return s ? s : av_pose(m, p, out);
 }
 
 enum tryon_status avatar_body_build(const struct avatar_model *m, const struct avatar_body_params *p,

@@ -75,6 +75,10 @@ struct avatar_model {
    y = 0, skin bounds centred on x = z = 0, scaled to p->stature_m): out is (m->nv,3). The
    skin part of out is the body mesh's pos. Validates p (TRYON_EINVAL). */
 enum tryon_status av_deform(const struct avatar_model *m, const struct avatar_body_params *p, float *out);
+/* av_deform in two steps: the unposed body (pose angles ignored), then the pose applied in
+   place (linear blend skinning; a zero pose leaves every vertex bit for bit). */
+enum tryon_status av_deform_unposed(const struct avatar_model *m, const struct avatar_body_params *p, float *out);
+enum tryon_status av_pose(const struct avatar_model *m, const struct avatar_body_params *p, float *v);
 /* Centre of a joint cube in a deformed vertex array. */
 void av_joint_pos(const struct avatar_model *m, const float *verts, enum av_joint j, float out[3]);
 /* Head and tail of bone b in a deformed vertex array (the same units). */
