@@ -1,7 +1,8 @@
 /* test_avatar_body.c: the MakeHuman body model: loading, vertex and triangle counts, the
  * default stature, exact stature scaling, the frame (feet on y = 0, centred), gender and
- * weight moving widths and volume the expected way, outward unit normals, the arm pose,
- * parameter validation, determinism and the OBJ writer. */
+ * weight moving widths and volume the expected way, the ethnic weights (default, sum
+ * normalisation, effect), outward unit normals, the arm pose, parameter validation,
+ * determinism and the OBJ writer (the pose itself: test_avatar_pose.c). */
 #include <string.h>
 #include <unistd.h>
 
@@ -164,6 +165,36 @@ int main(void)
     CHECK(min_hand_y_a < min_hand_y - 0.05f);
     CHECK(signed_volume(&ba) > 0.9 * vol && signed_volume(&ba) < 1.1 * vol);
     avatar_mesh_free(&ba);
+
+    /* ethnic weights: all zero = one third each; weights are normalised to sum 1, so
+       (0.5,0.5,0.5) is the default and (0.5,0,0) is (1,0,0); one race alone moves the body */
+    {
+        struct avatar_body_params pe;
+        memset(&pe, 0, sizeof pe);
+        avatar_phenotype_default(&pe.ph);
+        CHECK(pe.ph.african == 0.0f && pe.ph.asian == 0.0f && pe.ph.caucasian == 0.0f);
+        struct avatar_mesh e0, e1, e2, e3;
+        CHECK(avatar_body_build(m, &pe, &e0) == TRYON_OK);
+        pe.ph.african = pe.ph.asian = pe.ph.caucasian = 0.5f;
+        CHECK(avatar_body_build(m, &pe, &e1) == TRYON_OK);
+        pe.ph.asian = pe.ph.caucasian = 0.0f;
+        CHECK(avatar_body_build(m, &pe, &e2) == TRYON_OK);
+        pe.ph.african = 1.0f;
+        CHECK(avatar_body_build(m, &pe, &e3) == TRYON_OK);
+        float d01 = 0, d02 = 0;
+        for (int i = 0; i < e0.nv; i++) {
+            d01 = fmaxf(d01, dist3(e0.pos + (size_t)i * 3, e1.pos + (size_t)i * 3));
+            d02 = fmaxf(d02, dist3(e0.pos + (size_t)i * 3, e2.pos + (size_t)i * 3));
+        }
+        fprintf(stderr, "ethnic: (.5,.5,.5) vs default %.2g m; african alone vs default %.4f m\n", d01, d02);
+        CHECK(d01 < 1e-6f);
+        CHECK(d02 > 0.005f);
+        CHECK(memcmp(e2.pos, e3.pos, (size_t)e2.nv * 3 * sizeof(float)) == 0);
+        avatar_mesh_free(&e0), avatar_mesh_free(&e1), avatar_mesh_free(&e2), avatar_mesh_free(&e3);
+        pe.ph.asian = -0.1f;
+        CHECK(avatar_body_build(m, &pe, &e0) == TRYON_EINVAL);
+        CHECK_CONTAINS(tryon_errmsg(), "asian");
+    }
 
     /* validation */
     struct avatar_body_params p;

@@ -1,8 +1,9 @@
 /* test_avatar_segment.c: segmentation on synthetic photos: a rectangle on a grey backdrop
  * with and without alpha (within 1% of the pixels), with sensor noise and a vertical
  * studio gradient, an opaque alpha channel (keyed like none), a backdrop lit unevenly
- * across rows with a soft shadow, hole filling, dropping of a smaller separate blob, and the error for an
- * image with nothing in front of the backdrop. */
+ * across rows with a soft shadow, hole filling, dropping of a small separate blob, the
+ * error for a second large blob (two subjects) and for an image with nothing in front of
+ * the backdrop. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,14 @@ int main(void)
         }
     CHECK(avatar_segment(&im, false, mask) == TRYON_OK);
     CHECK_EQ_INT(mismatches(mask), 0);
+    /* a second blob a third the rectangle's size is a second subject: an error saying so */
+    for (int y = 5; y < 55; y++)
+        for (int x = 150; x < 190; x++) {
+            uint8_t *p = im.px + ((size_t)y * W + x) * 4;
+            p[0] = 20, p[1] = 200, p[2] = 20;
+        }
+    CHECK(avatar_segment(&im, false, mask) == TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "two separate");
     img8_free(&im);
 
     /* nothing but backdrop: an error, not an empty success */
