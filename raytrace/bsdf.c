@@ -10,8 +10,9 @@
  *     2/3), so the base alone conserves energy exactly; a < 0 flattens the fall-off of
  *     f cos towards the terminator for views near the normal; a >= -2.25 keeps k >= 0
  *     (the product of the two factors is at most 4/9).
- *     Sampling: the GGX visible normals (Heitz 2018) with probability p_spec, else
- *     cosine; the pdf is the mixture.
+ *     Sampling: the GGX visible normals (Heitz 2018) with a probability set by the
+ *     lobes' estimated shares of the energy (skin_pspec), else cosine; the pdf is the
+ *     mixture.
  *   CLOTH: sheen s D_charlie V + albedo (1 - trans) / pi B on the viewer's side and
  *     albedo trans / pi B on the other, D_charlie(h) = (2 + 1/r) sin^(1/r)/(2 pi),
  *     V = 1 / (4 (cos_i + cos_o - cos_i cos_o)), and the diffuse layer's share
@@ -134,7 +135,6 @@ void rt_bsdf_resolve(const struct rt_material *m, struct rt_bsdf_p *p)
         float ior = m->ior > 1.0f && isfinite(m->ior) ? m->ior : 1.4f;
         p->f0 = (ior - 1.0f) * (ior - 1.0f) / ((ior + 1.0f) * (ior + 1.0f));
         p->ss_a = -2.25f * clamp01f(isfinite(m->subsurface) ? m->subsurface : 0.0f);
-        p->p_spec = 0.25f;
     } else if (m->kind == RT_BSDF_CLOTH) {
         p->sheen_r = clampf(isfinite(m->sheen_roughness) ? m->sheen_roughness : 0.5f, SHEEN_R0, 1.0f);
         pthread_once(&sheen_once, sheen_table_init);
@@ -198,6 +198,16 @@ void bsdf_eval(const struct rt_bsdf_p *p, const float wo[3], const float wi[3], 
         f[k] = p->albedo[k] * INV_PI;
 }
 
+/* SKIN: the probability of sampling the specular lobe given wo: its share of the
+   reflected energy estimated as F(cos_o) against (1 - F(cos_o)) x the albedo's mean,
+   clamped to [0.05, 0.9] (at normal incidence about 6% for skin, most of it at grazing). */
+static float skin_pspec(const struct rt_bsdf_p *p, const float wo[3])
+{
+    float fo = schlick(p->f0, wo[2]);
+    float d = (1.0f - fo) * (p->albedo[0] + p->albedo[1] + p->albedo[2]) * (1.0f / 3.0f);
+    return clampf(fo / (fo + d + 1e-6f), 0.05f, 0.9f);
+}
+
 /* Density of the GGX visible-normal sampler in wi: G1(wo) D(h) / (4 cos_o). */
 static float ggx_vndf_pdf(float alpha, const float wo[3], const float wi[3])
 {
@@ -219,8 +229,10 @@ float bsdf_pdf(const struct rt_bsdf_p *p, const float wo[3], const float wi[3])
     }
     if (wi[2] <= 0.0f)
         return 0.0f;
-    if (p->kind == RT_BSDF_SKIN)
-        return p->p_spec * ggx_vndf_pdf(p->alpha, wo, wi) + (1.0f - p->p_spec) * wi[2] * INV_PI;
+    if (p->kind == RT_BSDF_SKIN) {
+        float ps = skin_pspec(p, wo);
+        return ps * ggx_vndf_pdf(p->alpha, wo, wi) + (1.0f - ps) * wi[2] * INV_PI;
+    }
     return wi[2] * INV_PI;
 }
 
@@ -266,7 +278,7 @@ bool bsdf_sample(const struct rt_bsdf_p *p, const float wo[3], float u0, float u
         cosine_dir(u1, u2, wi);
         if (u0 < p->trans)
             wi[2] = -wi[2];
-    } else if (p->kind == RT_BSDF_SKIN && u0 < p->p_spec) {
+    } else if (p->kind == RT_BSDF_SKIN && u0 < skin_pspec(p, wo)) {
         float h[3];
         ggx_vndf_sample(p->alpha, wo, u1, u2, h);
         float d = v3_dot(wo, h);

@@ -26,7 +26,6 @@ struct rt_bsdf_p {
     float alpha;       /* SKIN: GGX alpha = roughness^2 */
     float f0;          /* SKIN: Fresnel reflectance at normal incidence */
     float ss_a;        /* SKIN: terminator kernel coefficient in [-2.25, 0] */
-    float p_spec;      /* SKIN: probability of sampling the specular lobe */
     float sheen[3];    /* CLOTH: sheen colour (already scaled so the total albedo <= 1) */
     float sheen_r;     /* CLOTH: Charlie roughness */
     float sheen_rk;    /* CLOTH: sheen_r as a fractional index of the albedo table */

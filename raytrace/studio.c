@@ -11,7 +11,7 @@
  *     up; fill 0.6s x 0.9s at 2.2s, 45 deg towards +x, 10 deg up; rim 0.35s x 0.5s at
  *     1.73s behind and above on the +x side (offset (1.1s, 1.2s, -0.6s) from c: azimuth
  *     -119 deg, elevation 44 deg); all aimed at c. Radiances give an irradiance at c, on a
- *     surface facing the light, of 2.0 (key), 0.9 (fill) and 1.2 (rim), so an albedo-0.5
+ *     surface facing the light, of 2.0 (key), 0.9 (fill) and 2.5 (rim), so an albedo-0.5
  *     surface facing the camera reads about 0.3-0.4 (mid-grey and a little above) at
  *     exposure 1; the rim draws a bright edge on the right shoulder, arm and hair.
  *   - environment: rt_env_studio(128) times `env` (a dim dome, about 0.1, with soft
@@ -118,7 +118,7 @@ void rt_scene_add_studio(struct rt_scene *s, const float bmin[3], const float bm
     if (st->fill > 0.0f)
         add_softbox(s, c, 2.2f * sz, -45.0f * deg, 10.0f * deg, 0.6f * sz, 0.9f * sz, 0.9f * st->fill);
     if (st->rim > 0.0f)
-        add_softbox(s, c, 1.73f * sz, -119.0f * deg, 44.0f * deg, 0.35f * sz, 0.5f * sz, 1.2f * st->rim);
+        add_softbox(s, c, 1.73f * sz, -119.0f * deg, 44.0f * deg, 0.35f * sz, 0.5f * sz, 2.5f * st->rim);
     if (st->env > 0.0f) {
         struct imgf env = { 0 };
         enum tryon_status e = rt_env_studio(128, &env);

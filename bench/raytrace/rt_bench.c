@@ -7,8 +7,10 @@
  *
  *   rt_bench [--threads N] [--spp S] [--size W H]      speed (default 256x384, 16 spp,
  *                                                        max depth 8, threads 1 and 2)
- *   rt_bench --look OUT_DIR [--spp S] [--size W H] [--depth D]
+ *   rt_bench --look OUT_DIR [--spp S] [--size W H] [--depth D] [--zoom]
  *                                                        render and write PNGs to look at
+ *                                                        (--zoom: frame the top 40% of
+ *                                                        the person, head and shoulders)
  *
  * Speed: median of 3 runs of each: (a) the full render (all ray kinds); (b) camera rays
  * only: the same scene without lights and environment at max depth 1 (camera ray +
@@ -115,6 +117,7 @@ int main(int argc, char **argv)
 {
     int W = 256, H = 384, spp = 16, depth = 8, threads = 0;
     const char *look = NULL;
+    bool zoom = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -127,8 +130,10 @@ int main(int argc, char **argv)
             H = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--look") && i + 1 < argc)
             look = argv[++i];
+        else if (!strcmp(argv[i], "--zoom"))
+            zoom = true;
         else {
-            fprintf(stderr, "usage: rt_bench [--threads N] [--spp S] [--size W H] [--depth D] [--look OUT_DIR]\n");
+            fprintf(stderr, "usage: rt_bench [--threads N] [--spp S] [--size W H] [--depth D] [--look OUT_DIR [--zoom]]\n");
             return 2;
         }
     }
@@ -138,7 +143,10 @@ int main(int argc, char **argv)
     struct rt_device *dev = rt_device_create(0);
     struct rt_scene *lit = make_scene(dev, &p, true);
     struct rt_camera cam;
-    rt_camera_frame(p.bmin, p.bmax, W, H, 0.08f, &cam);
+    float fmin[3] = { p.bmin[0], p.bmin[1], p.bmin[2] };
+    if (zoom)
+        fmin[1] = p.bmax[1] - 0.4f * (p.bmax[1] - p.bmin[1]);
+    rt_camera_frame(fmin, p.bmax, W, H, 0.08f, &cam);
     printf("rt_bench: %s\nrt_bench: %ld triangles, %dx%d, %d spp, max depth %d\n", rt_describe(),
            rt_scene_triangle_count(lit), W, H, spp, depth);
 
