@@ -7,8 +7,10 @@
  * rt_film_to_rgba8_tone tone-map the film to 8-bit sRGB RGBA.
  *
  * Integrator (unbiased): at every surface hit one emitter is chosen (the environment with
- * a probability set at commit from its estimated share of the irradiance, else a
- * rectangle by power), a point or direction on it is sampled (rectangles: uniformly in
+ * a probability from its estimated share of the irradiance, else a rectangle with
+ * probability proportional to radiance x area / distance^2, zero for rectangles that
+ * cannot light the point: it is behind their emitting side or they lie wholly below its
+ * horizon), a point or direction on it is sampled (rectangles: uniformly in
  * the solid angle they subtend when the hit is closer to the light's centre than the
  * light's diagonal, uniformly by area farther away; environment: a 2-D piecewise-constant
  * distribution over its pixels) and added after a shadow ray (next-event estimation). The

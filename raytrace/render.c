@@ -249,20 +249,91 @@ static float nee_solid_angle(const struct rt_light *l, const float p[3], struct 
     return v3_dot(dc, dc) < l->diag2 ? sph_rect(l, p, q) : 0.0f;
 }
 
-/* Density (solid angle, selection included) with which next-event estimation from p
-   picks point x of light l in direction dir (unit, p to x). */
-static float light_pdf(const struct rt_light *l, const float p[3], const float x[3], const float dir[3])
+/* Emitter selection at one vertex. With up to RT_SEL_MAX rectangles it adapts to the
+   point: rectangle i gets weight lum_i A_i / max(d_i^2, A_i) (d to its centre), or 0 when
+   it cannot light the point at all (the point is behind its emitting side, or, for a
+   surface that does not transmit, all four corners are below the shading normal's
+   horizon: the rectangle is convex, so then all of it is); the environment gets its share
+   of the commit-time estimate (scene.c) clamped to [0.05, 0.5] when a rectangle can
+   light the point, 1 when none can. More rectangles: the commit-time probabilities. The
+   same function gives the MIS density of a bounce hit from the previous vertex. */
+#define RT_SEL_MAX 16
+struct rt_sel {
+    float p_env;            /* probability of the environment */
+    float cdf[RT_SEL_MAX];  /* cumulative probabilities of the rectangles given not env */
+    float p[RT_SEL_MAX];    /* probability of rectangle i (env share included) */
+    bool adaptive;          /* false: use the lights' commit-time p_sel and s->light_cdf */
+};
+
+static void select_probs(const struct rt_scene *s, const float p[3], const float ns[3], bool transmits,
+                         struct rt_sel *sel)
 {
+    sel->adaptive = s->nlights <= RT_SEL_MAX;
+    if (!sel->adaptive) {
+        sel->p_env = s->p_env;
+        return;
+    }
+    float total = 0.0f;
+    for (int i = 0; i < s->nlights; i++) {
+        const struct rt_light *l = &s->lights[i];
+        float d[3], w = 0.0f;
+        v3_sub(d, p, l->corner);
+        if (v3_dot(d, l->n) > 0.0f) {
+            bool up = transmits;
+            for (int c = 0; c < 4 && !up; c++) {
+                float q[3];
+                v3_copy(q, l->corner);
+                if (c & 1)
+                    v3_add(q, q, l->eu);
+                if (c & 2)
+                    v3_add(q, q, l->ev);
+                v3_sub(q, q, p);
+                up = v3_dot(q, ns) > 0.0f;
+            }
+            if (up) {
+                v3_sub(d, l->centre, p);
+                w = l->lum_area / maxf(v3_dot(d, d), l->area);
+            }
+        }
+        total += w;
+        sel->cdf[i] = total;
+    }
+    if (s->p_env > 0.0f)
+        sel->p_env = total > 0.0f ? clampf(s->env_w / (s->env_w + total), 0.05f, 0.5f) : 1.0f;
+    else
+        sel->p_env = 0.0f;
+    float inv = total > 0.0f ? 1.0f / total : 0.0f, prev = 0.0f;
+    for (int i = 0; i < s->nlights; i++) {
+        float c = sel->cdf[i] * inv;
+        sel->p[i] = (1.0f - sel->p_env) * (c - prev);
+        prev = c;
+        sel->cdf[i] = c;
+    }
+    if (total > 0.0f)
+        sel->cdf[s->nlights - 1] = 1.0f;
+}
+
+static inline float sel_light(const struct rt_scene *s, const struct rt_sel *sel, int i)
+{
+    return sel->adaptive ? sel->p[i] : s->lights[i].p_sel;
+}
+
+/* Density (solid angle, selection probability p_sel included) with which next-event
+   estimation from p picks point x of light l in direction dir (unit, p to x). */
+static float light_pdf(const struct rt_light *l, float p_sel, const float p[3], const float x[3], const float dir[3])
+{
+    if (!(p_sel > 0.0f))
+        return 0.0f;
     struct rt_sph_rect q;
     float sa = nee_solid_angle(l, p, &q);
     if (sa > 0.0f)
-        return l->p_sel / sa;
+        return p_sel / sa;
     float cos_l = -v3_dot(dir, l->n);
     if (!(cos_l > 0.0f))
         return 0.0f;
     float d[3];
     v3_sub(d, x, p);
-    return l->p_sel * v3_dot(d, d) / (cos_l * l->area);
+    return p_sel * v3_dot(d, d) / (cos_l * l->area);
 }
 
 /* ---- sampler ---- */
@@ -390,25 +461,27 @@ struct rt_pctx {
 /* Next-event estimation at hit h (material bp, local frame t, b, ns, viewer wo local):
    one emitter, one shadow ray; adds thr * f * Le * cos / pdf * w to L, w the power
    heuristic weight against BSDF sampling when `mis`. */
-static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int vert, float usel, const struct rt_hit *h,
-                       const struct rt_bsdf_p *bp, const float fr[2][3], const float wo[3], const float thr[3],
-                       bool mis, float L[3])
+static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int vert, float usel, const struct rt_sel *sel,
+                       const struct rt_hit *h, const struct rt_bsdf_p *bp, const float fr[2][3], const float wo[3],
+                       const float thr[3], bool mis, float L[3])
 {
     const struct rt_scene *s = pc->s;
     float r1, r2;
     smp2(sm, 1 + 3 * vert, &r1, &r2);
     float wi[3], Le[3], pdf_l, dist = INFINITY, y[3] = { 0, 0, 0 };
-    bool env = usel < s->p_env;
+    bool env = usel < sel->p_env;
     if (env) {
         float pe = env_sample(&s->env, r1, r2, wi, Le);
-        pdf_l = s->p_env * pe;
+        pdf_l = sel->p_env * pe;
     } else {
-        float u = (usel - s->p_env) / (1.0f - s->p_env);
+        float u = (usel - sel->p_env) / (1.0f - sel->p_env);
+        const float *cdf = sel->adaptive ? sel->cdf : s->light_cdf;
         int i = 0;
-        while (i < s->nlights - 1 && u >= s->light_cdf[i])
+        while (i < s->nlights - 1 && u >= cdf[i])
             i++;
         const struct rt_light *l = &s->lights[i];
-        if (!(l->p_sel > 0.0f))
+        float p_sel = sel_light(s, sel, i);
+        if (!(p_sel > 0.0f))
             return;
         struct rt_sph_rect q;
         float sa = nee_solid_angle(l, h->p, &q);
@@ -426,7 +499,7 @@ static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int ve
         float cos_l = -v3_dot(wi, l->n);
         if (!(cos_l > 0.0f))
             return;
-        pdf_l = sa > 0.0f ? l->p_sel / sa : l->p_sel * d2 / (cos_l * l->area);
+        pdf_l = sa > 0.0f ? p_sel / sa : p_sel * d2 / (cos_l * l->area);
         v3_copy(Le, l->radiance);
     }
     if (!(pdf_l > 0.0f))
@@ -477,6 +550,7 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
     v3_copy(o, cb->eye);
     L[0] = L[1] = L[2] = 0.0f;
     float width = 0.0f, spread = pc->spread, pdf_prev = 0.0f, pprev[3] = { 0, 0, 0 };
+    struct rt_sel sel; /* emitter selection at the current vertex, then the previous one */
     bool emitters = s->nlights > 0 || s->p_env > 0.0f;
 
     for (int depth = 0; depth < pc->set->max_depth; depth++) {
@@ -489,7 +563,7 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
             if (s->p_env > 0.0f) {
                 float Le[3];
                 float pe = env_lookup(&s->env, dir, Le);
-                float w = depth == 0 ? 1.0f : rt_power_heuristic(pdf_prev, s->p_env * pe);
+                float w = depth == 0 ? 1.0f : rt_power_heuristic(pdf_prev, sel.p_env * pe);
                 for (int k = 0; k < 3; k++)
                     L[k] += thr[k] * Le[k] * w;
             }
@@ -512,7 +586,9 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
         if (h.kind == RT_OBJ_LIGHT) {
             const struct rt_light *l = &s->lights[h.index];
             if (v3_dot(dir, l->n) < 0.0f) { /* the emitting side */
-                float w = depth == 0 ? 1.0f : rt_power_heuristic(pdf_prev, light_pdf(l, pprev, h.p, dir));
+                float w = depth == 0 ? 1.0f
+                                     : rt_power_heuristic(pdf_prev, light_pdf(l, sel_light(s, &sel, h.index), pprev,
+                                                                              h.p, dir));
                 for (int k = 0; k < 3; k++)
                     L[k] += thr[k] * l->radiance[k] * w;
             }
@@ -531,8 +607,10 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
         bool mis = depth + 1 < pc->set->max_depth;
         float usel, u0; /* emitter choice, lobe choice */
         smp2(sm, 3 + 3 * depth, &usel, &u0);
-        if (emitters)
-            next_event(pc, sm, depth, usel, &h, &bp, (const float(*)[3])fr, wo, thr, mis, L);
+        if (emitters) {
+            select_probs(s, h.p, h.ns, bp.kind == RT_BSDF_CLOTH && bp.trans > 0.0f, &sel);
+            next_event(pc, sm, depth, usel, &sel, &h, &bp, (const float(*)[3])fr, wo, thr, mis, L);
+        }
         if (!mis)
             return;
 

@@ -85,7 +85,9 @@ struct rt_light {
     float diag2;                   /* |eu|^2 + |ev|^2 (m^2) */
     float area;                    /* m^2 */
     float radiance[3];
-    float p_sel;                   /* probability that next-event estimation picks it */
+    float p_sel;                   /* commit-time probability that next-event estimation
+                                      picks it (used with more than RT_SEL_MAX lights) */
+    float lum_area;                /* mean radiance x area (selection weight numerator) */
 };
 
 /* What an Embree geometry id stands for. */
@@ -100,7 +102,9 @@ struct rt_scene {
     struct rt_obj *objs; int nobjs, cap_objs;  /* indexed by Embree geometry id */
     float *light_cdf;      /* (nlights) cumulative power fractions, last = 1 */
     struct rt_env env;
-    float p_env;           /* probability that next-event estimation picks the environment */
+    float p_env;           /* commit-time probability that next-event estimation picks the
+                              environment (> 0 iff there is one) */
+    float env_w;           /* the environment's irradiance estimate pi * mean / 2 */
     long ntri;
     bool committed;
 };

@@ -10,7 +10,9 @@
  * E_env / (E_env + sum E_i), clamped to [0.05, 0.5] when there are rectangles too, where
  * E_env = pi * mean radiance / 2 (half the sky seen) and E_i = luminance * area /
  * (d^2 + area) the irradiance a light gives at the centre of the scene's bounds; the
- * rest is shared among rectangles by power (area x mean radiance).
+ * rest is shared among rectangles by power (area x mean radiance). These are the
+ * probabilities of scenes with many lights; with up to 16 the renderer adapts them to
+ * each shading point (render.c, select_probs) from lum_area and env_w.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -362,8 +364,12 @@ enum tryon_status rt_scene_commit(struct rt_scene *s)
             s->p_env = (float)fmin(0.5, fmax(0.05, ee / (ee + el)));
         }
     }
-    for (int i = 0; i < s->nlights; i++)
-        s->lights[i].p_sel = (1.0f - s->p_env) * (s->light_cdf[i] - (i > 0 ? s->light_cdf[i - 1] : 0.0f));
+    s->env_w = s->env.img.px ? (float)(0.5 * M_PI * s->env.mean) : 0.0f;
+    for (int i = 0; i < s->nlights; i++) {
+        struct rt_light *l = &s->lights[i];
+        l->p_sel = (1.0f - s->p_env) * (s->light_cdf[i] - (i > 0 ? s->light_cdf[i - 1] : 0.0f));
+        l->lum_area = (l->radiance[0] + l->radiance[1] + l->radiance[2]) / 3.0f * l->area;
+    }
     s->committed = true;
     return TRYON_OK;
 }
