@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: what the tryon batch scripts share (sourced, not run): how to launch MPI ranks
 # under Slurm, and how a stop signal becomes a clean drain and a requeue.
 #
