@@ -14,6 +14,10 @@
  * by area (every visible point is farther than its diagonal); 0.5 mm with 160000 times
  * the radiance (by area); 0.6 m at (1.2, 0.6, 0), sampled by solid angle for the points
  * within 0.85 m of its centre (the right third of the image) and by area elsewhere.
+ * Two lights (emitter selection per point): the far 0.2 m light plus a 0.3 m light at
+ * (-1, 0.4, 0) facing up and +x (normal (cos 60, sin 60, 0)), whose plane crosses the
+ * floor at x = -0.31: points left of that get nothing from it (selection probability 0),
+ * points right of it get Lambert's E from both; same tolerances, max depth 4 (MIS on).
  */
 #include <stdio.h>
 
@@ -105,6 +109,75 @@ static void plane_case(struct rt_device *dev, const float ctr[3], float side, fl
     rt_scene_free(s);
 }
 
+static void two_lights(struct rt_device *dev)
+{
+    const float albedo = 0.7f;
+    struct rt_scene *s = rt_scene_create(dev);
+    const float pc[3] = { -5, 0, 5 }, pu[3] = { 10, 0, 0 }, pv[3] = { 0, 0, -10 };
+    struct rtt_mesh plane = rtt_quad(pc, pu, pv);
+    const float alb[3] = { albedo, albedo, albedo };
+    CHECK(rtt_add(s, &plane, alb, false) == 0);
+    double c4[2][4][3], rad[2] = { 10.0, 4.0 }, ctr[2][3] = { { 1.0, 0.5, 0.0 }, { -1.0, 0.4, 0.0 } };
+    double nb[3] = { cos(M_PI / 3), sin(M_PI / 3), 0 };
+    for (int li = 0; li < 2; li++) {
+        double side = li ? 0.3 : 0.2, t = 40.0 * M_PI / 180.0;
+        /* light 0 as plane_case's (tilted 40 deg towards -x); light 1 normal nb */
+        double eu[3] = { li ? -side * sin(M_PI / 3) : side * cos(t), li ? side * cos(M_PI / 3) : -side * sin(t), 0 };
+        double ev[3] = { 0, 0, side };
+        float feu[3], fev[3], corner[3], L[3];
+        for (int k = 0; k < 3; k++) {
+            feu[k] = (float)eu[k];
+            fev[k] = (float)ev[k];
+            corner[k] = (float)(ctr[li][k] - 0.5 * eu[k] - 0.5 * ev[k]);
+            L[k] = (float)rad[li];
+        }
+        rt_scene_add_rect_light(s, corner, feu, fev, L);
+        for (int k = 0; k < 3; k++) {
+            c4[li][0][k] = corner[k];
+            c4[li][1][k] = (double)corner[k] + feu[k];
+            c4[li][2][k] = (double)corner[k] + feu[k] + fev[k];
+            c4[li][3][k] = (double)corner[k] + fev[k];
+        }
+    }
+    CHECK(rt_scene_commit(s) == TRYON_OK);
+    const int W = 64, H = 64;
+    struct rt_camera cam = { { 0, 3, 0 }, { 0, 0, 0 }, { 0, 0, -1 }, 30.0f, W, H };
+    struct rt_settings set = { .spp = 256, .max_depth = 4, .seed = 3, .threads = 0 };
+    struct rt_film f;
+    CHECK(rt_render(s, &cam, &set, &f) == TRYON_OK);
+    const double n[3] = { 0, 1, 0 };
+    double bgot[4][4] = { { 0 } }, bwant[4][4] = { { 0 } }, sum = 0, sum_want = 0, tan_y = tan(15.0 * M_PI / 180.0);
+    int behind = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            double nx = 2.0 * (x + 0.5) / W - 1.0, ny = 1.0 - 2.0 * (y + 0.5) / H;
+            double p[3] = { 3.0 * nx * tan_y, 0.0, -3.0 * ny * tan_y };
+            double want = albedo / M_PI * lambert_E(c4[0], p, n, rad[0]);
+            double front = (p[0] - ctr[1][0]) * nb[0] + (p[1] - ctr[1][1]) * nb[1];
+            if (front > 0)
+                want += albedo / M_PI * lambert_E(c4[1], p, n, rad[1]);
+            else
+                behind++;
+            double got = f.rgb[3 * (y * W + x) + 1];
+            bgot[y / 16][x / 16] += got;
+            bwant[y / 16][x / 16] += want;
+            sum += got;
+            sum_want += want;
+        }
+    double worst = 0;
+    for (int by = 0; by < 4; by++)
+        for (int bx = 0; bx < 4; bx++)
+            worst = fmax(worst, fabs(bgot[by][bx] / bwant[by][bx] - 1));
+    fprintf(stderr, "plane, two lights: worst 16x16 block %.3f%%, image mean %+.4f%%, %d pixels behind the second "
+            "light\n", 100 * worst, 100 * (sum / sum_want - 1), behind);
+    CHECK(behind > 500 && behind < W * H - 500);
+    CHECK_NEAR(worst, 0.0, 0.01);
+    CHECK_NEAR(sum / sum_want, 1.0, 0.002);
+    rt_film_free(&f);
+    rtt_mesh_free(&plane);
+    rt_scene_free(s);
+}
+
 int main(void)
 {
     struct rt_device *dev = rt_device_create(0);
@@ -113,6 +186,7 @@ int main(void)
     plane_case(dev, far, 0.2f, 10.0f);
     plane_case(dev, far, 0.0005f, 10.0f * 160000.0f);
     plane_case(dev, near, 0.6f, 2.0f);
+    two_lights(dev);
     rt_device_free(dev);
     return check_result("test_rt_plane");
 }
