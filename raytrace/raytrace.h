@@ -158,8 +158,9 @@ struct rt_studio { float backdrop[3]; /* linear albedo, e.g. 0.6 grey; white for
                    float env;         /* studio environment intensity, 1 = default, 0 = none */ };
 void rt_studio_default(struct rt_studio *st); /* backdrop 0.6 grey, key 1, fill 1, rim 1, env 1 */
 void rt_scene_add_studio(struct rt_scene *s, const float bmin[3], const float bmax[3], const struct rt_studio *st);
-/* Build the BVH (high quality, robust). Must be called after the last add and before
-   rt_render; calling it again after more adds rebuilds. TRYON_EINVAL for an empty scene,
+/* Build the BVH (high quality, robust) and the emitters' sampling tables. Must be called
+   after the last add (or rt_scene_set_env) and before rt_render; calling it again after
+   more adds rebuilds. TRYON_EINVAL for an empty scene,
    TRYON_ENOMEM / TRYON_EUNSUPPORTED when Embree reports an error. */
 enum tryon_status rt_scene_commit(struct rt_scene *s);
 void rt_scene_free(struct rt_scene *s);

@@ -7,6 +7,10 @@
  *
  *   rt_bench [--threads N] [--spp S] [--size W H]      speed (default 256x384, 16 spp,
  *                                                        max depth 8, threads 1 and 2)
+ *   rt_bench --rmse REF_SPP [--size W H] [--depth D]     convergence: RMSE of the linear
+ *                                                        film at 4, 16, 64, 256 spp against
+ *                                                        a REF_SPP render (another seed),
+ *                                                        with render times
  *   rt_bench --look OUT_DIR [--spp S] [--size W H] [--depth D] [--zoom]
  *                                                        render and write PNGs to look at
  *                                                        (--zoom: frame the top 40% of
@@ -118,6 +122,7 @@ int main(int argc, char **argv)
     int W = 256, H = 384, spp = 16, depth = 8, threads = 0;
     const char *look = NULL;
     bool zoom = false;
+    int rmse_ref = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -132,6 +137,8 @@ int main(int argc, char **argv)
             look = argv[++i];
         else if (!strcmp(argv[i], "--zoom"))
             zoom = true;
+        else if (!strcmp(argv[i], "--rmse") && i + 1 < argc)
+            rmse_ref = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: rt_bench [--threads N] [--spp S] [--size W H] [--depth D] [--look OUT_DIR [--zoom]]\n");
             return 2;
@@ -150,7 +157,34 @@ int main(int argc, char **argv)
     printf("rt_bench: %s\nrt_bench: %ld triangles, %dx%d, %d spp, max depth %d\n", rt_describe(),
            rt_scene_triangle_count(lit), W, H, spp, depth);
 
-    if (look) {
+    if (rmse_ref > 0) {
+        struct rt_settings set = { .spp = rmse_ref, .max_depth = depth, .seed = 1, .threads = threads };
+        struct rt_film ref;
+        if (rt_render(lit, &cam, &set, &ref) != TRYON_OK) {
+            fprintf(stderr, "rt_bench: %s\n", tryon_errmsg());
+            return 1;
+        }
+        double mean = 0;
+        for (int i = 0; i < W * H * 3; i++)
+            mean += ref.rgb[i];
+        mean /= (double)W * H * 3;
+        printf("rt_bench: reference %d spp in %.1f s, mean radiance %.4f\n", rmse_ref, ref.stats.seconds, mean);
+        for (int sp = 4; sp <= 256 && sp < rmse_ref; sp *= 4) {
+            set.spp = sp;
+            set.seed = 2;
+            struct rt_film f;
+            double c0 = cpu_now();
+            if (rt_render(lit, &cam, &set, &f) != TRYON_OK)
+                return 1;
+            double cpu = cpu_now() - c0, se = 0;
+            for (int i = 0; i < W * H * 3; i++)
+                se += (double)(f.rgb[i] - ref.rgb[i]) * (f.rgb[i] - ref.rgb[i]);
+            printf("rt_bench: %3d spp: RMSE %.5f (%.2f%% of the mean), wall %.2f s, CPU %.2f s\n", sp,
+                   sqrt(se / ((double)W * H * 3)), 100 * sqrt(se / ((double)W * H * 3)) / mean, f.stats.seconds, cpu);
+            rt_film_free(&f);
+        }
+        rt_film_free(&ref);
+    } else if (look) {
         struct rt_settings set = { .spp = spp, .max_depth = depth, .seed = 77, .threads = threads,
                                    .filter = RT_FILTER_BLACKMAN_HARRIS };
         struct rt_film f;
