@@ -12,12 +12,16 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 endif
 
-.PHONY: all deps assets configure build demo test test-long test-sanitize clean
+.PHONY: all deps test-deps assets configure build demo test test-long test-sanitize test-sanitize-quick fuzz clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# Packages only the tests use (headless Chromium, Slurm + munge); `make demo` does not need them.
+test-deps: deps
+	@bash scripts/install-deps.sh --test
 
 assets: deps
 	@bash scripts/fetch-assets.sh "$(ASSET_DIR)"
@@ -33,8 +37,10 @@ build: deps configure
 demo: assets build
 	@bash scripts/demo.sh "$(BUILD)" "$(DEMO_OUT)"
 
-test: assets build
+# The quick suite, then its sanitized subset (test-sanitize-quick).
+test: test-deps assets build
 	cd $(BUILD) && ctest --output-on-failure -j 1 -LE long
+	@$(MAKE) --no-print-directory test-sanitize-quick
 
 test-long: assets build
 	cd $(BUILD) && ctest --output-on-failure -j 1 -L long
@@ -46,5 +52,25 @@ test-sanitize: assets
 	cmake --build $(BUILD)-sanitize -j $(JOBS)
 	cd $(BUILD)-sanitize && ctest --output-on-failure -j 1 -LE long
 
+# The part of `make test` under ASan+UBSan: the unit tests of the code that reads untrusted
+# input (YAML, JSON, PNG, catalogs, journals, the live status, model templates and
+# safetensors headers). Only their targets are built, so it stays a few minutes; the whole
+# quick suite sanitized is `make test-sanitize`.
+SAN_TESTS ?= test_common test_sched_catalog test_sched_journal test_sched_aggregate test_sched_hostile \
+             test_sched_status test_nn_config test_nn_safetensors
+empty :=
+space := $(empty) $(empty)
+test-sanitize-quick: assets
+	cmake -S . -B $(BUILD)-sanitize -DTRYON_SANITIZE=ON -DTRYON_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug \
+	      -DTRYON_ASSET_DIR="$(ASSET_DIR)" $(CMAKE_ARGS)
+	cmake --build $(BUILD)-sanitize -j $(JOBS) --target $(SAN_TESTS)
+	cd $(BUILD)-sanitize && ctest --output-on-failure -j 1 -LE long -R '^($(subst $(space),|,$(strip $(SAN_TESTS))))$$'
+
+# libFuzzer over the PNG decoder, YAML tree, JSON reader, catalog loader and model template
+# loader (tests/fuzz/README.md): clang builds the harnesses in build-fuzz, each runs FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash tests/fuzz/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitize $(DEMO_OUT)
+	rm -rf $(BUILD) $(BUILD)-sanitize build-fuzz $(DEMO_OUT)

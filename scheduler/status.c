@@ -169,7 +169,9 @@ static void read_journal(struct sched_live *L, const int *pord, const int *gord)
         return;
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size <= L->offset) {
-        if (st.st_size < L->offset) /* truncated (torn tail removed): re-read from the top */
+        /* a journal shorter than what was read is another file (removed and recreated):
+           read it from the top; its records apply again, the latest still winning */
+        if (fstat(fd, &st) == 0 && st.st_size < L->offset)
             L->offset = 0;
         close(fd);
         return;

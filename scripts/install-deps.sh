@@ -2,12 +2,22 @@
 # Installs the Debian packages tryon-farm builds against, only those missing.
 # Idempotent: a second run checks with dpkg and installs nothing.
 # Needs root (or sudo) only when something is missing.
+#   install-deps.sh          what `make demo` and the build need
+#   install-deps.sh --test   only the extra packages `make test` uses: headless Chromium for the
+#                            live progress page test, Slurm and munge for the local Slurm test
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libopenmpi-dev openmpi-bin
       libembree-dev libpng-dev libyaml-dev zlib1g-dev
       python3 python3-pip ca-certificates procps)
+test_pkgs=(chromium slurm-wlm munge)
+
+case "${1:-}" in
+  "") ;;
+  --test) pkgs=("${test_pkgs[@]}") ;;
+  *) echo "usage: install-deps.sh [--test]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -25,7 +35,7 @@ if command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1; th
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all Debian packages present"
+  echo "install-deps: all Debian packages present${1:+ ($1)}"
   exit 0
 fi
 

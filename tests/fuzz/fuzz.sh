@@ -19,16 +19,19 @@ mkdir -p "$build/crashes"
 common=(common/arena.c common/fs.c common/hash.c common/image.c common/json.c common/status.c common/yaml.c)
 flags=(-std=c17 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I. -Wall -Wextra -Wno-unused-parameter)
-libs=(-lpng -lz -lyaml -lm)
+libs=(-lpng -lz -lyaml -lm -lpthread)
 
 declare -A extra=(
   [png]=""
   [yaml]=""
   [json]=""
-  [catalog]="scheduler/catalog.c"
+  [catalog]="scheduler/catalog.c scheduler/status.c"
   [nncfg]="nn/config.c"
 )
 # per-harness input size cap (bytes): PNGs need room for zlib streams
+# per-harness extra libFuzzer flags: chunk names for the PNG decoder (libpng itself is not
+# instrumented, so the dictionary helps mutations reach its chunk parsers)
+declare -A opts=([png]="-dict=$src/png.dict" [yaml]="" [json]="" [catalog]="" [nncfg]="")
 declare -A maxlen=([png]=65536 [yaml]=8192 [json]=8192 [catalog]=8192 [nncfg]=8192)
 names=(png yaml json catalog nncfg)
 
@@ -36,7 +39,7 @@ for n in "${names[@]}"; do
   out="$build/fuzz_$n"
   # rebuild when a source is newer than the binary
   if [ ! -x "$out" ] || [ -n "$(find "$src/fuzz_$n.c" "${common[@]}" ${extra[$n]} common/common.h scheduler/scheduler.h \
-         nn/nn.h -newer "$out" 2>/dev/null | head -1)" ]; then
+         scheduler/internal.h nn/nn.h -newer "$out" 2>/dev/null | head -1)" ]; then
     echo "fuzz: building $out"
     # shellcheck disable=SC2086
     if ! "$cc" "${flags[@]}" "$src/fuzz_$n.c" "${common[@]}" ${extra[$n]} "${libs[@]}" -o "$out"; then
@@ -53,7 +56,8 @@ for n in "${names[@]}"; do
   log="$build/fuzz_$n.log"
   before=$(ls "$build/crashes" | grep -c "^$n-" || true)
   echo "fuzz: running fuzz_$n for ${secs}s (log $log)"
-  "$build/fuzz_$n" -max_total_time="$secs" -max_len="${maxlen[$n]}" -timeout=10 -rss_limit_mb=2048 \
+  # shellcheck disable=SC2086
+  "$build/fuzz_$n" ${opts[$n]} -max_total_time="$secs" -max_len="${maxlen[$n]}" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$build/crashes/$n-" "$work" "$src/corpus/$n" >"$log" 2>&1
   rc=$?
   after=$(ls "$build/crashes" | grep -c "^$n-" || true)
