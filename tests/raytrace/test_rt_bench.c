@@ -2,12 +2,14 @@
  *
  * Loads the MakeHuman base mesh's "body" group (26.8k triangles) and its "helper-tights"
  * surface (5.3k, shaded as a garment) from $TRYON_ASSETS/3dobjs/base.obj (decimetres,
- * scaled to metres, feet on y = 0), puts them in the default studio, frames them at
+ * scaled to metres, feet on y = 0; loader in rt_obj_util.h), both plain diffuse, puts
+ * them in the default studio (key, fill, rim, studio environment), frames them at
  * 256x384 and renders 16 spp, max depth 8, with 1 and 2 render threads, 3 runs each.
  * Prints the median ms per image (wall and CPU time: this machine is shared, so CPU
  * time is the steadier figure) and rays per second (camera, bounce, shadow and total).
- * Then camera-ray and shadow-ray rates, direct light only: the scene without lights
- * (camera rays only) against the scene with them (camera + shadow rays).
+ * Then camera-ray and shadow-ray rates, direct light only: the scene without lights and
+ * environment (camera rays only) against the scene with them (camera + shadow rays).
+ * bench/raytrace/rt_bench measures the same scene with skin and cloth against Embree alone.
  * Writes rt_bench_body.png (RGBA) and rt_bench_body_opaque.png for a look.
  * Asserted: the mesh loaded with the expected triangle counts, the counters are exact
  * (camera rays = w*h*spp; no shadow rays without lights) and identical across thread
@@ -120,7 +122,7 @@ int main(void)
     CHECK(rt_scene_add_mesh(dark, g[0].pos, g[0].nrm, NULL, g[0].nv, g[0].tri, g[0].nt, &skin, true) == 0);
     CHECK(rt_scene_add_mesh(dark, g[1].pos, g[1].nrm, NULL, g[1].nv, g[1].tri, g[1].nt, &cloth, true) == 1);
     struct rt_studio nolights = studio;
-    nolights.key = nolights.fill = 0.0f;
+    nolights.key = nolights.fill = nolights.rim = nolights.env = 0.0f;
     rt_scene_add_studio(dark, bmin, bmax, &nolights);
     CHECK(rt_scene_commit(dark) == TRYON_OK);
     for (int th = 1; th <= 2; th++) {
