@@ -49,7 +49,7 @@ enum tryon_status avatar_write_obj(const char *path, const struct avatar_mesh *c
 /* ===== the body model ==================================================================== */
 struct avatar_model;   /* MakeHuman data loaded once per process (read-only, shareable by threads) */
 /* Load base mesh, macro targets (about 350 gzipped files, loaded in parallel with OpenMP)
-   and the default rig's skinning weights from asset_dir (the mpfb2 folder; NULL = the
+   and the default rig (bones and skinning weights) from asset_dir (the mpfb2 folder; NULL = the
    folder tryon_asset_dir() names). About 40 MiB. Errors name the file (and line). */
 enum tryon_status avatar_model_load(const char *asset_dir, struct avatar_model **out);
 void avatar_model_free(struct avatar_model *m);
@@ -69,7 +69,7 @@ struct avatar_phenotype {
 void avatar_phenotype_default(struct avatar_phenotype *p);
 /* A body: phenotype, stature and pose. The pose is linear blend skinning with the default
    rig (rigs/standard/rig.default.json, weights.default.json), joints placed on the body
-   deformed by the phenotype; every pose angle 0 = the base mesh's A-pose (arms about 45
+   deformed by the phenotype; every pose angle 0 = the base mesh's A-pose (arms about 43
    degrees from vertical), bit for bit the unposed mesh. A zeroed struct with a default
    phenotype is MakeHuman's default human, unposed, at its own stature. */
 struct avatar_body_params {
@@ -83,7 +83,7 @@ struct avatar_body_params {
                               four upper spine joints), + = to the body's left; in [-30, 30] */
 };
 /* arm_down_deg of the standard catalog pose: arms hanging slightly away from the body
-   (about 18 degrees from vertical). */
+   (the A-pose's upper arms are about 43 degrees from vertical; this leaves about 16). */
 #define AVATAR_CATALOG_ARM_DOWN_DEG 27.0f
 /* The body mesh: 13,380 skin vertices, 26,756 triangles, uv NULL (the base mesh's UVs have
    seams that need split vertices; they come with the texture work). Frame: the unposed
@@ -97,10 +97,12 @@ enum tryon_status avatar_body_build(const struct avatar_model *m, const struct a
 /* Body measurements in centimetres, taken on the skin mesh like a tape measure:
    height = top of the head to the floor; chest, waist, hip = horizontal girths (the convex
    hull of the torso's plane section, so the tape bridges concavities) at the chest's fullest
-   level below the armpits, the narrowest level between chest and hips, and the fullest
-   level around the seat above the crotch; inseam = crotch to floor; shoulder = straight
-   distance between the tops of the shoulders (the highest skin points above the two
-   shoulder joints). */
+   level below the armpits, the narrowest level between hip and chest, and the level of the
+   buttocks' greatest prominence (between crotch and pelvis joint); inseam = crotch to
+   floor; shoulder = straight distance between the tops of the shoulders (the highest skin
+   points straight above the two shoulder joint centres). The convention of the levels is
+   this module's (close to ISO 8559's), so compare estimates with avatar_body_measure of
+   the true body, not with a tailor's numbers. About 60 ms. */
 struct avatar_measurements { float height_cm, chest_cm, waist_cm, hip_cm, inseam_cm, shoulder_cm; };
 /* Measure the body of params p, in the neutral pose of the same phenotype and stature (all
    pose angles 0), so the arms never cut the chest section. TRYON_EINVAL for invalid
@@ -159,7 +161,7 @@ struct avatar_person_est {
    with a message saying which, when the mask holds no person (empty), two separate large
    figures (a second component at least a quarter of the largest; smaller specks are
    ignored), a silhouette touching the top or bottom edge or under 32 pixels tall, or when
-   height_hint_cm is outside {<= 0} or [50, 260]. About 0.3-1 s on one core. */
+   height_hint_cm is outside {<= 0} or [50, 260]. About 0.7 s of one core (about 350 renders). */
 enum tryon_status avatar_estimate_person(const struct avatar_model *m, const struct img8 *rgba,
                                          const uint8_t *mask, float height_hint_cm,
                                          struct avatar_person_est *out);
