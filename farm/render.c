@@ -755,11 +755,13 @@ static void master_print_held(const struct master *m, const char *why)
             continue;
         fprintf(stderr, "tryon render: %s: rank %d holds %d unfinished pair%s:", why, r, mr->revoked_from - mr->pos,
                 mr->revoked_from - mr->pos == 1 ? "" : "s");
-        for (int i = mr->pos; i < mr->revoked_from; i++) {
+        for (int i = mr->pos; i < mr->revoked_from && i < mr->pos + 8; i++) {
             char name[2 * SCHED_ID_MAX + 2];
             pair_name(m->cat, mr->held[i], name, sizeof name);
             fprintf(stderr, " %s", name);
         }
+        if (mr->revoked_from - mr->pos > 8)
+            fprintf(stderr, " and %d more (OUT/inflight.log lists them)", mr->revoked_from - mr->pos - 8);
         fputc('\n', stderr);
     }
     fflush(stderr);
@@ -1032,6 +1034,7 @@ static void write_simulate_report(const struct render_opts *o, const struct sche
     json_key(&w, "overhead_ms_per_pair");
     json_numf(&w, plan->n_todo ? (wall * workers - sum) / plan->n_todo * 1000.0 : 0, 4);
     json_key(&w, "master_peak_rss_kb"); json_int(&w, ru.ru_maxrss);
+    json_key(&w, "drained"); json_bool(&w, farm_stop_requested != 0); /* stopped early: figures partial */
     json_obj_end(&w);
     char path[PATH_MAX];
     if (!o->quiet)
@@ -1166,7 +1169,7 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     }
     sched_count(cat, journal, &n);
     char manifest[PATH_MAX];
-    fs_join(manifest, sizeof manifest, o.out, "manifest.jsonl");
+    fs_join(manifest, sizeof manifest, o.out, o.simulate ? "journal.log" : "manifest.jsonl");
     if (n.pending && farm_stop_requested)
         printf("%d ok, %d failed, %d not rendered (stopped early: run the same command again to resume), see %s\n",
                n.ok, n.failed, n.pending, manifest);
