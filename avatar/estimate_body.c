@@ -36,7 +36,7 @@
 
 #define FIT_CELLS_TALL 200   /* the person's height in search cells (about) */
 #define FIT_MARGIN 0.15f     /* window margin around the silhouette, fraction of its height */
-#define FIT_MAX_EVALS 500    /* body renders the search may spend (half for the first descent) */
+#define FIT_MAX_EVALS 500    /* body renders the search may spend (half each for the two descents) */
 #define AGE_MIN 0.3125f      /* adults: 18 years .. */
 #define AGE_MAX 0.8f         /* .. 64 years (MakeHuman's age scale) */
 
