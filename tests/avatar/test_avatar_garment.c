@@ -1,52 +1,31 @@
-/* test_avatar_garment.c: garment templates on three bodies (default; heavy tall man with
- * slim short woman; default with the arms lowered 25 degrees): no garment vertex inside the
- * body (ray parity, independent of the push-out code), under 1% nearer than 7 mm to a body
- * vertex (the offset is 8 mm; narrow gaps leave less room), the intended
- * region covered (a top covers the chest but not the knees; trousers cover the knees but not
- * the chest), unit normals, uv in [0,1], the same bytes whatever the thread count; and the product-photo round trip: a
- * front silhouette of a template, framed like `tryon synth` frames product shots, gives back
- * its type (no hint), and on the calibration body its length and sleeve within 0.08. */
+/* test_avatar_garment.c: the six garment templates on the extreme phenotypes (smallest:
+ * short slim young woman; largest: tall muscular man; heaviest: heavy man), the default
+ * body and the default body with the arms lowered 25 degrees: every mesh closed and
+ * consistently oriented (edges of the position-welded mesh used once in each direction),
+ * free of self-intersections (grid-accelerated triangle pairs), no vertex inside the body
+ * (ray parity, independent of the push-out code), under 1% nearer than 7 mm to a body
+ * vertex, the intended region covered (chest / knee / shin), unit normals, uv in [0,1] with
+ * front vertices in u < 0.5 and back ones in u >= 0.5; the same bytes whatever the thread
+ * count; size parameters act (a longer garment reaches lower, looseness moves it out);
+ * type names and parsing; input errors. */
 #include <omp.h>
 #include <string.h>
 
 #include "av_test_util.h"
 #include "check.h"
+#include "garment_check.h"
 
-struct body_case { float gender, weight, stature, arm; };
+struct body_case { const char *name; float gender, age, muscle, weight, height, stature, arm; };
 
-/* Frame a box like raytrace's rt_camera_frame: vfov 30 degrees, margin 0.08, from +z. */
-static void frame_camera(const float lo[3], const float hi[3], struct avatar_photo_camera *c)
+/* Mean distance of the garment's vertices to the nearest body vertex (a coarse probe of
+   the offset: every 7th vertex). */
+static float mean_gap(const struct avatar_mesh *g, const struct avatar_mesh *body)
 {
-    float ctr[3], half[3];
-    for (int k = 0; k < 3; k++)
-        ctr[k] = 0.5f * (lo[k] + hi[k]), half[k] = 0.5f * (hi[k] - lo[k]);
-    float tany = tanf(15.0f * (float)M_PI / 180.0f), fill = 1.0f - 0.16f;
-    float d = fmaxf(half[1] / (tany * fill), half[0] / (tany * fill)) + half[2];
-    memcpy(c->target, ctr, sizeof ctr);
-    c->eye[0] = ctr[0], c->eye[1] = ctr[1], c->eye[2] = ctr[2] + d;
-    c->up[0] = 0, c->up[1] = 1, c->up[2] = 0;
-    c->vfov_deg = 30.0f;
-}
-
-/* Estimate a garment from its own front silhouette (512 x 512, uniform colour). */
-static void roundtrip(const struct avatar_mesh *g, struct avatar_garment_est *est)
-{
-    float lo[3], hi[3];
-    avatar_mesh_bounds(g, lo, hi);
-    struct avatar_photo_camera c;
-    frame_camera(lo, hi, &c);
-    struct img8 im;
-    img8_alloc(&im, 512, 512, 4);
-    uint8_t *mask = malloc(512 * 512);
-    avatar_render_silhouette(g, &c, 512, 512, mask);
-    for (int i = 0; i < 512 * 512; i++) {
-        uint8_t *p = im.px + (size_t)i * 4;
-        p[0] = mask[i] ? 200 : 230, p[1] = mask[i] ? 40 : 230, p[2] = mask[i] ? 40 : 230, p[3] = 255;
-    }
-    enum tryon_status s = avatar_estimate_garment(&im, mask, "", est);
-    CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
-    free(mask);
-    img8_free(&im);
+    double s = 0;
+    int n = 0;
+    for (int i = 0; i < g->nv; i += 7, n++)
+        s += nearest_vertex_dist(body, g->pos + (size_t)i * 3);
+    return (float)(s / n);
 }
 
 int main(void)
@@ -57,47 +36,63 @@ int main(void)
     if (s)
         return check_result("test_avatar_garment");
 
-    /* default (the calibration body of the product-photo tables), heavy tall man, slim
-       short woman, default with arms lowered 25 degrees */
-    const struct body_case bodies[4] = {
-        {0.5f, 0.5f, 1.75f, 0.0f}, {1.0f, 1.0f, 1.90f, 0.0f}, {0.0f, 0.0f, 1.58f, 0.0f}, {0.5f, 0.5f, 1.75f, 25.0f}};
-    double t_build[8];
+    const struct body_case bodies[] = {
+        {"default", 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 1.75f, 0.0f},
+        {"smallest", 0.0f, 0.5f, 0.0f, 0.0f, 0.0f, 1.50f, 0.0f},
+        {"largest", 1.0f, 0.5f, 1.0f, 0.5f, 1.0f, 2.05f, 0.0f},
+        {"heaviest", 1.0f, 0.5f, 0.5f, 1.0f, 0.5f, 1.80f, 0.0f},
+        {"arms-down", 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 1.75f, 25.0f},
+    };
+    const int nbodies = (int)(sizeof bodies / sizeof bodies[0]);
+    /* per type: length, sleeve (a typical size) */
+    const float size[AVATAR_GARMENT_NTYPES][2] = {{0.5f, 0.3f}, {0.5f, 0.95f}, {0.4f, 0.25f},
+                                                  {0.3f, 0.0f}, {1.0f, 0.0f}, {0.3f, 0.0f}};
     int n_near = 0, n_vert = 0;
-    for (int bi = 0; bi < 4; bi++) {
+    for (int bi = 0; bi < nbodies; bi++) {
         const struct body_case *bc = &bodies[bi];
         struct avatar_body_params p;
         memset(&p, 0, sizeof p);
         avatar_phenotype_default(&p.ph);
-        p.ph.gender = bc->gender, p.ph.weight = bc->weight, p.stature_m = bc->stature, p.arm_down_deg = bc->arm;
+        p.ph.gender = bc->gender, p.ph.age = bc->age, p.ph.muscle = bc->muscle, p.ph.weight = bc->weight;
+        p.ph.height = bc->height, p.stature_m = bc->stature, p.arm_down_deg = bc->arm;
         struct avatar_mesh body;
         s = avatar_body_build(m, &p, &body);
         CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        if (s)
+            continue;
         struct parity_grid pg;
         parity_grid_init(&pg, &body, 0.01f);
         const float S = bc->stature;
-        /* landmarks: front of the chest on the midline, front of the left knee */
+        /* probes: front of the chest on the midline, front of the left knee and shin */
         const float *chest = front_vertex(&body, 0.0f, 0.03f, 0.72f * S, 0.01f);
-        double kx = 0;
-        int kn = 0;
-        for (int i = 0; i < body.nv; i++)
-            if (fabsf(body.pos[i * 3 + 1] - 0.28f * S) < 0.01f && body.pos[i * 3] > 0)
-                kx += body.pos[i * 3], kn++;
-        const float *knee = front_vertex(&body, kn ? (float)(kx / kn) : 0.1f, 0.03f, 0.28f * S, 0.01f);
-        CHECK(chest && knee);
-        if (!chest || !knee)
+        const float *probe[2] = {NULL, NULL};
+        const float probe_y[2] = {0.28f * S, 0.15f * S};
+        for (int k = 0; k < 2; k++) {
+            double kx = 0;
+            int kn = 0;
+            for (int i = 0; i < body.nv; i++)
+                if (fabsf(body.pos[i * 3 + 1] - probe_y[k]) < 0.01f && body.pos[i * 3] > 0)
+                    kx += body.pos[i * 3], kn++;
+            probe[k] = front_vertex(&body, kn ? (float)(kx / kn) : 0.1f, 0.03f, probe_y[k], 0.01f);
+        }
+        CHECK(chest && probe[0] && probe[1]);
+        if (!chest || !probe[0] || !probe[1])
             break;
 
         for (int type = 0; type < AVATAR_GARMENT_NTYPES; type++) {
-            struct avatar_garment_est ge = {(enum avatar_garment_type)type, {0.5f, 0.5f, 0.5f}, type ? 1.0f : 0.5f, 0.3f};
+            struct avatar_garment_est ge;
+            memset(&ge, 0, sizeof ge);
+            ge.type = (enum avatar_garment_type)type;
+            ge.length = size[type][0], ge.sleeve = size[type][1];
             struct avatar_mesh g;
             double t0 = time_now();
             s = avatar_garment_build(m, &p, &body, &ge, &g);
-            t_build[bi * 2 + type] = time_now() - t0;
-            CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+            double t_build = time_now() - t0;
+            CHECK_MSG(s == TRYON_OK, "%s %s: %s", bc->name, avatar_garment_type_name(ge.type), tryon_errmsg());
             if (s)
                 continue;
             CHECK(g.nv > 1000 && g.uv != NULL);
-            int inside = 0, near = 0, bad_n = 0, bad_uv = 0, bad_idx = 0;
+            int inside = 0, near = 0, bad_n = 0, bad_uv = 0, bad_idx = 0, bad_side = 0;
             float dmin = INFINITY;
             for (int i = 0; i < g.nv; i++) {
                 const float *q = g.pos + (size_t)i * 3, *n = g.nrm + (size_t)i * 3;
@@ -110,22 +105,53 @@ int main(void)
             }
             for (int t = 0; t < g.nt * 3; t++)
                 bad_idx += g.tri[t] < 0 || g.tri[t] >= g.nv;
-            float d_chest = nearest_vertex_dist(&g, chest), d_knee = nearest_vertex_dist(&g, knee);
-            fprintf(stderr, "body %d %s: %d vertices %d triangles, %d inside, nearest body vertex %.1f mm, "
-                    "chest %.1f mm, knee %.1f mm, %.0f ms\n", bi, avatar_garment_type_name(ge.type), g.nv, g.nt,
-                    inside, dmin * 1e3, d_chest * 1e3, d_knee * 1e3, t_build[bi * 2 + type] * 1e3);
+            /* a triangle's corners all on one panel, the panel its normal faces (inner layer
+               triangles face the body, so only triangles clearly facing front or back count) */
+            for (int t = 0; t < g.nt; t++) {
+                const int32_t *f = g.tri + (size_t)t * 3;
+                int fr = (g.uv[f[0] * 2] < 0.5f) + (g.uv[f[1] * 2] < 0.5f) + (g.uv[f[2] * 2] < 0.5f);
+                bad_side += fr != 0 && fr != 3;
+            }
+            int32_t *weld = gc_weld(&g);
+            int open = gc_open_edges(&g, weld);
+            double t1 = time_now();
+            int isect = gc_self_intersections(&g, weld, 0.01f);
+            double t_isect = time_now() - t1;
+            free(weld);
+            float d_chest = nearest_vertex_dist(&g, chest), d_knee = nearest_vertex_dist(&g, probe[0]);
+            float d_shin = nearest_vertex_dist(&g, probe[1]);
+            fprintf(stderr,
+                    "%-9s %-11s %6d vertices %6d triangles: %d open edges, %d intersecting pairs, %d inside, "
+                    "nearest body vertex %.1f mm, chest %.0f knee %.0f shin %.0f mm; build %.0f ms, check %.0f ms\n",
+                    bc->name, avatar_garment_type_name(ge.type), g.nv, g.nt, open, isect, inside, dmin * 1e3,
+                    d_chest * 1e3, d_knee * 1e3, d_shin * 1e3, t_build * 1e3, t_isect * 1e3);
+            CHECK_EQ_INT(open, 0);
+            CHECK_EQ_INT(isect, 0);
             CHECK_EQ_INT(inside, 0);
             CHECK(near * 100 <= g.nv);   /* narrow gaps (crotch, armpit) leave less room than the offset */
             n_near += near, n_vert += g.nv;
             CHECK_EQ_INT(bad_n, 0);
             CHECK_EQ_INT(bad_uv, 0);
             CHECK_EQ_INT(bad_idx, 0);
-            if (type == AVATAR_GARMENT_TOP) {
-                CHECK(d_chest < 0.025f);
-                CHECK(d_knee > 0.10f);
-            } else {
-                CHECK(d_knee < 0.025f);
-                CHECK(d_chest > 0.10f);
+            CHECK_EQ_INT(bad_side, 0);
+            const float on = 0.03f, off = 0.10f;   /* covered: a garment vertex within 3 cm; not: none within 10 cm */
+            switch (ge.type) {
+            case AVATAR_GARMENT_TSHIRT:
+            case AVATAR_GARMENT_LONGSLEEVE:
+                CHECK(d_chest < on && d_knee > off);
+                break;
+            case AVATAR_GARMENT_DRESS:
+                CHECK(d_chest < on && d_shin > off);
+                break;
+            case AVATAR_GARMENT_SKIRT:
+                CHECK(d_chest > off && d_shin > off);
+                break;
+            case AVATAR_GARMENT_TROUSERS:
+                CHECK(d_chest > off && d_knee < on && d_shin < on);
+                break;
+            default:
+                CHECK(d_chest > off && d_shin > off);
+                break;
             }
             if (bi == 0) {   /* determinism: the same bytes with one thread and with three */
                 struct avatar_mesh g2;
@@ -138,63 +164,72 @@ int main(void)
                 CHECK(avatar_garment_build(m, &p, &body, &ge, &g2) == TRYON_OK);
                 CHECK(g2.nv == g.nv && memcmp(g.pos, g2.pos, (size_t)g.nv * 3 * sizeof(float)) == 0);
                 CHECK(memcmp(g.nrm, g2.nrm, (size_t)g.nv * 3 * sizeof(float)) == 0);
+                CHECK(memcmp(g.uv, g2.uv, (size_t)g.nv * 2 * sizeof(float)) == 0);
                 avatar_mesh_free(&g2);
                 omp_set_num_threads(nth);
+
+                /* size parameters: longer reaches lower; looseness moves the cloth out */
+                struct avatar_garment_est g3 = ge;
+                g3.length = ge.length > 0.5f ? 0.0f : 1.0f;
+                float lo1[3], hi1[3], lo2[3], hi2[3];
+                avatar_mesh_bounds(&g, lo1, hi1);
+                CHECK(avatar_garment_build(m, &p, &body, &g3, &g2) == TRYON_OK);
+                avatar_mesh_bounds(&g2, lo2, hi2);
+                if (g3.length > ge.length)
+                    CHECK(lo2[1] < lo1[1] - 0.02f);
+                else
+                    CHECK(lo2[1] > lo1[1] + 0.02f);
+                avatar_mesh_free(&g2);
+                g3 = ge;
+                g3.looseness = 0.02f;
+                CHECK(avatar_garment_build(m, &p, &body, &g3, &g2) == TRYON_OK);
+                float gap1 = mean_gap(&g, &body), gap2 = mean_gap(&g2, &body);
+                CHECK_NEAR(gap2 - gap1, 0.02f, 0.008f);
+                avatar_mesh_free(&g2);
             }
             avatar_mesh_free(&g);
-        }
-
-        /* the product-photo round trip: on the calibration body the proportions come back;
-           on a very different body (whose proportions the tables do not know) the type does */
-        if (bi < 2) {
-            const float cases[4][3] = {{0, 0.0f, 0.2f}, {0, 0.6f, 0.9f}, {1, 0.1f, 0}, {1, 0.8f, 0}};
-            for (int k = 0; k < 4; k++) {
-                struct avatar_garment_est ge = {(enum avatar_garment_type)(int)cases[k][0], {0.5f, 0.5f, 0.5f},
-                                                cases[k][1], cases[k][2]};
-                struct avatar_mesh g;
-                if (avatar_garment_build(m, &p, &body, &ge, &g) != TRYON_OK)
-                    continue;
-                struct avatar_garment_est est;
-                roundtrip(&g, &est);
-                fprintf(stderr, "body %d round trip %s length %.2f sleeve %.2f -> %s length %.2f sleeve %.2f\n", bi,
-                        avatar_garment_type_name(ge.type), ge.length, ge.sleeve, avatar_garment_type_name(est.type),
-                        est.length, est.sleeve);
-                CHECK_EQ_INT(est.type, ge.type);
-                if (bi == 0) {
-                    CHECK_NEAR(est.length, ge.length, 0.08);
-                    if (ge.type == AVATAR_GARMENT_TOP)
-                        CHECK_NEAR(est.sleeve, ge.sleeve, 0.08);
-                }
-                /* albedo = colour * 0.65 (estimate.c's PRODUCT_GAIN) / the backdrop's brightness */
-                CHECK_NEAR(est.color[0], img_srgb_to_linear(200.0f / 255.0f) * 0.65f / img_srgb_to_linear(230.0f / 255.0f),
-                           1e-4);
-                avatar_mesh_free(&g);
-            }
         }
         parity_grid_free(&pg);
         avatar_mesh_free(&body);
     }
-
     fprintf(stderr, "%d of %d garment vertices nearer than 7 mm to a body vertex\n", n_near, n_vert);
 
-    /* errors */
+    /* errors, names */
     struct avatar_body_params p;
     memset(&p, 0, sizeof p);
     avatar_phenotype_default(&p.ph);
     struct avatar_mesh body, g;
     CHECK(avatar_body_build(m, &p, &body) == TRYON_OK);
-    struct avatar_garment_est ge = {AVATAR_GARMENT_NTYPES, {0, 0, 0}, 0.5f, 0.5f};
+    struct avatar_garment_est ge;
+    memset(&ge, 0, sizeof ge);
+    ge.type = AVATAR_GARMENT_NTYPES;
     CHECK(avatar_garment_build(m, &p, &body, &ge, &g) == TRYON_EINVAL);
-    ge.type = AVATAR_GARMENT_TOP, ge.length = NAN;
+    ge.type = AVATAR_GARMENT_TSHIRT, ge.length = NAN;
     CHECK(avatar_garment_build(m, &p, &body, &ge, &g) == TRYON_EINVAL);
+    ge.length = 0, ge.looseness = INFINITY;
+    CHECK(avatar_garment_build(m, &p, &body, &ge, &g) == TRYON_EINVAL);
+    memset(&ge, 0, sizeof ge);   /* zeroed: the old default, a t-shirt */
+    CHECK(avatar_garment_build(m, &p, &body, &ge, &g) == TRYON_OK);
+    avatar_mesh_free(&g);
     avatar_mesh_free(&body);
+    const char *names[AVATAR_GARMENT_NTYPES] = {"t-shirt", "long-sleeve", "dress", "skirt", "trousers", "shorts"};
+    for (int t = 0; t < AVATAR_GARMENT_NTYPES; t++) {
+        enum avatar_garment_type pt;
+        CHECK_STR(avatar_garment_type_name((enum avatar_garment_type)t), names[t]);
+        CHECK(avatar_garment_type_parse(names[t], &pt) == TRYON_OK && (int)pt == t);
+    }
+    const struct { const char *s; enum avatar_garment_type t; } aliases[] = {
+        {"top", AVATAR_GARMENT_TSHIRT}, {"tee", AVATAR_GARMENT_TSHIRT}, {"shirt", AVATAR_GARMENT_TSHIRT},
+        {"longsleeve", AVATAR_GARMENT_LONGSLEEVE}, {"pants", AVATAR_GARMENT_TROUSERS},
+        {"jeans", AVATAR_GARMENT_TROUSERS}};
+    for (size_t i = 0; i < sizeof aliases / sizeof *aliases; i++) {
+        enum avatar_garment_type pt;
+        CHECK(avatar_garment_type_parse(aliases[i].s, &pt) == TRYON_OK && pt == aliases[i].t);
+    }
     enum avatar_garment_type t;
-    CHECK(avatar_garment_type_parse("trousers", &t) == TRYON_OK && t == AVATAR_GARMENT_TROUSERS);
-    CHECK(avatar_garment_type_parse("top", &t) == TRYON_OK && t == AVATAR_GARMENT_TOP);
     CHECK(avatar_garment_type_parse("hat", &t) == TRYON_EINVAL);
     CHECK_CONTAINS(tryon_errmsg(), "hat");
-    CHECK_STR(avatar_garment_type_name(AVATAR_GARMENT_TOP), "top");
-    CHECK_STR(avatar_garment_type_name(AVATAR_GARMENT_TROUSERS), "trousers");
+    CHECK_STR(avatar_landmark_name(AVATAR_LM_CROTCH), "crotch");
 
     avatar_model_free(m);
     return check_result("test_avatar_garment");
