@@ -6,7 +6,9 @@
  * radiance plus AOVs (alpha, depth, normal, albedo, object id), and rt_film_to_rgba8 /
  * rt_film_to_rgba8_tone tone-map the film to 8-bit sRGB RGBA.
  *
- * Integrator (unbiased): at every surface hit one emitter is chosen (the environment with
+ * Integrator (unbiased): at the camera ray's hit every emitter that can light the point
+ * is sampled once (each rectangle and the environment: one shadow ray each); at every
+ * later surface hit one emitter is chosen (the environment with
  * a probability from its estimated share of the irradiance, else a rectangle with
  * probability proportional to radiance x area / distance^2, zero for rectangles that
  * cannot light the point: it is behind their emitting side or they lie wholly below its

@@ -13,7 +13,10 @@
  * Blackman-Harris filter of radius 1.5 px through a tabulated inverse CDF; a pixel is the
  * mean of its samples.
  *
- * Per surface hit: next-event estimation on one emitter (see raytrace.h), then a BSDF
+ * Per surface hit: next-event estimation (every emitter that can light the point at the
+ * camera hit, RT_NEE_ALL: measured on the studio person at equal CPU time, RMSE^2 x time
+ * 1.6x lower at 4 spp, 1.3x at 16, 1.07x at 64, for 1.6x the time per sample; one
+ * emitter at later hits, see raytrace.h), then a BSDF
  * sample; emission found by the BSDF sample is weighted by the power heuristic against
  * the density with which next-event estimation would have picked it from the previous
  * vertex (the rectangle's solid-angle or area density, chosen by the same rule, times its
@@ -258,17 +261,20 @@ static float nee_solid_angle(const struct rt_light *l, const float p[3], struct 
    light the point, 1 when none can. More rectangles: the commit-time probabilities. The
    same function gives the MIS density of a bounce hit from the previous vertex. */
 #define RT_SEL_MAX 16
+#define RT_NEE_ALL 1 /* vertices (from the camera hit) that sample every emitter */
 struct rt_sel {
     float p_env;            /* probability of the environment */
     float cdf[RT_SEL_MAX];  /* cumulative probabilities of the rectangles given not env */
     float p[RT_SEL_MAX];    /* probability of rectangle i (env share included) */
     bool adaptive;          /* false: use the lights' commit-time p_sel and s->light_cdf */
+    bool all;               /* sample every emitter (p_env and p[i] are 1 or 0) */
 };
 
-static void select_probs(const struct rt_scene *s, const float p[3], const float ns[3], bool transmits,
+static void select_probs(const struct rt_scene *s, const float p[3], const float ns[3], bool transmits, bool all,
                          struct rt_sel *sel)
 {
     sel->adaptive = s->nlights <= RT_SEL_MAX;
+    sel->all = all && sel->adaptive;
     if (!sel->adaptive) {
         sel->p_env = s->p_env;
         return;
@@ -297,6 +303,12 @@ static void select_probs(const struct rt_scene *s, const float p[3], const float
         }
         total += w;
         sel->cdf[i] = total;
+    }
+    if (sel->all) { /* every emitter that can light the point, each with probability 1 */
+        sel->p_env = s->p_env > 0.0f ? 1.0f : 0.0f;
+        for (int i = 0; i < s->nlights; i++)
+            sel->p[i] = s->lights[i].lum_area > 0.0f && sel->cdf[i] > (i > 0 ? sel->cdf[i - 1] : 0.0f) ? 1.0f : 0.0f;
+        return;
     }
     if (s->p_env > 0.0f)
         sel->p_env = total > 0.0f ? clampf(s->env_w / (s->env_w + total), 0.05f, 0.5f) : 1.0f;
@@ -461,28 +473,18 @@ struct rt_pctx {
 /* Next-event estimation at hit h (material bp, local frame t, b, ns, viewer wo local):
    one emitter, one shadow ray; adds thr * f * Le * cos / pdf * w to L, w the power
    heuristic weight against BSDF sampling when `mis`. */
-static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int vert, float usel, const struct rt_sel *sel,
-                       const struct rt_hit *h, const struct rt_bsdf_p *bp, const float fr[2][3], const float wo[3],
-                       const float thr[3], bool mis, float L[3])
+static void nee_one(const struct rt_pctx *pc, int e, float p_sel, float r1, float r2, const struct rt_hit *h,
+                    const struct rt_bsdf_p *bp, const float fr[2][3], const float wo[3], const float thr[3], bool mis,
+                    float L[3])
 {
     const struct rt_scene *s = pc->s;
-    float r1, r2;
-    smp2(sm, 1 + 3 * vert, &r1, &r2);
     float wi[3], Le[3], pdf_l, dist = INFINITY, y[3] = { 0, 0, 0 };
-    bool env = usel < sel->p_env;
+    bool env = e < 0;
     if (env) {
         float pe = env_sample(&s->env, r1, r2, wi, Le);
-        pdf_l = sel->p_env * pe;
+        pdf_l = p_sel * pe;
     } else {
-        float u = (usel - sel->p_env) / (1.0f - sel->p_env);
-        const float *cdf = sel->adaptive ? sel->cdf : s->light_cdf;
-        int i = 0;
-        while (i < s->nlights - 1 && u >= cdf[i])
-            i++;
-        const struct rt_light *l = &s->lights[i];
-        float p_sel = sel_light(s, sel, i);
-        if (!(p_sel > 0.0f))
-            return;
+        const struct rt_light *l = &s->lights[e];
         struct rt_sph_rect q;
         float sa = nee_solid_angle(l, h->p, &q);
         if (sa > 0.0f) {
@@ -530,6 +532,35 @@ static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int ve
     float g = fabsf(wl[2]) * w / pdf_l;
     for (int k = 0; k < 3; k++)
         L[k] += thr[k] * f[k] * Le[k] * g;
+}
+
+static void next_event(const struct rt_pctx *pc, const struct rt_smp *sm, int vert, float usel, const struct rt_sel *sel,
+                       const struct rt_hit *h, const struct rt_bsdf_p *bp, const float fr[2][3], const float wo[3],
+                       const float thr[3], bool mis, float L[3])
+{
+    const struct rt_scene *s = pc->s;
+    float r1, r2;
+    smp2(sm, 1 + 3 * vert, &r1, &r2);
+    if (sel->all) {
+        if (sel->p_env > 0.0f)
+            nee_one(pc, -1, 1.0f, r1, r2, h, bp, fr, wo, thr, mis, L);
+        for (int i = 0; i < s->nlights; i++)
+            if (sel->p[i] > 0.0f)
+                nee_one(pc, i, 1.0f, r1, r2, h, bp, fr, wo, thr, mis, L);
+        return;
+    }
+    if (usel < sel->p_env) {
+        nee_one(pc, -1, sel->p_env, r1, r2, h, bp, fr, wo, thr, mis, L);
+        return;
+    }
+    float u = (usel - sel->p_env) / (1.0f - sel->p_env);
+    const float *cdf = sel->adaptive ? sel->cdf : s->light_cdf;
+    int i = 0;
+    while (i < s->nlights - 1 && u >= cdf[i])
+        i++;
+    float p_sel = sel_light(s, sel, i);
+    if (p_sel > 0.0f)
+        nee_one(pc, i, p_sel, r1, r2, h, bp, fr, wo, thr, mis, L);
 }
 
 /* One camera path through pixel position (fx, fy) (continuous pixel coordinates).
@@ -608,7 +639,7 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
         float usel, u0; /* emitter choice, lobe choice */
         smp2(sm, 3 + 3 * depth, &usel, &u0);
         if (emitters) {
-            select_probs(s, h.p, h.ns, bp.kind == RT_BSDF_CLOTH && bp.trans > 0.0f, &sel);
+            select_probs(s, h.p, h.ns, bp.kind == RT_BSDF_CLOTH && bp.trans > 0.0f, depth < RT_NEE_ALL, &sel);
             next_event(pc, sm, depth, usel, &sel, &h, &bp, (const float(*)[3])fr, wo, thr, mis, L);
         }
         if (!mis)
