@@ -13,12 +13,26 @@
 #include "scheduler/scheduler.h"
 
 static char g_cat[PATH_MAX];
+static char g_tmp[] = "/tmp/tryon-fuzz-catalog-XXXXXX";
+
+/* Remove the scratch folder at exit (libFuzzer exits through exit() when its time is up). */
+static void cleanup(void)
+{
+    static const char *const files[] = {"catalog.yaml", "imgs/a.png", "imgs/t.png", "imgs/out.png", "imgs", NULL};
+    char path[PATH_MAX];
+    for (const char *const *f = files; *f; f++) {
+        snprintf(path, sizeof path, "%s/%s", g_tmp, *f);
+        remove(path);
+    }
+    remove(g_tmp);
+}
 
 static void setup(void)
 {
-    char tmpl[] = "/tmp/tryon-fuzz-catalog-XXXXXX";
+    char *tmpl = g_tmp;
     if (!mkdtemp(tmpl))
         abort();
+    atexit(cleanup);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/imgs/a.png", tmpl);
     struct img8 im;
