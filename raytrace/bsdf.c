@@ -308,7 +308,7 @@ void rt_material_preset(enum rt_bsdf kind, const float albedo[3], struct rt_mate
         out->subsurface = 0.6f;
     } else if (kind == RT_BSDF_CLOTH) {
         for (int k = 0; k < 3; k++)
-            out->sheen[k] = clamp01f(0.3f * albedo[k] + 0.15f);
+            out->sheen[k] = clamp01f(0.5f * albedo[k] + 0.03f); /* tinted: keeps the colour */
         out->sheen_roughness = 0.5f;
     }
 }

@@ -93,7 +93,8 @@ struct rt_material {
     float transmission;         /* CLOTH: fraction of the diffuse part transmitted, [0, 1] */
 };
 /* A material of `kind` with its studio defaults: SKIN roughness 0.45, ior 1.4, subsurface
-   0.6; CLOTH sheen 0.3 x albedo + 0.15 grey, sheen_roughness 0.5, transmission 0; the
+   0.6; CLOTH sheen 0.5 x albedo + 0.03 (tinted, so the garment keeps its colour),
+   sheen_roughness 0.5, transmission 0; the
    others plain. texture NULL. */
 void rt_material_preset(enum rt_bsdf kind, const float albedo[3], struct rt_material *out);
 /* The BSDF of material m (its albedo; the texture is ignored) in the local frame where
