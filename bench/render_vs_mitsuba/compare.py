@@ -302,6 +302,8 @@ def main_run(a):
     scenes["body"] = os.path.join(adir, "studio_body.json")
     scenes["dressed"] = os.path.join(adir, "studio_dressed.json")
     only = a.scenes.split(",")
+    old_path = os.path.join(work, "report.json")
+    old_timing = json.load(open(old_path)).get("timing", {}) if a.reuse and os.path.exists(old_path) else {}
     if not a.rev:
         a.rev = os.popen("git -C '%s' log -1 --format='%%h %%s' 2>/dev/null" % HERE).read().strip()[:72]
     mver = subprocess.run([sys.executable, "-c", "import mitsuba; print(mitsuba.__version__)"],
@@ -313,12 +315,15 @@ def main_run(a):
     for name in only:
         sp = scenes[name]
         o = os.path.join(work, name)
-        hi = a.hi_spp
+        hi = dict((k, int(v)) for k, v in (x.split("=") for x in a.hi_spp_for.split(",") if x)).get(name, a.hi_spp)
         t0 = time.time()
-        R.tryon(sp, [hi], o + "_tryon_s1", seed=1)
-        R.tryon(sp, [hi], o + "_tryon_s2", seed=2)
-        R.mitsuba("llvm_ad_rgb", sp, [hi], o + "_mts_llvm", seed=1)
-        R.mitsuba("llvm_ad_rgb", sp, [hi], o + "_mts_llvm_s2", seed=2)
+        todo = [(R.tryon, (sp, [hi], o + "_tryon_s1"), {"seed": 1}),
+                (R.tryon, (sp, [hi], o + "_tryon_s2"), {"seed": 2}),
+                (R.mitsuba, ("llvm_ad_rgb", sp, [hi], o + "_mts_llvm"), {"seed": 1}),
+                (R.mitsuba, ("llvm_ad_rgb", sp, [hi], o + "_mts_llvm_s2"), {"seed": 2})]
+        for fn, args, kw in todo:
+            if not (a.reuse and os.path.exists("%s_spp%d.pfm" % (args[-1], hi))):
+                fn(*args, **kw)
         t1 = read_pfm("%s_tryon_s1_spp%d.pfm" % (o, hi))
         t2 = read_pfm("%s_tryon_s2_spp%d.pfm" % (o, hi))
         m = read_pfm("%s_mts_llvm_spp%d.pfm" % (o, hi))
@@ -344,25 +349,31 @@ def main_run(a):
                                                      res["tryon_vs_mitsuba"]["mean_err"],
                                                      res["tryon_vs_mitsuba"]["rmse"],
                                                      res["tryon_vs_mitsuba"]["mask_frac"]), flush=True)
-        if not a.skip_timing and name in a.timing_scenes.split(","):
-            report["timing"][name] = timing(R, a, sp, o, tryon_avg, 0.5 * (m + m2))
+        if a.reuse and name in old_timing:
+            report["timing"][name] = old_timing[name]
+        elif not a.skip_timing and name in a.timing_scenes.split(","):
+            report["timing"][name] = timing(R, a, sp, o, tryon_avg, 0.5 * (m + m2), hi)
     report["uptime_end"] = os.popen("uptime").read().strip()
     with open(os.path.join(work, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     write_results(report, os.path.join(HERE, "RESULTS.md") if a.write_results else os.path.join(work, "RESULTS.md"))
 
 
-def timing(R, a, sp, o, tryon_hi, mts_hi):
+def timing(R, a, sp, o, tryon_hi, mts_hi, hi):
     """Ladder of spp on 2 threads for tryon and both Mitsuba variants; reference = the mean
     of tryon's two high-spp images and of Mitsuba llvm's two (weights 1/2, 1/2)."""
     ref = 0.5 * (tryon_hi + mts_hi)
     ladder = [int(s) for s in a.ladder.split(",")]
-    out = {"ladder": ladder, "reps": a.reps, "uptime": os.popen("uptime").read().strip(), "renderers": {}}
+    out = {"ladder": ladder, "reps": a.reps, "ref_spp": hi, "uptime": os.popen("uptime").read().strip(), "renderers": {}}
     runs = [("tryon", lambda sp_, spps, p: R.tryon(sp_, spps, p, seed=3, repeat=a.reps, warmup=1)),
             ("mitsuba-llvm_ad_rgb", lambda sp_, spps, p: R.mitsuba("llvm_ad_rgb", sp_, spps, p, seed=3,
                                                                    repeat=a.reps, warmup=1, rr_depth=5)),
             ("mitsuba-scalar_rgb", lambda sp_, spps, p: R.mitsuba("scalar_rgb", sp_, spps, p, seed=3,
-                                                                  repeat=a.reps, warmup=1, rr_depth=5))]
+                                                                  repeat=a.reps, warmup=1, rr_depth=5)),
+            # tryon draws from scrambled (0,2) Sobol points; Mitsuba's closest is ldsampler
+            ("mitsuba-llvm_ad_rgb+ldsampler", lambda sp_, spps, p: R.mitsuba("llvm_ad_rgb", sp_, spps, p, seed=3,
+                                                                             repeat=a.reps, warmup=1, rr_depth=5,
+                                                                             sampler="ldsampler"))]
     for name, fn in runs:
         prefix = "%s_ladder_%s" % (o, name)
         rows = fn(sp, ladder, prefix)
@@ -391,21 +402,21 @@ def write_results(rep, path):
                                                   rep["uptime_end"]), "",
          "Studio mirror check (scene_render studio-check: the exported studio vs rt_scene_add_studio, same "
          "seed): max relative pixel difference %s." % rep["studio_check"]["studio_check_max_rel_diff"], "",
-         "## Agreement at %d spp (tryon max_depth %d = Mitsuba path max_depth %d, no RR on Mitsuba)" %
-         (a["hi_spp"], a["depth"], a["depth"] + 1), "",
+         "## Agreement (tryon max_depth %d = Mitsuba path max_depth %d, no RR on Mitsuba)" %
+         (a["depth"], a["depth"] + 1), "",
          "Metric: linear RGB, both images box-downsampled %dx%d; mask = blocks not touching a light and "
          "channel values above 1e-3 x image mean; MRE = mean |tryon - mitsuba| / mitsuba over masked "
          "block-channels. Noise alone = the MRE Monte Carlo noise gives by itself, from the same MRE between "
          "two seeds of each renderer: sqrt((tryon_floor^2 + mitsuba_floor^2) / 2). 2+2 seeds: the mean of two "
          "tryon seeds against the mean of two Mitsuba seeds. RMSE at full resolution. Mean = relative error of "
          "the masked mean brightness (tryon / Mitsuba - 1)." % (a["block"], a["block"]), "",
-         "| scene | MRE tryon vs Mitsuba llvm | noise alone | seed floors tryon / Mitsuba | MRE 2+2 seeds | "
+         "| scene | spp | MRE tryon vs Mitsuba llvm | noise alone | seed floors tryon / Mitsuba | MRE 2+2 seeds | "
          "mean brightness | RMSE | mask |",
-         "|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|"]
     for n, r in rep["agree"].items():
         t = r["tryon_vs_mitsuba"]
-        L.append("| %s | %.2f%% | %.2f%% | %.2f%% / %.2f%% | %.2f%% | %+.2f%% | %.4g | %.0f%% |" % (
-            n, 100 * t["mre"], 100 * r["noise_expected"], 100 * r["noise_floor_tryon_s1_vs_s2"]["mre"],
+        L.append("| %s | %d | %.2f%% | %.2f%% | %.2f%% / %.2f%% | %.2f%% | %+.2f%% | %.4g | %.0f%% |" % (
+            n, r["spp"], 100 * t["mre"], 100 * r["noise_expected"], 100 * r["noise_floor_tryon_s1_vs_s2"]["mre"],
             100 * r["noise_floor_mitsuba_s1_vs_s2"]["mre"], 100 * r["mitsuba2_vs_tryon2"]["mre"],
             100 * t["mean_err"], t["rmse"], 100 * t["mask_frac"]))
     for n, tm in rep["timing"].items():
@@ -413,7 +424,7 @@ def write_results(rep, path):
               (n, a["threads"], tm["reps"], tm["uptime"]), "",
               "Render-call wall time in seconds / RMSE against the converged reference (mean of tryon's and "
               "Mitsuba llvm's %d-spp images, two seeds each). Mitsuba: independent sampler, rr_depth 5 (default); tryon: "
-              "its own sampler and RR (raytrace.h). Same resolution, spp and depth." % a["hi_spp"], "",
+              "its own sampler and RR (raytrace.h). Same resolution, spp and depth." % tm["ref_spp"], "",
               "| renderer | " + " | ".join("%d spp" % s for s in tm["ladder"]) + " | CPU/wall |",
               "|---|" + "---|" * (len(tm["ladder"]) + 1)]
         for name, r in tm["renderers"].items():
@@ -422,10 +433,13 @@ def write_results(rep, path):
                      " | %s |" % ("%.2f" % r["cpu_per_wall"] if r["cpu_per_wall"] else "-"))
         tt = tm["time_to_target"]
         fastest = min(tt["mitsuba-llvm_ad_rgb"], tt["mitsuba-scalar_rgb"])
+        best = min(v for k, v in tt.items() if k.startswith("mitsuba"))
         L += ["", "Time to reach Mitsuba llvm's 64-spp RMSE (%.4g), log-log interpolated:" % tm["target_rmse"], ""]
         for k, v in tt.items():
             L.append("- %s: %.3f s" % (k, v))
-        L.append("- tryon / fastest Mitsuba = %.2f (goal: at most 0.5)" % (tt["tryon"] / fastest))
+        L.append("- tryon / faster Mitsuba variant (default independent sampler) = %.2f (goal: at most 0.5)" %
+                 (tt["tryon"] / fastest))
+        L.append("- tryon / fastest Mitsuba configuration here (incl. ldsampler) = %.2f" % (tt["tryon"] / best))
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
     print("wrote", path)
@@ -458,6 +472,8 @@ def main():
     r.add_argument("--ladder", default="1,2,4,8,16,32,64,128,256")
     r.add_argument("--reps", type=int, default=3)
     r.add_argument("--skip-timing", action="store_true")
+    r.add_argument("--reuse", action="store_true", help="keep high-spp images (and the timing of a scene) already in --work")
+    r.add_argument("--hi-spp-for", default="", help="per-scene high spp, e.g. dressed=2048")
     r.add_argument("--write-results", action="store_true", help="write bench/render_vs_mitsuba/RESULTS.md")
     r.add_argument("--images-in-repo", action="store_true", help="PNGs into bench/render_vs_mitsuba/images")
     r.add_argument("--rev", default="", help="what tryon revision this is (default: git log -1 of this folder)")

@@ -10,7 +10,7 @@
  *       studio_dressed.json (schema below). The studio is written as explicit triangles,
  *       rectangle lights and environment map computed exactly as raytrace/studio.c's
  *       rt_scene_add_studio builds them (cyclorama, key, fill and rim softboxes,
- *       rt_env_studio(256) as env_studio.pfm), so Mitsuba and tryon get the same emitters
+ *       rt_env_studio(128) as env_studio.pfm), so Mitsuba and tryon get the same emitters
  *       and triangles and tryon never calls rt_scene_add_studio here (`studio-check`
  *       verifies the copy against it).
  *   scene_render render SCENE.json --spp 1,4,16 [--depth D] [--seed S] [--threads T]
@@ -509,7 +509,7 @@ static int cmd_render(int argc, char **argv)
 /* The studio as raytrace/studio.c builds it (same float expressions, same order): the
    cyclorama mesh, the three softboxes (key, fill, rim) as corner/edges/radiance; the
    environment is rt_env_studio(SR_ENV_W) at scale 1. */
-#define SR_ENV_W 256
+#define SR_ENV_W 128
 #define SR_NLIGHTS 3
 #define SR_COVE_SEGS 16
 struct sr_light { float corner[3], eu[3], ev[3], radiance[3]; };
@@ -594,7 +594,7 @@ static void studio_build(const float bmin[3], const float bmax[3], struct avatar
     const float deg = (float)M_PI / 180.0f;
     studio_softbox(c, 2.0f * sz, 40.0f * deg, 35.0f * deg, 0.6f * sz, 0.9f * sz, 2.0f, &lights[0]);
     studio_softbox(c, 2.2f * sz, -45.0f * deg, 10.0f * deg, 0.6f * sz, 0.9f * sz, 0.9f, &lights[1]);
-    studio_softbox(c, 1.73f * sz, -119.0f * deg, 44.0f * deg, 0.35f * sz, 0.5f * sz, 1.2f, &lights[2]);
+    studio_softbox(c, 1.73f * sz, -119.0f * deg, 44.0f * deg, 0.35f * sz, 0.5f * sz, 2.5f, &lights[2]);
 }
 
 /* The garment texture (32 x 32, 8-bit sRGB): diagonal colour bands 4 texels wide, a dark
