@@ -110,6 +110,7 @@ static void text_add(struct text *t, const char *s, size_t n)
     t->buf[t->len] = 0;
 }
 static void text_printf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Formatted text of at most 511 bytes (ids and numbers; long strings go through text_add). */
 static void text_printf(struct text *t, const char *fmt, ...)
 {
     char line[512];
@@ -143,13 +144,14 @@ static int write_index(const struct worker_synth_config *cfg, const char *out, b
     json_w_free(&hdr);
     text_printf(&json, ",\"seed\":%llu,\"hold_out\":%s,\"size\":[%d,%d],\"spp\":%d,\"persons\":[",
                 (unsigned long long)cfg->seed, cfg->hold_out ? "true" : "false", cfg->width, cfg->height, cfg->spp);
+    text_printf(&cat, "# Written by `tryon synth` from ");
+    text_add(&cat, cfg->path, strlen(cfg->path));
     text_printf(&cat,
-                "# Written by `tryon synth` from %s\n"
-                "# (truth.jsonl holds the parameters each photo was made from). height_cm is given for\n"
+                "\n# (truth.jsonl holds the parameters each photo was made from). height_cm is given for\n"
                 "# the persons the config hints, and for every photo taken at another camera distance\n"
                 "# than the standard photo camera's (it fixes the body's scale).\n"
                 "seed: %llu\nrender:\n  preset: %s\npersons:\n",
-                cfg->path, (unsigned long long)cfg->seed, cfg->catalog_preset);
+                (unsigned long long)cfg->seed, cfg->catalog_preset);
     for (int i = 0; i < n && !code; i++) {
         char id[72], tpath[PATH_MAX];
         const char *folder;
@@ -213,14 +215,14 @@ int farm_cmd_synth(int argc, char **argv, int rank, int world)
                                           {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     const char *out = NULL, *size = NULL;
-    int spp = 0, threads = 0, c;
+    int spp = -1, threads = 0, c;   /* spp -1: the config's */
     bool quiet = false;
     optind = 1;
     opterr = rank == 0;
     while ((c = getopt_long(argc, argv, "o:z:n:t:qh", longs, NULL)) != -1) {
         if (c == 'o') out = optarg;
         else if (c == 'z') size = optarg;
-        else if (c == 'n') spp = atoi(optarg);
+        else if (c == 'n') spp = atoi(optarg) > 0 ? atoi(optarg) : 0;   /* 0: refused below */
         else if (c == 't') threads = atoi(optarg);
         else if (c == 'q') quiet = true;
         else {
@@ -230,7 +232,8 @@ int farm_cmd_synth(int argc, char **argv, int rank, int world)
         }
     }
     int w = 0, h = 0;
-    if (optind != argc - 1 || !out || (size && farm_parse_size(size, &w, &h)) || spp < 0 || threads < 0) {
+    if (optind != argc - 1 || !out || (size && farm_parse_size(size, &w, &h)) || spp == 0 ||
+        threads < 0) {
         if (rank == 0)
             usage(stderr);
         return FARM_EXIT_USAGE;
@@ -245,7 +248,7 @@ int farm_cmd_synth(int argc, char **argv, int rank, int world)
     }
     if (size)
         cfg.width = w, cfg.height = h;
-    if (spp)
+    if (spp > 0)
         cfg.spp = spp;
 
     struct worker_settings ws;

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define SYNTH_MAX_DEPTH 4      /* path length of the synthetic photos */
-#define SYNTH_TEX 512          /* print texture side, texels */
+#define SYNTH_TEX 1024         /* print texture side, texels */
 #define SYNTH_LAYER_M 0.006f   /* extra push of an outer garment over an inner one, metres */
 
 /* The film as 8-bit: RGBA, or RGB when the photo is opaque (no alpha channel at all). */
@@ -65,23 +65,39 @@ static float print_at(const struct worker_synth_garment *g, float x, float y, fl
     }
 }
 
-/* Paint the garment's texture (linear RGB, v up) from its colour and print. The metres per
-   uv unit come from the mesh's extent over its uv extent. The logo sits at the uv centre
-   horizontally, 70% up on a top or a dress (the chest), 88% up on a bottom (below the
-   waistband). */
+/* Paint the garment's texture (linear RGB, v up) from its colour and print. Metres per uv
+   unit come from the mesh's edges (sum of |dx| over sum of |du|, likewise y and v), so a
+   pattern keeps its size on any UV layout (a planar projection or avatar's front/back
+   atlas). The logo sits on the front's centre line (the mean u of the vertices near
+   x = centre in front), 70% up the v range on a top or a dress (the chest), 88% up on a
+   bottom (below the waistband). */
 static enum tryon_status paint_texture(const struct avatar_mesh *m, const struct worker_synth_garment *g,
                                        struct imgf *tex)
 {
-    float umin = 1e30f, umax = -1e30f, vmin = 1e30f, vmax = -1e30f;
-    for (int i = 0; i < m->nv; i++) {
-        umin = fminf(umin, m->uv[2 * i]), umax = fmaxf(umax, m->uv[2 * i]);
-        vmin = fminf(vmin, m->uv[2 * i + 1]), vmax = fmaxf(vmax, m->uv[2 * i + 1]);
-    }
+    double sx = 0, su = 0, sy = 0, sv = 0;
+    for (int t = 0; t < m->nt; t++)
+        for (int k = 0; k < 3; k++) {
+            int a = m->tri[3 * t + k], b = m->tri[3 * t + (k + 1) % 3];
+            sx += fabsf(m->pos[3 * a] - m->pos[3 * b]), sy += fabsf(m->pos[3 * a + 1] - m->pos[3 * b + 1]);
+            su += fabsf(m->uv[2 * a] - m->uv[2 * b]), sv += fabsf(m->uv[2 * a + 1] - m->uv[2 * b + 1]);
+        }
+    float mu = su > 0 ? (float)(sx / su) : 1.0f, mv = sv > 0 ? (float)(sy / sv) : 1.0f;
+    /* the front's centre line: mean u of the vertices within 2 cm of x = centre, in front */
     float bmin[3], bmax[3];
     avatar_mesh_bounds(m, bmin, bmax);
-    float su = (bmax[0] - bmin[0]) / fmaxf(umax - umin, 1e-6f), sv = (bmax[1] - bmin[1]) / fmaxf(vmax - vmin, 1e-6f);
+    float cx = 0.5f * (bmin[0] + bmax[0]), cz = 0.5f * (bmin[2] + bmax[2]);
+    float vmin = 1e30f, vmax = -1e30f;
+    double usum = 0;
+    int un = 0;
+    for (int i = 0; i < m->nv; i++) {
+        vmin = fminf(vmin, m->uv[2 * i + 1]), vmax = fmaxf(vmax, m->uv[2 * i + 1]);
+        if (fabsf(m->pos[3 * i] - cx) < 0.02f && m->pos[3 * i + 2] > cz)
+            usum += m->uv[2 * i], un++;
+    }
+    float uc = un ? (float)(usum / un) : 0.5f;
     float up = worker_type_cover(g->est.type) == WORKER_COVER_BOTTOM ? 0.88f : 0.7f;
-    float lx = 0.5f * (umin + umax) * su, ly = (vmin + up * (vmax - vmin)) * sv;
+    /* the patch (half side 2p) stays below the top edge */
+    float lx = uc * mu, ly = fminf((vmin + up * (vmax - vmin)) * mv, vmax * mv - 2.3f * g->print_scale_m);
     enum tryon_status s = imgf_alloc(tex, SYNTH_TEX, SYNTH_TEX, 3);
     if (s)
         return s;
@@ -92,7 +108,7 @@ static enum tryon_status paint_texture(const struct avatar_mesh *m, const struct
             for (int k = 0; k < 4; k++) {
                 float u = ((float)tx + 0.25f + 0.5f * (float)(k & 1)) / SYNTH_TEX;
                 float v = 1.0f - ((float)ty + 0.25f + 0.5f * (float)(k >> 1)) / SYNTH_TEX;
-                cover += 0.25f * print_at(g, u * su, v * sv, lx, ly);
+                cover += 0.25f * print_at(g, u * mu, v * mv, lx, ly);
             }
             float *px = tex->px + ((size_t)ty * SYNTH_TEX + tx) * 3;
             for (int c = 0; c < 3; c++)
@@ -181,6 +197,28 @@ static void json_garment(struct json_w *t, const struct worker_synth_garment *g)
     json_key(t, "scale_m");
     json_numf(t, g->print_scale_m, 4);
     json_obj_end(t);
+}
+
+/* "landmarks": {name: [x, y]} in photo pixels: avatar_garment_landmarks_3d of g on body bp,
+   projected through cam; the landmarks the type lacks (or behind the camera) are left out. */
+static enum tryon_status json_landmarks(struct json_w *t, struct worker *w, const struct avatar_body_params *bp,
+                                        const struct avatar_garment_est *g, const struct rt_camera *cam)
+{
+    float lm[AVATAR_LM_N][3];
+    bool present[AVATAR_LM_N];
+    enum tryon_status s = avatar_garment_landmarks_3d(worker_model(w), bp, g, lm, present);
+    if (s)
+        return s;
+    json_key(t, "landmarks");
+    json_obj_begin(t);
+    for (int l = 0; l < AVATAR_LM_N; l++) {
+        float px[2];
+        if (!present[l] || !rt_camera_project(cam, lm[l], &px[0], &px[1]))
+            continue;
+        json_vec(t, avatar_landmark_name((enum avatar_landmark)l), px, 2, 5);
+    }
+    json_obj_end(t);
+    return TRYON_OK;
 }
 
 /* Build garment g on a body and give it its print texture (tex allocated when the mesh has
@@ -286,9 +324,9 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
             json_obj_end(t);
         }
         json_arr_end(t);
-    } else {
-        img8_free(out);
     }
+    if (s)
+        img8_free(out);
     rt_film_free(&film);
     for (int k = 0; k < 3; k++) {
         avatar_mesh_free(&meshes[k]);
@@ -349,9 +387,10 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
         json_mean_albedo(t, &film);
         json_camera(t, &cam);
         json_subject_box(t, &film);
-    } else {
-        img8_free(out);
+        s = json_landmarks(t, w, &bp, &g->est, &cam);
     }
+    if (s)
+        img8_free(out);
     rt_film_free(&film);
     imgf_free(&tex);
     avatar_mesh_free(&garment);

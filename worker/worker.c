@@ -1,8 +1,11 @@
-/* worker.c: one pair from two photos to a PNG (DESIGN.md section 1, first version).
+/* worker.c: one pair from two photos to a PNG (DESIGN.md section 1, classical estimators).
  *
- *   person.png  -> load -> segment -> estimate body (avatar) -> body mesh
- *   garment.png -> load -> segment -> estimate type/colour/size -> garment on that body
- *   studio scene (raytrace) -> path trace -> tone map -> PNG, written atomically
+ *   person.png  -> load -> segment -> fit the body (avatar: phenotype, pose, stature by
+ *                  analysis by synthesis; tape measurements) -> body mesh, skin colour
+ *   garment.png -> load -> segment -> estimate type/size/looseness/landmarks -> UV atlas
+ *                  texture warped from the photo by the landmarks -> garment on that body
+ *   studio scene (raytrace: skin and cloth BSDFs) -> path trace -> tone map -> PNG,
+ *   written atomically
  *
  * Person and garment estimates are cached per rank: pairs arrive person-major, so a body
  * is built once per person, and a garment photo is read once per rank. A cached failure
@@ -16,6 +19,8 @@
 
 #include "avatar/avatar.h"
 #include "raytrace/raytrace.h"
+
+#define WORKER_TEXTURE_SIZE 512   /* garment UV atlas texture side, texels */
 
 /* The estimate of one person photo and the body built from it. */
 struct person_slot {
@@ -35,6 +40,8 @@ struct garment_slot {
     bool ok;
     char error[600];
     struct avatar_garment_est est;
+    struct imgf tex;               /* UV atlas texture from the photo (w = 0: none, plain colour) */
+    char tex_error[200];           /* why there is no texture */
     double t_load, t_segment, t_estimate;
     bool charged;                  /* its stage times were reported in a pair's record */
 };
@@ -100,6 +107,8 @@ void worker_free(struct worker *w)
     if (!w)
         return;
     person_clear(&w->person);
+    for (int i = 0; i < w->n_garments; i++)
+        imgf_free(&w->garments[i].tex);
     free(w->garments);
     rt_device_free(w->dev);
     avatar_model_free(w->model);
@@ -230,11 +239,11 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     }
     double t0 = time_now();
     s = avatar_estimate_garment(&im, mask, p->garment_type ? p->garment_type : "", &gs->est);
-    gs->t_estimate = time_now() - t0;
     if (s)
         snprintf(gs->error, sizeof gs->error, "garment %s: %s: %s", p->garment_id, p->garment_image, tryon_errmsg());
     else
         gs->ok = true;
+    gs->t_estimate = time_now() - t0;
     free(mask);
     img8_free(&im);
     return gs;
@@ -292,8 +301,9 @@ static enum tryon_status write_png(const char *out_dir, const char *sub, const c
 }
 
 /* AOVs as 8-bit PNGs: alpha (gray), depth (gray, near bright), normal (RGB = n/2+1/2),
- * albedo (sRGB). */
-static enum tryon_status write_aovs(const struct worker *w, const struct worker_pair *p, const struct rt_film *f)
+ * albedo (sRGB), and the garment's UV atlas texture (sRGB, when it has one). */
+static enum tryon_status write_aovs(const struct worker *w, const struct worker_pair *p, const struct rt_film *f,
+                                    const struct imgf *tex)
 {
     struct img8 im;
     enum tryon_status s = TRYON_OK;
@@ -321,6 +331,14 @@ static enum tryon_status write_aovs(const struct worker *w, const struct worker_
         }
         char name[160];
         snprintf(name, sizeof name, "%s.%s.png", p->garment_id, names[a]);
+        s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
+        img8_free(&im);
+    }
+    if (s == TRYON_OK && tex->w) {
+        if ((s = imgf_to_srgb8(tex, &im)))
+            return s;
+        char name[160];
+        snprintf(name, sizeof name, "%s.texture.png", p->garment_id);
         s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
         img8_free(&im);
     }
@@ -402,6 +420,21 @@ static void record_garment(struct json_w *r, const struct garment_slot *gs)
     json_numf(r, gs->est.length, 4);
     json_key(r, "sleeve");
     json_numf(r, gs->est.sleeve, 4);
+    json_key(r, "looseness");
+    json_numf(r, gs->est.looseness, 4);
+    json_key(r, "type_confidence");
+    json_numf(r, gs->est.type_confidence, 4);
+    int n_lm = 0;
+    for (int l = 0; l < AVATAR_LM_N; l++)
+        n_lm += gs->est.lm[l][0] >= 0 && gs->est.lm[l][1] >= 0;
+    json_key(r, "landmarks");
+    json_int(r, n_lm);
+    json_key(r, "texture");
+    json_bool(r, gs->tex.w > 0);
+    if (gs->tex_error[0]) {
+        json_key(r, "texture_error");
+        json_str(r, gs->tex_error);
+    }
     json_obj_end(r);
 }
 
@@ -445,6 +478,8 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         struct rt_material mats[2];
         rt_material_preset(RT_BSDF_SKIN, ps->skin, &mats[0]);
         rt_material_preset(RT_BSDF_CLOTH, gs->est.color, &mats[1]);
+        if (gs->tex.w)
+            mats[1].texture = &gs->tex;
         enum tryon_status s = worker_render_meshes(w, meshes, mats, 2, &cam, &studio, bmin, bmax, w->s->spp,
                                                    w->s->max_depth,
                                                    hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),
@@ -471,7 +506,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         double t0 = time_now();
         enum tryon_status s = TRYON_OK;
         if (w->s->write_aovs)
-            s = write_aovs(w, p, &film);
+            s = write_aovs(w, p, &film, &gs->tex);
         if (s == TRYON_OK && w->s->write_meshes) {
             char rel[PATH_MAX], path[PATH_MAX];
             snprintf(rel, sizeof rel, "meshes/%s/%s.obj", p->person_id, p->garment_id);

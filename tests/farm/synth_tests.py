@@ -3,10 +3,11 @@
 
 usage: synth_tests.py CASE TRYON CONFIG_DIR WORK_DIR
 
-Each case synthesises configs/synth/demo.yaml at a tiny size and checks the outputs:
+The cases synthesise a small config (3 persons, 3 garments, written by this script) at a
+tiny size (test_worker_synth checks configs/synth/demo.yaml's content):
   mpi        -np 2 writes the same bytes as -np 1 (every PNG, truth.jsonl, truth.json,
              catalog.yaml); the index files list every image once, in index order, and
-             the catalog passes `tryon check`
+             the catalog passes `tryon check`; truth has measurements and landmarks
   resume     images deleted after a complete run are rendered again, the others are
              skipped (files untouched), and the result equals the uninterrupted run
   badconfig  bad configs fail with exit code 2 naming file:line, before rendering anything
@@ -60,8 +61,29 @@ def synth(tryon, cfg, out, n=1):
     return run(mpirun(n, cmd) if n > 1 else cmd, 0)
 
 
+SMALL = """seed: 3
+persons:
+  count: 3
+  ids: [ann, bo, cy]
+  alpha: 0.5
+  height_hint: 0.5
+garments:
+  count: 3
+  ids: [g-tee, g-skirt, g-jeans]
+  types: [t-shirt, skirt, trousers]
+  prints: [stripes, dots, logo]
+  type_hint: 0.5
+"""
+
+
+def small_config(work):
+    path = os.path.join(work, "small.yaml")
+    open(path, "w").write(SMALL)
+    return path
+
+
 def case_mpi(tryon, cfgdir, work):
-    cfg = os.path.join(cfgdir, "demo.yaml")
+    cfg = small_config(work)
     hashes = {}
     for n in (1, 2):
         out = os.path.join(work, f"np{n}")
@@ -70,40 +92,48 @@ def case_mpi(tryon, cfgdir, work):
         hashes[n] = tree_hashes(out)
     check(hashes[1] == hashes[2], "-np 1 and -np 2 write the same bytes: " +
           str(sorted(k for k in hashes[1] if hashes[1].get(k) != hashes[2].get(k))))
+    check(len(hashes[1]) == 3 + 3 + 3, "6 PNGs and 3 index files: " + str(sorted(hashes[1])))
     out = os.path.join(work, "np1")
     lines = [json.loads(l) for l in open(os.path.join(out, "truth.jsonl")) if l.strip()]
-    check([r["index"] for r in lines] == list(range(10)), "truth.jsonl lists images 0..9 in order")
-    check([r["kind"] for r in lines] == ["person"] * 4 + ["garment"] * 6, "4 persons then 6 garments")
+    check([r["index"] for r in lines] == list(range(6)), "truth.jsonl lists images 0..5 in order")
+    check([r["kind"] for r in lines] == ["person"] * 3 + ["garment"] * 3, "3 persons then 3 garments")
     for r in lines:
         check(os.path.exists(os.path.join(out, r["file"])), f"{r['file']} exists")
-    persons = [r for r in lines if r["kind"] == "person"]
-    check(sum(r["alpha"] for r in persons) == 2, "2 persons with alpha")
-    check({g["print"]["kind"] for g in lines[4:]} == {"stripes", "checks", "dots", "logo"}, "every print appears")
+    check([g["print"]["kind"] for g in lines[3:]] == ["stripes", "dots", "logo"], "prints in turn")
+    check([g["type"] for g in lines[3:]] == ["t-shirt", "skirt", "trousers"], "types in turn")
+    for r in lines[:3]:
+        check(set(r["measurements_cm"]) >= {"height", "chest", "waist", "hip"}, "person truth has measurements")
+        check(abs(r["measurements_cm"]["height"] - 100 * r["stature_m"]) < 2, "measured height ~ stature")
+    for g in lines[3:]:
+        check(len(g["landmarks"]) >= 3, f"{g['id']}: landmarks in the truth")
+        w, h = g["camera"]["width"], g["camera"]["height"]
+        for name, (x, y) in g["landmarks"].items():
+            check(0 <= x <= w and 0 <= y <= h, f"{g['id']} {name} inside the photo")
     truth = json.load(open(os.path.join(out, "truth.json")))
-    check([p["id"] for p in truth["persons"]] == ["ava", "ben", "chloe", "dev"], "truth.json persons")
-    check(len(truth["garments"]) == 6, "truth.json garments")
+    check([p["id"] for p in truth["persons"]] == ["ann", "bo", "cy"], "truth.json persons")
+    check(len(truth["garments"]) == 3, "truth.json garments")
     p = run([tryon, "check", os.path.join(out, "catalog.yaml")], 0)
-    check("24 pairs, 0 problems" in p.stdout, "the written catalog checks: " + p.stdout)
+    check("9 pairs, 0 problems" in p.stdout, "the written catalog checks: " + p.stdout)
 
 
 def case_resume(tryon, cfgdir, work):
-    cfg = os.path.join(cfgdir, "demo.yaml")
+    cfg = small_config(work)
     ref = os.path.join(work, "ref")
     shutil.rmtree(ref, ignore_errors=True)
     synth(tryon, cfg, ref)
     out = os.path.join(work, "resume")
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(ref, out)
-    # lose two images (a person's PNG, a garment's truth part) and the index files
-    os.remove(os.path.join(out, "persons", "chloe.png"))
-    os.remove(os.path.join(out, "truth", "dress-plum.json"))
+    # lose two images (a person's PNG, a garment's truth part) and an index file
+    os.remove(os.path.join(out, "persons", "bo.png"))
+    os.remove(os.path.join(out, "truth", "g-skirt.json"))
     os.remove(os.path.join(out, "truth.jsonl"))
-    kept = os.path.join(out, "persons", "ava.png")
+    kept = os.path.join(out, "persons", "ann.png")
     os.utime(kept, (1000000000, 1000000000))
     p = run([tryon, "synth", cfg, "--out", out] + TINY[:-1], 0)
-    check("persons/chloe.png\n" in p.stdout and "garments/dress-plum.png\n" in p.stdout,
+    check("persons/bo.png\n" in p.stdout and "garments/g-skirt.png\n" in p.stdout,
           "the two lost images are rendered again: " + p.stdout)
-    check("persons/ava.png (done)" in p.stdout, "a complete image is skipped: " + p.stdout)
+    check("persons/ann.png (done)" in p.stdout, "a complete image is skipped: " + p.stdout)
     check(os.stat(kept).st_mtime == 1000000000, "a skipped image is not rewritten")
     check(tree_hashes(out) == tree_hashes(ref), "the resumed folder equals the uninterrupted run")
 
@@ -127,6 +157,7 @@ def case_badconfig(tryon, cfgdir, work):
         check(not os.path.exists(out), "nothing written for a bad config")
     run([tryon, "synth", "--out", os.path.join(work, "x")], 2)              # no config
     run([tryon, "synth", os.path.join(cfgdir, "demo.yaml")], 2)             # no --out
+    run([tryon, "synth", os.path.join(cfgdir, "demo.yaml"), "--out", os.path.join(work, "x"), "--spp", "0"], 2)
     p = run([tryon, "synth", "--help"], 0)
     check("usage: tryon synth" in p.stdout, "synth --help prints its usage")
 

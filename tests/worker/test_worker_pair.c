@@ -4,7 +4,8 @@
  * the record's fields are present and sane (status ok, output PNG with the recorded
  * size and SHA-256, stage times), the body estimate's stature and measured height within
  * 4 cm of the truth, chest/waist/hip girths within 8 cm (one small photo), silhouette IoU
- * >= 0.8, the garment's type as drawn; a missing photo fails only its
+ * >= 0.8, the garment's type as drawn with a confidence in [0,1], landmarks and a texture,
+ * the AOVs (texture included) written; a missing photo fails only its
  * pair, with the file named in the record.
  * usage: test_worker_pair CONFIG_DIR (configs/synth) */
 #include <stdlib.h>
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
     ws.width = 64, ws.height = 96, ws.spp = 2;
     ws.job_seed = 5;
     ws.threads = 2;
+    ws.write_aovs = true;
     ws.limits = img_default_limits();
     struct worker *w;
     CHECK_EQ_INT(worker_create(&ws, tryon_asset_dir(), &w), TRYON_OK);
@@ -60,7 +62,7 @@ int main(int argc, char **argv)
     char person_png[256], garment_png[256];
     struct json_val *pt, *gt;
     synth_to_file(w, &c, 1, person_png, &pt);               /* ben: alpha */
-    synth_to_file(w, &c, c.n_persons + 4, garment_png, &gt); /* jeans-indigo */
+    synth_to_file(w, &c, c.n_persons + 3, garment_png, &gt); /* jeans-indigo */
 
     struct worker_pair p = {"ben", person_png, 0, "jeans-indigo", garment_png, ""};
     struct json_w rec;
@@ -99,8 +101,21 @@ int main(int argc, char **argv)
     }
     const struct json_val *gi = json_get(r, "garment_info");
     CHECK(gi != NULL);
-    if (gi)
+    if (gi) {
         CHECK_STR(json_get_str(gi, "type"), json_get_str(gt, "type"));
+        double conf = json_get_num(gi, "type_confidence", -1);
+        CHECK(conf >= 0 && conf <= 1);
+        CHECK(json_get_num(gi, "landmarks", 0) >= 3);   /* trousers: waist, hems, crotch */
+    }
+    /* the AOVs, the garment's texture among them */
+    static const char *const aovs[] = {"alpha", "depth", "normal", "albedo"};
+    for (int k = 0; k < 4; k++) {
+        char aov[256];
+        snprintf(aov, sizeof aov, "pair-out/aovs/ben/jeans-indigo.%s.png", aovs[k]);
+        struct img_info info;
+        struct img_limits lim = img_default_limits();
+        CHECK_MSG(img_probe_png(aov, &lim, &info) == TRYON_OK, "%s", aov);
+    }
     json_free(r);
 
     /* a missing garment photo fails its pair alone, naming the file */
