@@ -248,7 +248,10 @@ int main(int argc, char **argv)
     int n = read_truth(dir, &lines);
     int np = 0, ng = 0;
     for (int i = 0; i < n; i++)
-        (strcmp(json_get_str(lines[i], "kind"), "person") ? ng : np)++;
+        if (strcmp(json_get_str(lines[i], "kind"), "person"))
+            ng++;
+        else
+            np++;
     struct person_res *pr = calloc((size_t)np + 1, sizeof *pr);
     struct garment_res *gr = calloc((size_t)ng + 1, sizeof *gr);
     int *slot = malloc(sizeof *slot * (size_t)(n ? n : 1));
