@@ -22,7 +22,8 @@ static void node_free(struct yml_node *n)
 {
     if (!n)
         return;
-    free(n->str);
+    if (n->str != (char *)(n + 1)) /* a scalar's text lives in its node's allocation */
+        free(n->str);
     for (int i = 0; i < n->n; i++) {
         node_free(n->items[i]);
         if (n->keys)
@@ -106,19 +107,13 @@ static enum tryon_status attach(struct builder *b, struct yml_node *n)
         }
         return TRYON_OK;
     }
-    /* map: either this is a key or the value for the pending key */
+    /* map: the value for the pending key (scalar keys never get here: build() keeps them
+       as plain strings), or a list or map where a key should be */
     char **pk = &b->pending_key[b->depth - 1];
     if (!*pk) {
-        if (n->kind != YML_SCALAR) {
-            int line = n->line;
-            node_free(n);
-            return tryon_fail(TRYON_EINVAL, "%s:%d: a map key must be a plain value", b->name, line);
-        }
-        *pk = n->str;
-        b->pending_line[b->depth - 1] = n->line;
-        n->str = NULL;
+        int line = n->line;
         node_free(n);
-        return TRYON_OK;
+        return tryon_fail(TRYON_EINVAL, "%s:%d: a map key must be a plain value", b->name, line);
     }
     if (push_item(top, n, *pk, b->pending_line[b->depth - 1])) {
         node_free(n);
@@ -165,12 +160,27 @@ static enum tryon_status build(struct builder *b)
             s = tryon_fail(TRYON_EINVAL, "%s:%d: YAML aliases are not supported", b->name, line);
             break;
         case YAML_SCALAR_EVENT: {
-            struct yml_node *n = new_node(YML_SCALAR, line);
-            if (!n || !(n->str = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length))) {
-                node_free(n);
+            /* text up to the first NUL (a "\0" escape ends it) */
+            const char *text = (const char *)ev.data.scalar.value;
+            size_t len = strnlen(text, ev.data.scalar.length);
+            if (is_key) { /* a map key: kept as a string until its value arrives */
+                if (!(b->pending_key[b->depth - 1] = strndup(text, len))) {
+                    s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", b->name);
+                    break;
+                }
+                b->pending_line[b->depth - 1] = line;
+                break;
+            }
+            /* one allocation for the node and its text: a 10^5-pair catalog has 2 * 10^5 of them */
+            struct yml_node *n = calloc(1, sizeof *n + len + 1);
+            if (!n) {
                 s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", b->name);
                 break;
             }
+            n->kind = YML_SCALAR;
+            n->line = line;
+            n->str = (char *)(n + 1);
+            memcpy(n->str, text, len);
             s = attach(b, n);
             break;
         }
