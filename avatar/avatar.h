@@ -141,11 +141,13 @@ void avatar_render_silhouette(const struct avatar_mesh *m, const struct avatar_p
 /* Person estimation, classical (analysis by synthesis): the body model's silhouette through
    the standard photo camera is fitted to the photo's. Start: feet where the silhouette's
    lowest row meets the floor, stature from its height (or the hint). Search: coordinate
-   descent on gender, weight, muscle, proportions, arm angle, leg spread, stature and
-   placement, minimising the area where the rendered and the photo silhouettes differ, in
-   a window around the person at about 200 cells tall. Polish: placement and stature again
-   at full resolution. Assumed: the person stands upright on the floor facing the camera,
-   torso not turned; age and ethnic weights stay at MakeHuman's defaults. */
+   descent on gender, weight, muscle, proportions, age (18..64 years), arm angle, leg
+   spread and torso turn (stature and placement solved for each candidate), minimising the
+   area where the rendered and the photo silhouettes differ, in a window around the person
+   at about 200 cells tall. Polish: placement and stature again at full resolution.
+   Assumed: the person stands on the floor facing the camera (the torso may be turned);
+   ethnic weights stay at MakeHuman's default. The torso turn's sign is not observable (a
+   mirror image); measurements do not depend on it. */
 struct avatar_person_est {
     struct avatar_body_params body;   /* the fitted body (pose included) */
     float silhouette_h_px;   /* measured */
@@ -161,7 +163,7 @@ struct avatar_person_est {
    with a message saying which, when the mask holds no person (empty), two separate large
    figures (a second component at least a quarter of the largest; smaller specks are
    ignored), a silhouette touching the top or bottom edge or under 32 pixels tall, or when
-   height_hint_cm is outside {<= 0} or [50, 260]. About 0.7 s of one core (about 350 renders). */
+   height_hint_cm is outside {<= 0} or [50, 260]. About 1-1.5 s of one core (400-550 renders). */
 enum tryon_status avatar_estimate_person(const struct avatar_model *m, const struct img8 *rgba,
                                          const uint8_t *mask, float height_hint_cm,
                                          struct avatar_person_est *out);

@@ -16,17 +16,21 @@
  *     match. Each candidate's stature and placement are solved, not searched: the body is
  *     built at unit stature, and the scale and depth that put its image's top and bottom
  *     rows on the photo's (two equations linear in them for the horizontal studio camera)
- *     and the shift that centres it are computed from its extreme vertices. The arm angle
- *     is first scanned coarsely (every 10 degrees), then coordinate descent runs over
- *     gender, weight, muscle, proportions, age (adult range), arm angle and leg spread:
- *     each coordinate tries one step up and down and keeps an improvement, a sweep that
- *     improved is repeated as a whole (a Hooke-Jeeves pattern move) while that pays, and
- *     when a sweep improves nothing the steps halve, down to each coordinate's resolution
- *     or the evaluation budget. Two descents run, from gender 0.2 and 0.8; the better wins.
+ *     and the shift that puts its legs on the photo's legs are computed from its vertices.
+ *     The arm angle is first scanned coarsely (every 10 degrees). Then, from each of two
+ *     starts on the gender axis (0.15 and 0.85: a front silhouette can fit a woman's shape
+ *     with a man's of another weight, muscle and torso turn, and the valley between is one
+ *     a coordinate search does not cross), the torso turn is scanned coarsely and
+ *     coordinate descent runs, first with the gender held, then over everything at finer
+ *     steps: gender, weight, muscle, proportions, age (adult range), arm angle, leg spread
+ *     and torso turn (its sign is a mirror image away, which the measurements do not
+ *     mind). Each coordinate tries one step up and down and keeps an improvement, a sweep
+ *     that improved is repeated as a whole (a Hooke-Jeeves pattern move) while that pays,
+ *     and when a sweep improves nothing the steps halve, down to each coordinate's
+ *     resolution or the evaluation budget. The best of the two starts wins.
  *  3. Polish: stage 1's placement and stature fit again at full resolution for the chosen
  *     phenotype and pose (the top and bottom rows pin the stature to a photo pixel).
- * The torso is assumed not turned (torso_turn_deg 0), ethnic weights at MakeHuman's
- * default: a front silhouette says little about them.
+ * Ethnic weights stay at MakeHuman's default: a silhouette says little about them.
  */
 #include "avatar/internal.h"
 
@@ -36,7 +40,10 @@
 
 #define FIT_CELLS_TALL 200   /* the person's height in search cells (about) */
 #define FIT_MARGIN 0.15f     /* window margin around the silhouette, fraction of its height */
-#define FIT_MAX_EVALS 500    /* body renders the search may spend (half each for the two descents) */
+#define FIT_STARTS 2         /* searches, from gender 0.15 and 0.85 */
+#define FIT_MAX_EVALS 600    /* body renders the search may spend (an equal share per start) */
+#define SOLVE_ITERS 4        /* rounds of the per-candidate stature and placement solve */
+#define LEG_BAND 0.25f       /* the legs: the lowest quarter of the body (fraction of its height) */
 #define AGE_MIN 0.3125f      /* adults: 18 years .. */
 #define AGE_MAX 0.8f         /* .. 64 years (MakeHuman's age scale) */
 
@@ -45,6 +52,7 @@ struct sil {
     float h_px;        /* bottom - top + 1 */
     float cx;          /* torso centre column (mean foreground column 45%..75% of the height up), pixels */
     int left, right;   /* first and last foreground columns */
+    float leg_cx;      /* mean foreground column of the lowest LEG_BAND of the rows, pixels */
 };
 
 /* Measure a silhouette; false when the mask is empty. */
@@ -74,6 +82,13 @@ static bool measure(const uint8_t *mask, int w, int h, struct sil *s)
                     s->right = x;
             }
     s->cx = n > 0 ? (float)(sx / n) + 0.5f : 0.5f * (float)w;
+    int yl = s->bottom - (int)(LEG_BAND * s->h_px);
+    sx = 0, n = 0;
+    for (int y = yl; y <= s->bottom; y++)
+        for (int x = 0; x < w; x++)
+            if (mask[(size_t)y * w + x])
+                sx += x, n++;
+    s->leg_cx = n > 0 ? (float)(sx / n) + 0.5f : s->cx;
     return true;
 }
 
@@ -117,11 +132,11 @@ static bool floor_point(const struct cam *b, float px, float py, float out[3])
 }
 
 /* The search's coordinates (stature and placement are solved for each candidate). */
-enum { P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_AGE, P_ARM, P_LEG, NP };
-static const float p_lo[NP] = {0, 0, 0, 0, AGE_MIN, -20, -5};
-static const float p_hi[NP] = {1, 1, 1, 1, AGE_MAX, 60, 20};
-static const float p_step0[NP] = {0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 8.0f, 4.0f};
-static const float p_step_min[NP] = {0.02f, 0.02f, 0.02f, 0.03f, 0.02f, 0.5f, 0.5f};
+enum { P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_AGE, P_ARM, P_LEG, P_TURN, NP };
+static const float p_lo[NP] = {0, 0, 0, 0, AGE_MIN, -20, -5, -30};
+static const float p_hi[NP] = {1, 1, 1, 1, AGE_MAX, 60, 20, 30};
+static const float p_step0[NP] = {0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 8.0f, 4.0f, 12.0f};
+static const float p_step_min[NP] = {0.02f, 0.02f, 0.02f, 0.03f, 0.02f, 0.5f, 0.5f, 1.0f};
 
 struct fit {
     const struct avatar_model *m;
@@ -140,6 +155,7 @@ struct fit {
     float photo_area;      /* sum of cov */
     float hint_m;          /* stature fixed by the hint, or 0 */
     int evals;
+    float stature0, place0[3];   /* stage 1's stature and placement: where every solve starts */
     /* the candidate last scored: its stature and placement */
     float stature, place[3];
 };
@@ -154,6 +170,7 @@ static void params_of(const float q[NP], const struct avatar_body_params *base, 
     p->ph.age = q[P_AGE];
     p->arm_down_deg = q[P_ARM];
     p->leg_spread_deg = q[P_LEG];
+    p->torso_turn_deg = q[P_TURN];
 }
 
 /* Render body p at place into the full-resolution buffer and measure it; *visible false
@@ -246,23 +263,28 @@ static void raster_cells(struct fit *f)
 }
 
 /* Stature k and placement (dx, dz) of the unit-stature mesh v (world = k v + (dx, 0, dz))
-   that put its image's top and bottom on the photo silhouette's and centre it on the
-   silhouette's column range. The studio camera looks horizontally along -z from eye e, so a
+   that put its image's top and bottom on the photo silhouette's and its legs (the mean
+   column of the vertices in the lowest LEG_BAND of the body) on the photo's legs (the mean
+   foreground column of the lowest LEG_BAND of the silhouette's rows; arms and a turned
+   torso do not move either). The studio camera looks horizontally along -z from eye e, so a
    point's image row gives a = (y - e_y) / (e_z - z) and the two conditions on the extreme
    vertices are linear in (k, dz); which vertices are extreme is re-read from the solution
-   twice. With a hint k is fixed and the bottom alone gives dz. False when it fails. */
+   (SOLVE_ITERS rounds from stage 1's solution, so a candidate's placement does not depend
+   on the ones scored before it). With a hint k is fixed and the bottom alone gives dz.
+   False when it fails. */
 static bool solve_place(struct fit *f, const float *v, float *k_out, float place[3])
 {
     const struct cam *c = &f->cam;
     const float ex = c->eye[0], ey = c->eye[1], ez = c->eye[2];
     /* pixel-centre coverage: the continuous top edge lies in (top - 0.5, top + 0.5], the bottom in [bottom + 0.5, bottom + 1.5) */
     const float at = (c->cy - (float)f->photo.top) / c->focal, ab = (c->cy - ((float)f->photo.bottom + 1.0f)) / c->focal;
-    const float xc = (0.5f * ((float)f->photo.left + (float)f->photo.right + 1.0f) - c->cx) / c->focal;
-    float k = f->hint_m > 0.0f ? f->hint_m : f->stature, dz = f->place[2], dx = f->place[0];
-    for (int it = 0; it < 3; it++) {
+    const float xc = (f->photo.leg_cx - c->cx) / c->focal;
+    float k = f->hint_m > 0.0f ? f->hint_m : f->stature0, dz = f->place0[2], dx = f->place0[0];
+    for (int it = 0; it < SOLVE_ITERS; it++) {
         /* extreme vertices of the image under the current solution */
-        int it_top = 0, it_bot = 0, it_l = 0, it_r = 0;
-        float best_t = -INFINITY, best_b = INFINITY, best_l = INFINITY, best_r = -INFINITY;
+        int it_top = 0, it_bot = 0, nleg = 0;
+        float best_t = -INFINITY, best_b = INFINITY;
+        double leg_x = 0, leg_depth = 0;
         for (int i = 0; i < f->m->nbody; i++) {
             const float *p = v + (size_t)i * 3;
             float depth = ez - (k * p[2] + dz);
@@ -273,10 +295,10 @@ static bool solve_place(struct fit *f, const float *v, float *k_out, float place
                 best_t = a, it_top = i;
             if (a < best_b)
                 best_b = a, it_bot = i;
-            if (x < best_l)
-                best_l = x, it_l = i;
-            if (x > best_r)
-                best_r = x, it_r = i;
+            if (p[1] < LEG_BAND) {
+                leg_x += x, leg_depth += depth;
+                nleg++;
+            }
         }
         const float *t = v + (size_t)it_top * 3, *b = v + (size_t)it_bot * 3;
         if (f->hint_m > 0.0f) {
@@ -295,10 +317,8 @@ static bool solve_place(struct fit *f, const float *v, float *k_out, float place
                 return false;
         }
         /* centre: move x so the mean of the extreme columns lands on the photo's */
-        const float *l = v + (size_t)it_l * 3, *r = v + (size_t)it_r * 3;
-        float dl = ez - (k * l[2] + dz), dr = ez - (k * r[2] + dz);
-        float mid = 0.5f * ((k * l[0] + dx - ex) / dl + (k * r[0] + dx - ex) / dr);
-        dx += (xc - mid) * 0.5f * (dl + dr);
+        if (nleg > 0)
+            dx += (xc - (float)(leg_x / nleg)) * (float)(leg_depth / nleg);
     }
     *k_out = k;
     place[0] = dx, place[1] = 0.0f, place[2] = dz;
@@ -400,17 +420,18 @@ static void descend(struct fit *f, const struct avatar_body_params *base, float 
     }
 }
 
-/* Stage 2: a coarse scan of the arm angle, then one descent from each side of the gender
-   axis (a front silhouette can fit a woman's shape with a man's at another weight and
-   muscle, and the valley between is one a coordinate search does not cross); the better
-   wins. */
+/* Stage 2: a coarse scan of the arm angle; then, from each start on the gender axis (a
+   front silhouette can fit a woman's shape with a man's of another weight, muscle and
+   torso turn, and the valley between is one a coordinate search does not cross): a coarse
+   scan of the torso turn, a descent with the gender held, and a descent of everything
+   from there at finer steps. The best of the starts wins. */
 static void search(struct fit *f, const struct avatar_body_params *base, float q[NP])
 {
-    bool active[NP];
+    bool all[NP], held[NP];
     for (int k = 0; k < NP; k++)
-        active[k] = true;
-    /* the arms first, on a coarse scan: from the A-pose the descent could cover arms held
-       close to the body with a heavier torso instead */
+        all[k] = true, held[k] = k != P_GENDER;
+    /* the arms first: from the A-pose the descent could cover arms held close to the body
+       with a heavier torso instead */
     float best = INFINITY, best_arm = q[P_ARM];
     for (float a = -10.0f; a <= 50.0f; a += 10.0f) {
         q[P_ARM] = a;
@@ -419,14 +440,24 @@ static void search(struct fit *f, const struct avatar_body_params *base, float q
             best = l, best_arm = a;
     }
     q[P_ARM] = best_arm;
-    float start[NP], winner[NP], win_loss = INFINITY;
-    memcpy(start, q, sizeof start);
-    for (int side = 0; side < 2; side++) {
+    static const float gender_start[FIT_STARTS] = {0.15f, 0.85f};
+    float winner[NP], win_loss = INFINITY;
+    for (int run = 0; run < FIT_STARTS; run++) {
         float qs[NP];
-        memcpy(qs, start, sizeof qs);
-        qs[P_GENDER] = side ? 0.8f : 0.2f;
-        float l = loss(f, base, qs);
-        descend(f, base, qs, &l, 0.5f, active, FIT_MAX_EVALS * (side + 1) / 2);
+        memcpy(qs, q, sizeof qs);
+        qs[P_GENDER] = gender_start[run];
+        /* the torso turn's sign is a mirror image away: one side will do */
+        float l = INFINITY, best_turn = 0.0f;
+        for (float t = 0.0f; t <= 24.0f; t += 6.0f) {
+            qs[P_TURN] = t;
+            float lt = loss(f, base, qs);
+            if (lt < l)
+                l = lt, best_turn = t;
+        }
+        qs[P_TURN] = best_turn;
+        const int budget = FIT_MAX_EVALS * (run + 1) / FIT_STARTS;
+        descend(f, base, qs, &l, 0.5f, held, budget);
+        descend(f, base, qs, &l, 0.25f, all, budget);
         if (l < win_loss) {
             win_loss = l;
             memcpy(winner, qs, sizeof winner);
@@ -502,10 +533,11 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
     if (st == TRYON_OK) {
         cell_coverage(&f);
         f.hint_m = fit_stature ? 0.0f : p.stature_m;
-        f.stature = p.stature_m;
+        f.stature = f.stature0 = p.stature_m;
         memcpy(f.place, place, sizeof place);
+        memcpy(f.place0, place, sizeof place);
         float q[NP] = {p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.proportions, p.ph.age, p.arm_down_deg,
-                       p.leg_spread_deg};
+                       p.leg_spread_deg, p.torso_turn_deg};
         search(&f, &p, q);
         params_of(q, &p, &p);
         p.stature_m = fit_stature ? fminf(2.6f, fmaxf(0.5f, f.stature)) : p.stature_m;

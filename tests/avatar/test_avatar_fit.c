@@ -1,5 +1,6 @@
 /* test_avatar_fit.c: person estimation round trip. Bodies of known parameters (5 fixed
- * seeds: gender, weight, muscle, age, stature and arm angle drawn, a small leg spread) are
+ * seeds: gender, weight, muscle, age, stature, arm angle, torso turn within 15 degrees
+ * and a small leg spread drawn) are
  * rendered through the photo camera into an RGBA photo whose alpha is the silhouette, the
  * photo goes through avatar_segment (alpha path) and avatar_estimate_person, and the
  * estimate's measurements are compared with the true body's (avatar_body_measure on the
@@ -67,6 +68,7 @@ int main(void)
         p.stature_m = 1.55f + 0.40f * rng_float(&r);
         p.arm_down_deg = 35.0f * rng_float(&r);
         p.leg_spread_deg = 5.0f * rng_float(&r);
+        p.torso_turn_deg = 30.0f * rng_float(&r) - 15.0f;
         photo_of(m, &p, &im, sil);
         CHECK(avatar_segment(&im, true, mask) == TRYON_OK);
         struct avatar_measurements truth;
@@ -81,12 +83,13 @@ int main(void)
             continue;
         const float *tv = &truth.height_cm, *ev = &e.meas.height_cm;
         fprintf(stderr,
-                "seed %d: truth g %.2f w %.2f m %.2f age %.2f %.3f m arm %.1f leg %.1f -> g %.2f w %.2f m %.2f age %.2f "
-                "arm %.1f leg %.1f; height %.1f/%.1f chest %.1f/%.1f waist %.1f/%.1f hip %.1f/%.1f cm; iou %.3f, "
+                "seed %d: truth g %.2f w %.2f m %.2f age %.2f %.3f m arm %.1f leg %.1f turn %.0f -> g %.2f w %.2f m %.2f age %.2f "
+                "arm %.1f leg %.1f turn %.0f; height %.1f/%.1f chest %.1f/%.1f waist %.1f/%.1f hip %.1f/%.1f cm; iou %.3f, "
                 "%d renders, %.0f ms\n",
                 k, p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.age, p.stature_m, p.arm_down_deg, p.leg_spread_deg,
+                p.torso_turn_deg,
                 e.body.ph.gender, e.body.ph.weight, e.body.ph.muscle, e.body.ph.age, e.body.arm_down_deg,
-                e.body.leg_spread_deg, ev[0], tv[0], ev[1], tv[1], ev[2], tv[2], ev[3], tv[3], e.iou, e.iterations,
+                e.body.leg_spread_deg, e.body.torso_turn_deg, ev[0], tv[0], ev[1], tv[1], ev[2], tv[2], ev[3], tv[3], e.iou, e.iterations,
                 times[k] * 1e3);
         CHECK_NEAR(e.meas.height_cm, truth.height_cm, TOL_HEIGHT_CM);
         CHECK_NEAR(e.meas.chest_cm, truth.chest_cm, TOL_GIRTH_CM);
