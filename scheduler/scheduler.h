@@ -3,7 +3,8 @@
  * What a render job needs besides rendering: the catalog (parsed and validated up front),
  * the journal of finished pairs (so a killed job resumes and loses nothing), the plan
  * (pairs still to render), the chunk queue that hands pairs to workers (guided
- * self-scheduling), and the aggregation at the end (manifest, summary, contact sheets,
+ * self-scheduling), the live progress while the job runs (OUT/status.json and a live
+ * OUT/index.html), and the aggregation at the end (manifest, summary, contact sheets,
  * HTML gallery). No MPI here: farm/ calls these on rank 0 and moves the data itself.
  *
  * Ownership: the load, open and make functions hand a new object to the caller, who

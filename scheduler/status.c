@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -428,7 +429,13 @@ static enum tryon_status start(const struct sched_catalog *c, const char *out_di
     }
     pthread_mutex_init(&L->mu, NULL);
     pthread_cond_init(&L->cv, NULL);
+    /* the thread blocks every signal (it inherits the mask set here), so SIGTERM, SIGUSR1
+       and the like always reach the threads of the job that handle them */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     int e = pthread_create(&L->thread, NULL, live_main, L);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e) {
         pthread_cond_destroy(&L->cv);
         pthread_mutex_destroy(&L->mu);
