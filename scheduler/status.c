@@ -6,8 +6,8 @@
  * manifest), and rewrites OUT/status.json and OUT/status.js atomically. The thread only
  * reads the journal file (never the master's in-memory journal) and the catalog (which does
  * not change while a job runs), so it shares no mutable memory with the master; it makes
- * no MPI call. sched_status_stop (called by sched_aggregate and sched_catalog_free) writes a
- * last status and joins the thread; aggregation then replaces index.html by the gallery.
+ * no MPI call. sched_aggregate writes the gallery over index.html and then stops the thread
+ * (so does sched_catalog_free): one last read and status ("done" or "stopped"), then join.
  *
  * The page loads status.js (`tryon_status({...});`) with a fresh <script> element every
  * second rather than fetching status.json: browsers refuse fetch() of file:// URLs, but
@@ -71,10 +71,10 @@ static int entry_index(const struct sched_entry *e, const int *order, int n, con
     return -1;
 }
 
-static const struct sched_entry *g_sort_entries; /* qsort has no context argument (main thread only) */
-static int cmp_order(const void *a, const void *b)
+static int cmp_order(const void *a, const void *b, void *entries)
 {
-    return strcmp(g_sort_entries[*(const int *)a].id, g_sort_entries[*(const int *)b].id);
+    const struct sched_entry *e = entries;
+    return strcmp(e[*(const int *)a].id, e[*(const int *)b].id);
 }
 
 static int *sorted_order(const struct sched_entry *e, int n)
@@ -84,8 +84,7 @@ static int *sorted_order(const struct sched_entry *e, int n)
         return NULL;
     for (int i = 0; i < n; i++)
         o[i] = i;
-    g_sort_entries = e;
-    qsort(o, (size_t)n, sizeof *o, cmp_order);
+    qsort_r(o, (size_t)n, sizeof *o, cmp_order, (void *)e);
     return o;
 }
 
