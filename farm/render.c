@@ -6,7 +6,16 @@
  * appends each finished pair's record to the journal (fsynced) and aggregates at the end.
  * With other ranks present it renders nothing; alone, it renders every pair itself.
  * A signal (SIGTERM, SIGINT, SIGUSR1) drains: no new work, in-flight pairs finish, the
- * journal is complete, the outputs are aggregated, and the exit code asks for a requeue. */
+ * journal is complete, the outputs are aggregated, and the exit code asks for a requeue.
+ *
+ * Faults (README "Operating on a cluster"): a failed pair is retried on another worker
+ * (--retries); a worker failing FARM_MAX_STREAK pairs in a row gets no more work; a pair
+ * overdue by --pair-timeout writes its rank off as hung (the job ends with MPI_Abort once
+ * the rest is done, since a hung rank never finalizes); each render is read back and
+ * checked against its record. Open MPI here has no ULFM, so a dead rank ends the job:
+ * OUT/inflight.log records every assignment, and on the signal mpirun sends before
+ * killing, the master prints what each rank held. Results are journaled in groups (one
+ * fsync per burst). --simulate, --chunking and --slice serve benchmarks and array jobs. */
 #include <assert.h>
 #include <errno.h>
 #include <getopt.h>
