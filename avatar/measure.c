@@ -1,22 +1,25 @@
 /* measure.c: body measurements from the skin mesh, the way a tailor's tape takes them.
  *
  * The body is built in the neutral pose (all pose angles 0: the base mesh's A-pose, arms
- * about 45 degrees from vertical, well clear of the chest) with the asked phenotype and
+ * about 43 degrees from vertical, clear of the chest) with the asked phenotype and
  * stature. A girth at level y is the horizontal plane section of the skin: every skin
  * triangle crossing the plane gives one segment between the points where two of its edges
  * cross it; triangles sharing a crossing edge belong to the same loop (union-find over the
- * sorted edge keys). The torso's loop is the one that encloses the spine at that level (a
- * ray-crossing test from the spine joints' axis, interpolated between the joint cubes), so
- * arm and hand loops are ignored; its girth is the perimeter of its convex hull in (x,z),
- * since a tape bridges the hollows (between the breasts, the small of the back).
+ * sorted edge keys). The torso's loop is the widest of the loops reaching STRADDLE_M past
+ * the mid-sagittal line on both sides (arm, hand and single-leg loops do not); its girth is
+ * the perimeter of its convex hull in (x,z), since a tape bridges the hollows (between the
+ * breasts, the small of the back).
  *
- * Levels (all from the deformed mesh, so they follow the phenotype): crotch = lowest vertex
- * of the skin's mid-sagittal seam in the pelvis band; hip = the fullest torso girth from
- * just above the crotch up to the pelvis joint; chest = the fullest girth from the spine-2
- * joint up to the armpits (the highest level whose torso loop is still narrower than the
- * shoulder joints, less a margin); waist = the narrowest girth between the hip and chest
- * levels. Levels are scanned every 2 mm. Shoulder width = distance between the highest
- * skin points within 2 cm (in x and z) of each shoulder joint centre.
+ * Levels (all from the deformed mesh, so they follow the phenotype), found by one sweep
+ * every 2 mm from just above the crotch up: crotch = lowest vertex of the skin's
+ * mid-sagittal seam (x = 0 in the base mesh) in the pelvis band; armpits = the first level
+ * above the spine-2 joint where the torso loop disappears or widens by more than 1.5 cm in
+ * one step (the arms join it); hip = the level of the buttocks' greatest prominence (the
+ * torso loop's most negative z) from the crotch up to 3 cm above the pelvis joint; chest =
+ * the fullest girth from the spine-2 joint up to 2 cm under the armpits; waist = the
+ * narrowest girth between the hip and chest levels. Shoulder width = distance between the
+ * points where the vertical lines through the two shoulder joint centres leave the skin
+ * at the top.
  */
 #include "avatar/internal.h"
 
