@@ -188,13 +188,15 @@ enum tryon_status avatar_garment_type_parse(const char *s, enum avatar_garment_t
 
 /* Garment landmarks. Left/right are the wearer's: the wearer's left (+x) is on the right of
    a front photo. Definitions on the garment mesh seen from the front (x right, y up):
-     collar       highest point on the centre line (x of the neck joint)   tops, dress
-     shoulder     highest point above the shoulder joint's x               tops, dress
+     collar       highest point on the plane x = the neck joint's x         tops, dress
+     shoulder     highest point on the plane x = the shoulder joint's x     tops, dress
      sleeve end   centre of the sleeve's opening                           tops, dress (sleeve >= 0.1)
-     hem corner   tops, dress, skirt: outermost points of the lowest rim (the hem) on each side;
+     hem corner   tops, dress: outermost points within 2% of the garment height above the
+                  centre line's lowest point (within 0.75 shoulder spans of the centre for tops);
+                  skirt: outermost points of the lowest 1% of the garment height;
                   trousers, shorts: outermost point of each leg's lowest 1% of the garment height
-     waist        outermost points of the highest 1% of the garment height skirt, trousers, shorts
-     crotch       lowest point on the centre line                          trousers, shorts */
+     waist        outermost points of the highest 4% of the garment height skirt, trousers, shorts
+     crotch       lowest point on the plane x = the neck joint's x          trousers, shorts */
 enum avatar_landmark {
     AVATAR_LM_COLLAR, AVATAR_LM_L_SHOULDER, AVATAR_LM_R_SHOULDER, AVATAR_LM_L_SLEEVE, AVATAR_LM_R_SLEEVE,
     AVATAR_LM_L_HEM, AVATAR_LM_R_HEM, AVATAR_LM_L_WAIST, AVATAR_LM_R_WAIST, AVATAR_LM_CROTCH, AVATAR_LM_N
@@ -206,8 +208,8 @@ struct avatar_garment_est {
     enum avatar_garment_type type;
     float color[3];        /* mean colour of the garment pixels, linear RGB albedo */
     float length;          /* 0..1: how far down the template goes: t-shirt/long-sleeve waist..hips;
-                              dress and skirt mid-thigh..ankles; trousers knees..ankles;
-                              shorts upper thigh..knees */
+                              dress and skirt mid-thigh..ankles; trousers mid-calf (0.35 of
+                              knees..ankles)..ankles; shorts upper thigh..knees */
     float sleeve;          /* 0..1: sleeve length as a fraction of shoulder..wrist (tops, dress) */
     float looseness;       /* extra offset from the body, metres (0 = snug), at most 0.05 */
     float lm[AVATAR_LM_N][2];   /* landmarks in photo pixels; negative = absent for this type */

@@ -28,7 +28,9 @@
  *   dress:    as a top down to the hip joints (yoke), then the loft down to the hem
  *             (mid-thigh at length 0, ankles at 1);
  *   skirt:    non-arm faces from the spine-4 joint down to the hip joints, then the loft;
- *   trousers: non-arm faces from the spine-4 joint down to the hem (knees..ankles);
+ *   trousers: non-arm faces from the spine-4 joint down to the hem (0.35 of knees..ankles
+ *             at length 0, so that the longest shorts and the shortest trousers differ;
+ *             ankles at 1);
  *   shorts:   the same down to the hem (0.4 of hips..knees at length 0, knees at 1).
  */
 #include "avatar/internal.h"
@@ -157,7 +159,7 @@ static void make_cut(const struct frame *f, const struct avatar_garment_est *g, 
         c->hem_y = lerpf(mid_thigh, f->ankle_y, g->length);
         break;
     case AVATAR_GARMENT_TROUSERS:
-        c->bottom_y = c->hem_y = lerpf(f->knee_y, f->ankle_y, g->length);
+        c->bottom_y = c->hem_y = lerpf(f->knee_y, f->ankle_y, 0.35f + 0.65f * g->length);
         break;
     default:   /* shorts */
         c->bottom_y = c->hem_y = lerpf(lerpf(f->hip_y, f->knee_y, 0.4f), f->knee_y, g->length);
@@ -1254,19 +1256,25 @@ enum tryon_status avatar_garment_build(const struct avatar_model *m, const struc
 
 /* ===== landmarks ========================================================================== */
 
-/* Highest (top != 0) or lowest vertex of g within half_w of x = x0; false when none. */
-static bool slab_extreme(const struct avatar_mesh *g, float x0, float half_w, int top, float out[3])
+/* Highest (top != 0) or lowest point of g's surface on the plane x = x0: over the edges
+   crossing the plane, their crossing points (what a front view's column x0 shows); false
+   when none crosses. */
+static bool plane_extreme(const struct avatar_mesh *g, float x0, int top, float out[3])
 {
     bool found = false;
-    for (int i = 0; i < g->nv; i++) {
-        const float *p = g->pos + (size_t)i * 3;
-        if (fabsf(p[0] - x0) > half_w)
-            continue;
-        if (!found || (top ? p[1] > out[1] : p[1] < out[1])) {
-            memcpy(out, p, 3 * sizeof *out);
-            found = true;
+    for (int t = 0; t < g->nt; t++)
+        for (int k = 0; k < 3; k++) {
+            const float *a = g->pos + (size_t)g->tri[t * 3 + k] * 3, *b = g->pos + (size_t)g->tri[t * 3 + (k + 1) % 3] * 3;
+            if ((a[0] - x0) * (b[0] - x0) > 0.0f || a[0] == b[0])
+                continue;
+            float u = (x0 - a[0]) / (b[0] - a[0]), p[3];
+            for (int j = 0; j < 3; j++)
+                p[j] = a[j] + u * (b[j] - a[j]);
+            if (!found || (top ? p[1] > out[1] : p[1] < out[1])) {
+                memcpy(out, p, sizeof p);
+                found = true;
+            }
         }
-    }
     return found;
 }
 
@@ -1317,12 +1325,11 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
     float lo[3], hi[3];
     avatar_mesh_bounds(&gm, lo, hi);
     float H = hi[1] - lo[1], xc = fr.j[AV_J_NECK][0];
-    const float slab = 0.005f;
     if (has_neck(ge.type)) {
-        present[AVATAR_LM_COLLAR] = slab_extreme(&gm, xc, slab, 1, lm[AVATAR_LM_COLLAR]);
+        present[AVATAR_LM_COLLAR] = plane_extreme(&gm, xc, 1, lm[AVATAR_LM_COLLAR]);
         for (int s = 0; s < 2; s++) {
             const float *sh = fr.j[s ? AV_J_R_SHOULDER : AV_J_L_SHOULDER], *wr = fr.j[s ? AV_J_R_HAND : AV_J_L_HAND];
-            present[AVATAR_LM_L_SHOULDER + s] = slab_extreme(&gm, sh[0], slab, 1, lm[AVATAR_LM_L_SHOULDER + s]);
+            present[AVATAR_LM_L_SHOULDER + s] = plane_extreme(&gm, sh[0], 1, lm[AVATAR_LM_L_SHOULDER + s]);
             if (ge.sleeve >= 0.1f) {
                 /* the sleeve's end ring: vertices near the arm axis with the largest axis
                    parameter; their mean */
@@ -1357,18 +1364,18 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
         /* hem: the torso's lowest rim (the centre line's lowest point), outermost within
            the shoulders' span so a sleeve is never taken */
         float low[3];
-        if (slab_extreme(&gm, xc, slab, 0, low)) {
+        if (plane_extreme(&gm, xc, 0, low)) {
             float span = fabsf(fr.j[AV_J_L_SHOULDER][0] - fr.j[AV_J_R_SHOULDER][0]);
             float xmax = ge.type == AVATAR_GARMENT_DRESS ? 0.0f : 0.75f * span;
             for (int s = 0; s < 2; s++)
                 present[AVATAR_LM_L_HEM + s] =
-                    outermost(&gm, low[1] - 0.01f * H, low[1] + 0.01f * H, xc, s ? -1.0f : 1.0f, xmax,
+                    outermost(&gm, low[1], low[1] + 0.02f * H, xc, s ? -1.0f : 1.0f, xmax,
                               lm[AVATAR_LM_L_HEM + s]);
         }
     } else {
         for (int s = 0; s < 2; s++) {
             float side = s ? -1.0f : 1.0f;
-            present[AVATAR_LM_L_WAIST + s] = outermost(&gm, hi[1] - 0.01f * H, hi[1], xc, side, 0.0f,
+            present[AVATAR_LM_L_WAIST + s] = outermost(&gm, hi[1] - 0.04f * H, hi[1], xc, side, 0.0f,
                                                        lm[AVATAR_LM_L_WAIST + s]);
             if (ge.type == AVATAR_GARMENT_SKIRT) {
                 present[AVATAR_LM_L_HEM + s] = outermost(&gm, lo[1], lo[1] + 0.01f * H, xc, side, 0.0f,
@@ -1384,7 +1391,7 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
             }
         }
         if (ge.type != AVATAR_GARMENT_SKIRT)
-            present[AVATAR_LM_CROTCH] = slab_extreme(&gm, xc, slab, 0, lm[AVATAR_LM_CROTCH]);
+            present[AVATAR_LM_CROTCH] = plane_extreme(&gm, xc, 0, lm[AVATAR_LM_CROTCH]);
     }
     for (int l = 0; l < AVATAR_LM_N; l++)
         if (!present[l])

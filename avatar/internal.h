@@ -125,4 +125,12 @@ int av_mask_label(const uint8_t *mask, int w, int h, int32_t *label, size_t **si
 void av_render_silhouette_off(const float *pos, const int32_t *tri, int nt, const float offset[3],
                               const struct avatar_photo_camera *c, int w, int h, uint8_t *mask);
 
+/* ===== garments (garment_est.c, texture.c) ===== */
+/* Albedo of a garment whose mean colour in a product photo equals the white backdrop's
+   brightness beside it (see garment_est.c). */
+#define AV_PRODUCT_GAIN 0.65f
+/* Median linear luminance of the opaque backdrop pixels (outside the mask) in rows y0..y1,
+   or 0 when under 5% of those rows' pixels are backdrop. */
+float av_backdrop_luminance(const struct img8 *im, const uint8_t *mask, int y0, int y1);
+
 #endif

@@ -1,0 +1,238 @@
+/* texture.c: the garment's UV atlas texture from its product photo.
+ *
+ * The atlas's front panel (u in [0, 0.5)) is the garment's front orthographic view over
+ * its bounds (avatar.h). The template of the estimated garment on the default body (the
+ * product-photo template frame) gives each landmark's position in that view; a thin-plate
+ * spline fitted to those positions -> the photo's landmarks (plus the four corners of the
+ * view -> the corners of the mask's bounding box, which pin the overall framing) maps every
+ * front texel into the photo, where the photo is sampled bilinearly if the (bilinearly
+ * sampled) mask covers it. Colours are linear RGB divided by the studio light measured on
+ * the white backdrop beside the garment (as avatar_estimate_garment's colour). Texels
+ * outside the mask and the whole back panel get the per-channel median of the covered
+ * front texels: the back keeps the front's colour but not its print, until a learned
+ * completion exists.
+ */
+#include "avatar/internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TPS_MAX (AVATAR_LM_N + 4)
+#define TPS_LAMBDA 1e-4   /* regularisation (in units of the view's size squared) */
+
+/* Thin-plate spline from n points src (view coordinates in [0,1]^2) to dst (photo px):
+   f(p) = a0 + a1 x + a2 y + sum_i w_i U(|p - src_i|), U(r) = r^2 log r^2. coef is
+   (n+3, 2): w_0..w_{n-1}, a0, a1, a2 per output. False when the system is singular. */
+struct tps { int n; double src[TPS_MAX][2], coef[TPS_MAX + 3][2]; };
+
+static double tps_u(double r2) { return r2 > 1e-20 ? r2 * log(r2) : 0.0; }
+
+static bool tps_fit(struct tps *t, int n, const double src[][2], const double dst[][2])
+{
+    int m = n + 3;
+    double a[TPS_MAX + 3][TPS_MAX + 3 + 2];
+    memset(a, 0, sizeof a);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < n; j++) {
+            double dx = src[i][0] - src[j][0], dy = src[i][1] - src[j][1];
+            a[i][j] = tps_u(dx * dx + dy * dy) + (i == j ? TPS_LAMBDA : 0.0);
+        }
+        a[i][n] = a[n][i] = 1.0;
+        a[i][n + 1] = a[n + 1][i] = src[i][0];
+        a[i][n + 2] = a[n + 2][i] = src[i][1];
+        a[i][m] = dst[i][0];
+        a[i][m + 1] = dst[i][1];
+    }
+    for (int c = 0; c < m; c++) {   /* Gaussian elimination with partial pivoting */
+        int p = c;
+        for (int r = c + 1; r < m; r++)
+            if (fabs(a[r][c]) > fabs(a[p][c]))
+                p = r;
+        if (fabs(a[p][c]) < 1e-12)
+            return false;
+        if (p != c)
+            for (int k = 0; k < m + 2; k++) {
+                double tmp = a[c][k];
+                a[c][k] = a[p][k], a[p][k] = tmp;
+            }
+        for (int r = 0; r < m; r++) {
+            if (r == c || a[r][c] == 0.0)
+                continue;
+            double f = a[r][c] / a[c][c];
+            for (int k = c; k < m + 2; k++)
+                a[r][k] -= f * a[c][k];
+        }
+    }
+    t->n = n;
+    memcpy(t->src, src, (size_t)n * sizeof src[0]);
+    for (int r = 0; r < m; r++)
+        for (int k = 0; k < 2; k++)
+            t->coef[r][k] = a[r][m + k] / a[r][r];
+    return true;
+}
+
+static void tps_eval(const struct tps *t, double x, double y, double out[2])
+{
+    for (int k = 0; k < 2; k++)
+        out[k] = t->coef[t->n][k] + t->coef[t->n + 1][k] * x + t->coef[t->n + 2][k] * y;
+    for (int i = 0; i < t->n; i++) {
+        double dx = x - t->src[i][0], dy = y - t->src[i][1], u = tps_u(dx * dx + dy * dy);
+        out[0] += t->coef[i][0] * u;
+        out[1] += t->coef[i][1] * u;
+    }
+}
+
+/* Bilinear sample at continuous pixel coordinates (pixel centres at +0.5) of a w x h
+   single-channel byte image (0 outside), scaled to [0,1]. */
+static float sample_mask(const uint8_t *mask, int w, int h, double x, double y)
+{
+    double fx = x - 0.5, fy = y - 0.5;
+    int x0 = (int)floor(fx), y0 = (int)floor(fy);
+    double tx = fx - x0, ty = fy - y0, acc = 0;
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 2; i++) {
+            int xi = x0 + i, yj = y0 + j;
+            if (xi < 0 || yj < 0 || xi >= w || yj >= h)
+                continue;
+            acc += (i ? tx : 1 - tx) * (j ? ty : 1 - ty) * mask[(size_t)yj * w + xi] / 255.0;
+        }
+    return (float)acc;
+}
+
+/* Bilinear sample of the photo (linear RGB, clamped at the border). */
+static void sample_photo(const struct img8 *im, double x, double y, float rgb[3])
+{
+    double fx = x - 0.5, fy = y - 0.5;
+    int x0 = (int)floor(fx), y0 = (int)floor(fy);
+    double tx = fx - x0, ty = fy - y0;
+    double acc[3] = {0, 0, 0};
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 2; i++) {
+            int xi = x0 + i, yj = y0 + j;
+            xi = xi < 0 ? 0 : xi >= im->w ? im->w - 1 : xi;
+            yj = yj < 0 ? 0 : yj >= im->h ? im->h - 1 : yj;
+            const uint8_t *p = im->px + ((size_t)yj * im->w + xi) * im->c;
+            double wgt = (i ? tx : 1 - tx) * (j ? ty : 1 - ty);
+            for (int c = 0; c < 3; c++)
+                acc[c] += wgt * img_srgb_to_linear((float)p[im->c >= 3 ? c : 0] / 255.0f);
+        }
+    for (int c = 0; c < 3; c++)
+        rgb[c] = (float)acc[c];
+}
+
+static int cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+enum tryon_status avatar_garment_texture(const struct avatar_model *m, const struct img8 *photo, const uint8_t *mask,
+                                         const struct avatar_garment_est *g, int size, struct imgf *out)
+{
+    memset(out, 0, sizeof *out);
+    if (size < 16 || size > 4096)
+        return tryon_fail(TRYON_EINVAL, "avatar: texture size %d outside [16, 4096]", size);
+    int nlm = 0;
+    for (int l = 0; l < AVATAR_LM_N; l++)
+        nlm += g->lm[l][0] >= 0.0f && g->lm[l][1] >= 0.0f;
+    if (nlm < 3)
+        return tryon_fail(TRYON_EINVAL, "avatar: the garment estimate has %d landmarks (3 needed for the texture)", nlm);
+    int bb[4] = {photo->w, photo->h, -1, -1};
+    for (int y = 0; y < photo->h; y++)
+        for (int x = 0; x < photo->w; x++)
+            if (mask[(size_t)y * photo->w + x]) {
+                bb[0] = x < bb[0] ? x : bb[0], bb[2] = x > bb[2] ? x : bb[2];
+                bb[1] = y < bb[1] ? y : bb[1], bb[3] = y > bb[3] ? y : bb[3];
+            }
+    if (bb[2] < 0)
+        return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
+
+    /* the template on the default body: its bounds (the atlas's view) and landmarks */
+    struct avatar_body_params bp;
+    memset(&bp, 0, sizeof bp);
+    avatar_phenotype_default(&bp.ph);
+    bp.stature_m = 1.75f;
+    struct avatar_mesh body = {0}, gm = {0};
+    float lm3[AVATAR_LM_N][3];
+    bool present[AVATAR_LM_N];
+    enum tryon_status st = avatar_body_build(m, &bp, &body);
+    if (st == TRYON_OK)
+        st = avatar_garment_build(m, &bp, &body, g, &gm);
+    if (st == TRYON_OK)
+        st = avatar_garment_landmarks_3d(m, &bp, g, lm3, present);
+    float lo[3], hi[3];
+    avatar_mesh_bounds(&gm, lo, hi);
+    avatar_mesh_free(&gm);
+    avatar_mesh_free(&body);
+    if (st)
+        return st;
+
+    double src[TPS_MAX][2], dst[TPS_MAX][2];
+    int n = 0;
+    const double corner[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+    for (int k = 0; k < 4; k++, n++) {
+        src[n][0] = corner[k][0], src[n][1] = corner[k][1];
+        dst[n][0] = corner[k][0] ? bb[2] + 1.0 : bb[0];
+        dst[n][1] = corner[k][1] ? bb[1] : bb[3] + 1.0;
+    }
+    for (int l = 0; l < AVATAR_LM_N; l++) {
+        if (!present[l] || g->lm[l][0] < 0.0f || g->lm[l][1] < 0.0f)
+            continue;
+        src[n][0] = (lm3[l][0] - lo[0]) / (hi[0] - lo[0]);
+        src[n][1] = (lm3[l][1] - lo[1]) / (hi[1] - lo[1]);
+        dst[n][0] = g->lm[l][0], dst[n][1] = g->lm[l][1];
+        n++;
+    }
+    struct tps t;
+    if (!tps_fit(&t, n, src, dst))
+        return tryon_fail(TRYON_EINVAL, "avatar: the garment's landmarks are degenerate (thin-plate spline singular)");
+
+    float white = av_backdrop_luminance(photo, mask, bb[1], bb[3]);
+    float gain = white > 0.2f ? AV_PRODUCT_GAIN / white : 1.0f;
+    st = imgf_alloc(out, size, size, 3);
+    if (st)
+        return st;
+    int half = size / 2;
+    uint8_t *covered = calloc((size_t)size * half, 1);
+    float *vals = malloc((size_t)size * half * sizeof *vals);
+    if (!covered || !vals) {
+        free(covered), free(vals), imgf_free(out);
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment texture");
+    }
+    /* front panel: texel (i, j), i < size/2; row j = 0 is the top (v = 1) */
+    for (int j = 0; j < size; j++)
+        for (int i = 0; i < half; i++) {
+            double a = ((double)i + 0.5) / half, b = 1.0 - ((double)j + 0.5) / size, p[2];
+            tps_eval(&t, a, b, p);
+            if (sample_mask(mask, photo->w, photo->h, p[0], p[1]) < 0.5f)
+                continue;
+            float *o = out->px + ((size_t)j * size + i) * 3;
+            sample_photo(photo, p[0], p[1], o);
+            for (int c = 0; c < 3; c++)
+                o[c] = fminf(o[c] * gain, 0.95f);
+            covered[(size_t)j * half + i] = 1;
+        }
+    float med[3];
+    for (int c = 0; c < 3; c++) {
+        size_t k = 0;
+        for (int j = 0; j < size; j++)
+            for (int i = 0; i < half; i++)
+                if (covered[(size_t)j * half + i])
+                    vals[k++] = out->px[((size_t)j * size + i) * 3 + c];
+        if (k == 0) {
+            med[c] = g->color[c];
+            continue;
+        }
+        qsort(vals, k, sizeof *vals, cmp_f);
+        med[c] = vals[k / 2];
+    }
+    for (int j = 0; j < size; j++)
+        for (int i = 0; i < size; i++) {
+            if (i < half && covered[(size_t)j * half + i])
+                continue;
+            memcpy(out->px + ((size_t)j * size + i) * 3, med, sizeof med);
+        }
+    free(covered), free(vals);
+    return TRYON_OK;
+}
