@@ -256,8 +256,7 @@ static void config_defaults(struct worker_synth_config *c)
     c->n_prints = WORKER_PRINT_N;
     for (int p = 0; p < WORKER_PRINT_N; p++)
         c->prints[p] = (enum worker_print)p;
-    c->length = (struct worker_synth_range){0, 1};
-    c->sleeve = (struct worker_synth_range){0, 1};
+    c->length = c->sleeve = (struct worker_synth_range){-1, -1};   /* per type, see type_ranges */
     c->print_scale_m = (struct worker_synth_range){0.03f, 0.07f};
 }
 
@@ -436,6 +435,26 @@ static void print_color(struct rng *r, const float base[3], float out[3])
     memcpy(out, palette[pick], sizeof palette[pick]);
 }
 
+/* Default size ranges per type, so that a photo shows its type: avatar's t-shirt and
+   long-sleeve differ only by the sleeve parameter, trousers and shorts meet at the knee
+   (trousers at length 0 end there, shorts at length 1). A t-shirt's sleeve covers at most
+   45% of shoulder..wrist, a long-sleeve's at least 80%; trousers reach below mid-calf
+   (length >= 0.4), shorts stay above the knee (length <= 0.7). */
+static void type_ranges(enum avatar_garment_type t, struct worker_synth_range *len, struct worker_synth_range *slv)
+{
+    *len = (struct worker_synth_range){0, 1};
+    *slv = (struct worker_synth_range){0, 1};
+    const char *n = avatar_garment_type_name(t);
+    if (!strcmp(n, "t-shirt"))
+        *slv = (struct worker_synth_range){0.1f, 0.45f};
+    else if (!strcmp(n, "long-sleeve"))
+        *slv = (struct worker_synth_range){0.8f, 1.0f};
+    else if (!strcmp(n, "trousers"))
+        *len = (struct worker_synth_range){0.4f, 1.0f};
+    else if (!strcmp(n, "shorts"))
+        *len = (struct worker_synth_range){0.0f, 0.7f};
+}
+
 /* A garment's parameters from its RNG; type and class indices are given. */
 static void draw_garment(const struct worker_synth_config *c, struct rng *r, enum avatar_garment_type type,
                          int print_slot, const float *srgb, struct worker_synth_garment *g)
@@ -446,8 +465,10 @@ static void draw_garment(const struct worker_synth_config *c, struct rng *r, enu
     random_color(r, rc);
     for (int k = 0; k < 3; k++)
         g->est.color[k] = srgb ? img_srgb_to_linear(srgb[k]) : rc[k];
-    g->est.length = draw(r, c->length);
-    g->est.sleeve = draw(r, c->sleeve);
+    struct worker_synth_range len, slv;
+    type_ranges(type, &len, &slv);
+    g->est.length = draw(r, c->length.lo >= 0 ? c->length : len);
+    g->est.sleeve = draw(r, c->sleeve.lo >= 0 ? c->sleeve : slv);
     g->print = c->prints[print_slot % c->n_prints];
     print_color(r, g->est.color, g->print_color);
     g->print_scale_m = draw(r, c->print_scale_m);

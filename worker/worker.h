@@ -115,7 +115,8 @@ struct worker_synth_config {
     enum worker_print prints[16];             /* cycled by garment index */
     int n_colors;
     float colors[16][3];                      /* sRGB, cycled; none = random colours */
-    struct worker_synth_range length, sleeve, print_scale_m;
+    struct worker_synth_range length, sleeve;  /* lo < 0: the type's own range (synth_config.c) */
+    struct worker_synth_range print_scale_m;
 };
 /* Parse and validate a config; errors name path:line. cfg is zeroed first. */
 enum tryon_status worker_synth_config_load(const char *path, struct worker_synth_config *cfg);
