@@ -243,6 +243,9 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
         snprintf(gs->error, sizeof gs->error, "garment %s: %s: %s", p->garment_id, p->garment_image, tryon_errmsg());
     else
         gs->ok = true;
+    /* the texture is a refinement: without it (too few landmarks) the garment is plain */
+    if (s == TRYON_OK && avatar_garment_texture(w->model, &im, mask, &gs->est, WORKER_TEXTURE_SIZE, &gs->tex))
+        snprintf(gs->tex_error, sizeof gs->tex_error, "%s", tryon_errmsg());
     gs->t_estimate = time_now() - t0;
     free(mask);
     img8_free(&im);
