@@ -195,7 +195,7 @@ def cmd_mitsuba(a):
     mi.set_variant(a.variant)
     import drjit as dr
     dr.set_thread_count(a.threads)
-    mi.set_log_level(mi.LogLevel.Warn)
+    mi.set_log_level(mi.LogLevel.Error)
     spps = [int(s) for s in a.spp.split(",")]
     assert all(s <= MAX_PASS or s % MAX_PASS == 0 for s in spps), "spp above MAX_PASS must be a multiple of it"
     t0 = time.perf_counter()
@@ -228,7 +228,9 @@ class Runner:
         r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         if r.returncode != 0:
             sys.exit("failed: %s" % " ".join(cmd))
-        return [json.loads(l) for l in r.stdout.splitlines() if l.startswith("{")]
+        # Mitsuba's log may share a line with a row (colour codes): parse from the first '{'
+        return [json.loads(l[l.index("{"):]) for l in r.stdout.splitlines() if "{\"renderer\"" in l or
+                l.startswith("{")]
 
     def tryon(self, scene, spps, out, seed=1, repeat=1, warmup=0):
         return self.run([self.a.bin, "render", scene, "--spp", ",".join(map(str, spps)), "--depth",
@@ -304,6 +306,10 @@ def main_run(a):
     only = a.scenes.split(",")
     old_path = os.path.join(work, "report.json")
     old_timing = json.load(open(old_path)).get("timing", {}) if a.reuse and os.path.exists(old_path) else {}
+    for tm in old_timing.values():  # JSON made the spp keys strings
+        for r in tm["renderers"].values():
+            r["seconds"] = {int(k): v for k, v in r["seconds"].items()}
+            r["rmse"] = {int(k): v for k, v in r["rmse"].items()}
     if not a.rev:
         a.rev = os.popen("git -C '%s' log -1 --format='%%h %%s' 2>/dev/null" % HERE).read().strip()[:72]
     mver = subprocess.run([sys.executable, "-c", "import mitsuba; print(mitsuba.__version__)"],
@@ -376,18 +382,21 @@ def timing(R, a, sp, o, tryon_hi, mts_hi, hi):
                                                                              sampler="ldsampler"))]
     for name, fn in runs:
         prefix = "%s_ladder_%s" % (o, name)
-        rows = fn(sp, ladder, prefix)
+        # ldsampler rounds spp up to a square power of two: only those rungs
+        lad = [s for s in ladder if s >= 4 and (s & (s - 1)) == 0 and s.bit_length() % 2 == 1] \
+            if "ldsampler" in name else ladder
+        rows = fn(sp, lad, prefix)
         med = median_times(rows)
-        rm = {s: float(np.sqrt(np.mean((read_pfm("%s_spp%d.pfm" % (prefix, s)) - ref) ** 2))) for s in ladder}
+        rm = {s: float(np.sqrt(np.mean((read_pfm("%s_spp%d.pfm" % (prefix, s)) - ref) ** 2))) for s in lad}
         cpu = [r["cpu_s"] / r["seconds"] for r in rows if "cpu_s" in r and r["seconds"] > 0.05]
         out["renderers"][name] = {"seconds": med, "rmse": rm, "all": rows,
                                   "cpu_per_wall": float(np.median(cpu)) if cpu else None}
-        print("  %-22s " % name + "  ".join("%d:%.3fs/%.4g" % (s, med[s], rm[s]) for s in ladder), flush=True)
+        print("  %-22s " % name + "  ".join("%d:%.3fs/%.4g" % (s, med[s], rm[s]) for s in lad), flush=True)
     target = out["renderers"]["mitsuba-llvm_ad_rgb"]["rmse"][64] if 64 in ladder else None
     out["target_rmse"] = target
     out["time_to_target"] = {}
     for name, r in out["renderers"].items():
-        out["time_to_target"][name] = time_to_rmse([(r["seconds"][s], r["rmse"][s]) for s in ladder], target) \
+        out["time_to_target"][name] = time_to_rmse([(r["seconds"][s], r["rmse"][s]) for s in r["rmse"]], target) \
             if target else float("nan")
     print("  time to Mitsuba-llvm 64-spp RMSE %.4g: " % target +
           "  ".join("%s %.3fs" % kv for kv in out["time_to_target"].items()), flush=True)
@@ -429,7 +438,7 @@ def write_results(rep, path):
               "|---|" + "---|" * (len(tm["ladder"]) + 1)]
         for name, r in tm["renderers"].items():
             L.append("| %s | " % name + " | ".join("%.3f / %.3g" % (r["seconds"][s], r["rmse"][s])
-                                                 for s in tm["ladder"]) +
+                                                 if s in r["rmse"] else "-" for s in tm["ladder"]) +
                      " | %s |" % ("%.2f" % r["cpu_per_wall"] if r["cpu_per_wall"] else "-"))
         tt = tm["time_to_target"]
         fastest = min(tt["mitsuba-llvm_ad_rgb"], tt["mitsuba-scalar_rgb"])
