@@ -129,6 +129,26 @@ enum tryon_status img_probe_png(const char *path, const struct img_limits *lim, 
     return check_limits(path, lim, info->w, info->h);
 }
 
+/* Every chunk before IEND must fit in the data. libpng allocates a text chunk's declared
+ * length before reading it: a 41-byte file declaring a 1.9 GB iTXt chunk made it allocate
+ * 1.9 GB (found by fuzzing), and its chunk size cap does not cover that path. Walking the
+ * chunk lengths first bounds every allocation by the file size. */
+static enum tryon_status check_chunks(const uint8_t *d, size_t len, const char *name)
+{
+    size_t pos = 8; /* after the signature */
+    while (len - pos >= 8) {
+        uint32_t n = (uint32_t)d[pos] << 24 | (uint32_t)d[pos + 1] << 16 | (uint32_t)d[pos + 2] << 8 | d[pos + 3];
+        size_t left = len - pos - 8;
+        if (n > 0x7fffffffu || n > left || left - n < 4)
+            return tryon_fail(TRYON_EFORMAT, "%s: PNG is truncated: the chunk at byte %zu declares %u bytes, %zu remain",
+                              name, pos, n, left);
+        if (memcmp(d + pos + 4, "IEND", 4) == 0)
+            break;
+        pos += 12 + (size_t)n;
+    }
+    return TRYON_OK; /* a missing IEND is left to libpng */
+}
+
 enum tryon_status img_decode_png(const uint8_t *data, size_t len, const char *name,
                                  const struct img_limits *lim, struct img8 *out, bool *had_alpha)
 {
@@ -137,7 +157,7 @@ enum tryon_status img_decode_png(const uint8_t *data, size_t len, const char *na
     enum tryon_status s = parse_ihdr(data, len, name, &info);
     if (s)
         return s;
-    if ((s = check_limits(name, lim, info.w, info.h)))
+    if ((s = check_limits(name, lim, info.w, info.h)) || (s = check_chunks(data, len, name)))
         return s;
 
     struct png_err err = {{0}};

@@ -110,6 +110,13 @@ static void test_png(void)
     CHECK(img_load_png("t_not.png", &lim, &back, NULL) == TRYON_EFORMAT);
     CHECK_CONTAINS(tryon_errmsg(), "not a PNG");
     CHECK(img_load_png("t_missing.png", &lim, &back, NULL) == TRYON_EIO);
+    /* found by fuzzing: a 41-byte file whose second chunk (iTXt) declares 1.9 GB made libpng
+       allocate that much; now refused from the chunk lengths, before libpng runs */
+    static const uint8_t itxt[41] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                     0, 0, 0, 4, 0, 0, 0, 2, 4, 3, 0, 0, 0, 0x8d, 0x86, 0x60, 0x50,
+                                     's', 'R', 'G', 'B', 'i', 'T', 'X', 't'};
+    CHECK(img_decode_png(itxt, sizeof itxt, "itxt.png", &lim, &back, NULL) == TRYON_EFORMAT);
+    CHECK_CONTAINS(tryon_errmsg(), "itxt.png: PNG is truncated: the chunk at byte 33 declares 1934772034 bytes, 0 remain");
     /* RGB without alpha is expanded to RGBA with 255 */
     struct img8 rgb;
     img8_alloc(&rgb, 3, 2, 3);
