@@ -190,7 +190,8 @@ enum tryon_status avatar_garment_type_parse(const char *s, enum avatar_garment_t
    a front photo. Definitions on the garment mesh seen from the front (x right, y up):
      collar       highest point on the plane x = the neck joint's x         tops, dress
      shoulder     highest point on the plane x = the shoulder joint's x     tops, dress
-     sleeve end   centre of the sleeve's opening                           tops, dress (sleeve >= 0.1)
+     sleeve end   centre of the sleeve's opening (mean of the vertices within 1 cm of the
+                  farthest along the shoulder->wrist axis)                 tops, dress (sleeve >= 0.2)
      hem corner   tops, dress: outermost points within 2% of the garment height above the
                   centre line's lowest point (within 0.75 shoulder spans of the centre for tops);
                   skirt: outermost points of the lowest 1% of the garment height;

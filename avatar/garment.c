@@ -1330,9 +1330,10 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
         for (int s = 0; s < 2; s++) {
             const float *sh = fr.j[s ? AV_J_R_SHOULDER : AV_J_L_SHOULDER], *wr = fr.j[s ? AV_J_R_HAND : AV_J_L_HAND];
             present[AVATAR_LM_L_SHOULDER + s] = plane_extreme(&gm, sh[0], 1, lm[AVATAR_LM_L_SHOULDER + s]);
-            if (ge.sleeve >= 0.1f) {
-                /* the sleeve's end ring: vertices near the arm axis with the largest axis
-                   parameter; their mean */
+            if (ge.sleeve >= 0.2f) {
+                /* the sleeve's end ring: vertices near the arm axis (within 12 cm, not
+                   inward of the joint by more than 1.5 cm) with the largest axis parameter
+                   (within 1 cm of it); their mean */
                 float ax[3] = {wr[0] - sh[0], wr[1] - sh[1], wr[2] - sh[2]};
                 float al2 = ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2], tmax = -INFINITY;
                 for (int pass = 0; pass < 2; pass++) {
@@ -1343,7 +1344,8 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
                         float d[3] = {p[0] - sh[0], p[1] - sh[1], p[2] - sh[2]};
                         float t = (d[0] * ax[0] + d[1] * ax[1] + d[2] * ax[2]) / al2;
                         float r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] - t * t * al2;
-                        if (t < 0.15f || r2 > 0.12f * 0.12f)
+                        float out_x = (s ? -1.0f : 1.0f) * d[0];   /* the torso lies inward of the joint */
+                        if (t < 0.05f || r2 > 0.12f * 0.12f || out_x < -0.015f)
                             continue;
                         if (pass == 0)
                             tmax = fmaxf(tmax, t);

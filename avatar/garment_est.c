@@ -9,8 +9,8 @@
  *     crotch, the end of the centre column's run) separates them and gives the length;
  *   - without a split, the centre column's first row (the collar) lies below the mask's top
  *     for a garment with shoulders (tops, dress): the shoulders rise above the back
- *     neckline (a gap over wtop, the extent of the top 4% of rows); a skirt's waistband is
- *     its top row. A skirt's length comes from height / wtop;
+ *     neckline (a gap over wtop, the extent of the top 4% of rows), or its top is much
+ *     wider than its bottom; a skirt's waistband is its top row and it widens downward. A skirt's length comes from height / wtop;
  *   - tops and dress: wmin, the narrowest run through the centre column between a quarter
  *     of the way down and the hem (the waist), scales them; (hem - collar) / wmin separates
  *     the dress and gives the length; the sleeve's end is found along the arm's image
@@ -43,9 +43,10 @@
 #define SHJOINT_DY 0.223f      /* shoulder joint: this * wmin below the shoulder landmark */
 #define ARM_DX 0.7227f         /* image direction of the arm (shoulder joint -> wrist), unit length */
 #define ARM_DY 0.6911f
-#define ARM_RADIUS 0.30f       /* sleeve pixels lie within this * wmin of the arm's axis */
+#define ARM_RADIUS 0.25f       /* sleeve pixels lie within this * wmin of the arm's axis, outward of its joint */
 #define LONG_SLEEVE 0.62f      /* sleeve at or above: long-sleeve */
-#define DRESS_RATIO 2.25f      /* (hem - collar) / wmin above: dress */
+#define DRESS_RATIO 2.25f      /* (hem - collar) / wmin above: dress ... */
+#define DRESS_FLARE 1.15f      /* ... when also its bottom is this much wider than wmin */
 #define SHORTS_RATIO 1.80f     /* leg / rise above: trousers */
 #define CAL_N 5                /* tables at size parameter 0, .25, .5, .75, 1 */
 static const float top_len_cal[CAL_N] = {1.248f, 1.395f, 1.620f, 1.750f, 1.850f};     /* (hem-collar)/wmin */
@@ -82,6 +83,7 @@ struct feat {
     float wtop;             /* extent of the top 4% of rows (the waistband or the shoulders) */
     float gap_w;            /* (collar_y - top) / wtop */
     float leg_ratio;        /* legs: (bottom - crotch) / (crotch - top), crotch = hem_y + 1 */
+    float wbot;             /* extent of the lowest 4% of rows */
 };
 
 /* Foreground bounding box; false when empty. */
@@ -192,13 +194,17 @@ static void measure(const uint8_t *mask, int w, int h, const int bb[4], struct f
         f->wtop = r[0] - l[0] + 1.0f;
     else
         f->wtop = (float)(bb[2] - bb[0] + 1);
+    int yb = bb[3] - (int)(0.04f * f->H);
+    f->wbot = outermost_px(mask, w, yb, bb[3], f->cx, -1, l) && outermost_px(mask, w, yb, bb[3], f->cx, 1, r)
+                  ? r[0] - l[0] + 1.0f : f->wtop;
     f->gap_w = f->collar_y >= 0 ? (float)(f->collar_y - bb[1]) / f->wtop : 1.0f;
     float rise = (float)(f->hem_y + 1 - bb[1]);
     f->leg_ratio = f->collar_y >= 0 && rise > 0 ? (float)(bb[3] + 1 - (f->hem_y + 1)) / rise : 0.0f;
 }
 
 /* The sleeve's end on side s (+1 = image right = the wearer's left) of a top: mask pixels
-   within ARM_RADIUS * wmin of the arm's axis through the shoulder joint; the mean of those
+   within ARM_RADIUS * wmin of the arm's axis through the shoulder joint and not inward of
+   the joint's column (by more than 0.05 wmin); the mean of those
    within 0.03 wmin of the farthest along the axis. Returns the distance from the shoulder
    joint along the axis (in wmin units) and the end's centre in px; -1 when none. */
 static float sleeve_end(const uint8_t *mask, const struct feat *f, const float shoulder[2], int side, float end[2])
@@ -215,7 +221,7 @@ static float sleeve_end(const uint8_t *mask, const struct feat *f, const float s
                     continue;
                 float px = (float)x + 0.5f - j[0], py = (float)y + 0.5f - j[1];
                 float t = px * d[0] + py * d[1], r = fabsf(px * d[1] - py * d[0]);
-                if (t < 0.0f || r > rmax)
+                if (t < 0.0f || r > rmax || side * px < -0.05f * f->wmin)   /* the torso lies inward */
                     continue;
                 if (pass == 0)
                     pmax = fmaxf(pmax, t);
@@ -238,7 +244,9 @@ static void classify(const uint8_t *mask, const struct feat *f, int hint_type, s
     for (int l = 0; l < AVATAR_LM_N; l++)
         out->lm[l][0] = out->lm[l][1] = -1.0f;
     float conf = 1.0f;
-    bool legs = f->split, shoulders = !f->split && f->gap_w > SKIRT_TOP_GAP;
+    /* shoulders: a neck dip at the top, or (a flat-topped drawing) a top much wider than
+       the bottom, which a skirt (widening downward) never is */
+    bool legs = f->split, shoulders = !f->split && (f->gap_w > SKIRT_TOP_GAP || f->wtop > 1.3f * f->wbot);
     if (hint_type >= 0) {
         legs = hint_type == AVATAR_GARMENT_TROUSERS || hint_type == AVATAR_GARMENT_SHORTS;
         shoulders = !legs && hint_type != AVATAR_GARMENT_SKIRT;
@@ -288,7 +296,9 @@ static void classify(const uint8_t *mask, const struct feat *f, int hint_type, s
         float collar[2] = {(float)f->cx + 0.5f, (float)f->collar_y};
         memcpy(out->lm[AVATAR_LM_COLLAR], collar, sizeof collar);
         float ratio = (float)(f->hem_y + 1 - f->collar_y) / f->wmin;
-        bool dress = hint_type >= 0 ? hint_type == AVATAR_GARMENT_DRESS : ratio > DRESS_RATIO;
+        /* a dress is long and flares below the waist */
+        bool dress = hint_type >= 0 ? hint_type == AVATAR_GARMENT_DRESS
+                                    : ratio > DRESS_RATIO && f->wbot > DRESS_FLARE * f->wmin;
         if (hint_type < 0)
             conf = fminf(conf, fabsf(ratio - DRESS_RATIO) / (0.25f * DRESS_RATIO));
         out->length = table_inverse(dress ? dress_len_cal : top_len_cal, ratio);
@@ -313,7 +323,7 @@ static void classify(const uint8_t *mask, const struct feat *f, int hint_type, s
                 sleeve_sum += dist[s], nsleeve++;
         }
         out->sleeve = nsleeve ? table_inverse(sleeve_cal, sleeve_sum / (float)nsleeve) : 0.0f;
-        if (out->sleeve >= 0.1f)
+        if (out->sleeve >= 0.2f)
             for (int s = 0; s < 2; s++)
                 if (dist[s] >= 0.0f)
                     memcpy(out->lm[AVATAR_LM_L_SLEEVE + s], end[s], sizeof end[s]);
