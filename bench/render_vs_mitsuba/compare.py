@@ -262,10 +262,10 @@ def compare(test, ref, light_min, block):
     return {"mre": mre, "rmse": rmse, "mean_err": mean_err, "mask_frac": float(mask.mean())}
 
 
-def median_times(rows):
+def median_times(rows, key="seconds"):
     by = {}
     for r in rows:
-        by.setdefault(r["spp"], []).append(r["seconds"])
+        by.setdefault(r["spp"], []).append(r[key])
     return {s: float(np.median(v)) for s, v in by.items()}
 
 
@@ -389,13 +389,16 @@ def timing(R, a, sp, o, tryon_hi, mts_hi, hi):
         med = median_times(rows)
         rm = {s: float(np.sqrt(np.mean((read_pfm("%s_spp%d.pfm" % (prefix, s)) - ref) ** 2))) for s in lad}
         cpu = [r["cpu_s"] / r["seconds"] for r in rows if "cpu_s" in r and r["seconds"] > 0.05]
-        out["renderers"][name] = {"seconds": med, "rmse": rm, "all": rows,
+        out["renderers"][name] = {"seconds": med, "rmse": rm, "all": rows, "cpu_s": median_times(rows, "cpu_s"),
                                   "cpu_per_wall": float(np.median(cpu)) if cpu else None}
         print("  %-22s " % name + "  ".join("%d:%.3fs/%.4g" % (s, med[s], rm[s]) for s in lad), flush=True)
     target = out["renderers"]["mitsuba-llvm_ad_rgb"]["rmse"][64] if 64 in ladder else None
     out["target_rmse"] = target
     out["time_to_target"] = {}
+    out["cpu_to_target"] = {}
     for name, r in out["renderers"].items():
+        out["cpu_to_target"][name] = time_to_rmse([(r["cpu_s"][s], r["rmse"][s]) for s in r["rmse"]], target) \
+            if target else float("nan")
         out["time_to_target"][name] = time_to_rmse([(r["seconds"][s], r["rmse"][s]) for s in r["rmse"]], target) \
             if target else float("nan")
     print("  time to Mitsuba-llvm 64-spp RMSE %.4g: " % target +
@@ -444,11 +447,17 @@ def write_results(rep, path):
         fastest = min(tt["mitsuba-llvm_ad_rgb"], tt["mitsuba-scalar_rgb"])
         best = min(v for k, v in tt.items() if k.startswith("mitsuba"))
         L += ["", "Time to reach Mitsuba llvm's 64-spp RMSE (%.4g), log-log interpolated:" % tm["target_rmse"], ""]
+        ct = tm.get("cpu_to_target", {})
         for k, v in tt.items():
-            L.append("- %s: %.3f s" % (k, v))
+            L.append("- %s: %.3f s wall, %.3f s CPU" % (k, v, ct.get(k, float("nan"))))
         L.append("- tryon / faster Mitsuba variant (default independent sampler) = %.2f (goal: at most 0.5)" %
                  (tt["tryon"] / fastest))
         L.append("- tryon / fastest Mitsuba configuration here (incl. ldsampler) = %.2f" % (tt["tryon"] / best))
+        if ct:
+            L.append("- in CPU time (less sensitive to the shared machine's load): tryon / faster Mitsuba variant = "
+                     "%.2f, tryon / fastest configuration = %.2f" % (
+                         ct["tryon"] / min(ct["mitsuba-llvm_ad_rgb"], ct["mitsuba-scalar_rgb"]),
+                         ct["tryon"] / min(v for k, v in ct.items() if k.startswith("mitsuba"))))
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
     print("wrote", path)
