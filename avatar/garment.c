@@ -3,20 +3,27 @@
  *
  * The tights follow every macro target and the pose like the skin (av_deform deforms the
  * whole base mesh), so a garment is built from the deformed tights:
- *   1. the tights subdivided once (each k-gon into k quads at edge midpoints and centre);
- *   2. the sub-quads whose centre lies in the type's region (below) kept, the cut's jagged
- *      boundary straightened by a few smoothing steps along it;
+ *   1. the tights (corners at one position welded: the helper's parts meet in seams)
+ *      subdivided once (each k-gon into k quads at edge midpoints and centre);
+ *   2. the sub-quads whose centre lies in the type's region (below) kept (the cut's rims
+ *      stay as the sub-quads give them, a staircase of about 1 cm: smoothing them along
+ *      themselves folded the faces beside them); faces meeting the rest at one corner only
+ *      are dropped, so every rim is a simple loop;
  *   3. every vertex inside the body or nearer than the offset (AVATAR_GARMENT_OFFSET_M +
- *      looseness) moved out to that distance along the body's normal at its nearest point;
+ *      looseness) moved out by its deficit along the body's normal at its nearest point;
+ *      then rounds of umbrella smoothing of the interior and the push again (relax), so
+ *      the cloth bridges the body's creases (buttocks, crotch) instead of folding there;
  *   4. skirt and dress: below the yoke's lowest rim a lofted skirt: horizontal rings every
- *      LOFT_RING_M down to the hem, each ring LOFT_N points around the body's axis at the
- *      radius of the legs' convex hull (skin vertices in a thin height band, arms left out)
- *      plus the offset, never smaller than the ring above (plus a small A-line flare), so
- *      the cloth hangs around the legs; the yoke's rim is zipped to the first ring by
- *      merging the two angle-sorted sequences, then step 3 again;
+ *      LOFT_RING_M down to the hem, each ring LOFT_N points around the rim's centroid at
+ *      the radius of the legs' convex hull (skin vertices in a thin height band, arms left
+ *      out) plus the offset, never smaller than the ring above (plus a small A-line flare),
+ *      so the cloth hangs around the legs; the yoke's rim is zipped to the first ring by
+ *      merging the two angle-sorted sequences, then step 3's relax again;
  *   5. thickness: the surface above is the inner layer; the outer layer is it moved
- *      AVATAR_GARMENT_THICKNESS_M along the vertex normals; each boundary edge gets a rim
- *      quad joining the two, so the mesh is closed and oriented outward;
+ *      AVATAR_GARMENT_THICKNESS_M along the vertex normals smoothed over a few rings; each
+ *      boundary edge gets a rim quad joining the two, so the mesh is closed and oriented
+ *      outward; where the layers still cross (a crease sharper than the smoothed normals),
+ *      the outer vertices of the crossing triangles halve their offset, a few rounds;
  *   6. uv: the front/back atlas of avatar.h; a triangle whose corners lie on both sides goes
  *      to its majority side and its other corners are duplicated there.
  *
@@ -43,7 +50,6 @@
 #define PUSH_TRIGGER 0.95f   /* push vertices nearer than this fraction of the offset */
 #define SAFETY_GAP_M 0.001f  /* last resort: this far outside */
 #define GRID_CELL_M 0.01f
-#define BOUNDARY_SMOOTH_STEPS 0
 #define THIN_ROUNDS 8       /* rounds of thinning the cloth where its layers cross */
 #define RELAX_ROUNDS 8
 #define RELAX_SUBSTEPS 6   /* smoothing steps per push */
@@ -484,37 +490,8 @@ static void drop_bowties(const struct fine *fm, uint8_t *keep)
     free(cnt), free(keys);
 }
 
-/* Straighten the cut's jagged boundary: each vertex with exactly one boundary edge in and
-   one out moves halfway to the mean of its two boundary neighbours, a few times. */
-static enum tryon_status smooth_boundary(struct surf *s)
-{
-    int32_t *next = malloc((size_t)s->nv * sizeof *next), *prev = malloc((size_t)s->nv * sizeof *prev);
-    float *tmp = malloc((size_t)s->nv * 3 * sizeof *tmp);
-    if (!next || !prev || !tmp || boundary_next(s, next) < 0) {
-        free(next), free(prev), free(tmp);
-        return oom();
-    }
-    for (int i = 0; i < s->nv; i++)
-        prev[i] = -1;
-    for (int i = 0; i < s->nv; i++)
-        if (next[i] >= 0)
-            prev[next[i]] = i;
-    for (int it = 0; it < BOUNDARY_SMOOTH_STEPS; it++) {
-        memcpy(tmp, s->pos, (size_t)s->nv * 3 * sizeof *tmp);
-        for (int i = 0; i < s->nv; i++) {
-            if (next[i] < 0 || prev[i] < 0)
-                continue;
-            const float *a = tmp + (size_t)next[i] * 3, *b = tmp + (size_t)prev[i] * 3;
-            for (int k = 0; k < 3; k++)
-                s->pos[(size_t)i * 3 + k] = 0.5f * tmp[(size_t)i * 3 + k] + 0.25f * (a[k] + b[k]);
-        }
-    }
-    free(next), free(prev), free(tmp);
-    return TRYON_OK;
-}
-
 /* Cut: the sub-quads whose centre is in the garment region, compacted into s as two
-   triangles each, the boundary smoothed. */
+   triangles each. */
 static enum tryon_status cut_garment(const struct fine *fm, const struct cut *c, struct surf *s)
 {
     int32_t *remap = malloc((size_t)fm->nv * sizeof *remap);
@@ -565,7 +542,6 @@ static enum tryon_status cut_garment(const struct fine *fm, const struct cut *c,
             surf_tri(s, remap[f[0]], remap[f[1]], remap[f[2]]);
             surf_tri(s, remap[f[0]], remap[f[2]], remap[f[3]]);
         }
-        st = smooth_boundary(s);
     }
     free(remap), free(keep);
     return st;
