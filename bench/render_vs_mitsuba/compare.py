@@ -412,6 +412,8 @@ def write_results(rep, path):
          "Written by `bench/render_vs_mitsuba/run.sh` (compare.py) at %s, tryon at `%s`, Mitsuba %s. "
          "Machine load: start `%s`, end `%s`." % (rep["date"], a["rev"], rep["mitsuba"], rep["uptime_start"],
                                                   rep["uptime_end"]), "",
+         "Options: `--hi-spp %d --hi-spp-for '%s' --ladder %s --reps %d --depth %d --block %d --threads %d`." % (
+             a["hi_spp"], a["hi_spp_for"], a["ladder"], a["reps"], a["depth"], a["block"], a["threads"]), "",
          "Studio mirror check (scene_render studio-check: the exported studio vs rt_scene_add_studio, same "
          "seed): max relative pixel difference %s." % rep["studio_check"]["studio_check_max_rel_diff"], "",
          "## Agreement (tryon max_depth %d = Mitsuba path max_depth %d, no RR on Mitsuba)" %
