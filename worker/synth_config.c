@@ -411,12 +411,13 @@ static void random_color(struct rng *r, float out[3])
 
 /* A print colour that contrasts with the base: drawn from a palette of strong colours
    among those at least 0.35 away from the base in linear RGB (the farthest when none is).
-   No white: a white print would merge with the white backdrop of the product photos. */
+   No white or pale grey: such a print merges with the white backdrop of the product
+   photos and splits the keyed garment into pieces. */
 static void print_color(struct rng *r, const float base[3], float out[3])
 {
     static const float palette[][3] = {
         {0.85f, 0.62f, 0.04f}, {0.02f, 0.02f, 0.03f}, {0.03f, 0.45f, 0.70f},
-        {0.80f, 0.12f, 0.30f}, {0.05f, 0.30f, 0.06f}, {0.55f, 0.65f, 0.60f},
+        {0.80f, 0.12f, 0.30f}, {0.05f, 0.30f, 0.06f}, {0.90f, 0.25f, 0.02f},
     };
     enum { NP = sizeof palette / sizeof palette[0] };
     int ok[NP], n = 0, far = 0;
@@ -530,7 +531,12 @@ void worker_synth_draw_person(const struct worker_synth_config *c, int i, struct
     p->cam_distance_m = draw(&r, c->cam_distance_m);
     p->key = draw(&r, c->key);
     p->fill = draw(&r, c->fill);
+    /* an opaque photo is segmented by keying the backdrop: keep its grey at least 0.15 (linear)
+       away from the skin's luminance, darker behind light skin, lighter behind dark skin */
     float grey = draw(&r, c->backdrop);
+    float lum = 0.2126f * p->skin[0] + 0.7152f * p->skin[1] + 0.0722f * p->skin[2];
+    if (fabsf(grey - lum) < 0.15f)
+        grey = lum > 0.25f ? lum - 0.2f : lum + 0.3f;
     for (int ch = 0; ch < 3; ch++)
         p->backdrop[ch] = grey * (0.94f + 0.12f * rng_float(&r));
     p->with_alpha = spread_flag(i, c->alpha_fraction);
