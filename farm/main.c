@@ -44,7 +44,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  render CATALOG.yaml --out DIR   render every pair of a catalog (resumes from DIR/journal.log)\n"
             "  check CATALOG.yaml              validate a catalog and its images without rendering\n"
-            "  synth demo --out DIR            make the synthetic demo catalog (photos + truth)\n"
+            "  synth CONFIG.yaml --out DIR     synthetic photos + truth (configs/synth/demo.yaml: the demo)\n"
             "  merge PART... --out DIR         merge the folders of `render --slice K/N` runs (array jobs)\n"
             "  info                            build options, backends, ranks, assets\n"
             "\n"

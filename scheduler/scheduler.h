@@ -40,7 +40,7 @@
  *   garments:               required, a non-empty list
  *     - id: tee-red         as for persons (ids are unique per list)
  *       image: garments/tee-red.png
- *       type: top           optional: top | long-sleeve-top | dress | skirt | shorts | trousers
+ *       type: t-shirt       optional: t-shirt | long-sleeve | dress | skirt | trousers | shorts
  *   pairs: all              optional, default all; or a list of {person: ID, garment: ID};
  *                           at most SCHED_MAX_PAIRS pairs after expansion
  */

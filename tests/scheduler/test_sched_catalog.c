@@ -164,7 +164,7 @@ static void test_entry_errors(void)
              "garments:\n"                           /* 22 */
              "  - id: g\n"                           /* 23 */
              "    image: imgs/g.png\n"               /* 24 */
-             "    type: long-sleeve-top\n",          /* 25 */
+             "    type: long-sleeve\n",              /* 25 */
              outside, inside_abs);
     char path[PATH_MAX];
     util_write(g_dir, "cat/catalog.yaml", text);
@@ -184,7 +184,7 @@ static void test_entry_errors(void)
     CHECK(e && e->height_cm == 172.5 && e->line == 3 && strcmp(e->type, "") == 0);
     CHECK(e && strstr(e->image_path, "/cat/imgs/ok.png") && e->image_path[0] == '/');
     CHECK((e = find(c->persons, c->n_persons, "absin")) && !e->error);
-    CHECK_STR(c->garments[0].type, "long-sleeve-top");
+    CHECK_STR(c->garments[0].type, "long-sleeve");
     CHECK(c->garments[0].error == NULL);
     struct { const char *id, *msg; } want[] = {
         {"missing", "catalog.yaml:7: imgs/nothere.png: file not found"},
@@ -291,12 +291,44 @@ static void test_pairs(void)
     }
 }
 
+/* Every garment type name avatar/ builds, and each alias it parses, is a valid catalog type. */
+static void test_garment_types(void)
+{
+    static const char *const names[] = {"t-shirt", "long-sleeve", "dress", "skirt", "trousers", "shorts",
+                                        "top", "tee", "shirt", "longsleeve", "pants", "jeans"};
+    enum { N = sizeof names / sizeof names[0] };
+    char text[4096];
+    int len = snprintf(text, sizeof text, "persons:\n  - id: p\n    image: p.png\ngarments:\n");
+    for (int k = 0; k < N; k++)
+        len += snprintf(text + len, sizeof text - (size_t)len, "  - id: g%d\n    image: g.png\n    type: %s\n", k,
+                        names[k]);
+    util_write(g_dir, "types/catalog.yaml", text);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/types/catalog.yaml", g_dir);
+    struct sched_catalog *c = NULL;
+    struct img_limits lim = img_default_limits();
+    CHECK_EQ_INT(sched_catalog_load(path, &lim, &c), TRYON_OK);
+    if (!c)
+        return;
+    CHECK_EQ_INT(c->n_garments, N);
+    for (int k = 0; k < N && k < c->n_garments; k++)
+        CHECK_STR(c->garments[k].type, names[k]);
+    sched_catalog_free(c);
+    /* the old name of the first version is refused with the list of known types */
+    util_write(g_dir, "types/old.yaml", "persons:\n  - id: p\n    image: p.png\ngarments:\n  - id: g\n"
+                                         "    image: g.png\n    type: long-sleeve-top\n");
+    snprintf(path, sizeof path, "%s/types/old.yaml", g_dir);
+    CHECK_EQ_INT(sched_catalog_load(path, &lim, &c), TRYON_EINVAL);
+    CHECK_CONTAINS(tryon_errmsg(), "old.yaml:7: unknown garment type 'long-sleeve-top'");
+}
+
 int main(void)
 {
     util_mkscratch(g_dir, sizeof g_dir, "catalog");
     test_structural();
     test_entry_errors();
     test_pairs();
+    test_garment_types();
     util_rmtree(g_dir);
     return check_result("test_sched_catalog");
 }
