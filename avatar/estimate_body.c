@@ -441,7 +441,10 @@ static void search(struct fit *f, const struct avatar_body_params *base, float q
     }
     q[P_ARM] = best_arm;
     static const float gender_start[FIT_STARTS] = {0.15f, 0.85f};
+    /* the starting point stands in should every start score INFINITY (no candidate body lands
+       in the photo): a winner left unset would hand garbage parameters to the caller */
     float winner[NP], win_loss = INFINITY;
+    memcpy(winner, q, sizeof winner);
     for (int run = 0; run < FIT_STARTS; run++) {
         float qs[NP];
         memcpy(qs, q, sizeof qs);
