@@ -260,8 +260,8 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
    estimate with landmarks): the front panel is the photo warped by a thin-plate spline
    that maps the template's landmarks (avatar_garment_landmarks_3d on the default body, in
    atlas uv) to g's photo landmarks, sampled bilinearly, divided by the backdrop-calibrated
-   light like g->color; texels falling outside the mask get the front's median colour; the
-   back panel is the front's median colour (the print is not guessed). out is allocated
+   light like g->color; texels falling outside the mask get the front's dominant colour (the
+   print's ground); the back panel is that colour too (the print is not guessed). out is allocated
    (imgf_free). TRYON_EINVAL for size outside [16, 4096] or fewer than 3 landmarks. */
 enum tryon_status avatar_garment_texture(const struct avatar_model *m, const struct img8 *photo, const uint8_t *mask,
                                          const struct avatar_garment_est *g, int size, struct imgf *out);

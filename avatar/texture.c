@@ -8,9 +8,9 @@
  * front texel into the photo, where the photo is sampled bilinearly if the (bilinearly
  * sampled) mask covers it. Colours are linear RGB divided by the studio light measured on
  * the white backdrop beside the garment (as avatar_estimate_garment's colour). Texels
- * outside the mask and the whole back panel get the per-channel median of the covered
- * front texels: the back keeps the front's colour but not its print, until a learned
- * completion exists.
+ * outside the mask and the whole back panel get the dominant colour of the covered front
+ * texels (the print's ground colour): the back keeps the front's colour but not its print,
+ * until a learned completion exists.
  */
 #include "avatar/internal.h"
 
@@ -121,12 +121,6 @@ static void sample_photo(const struct img8 *im, double x, double y, float rgb[3]
         rgb[c] = (float)acc[c];
 }
 
-static int cmp_f(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 enum tryon_status avatar_garment_texture(const struct avatar_model *m, const struct img8 *photo, const uint8_t *mask,
                                          const struct avatar_garment_est *g, int size, struct imgf *out)
 {
@@ -195,9 +189,8 @@ enum tryon_status avatar_garment_texture(const struct avatar_model *m, const str
         return st;
     int half = size / 2;
     uint8_t *covered = calloc((size_t)size * half, 1);
-    float *vals = malloc((size_t)size * half * sizeof *vals);
-    if (!covered || !vals) {
-        free(covered), free(vals), imgf_free(out);
+    if (!covered) {
+        imgf_free(out);
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment texture");
     }
     /* front panel: texel (i, j), i < size/2; row j = 0 is the top (v = 1) */
@@ -213,26 +206,45 @@ enum tryon_status avatar_garment_texture(const struct avatar_model *m, const str
                 o[c] = fminf(o[c] * gain, 0.95f);
             covered[(size_t)j * half + i] = 1;
         }
-    float med[3];
-    for (int c = 0; c < 3; c++) {
-        size_t k = 0;
-        for (int j = 0; j < size; j++)
-            for (int i = 0; i < half; i++)
-                if (covered[(size_t)j * half + i])
-                    vals[k++] = out->px[((size_t)j * size + i) * 3 + c];
-        if (k == 0) {
-            med[c] = g->color[c];
-            continue;
-        }
-        qsort(vals, k, sizeof *vals, cmp_f);
-        med[c] = vals[k / 2];
+    /* the dominant colour of the covered front texels: a 8x8x8 histogram over sqrt(linear)
+       (roughly perceptual steps), the fullest bin (the lowest index on a tie) and the mean
+       of the texels in it. A print's ground colour wins over its stripes or dots, and never
+       a blend of the two that the garment does not show (as a per-channel median would). */
+    enum { LEVELS = 8, BINS = LEVELS * LEVELS * LEVELS };
+    uint32_t *count = calloc(BINS, sizeof *count);
+    double (*sum)[3] = calloc(BINS, sizeof *sum);
+    if (!count || !sum) {
+        free(covered), free(count), free(sum), imgf_free(out);
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment texture");
     }
+    for (int j = 0; j < size; j++)
+        for (int i = 0; i < half; i++) {
+            if (!covered[(size_t)j * half + i])
+                continue;
+            const float *o = out->px + ((size_t)j * size + i) * 3;
+            int bin = 0;
+            for (int c = 0; c < 3; c++) {
+                int q = (int)(sqrtf(fmaxf(o[c], 0.0f)) * LEVELS);
+                bin = bin * LEVELS + (q < LEVELS ? q : LEVELS - 1);
+            }
+            count[bin]++;
+            for (int c = 0; c < 3; c++)
+                sum[bin][c] += o[c];
+        }
+    int top = 0;
+    for (int b = 1; b < BINS; b++)
+        if (count[b] > count[top])
+            top = b;
+    float ground[3];
+    for (int c = 0; c < 3; c++)
+        ground[c] = count[top] ? (float)(sum[top][c] / count[top]) : g->color[c];
+    free(count), free(sum);
     for (int j = 0; j < size; j++)
         for (int i = 0; i < size; i++) {
             if (i < half && covered[(size_t)j * half + i])
                 continue;
-            memcpy(out->px + ((size_t)j * size + i) * 3, med, sizeof med);
+            memcpy(out->px + ((size_t)j * size + i) * 3, ground, sizeof ground);
         }
-    free(covered), free(vals);
+    free(covered);
     return TRYON_OK;
 }
