@@ -8,12 +8,31 @@
  * smaller specks are dropped. The person must not touch the top or bottom edge (cut off)
  * and must be at least 32 pixels tall.
  *
+ * Clothing: the person pixels are then classified into skin and clothing by colour
+ * (mark_clothing) so the fit can let clothes stand off the body (estimate_body.c). The skin
+ * tone comes from the face band of the silhouette (rows FACE_LO..FACE_HI of its height from
+ * the top: below the hair, above the neckline; catalog photos never clothe it): the median
+ * chromaticity (r, g over r + g + b) and brightness there. A pixel below the head whose
+ * chromaticity is farther from the skin's than a threshold adapted to the face band's own
+ * spread (CHROMA_K times its median distance, at least CHROMA_MIN), or whose brightness is
+ * outside [BRIGHT_LO, BRIGHT_HI] times the skin's (shading on skin stays inside), is
+ * clothing: mask value 128 instead of 255.
+ *
  * Garment estimation lives in garment_est.c.
  */
 #include "avatar/internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define FACE_LO 0.045f     /* face band, fraction of the silhouette's height from its top */
+#define FACE_HI 0.11f
+#define HEAD_END 0.125f    /* rows above this fraction are head: never clothing */
+#define CHROMA_K 4.0f      /* clothing threshold: this many times the face band's median chroma distance */
+#define CHROMA_MIN 0.02f   /* .. and at least this (chromaticity units) */
+#define BRIGHT_LO 0.3f     /* skin brightness range, times the face band's median */
+#define BRIGHT_HI 1.8f
 
 /* Copy the largest component of mask into clean (255/0); TRYON_EINVAL for an empty mask
    or two large components. */
@@ -52,6 +71,75 @@ static enum tryon_status one_person(const uint8_t *mask, int w, int h, uint8_t *
     return st;
 }
 
+/* Median of n values (n > 0); reorders v. */
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static float median(float *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_float);
+    return v[n / 2];
+}
+
+/* Mark the clothing pixels of mask (255 = person, rows top..bottom) 128 by their colour
+   against the face band's (see the top of the file). Photos with fewer than 3 channels,
+   or a face band under 8 pixels, are left as they are (all skin: the bare fit). */
+static enum tryon_status mark_clothing(const struct img8 *rgba, uint8_t *mask, int top, int bottom)
+{
+    const int w = rgba->w, c = rgba->c;
+    if (c < 3)
+        return TRYON_OK;
+    const float hpx = (float)(bottom - top + 1);
+    const int f0 = top + (int)(FACE_LO * hpx), f1 = top + (int)(FACE_HI * hpx), head_end = top + (int)(HEAD_END * hpx);
+    size_t n = 0;
+    for (int y = f0; y <= f1; y++)
+        for (int x = 0; x < w; x++)
+            n += mask[(size_t)y * w + x] != 0;
+    if (n < 8)
+        return TRYON_OK;
+    float *r = malloc(n * sizeof *r), *g = malloc(n * sizeof *g), *b = malloc(n * sizeof *b);
+    if (!r || !g || !b) {
+        free(r), free(g), free(b);
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the skin tone");
+    }
+    size_t i = 0;
+    for (int y = f0; y <= f1; y++)
+        for (int x = 0; x < w; x++)
+            if (mask[(size_t)y * w + x]) {
+                const uint8_t *px = rgba->px + ((size_t)y * w + x) * c;
+                float s = (float)px[0] + px[1] + px[2] + 1.0f;
+                r[i] = px[0] / s, g[i] = px[1] / s, b[i] = s;
+                i++;
+            }
+    const float rs = median(r, n), gs = median(g, n), bs = median(b, n);
+    /* the spread: chroma distances of the band's pixels from the skin's (r, g reordered: recompute) */
+    i = 0;
+    for (int y = f0; y <= f1; y++)
+        for (int x = 0; x < w; x++)
+            if (mask[(size_t)y * w + x]) {
+                const uint8_t *px = rgba->px + ((size_t)y * w + x) * c;
+                float s = (float)px[0] + px[1] + px[2] + 1.0f;
+                r[i++] = hypotf(px[0] / s - rs, px[1] / s - gs);
+            }
+    const float thr = fmaxf(CHROMA_MIN, CHROMA_K * median(r, n));
+    free(r), free(g), free(b);
+    for (int y = head_end; y <= bottom; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *mv = mask + (size_t)y * w + x;
+            if (!*mv)
+                continue;
+            const uint8_t *px = rgba->px + ((size_t)y * w + x) * c;
+            float s = (float)px[0] + px[1] + px[2] + 1.0f;
+            bool skin = hypotf(px[0] / s - rs, px[1] / s - gs) <= thr && s >= BRIGHT_LO * bs && s <= BRIGHT_HI * bs;
+            if (!skin)
+                *mv = 128;
+        }
+    return TRYON_OK;
+}
+
 enum tryon_status avatar_estimate_person(const struct avatar_model *m, const struct img8 *rgba,
                                          const uint8_t *mask, float height_hint_cm,
                                          struct avatar_person_est *out)
@@ -75,6 +163,8 @@ enum tryon_status avatar_estimate_person(const struct avatar_model *m, const str
         if (top == 0 || bottom == h - 1 || bottom - top + 1 < 32)
             st = tryon_fail(TRYON_EINVAL, "avatar: the person silhouette (rows %d..%d of %d) is cut off or under 32 px",
                             top, bottom, h);
+        else
+            st = mark_clothing(rgba, clean, top, bottom);
     }
     struct av_person_fit fit;
     if (st == TRYON_OK)

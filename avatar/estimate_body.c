@@ -31,6 +31,16 @@
  *  3. Polish: stage 1's placement and stature fit again at full resolution for the chosen
  *     phenotype and pose (the top and bottom rows pin the stature to a photo pixel).
  * Ethnic weights stay at MakeHuman's default: a silhouette says little about them.
+ *
+ * Clothing: the mask's values say what each person pixel is (estimate.c classifies them by
+ * colour): 255 skin (or unknown), 1..254 clothing. Clothes may stand off the body, so the
+ * search loss is asymmetric: a body cell outside the mask costs fully, a mask cell the body
+ * leaves uncovered costs fully on skin but only CLOTH_WEIGHT on clothing, and a mild prior
+ * (PRIOR_WEIGHT times the clothed fraction of the silhouette) pulls weight, muscle and
+ * proportions toward the average body where the silhouette no longer constrains them
+ * (under a dress). A mask with no clothing pixels fits exactly as the bare loss does.
+ * Every coordinate the search scores is clamped to its range and a non-finite one is
+ * replaced by the range's middle, so no candidate leaves the parameter ranges.
  */
 #include "avatar/internal.h"
 
@@ -46,6 +56,8 @@
 #define LEG_BAND 0.25f       /* the legs: the lowest quarter of the body (fraction of its height) */
 #define AGE_MIN 0.3125f      /* adults: 18 years .. */
 #define AGE_MAX 0.8f         /* .. 64 years (MakeHuman's age scale) */
+#define CLOTH_WEIGHT 0.15f   /* cost of a clothing mask cell the body does not cover (skin: 1) */
+#define PRIOR_WEIGHT 0.05f   /* prior toward the average body, per unit squared deviation, times the clothed fraction */
 
 struct sil {
     int top, bottom;   /* first and last foreground rows */
@@ -55,15 +67,25 @@ struct sil {
     float leg_cx;      /* mean foreground column of the lowest LEG_BAND of the rows, pixels */
 };
 
-/* Measure a silhouette; false when the mask is empty. */
+/* Whether row y of a mask holds a foreground (nonzero) pixel. */
+static bool row_any(const uint8_t *mask, int w, int y)
+{
+    const uint8_t *r = mask + (size_t)y * w;
+    for (int x = 0; x < w; x++)
+        if (r[x])
+            return true;
+    return false;
+}
+
+/* Measure a silhouette (nonzero = foreground); false when the mask is empty. */
 static bool measure(const uint8_t *mask, int w, int h, struct sil *s)
 {
     s->top = -1, s->bottom = -1;
     for (int y = 0; y < h && s->top < 0; y++)
-        if (memchr(mask + (size_t)y * w, 255, (size_t)w))
+        if (row_any(mask, w, y))
             s->top = y;
     for (int y = h - 1; y >= 0 && s->bottom < 0; y--)
-        if (memchr(mask + (size_t)y * w, 255, (size_t)w))
+        if (row_any(mask, w, y))
             s->bottom = y;
     if (s->top < 0)
         return false;
@@ -143,13 +165,15 @@ struct fit {
     struct avatar_photo_camera pc;
     struct cam cam;
     int w, h;
-    const uint8_t *mask;   /* (w*h) the photo's mask, one component */
+    const uint8_t *mask;   /* (w*h) the photo's mask, one component: 255 skin, 1..254 clothing */
     struct sil photo;
     float *verts;          /* (m->nv,3) scratch */
     uint8_t *render;       /* (w*h) full-resolution render */
     /* search window: cells of d x d photo pixels, the first at photo pixel (x0, y0) */
     int d, x0, y0, cw, ch;
     float *cov;            /* (cw*ch) photo coverage per cell, 0..1 */
+    float *cloth;          /* (cw*ch) clothing part of cov per cell, 0..cov */
+    float prior;           /* weight of the average-body prior: PRIOR_WEIGHT times the clothed fraction */
     uint8_t *cells;        /* (cw*ch) candidate body, 0/1 */
     float *proj;           /* (nbody,2) projected skin vertices, cell units */
     float photo_area;      /* sum of cov */
@@ -159,6 +183,13 @@ struct fit {
     /* the candidate last scored: its stature and placement */
     float stature, place[3];
 };
+
+/* Clamp every coordinate to its range; a non-finite one becomes the range's middle. */
+static void clamp_q(float q[NP])
+{
+    for (int k = 0; k < NP; k++)
+        q[k] = isfinite(q[k]) ? fminf(p_hi[k], fmaxf(p_lo[k], q[k])) : 0.5f * (p_lo[k] + p_hi[k]);
+}
 
 static void params_of(const float q[NP], const struct avatar_body_params *base, struct avatar_body_params *p)
 {
@@ -327,8 +358,9 @@ static bool solve_place(struct fit *f, const float *v, float *k_out, float place
 
 /* The search loss of coordinates q (see the top of the file); INFINITY for a body that
    cannot be built or placed. The candidate's stature and placement are left in f. */
-static float loss(struct fit *f, const struct avatar_body_params *base, const float q[NP])
+static float loss(struct fit *f, const struct avatar_body_params *base, float q[NP])
 {
+    clamp_q(q);
     struct avatar_body_params p;
     params_of(q, base, &p);
     p.stature_m = 1.0f;   /* unit stature: the solved stature scales the posed mesh uniformly */
@@ -353,12 +385,20 @@ static float loss(struct fit *f, const struct avatar_body_params *base, const fl
         f->proj[i * 2 + 1] = (c->cy - c->focal * y / z - (float)f->y0) * inv_d;
     }
     raster_cells(f);
+    /* body cells: 1 - cov outside the mask; uncovered mask: skin fully, clothing CLOTH_WEIGHT */
     double sum = 0;
     for (size_t i = 0; i < (size_t)f->cw * f->ch; i++)
-        sum += fabsf(f->cov[i] - (float)f->cells[i]);
+        sum += f->cells[i] ? 1.0f - f->cov[i] : f->cov[i] - (1.0f - CLOTH_WEIGHT) * f->cloth[i];
     f->stature = k;
     memcpy(f->place, place, sizeof place);
-    return (float)(sum / f->photo_area);
+    double prior = 0;
+    if (f->prior > 0.0f) {
+        static const int pk[3] = {P_WEIGHT, P_MUSCLE, P_PROP};
+        for (int j = 0; j < 3; j++)
+            prior += (double)(q[pk[j]] - 0.5f) * (q[pk[j]] - 0.5f);
+    }
+    float l = (float)(sum / f->photo_area + f->prior * prior);
+    return isfinite(l) ? l : INFINITY;
 }
 
 /* Coordinate descent from q (updated in place, loss *best) with first steps scale * p_step0,
@@ -471,21 +511,28 @@ static void search(struct fit *f, const struct avatar_body_params *base, float q
 }
 
 /* Photo coverage per search cell: the mean of the mask over each cell's d x d pixels
-   (pixels outside the photo count as background). */
+   (pixels outside the photo count as background), its clothing part, and the prior's
+   weight from the clothed fraction. */
 static void cell_coverage(struct fit *f)
 {
-    double area = 0;
+    double area = 0, cloth_area = 0;
     for (int j = 0; j < f->ch; j++)
         for (int i = 0; i < f->cw; i++) {
-            int n = 0;
+            int n = 0, nc = 0;
             for (int y = f->y0 + j * f->d; y < f->y0 + (j + 1) * f->d; y++)
                 for (int x = f->x0 + i * f->d; x < f->x0 + (i + 1) * f->d; x++)
-                    n += x >= 0 && y >= 0 && x < f->w && y < f->h && f->mask[(size_t)y * f->w + x];
-            float c = (float)n / (float)(f->d * f->d);
+                    if (x >= 0 && y >= 0 && x < f->w && y < f->h) {
+                        uint8_t v = f->mask[(size_t)y * f->w + x];
+                        n += v != 0;
+                        nc += v != 0 && v != 255;
+                    }
+            float c = (float)n / (float)(f->d * f->d), cc = (float)nc / (float)(f->d * f->d);
             f->cov[(size_t)j * f->cw + i] = c;
-            area += c;
+            f->cloth[(size_t)j * f->cw + i] = cc;
+            area += c, cloth_area += cc;
         }
     f->photo_area = (float)area;
+    f->prior = area > 0 ? PRIOR_WEIGHT * (float)(cloth_area / area) : 0.0f;
 }
 
 enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mask, int w, int h, float height_hint_cm,
@@ -509,10 +556,11 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
     f.verts = malloc((size_t)m->nv * 3 * sizeof *f.verts);
     f.render = malloc((size_t)w * h);
     f.cov = malloc((size_t)f.cw * f.ch * sizeof *f.cov);
+    f.cloth = malloc((size_t)f.cw * f.ch * sizeof *f.cloth);
     f.cells = malloc((size_t)f.cw * f.ch);
     f.proj = malloc((size_t)m->nbody * 2 * sizeof *f.proj);
     enum tryon_status st = TRYON_OK;
-    if (!f.verts || !f.render || !f.cov || !f.cells || !f.proj)
+    if (!f.verts || !f.render || !f.cov || !f.cloth || !f.cells || !f.proj)
         st = tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the person estimate");
 
     struct avatar_body_params p;
@@ -542,6 +590,7 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         float q[NP] = {p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.proportions, p.ph.age, p.arm_down_deg,
                        p.leg_spread_deg, p.torso_turn_deg};
         search(&f, &p, q);
+        clamp_q(q);
         params_of(q, &p, &p);
         p.stature_m = fit_stature ? fminf(2.6f, fmaxf(0.5f, f.stature)) : p.stature_m;
         memcpy(place, f.place, sizeof place);
@@ -559,7 +608,7 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         }
         out->iou = uni ? (float)((double)inter / (double)uni) : 0.0f;
     }
-    free(f.verts), free(f.render), free(f.cov), free(f.cells), free(f.proj);
+    free(f.verts), free(f.render), free(f.cov), free(f.cloth), free(f.cells), free(f.proj);
     if (st)
         return st;
     out->body = p;
