@@ -8,7 +8,13 @@
  * person, and their mean absolute errors within 2 cm. Also: a height hint is obeyed, the
  * manifest fields are filled (iterations, measurements, IoU), and bad masks (empty, two
  * people) are TRYON_EINVAL with a message saying which. Time per estimate is printed, not
- * asserted. */
+ * asserted.
+ * Clothing: a body dressed in a loose blue top and trousers (the outline of the same body
+ * 0.35 heavier and more muscular from the neck down, painted over an opaque RGB photo) is
+ * estimated within the girth tolerance of the bare body, where the clothed outline's own
+ * girths are farther off. Ranges: odd masks (a pole, a block, a disc; the shapes where the
+ * search once handed out parameters like gender = 4e11) either fail with TRYON_EINVAL or give
+ * every parameter finite and inside its range. */
 #include <string.h>
 
 #include "av_test_util.h"
@@ -35,6 +41,17 @@ static void photo_of(const struct avatar_model *m, const struct avatar_body_para
         px[0] = 205, px[1] = 150, px[2] = 120, px[3] = sil[i];
     }
     avatar_mesh_free(&b);
+}
+
+/* Whether every fitted parameter is finite and inside its range. */
+static bool params_in_range(const struct avatar_body_params *p)
+{
+    const float u[5] = {p->ph.gender, p->ph.weight, p->ph.muscle, p->ph.proportions, p->ph.age};
+    for (int i = 0; i < 5; i++)
+        if (!(u[i] >= 0.0f && u[i] <= 1.0f))
+            return false;
+    return isfinite(p->arm_down_deg) && isfinite(p->leg_spread_deg) && isfinite(p->torso_turn_deg) &&
+           p->stature_m >= 0.5f && p->stature_m <= 2.6f;
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -161,6 +178,84 @@ int main(void)
         CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
         CHECK_NEAR(e.stature_m, 1.60, TOL_HEIGHT_CM / 100.0);
         avatar_mesh_free(&b);
+    }
+
+    /* clothed: skin-coloured body, a looser outline below the neck in blue (opaque RGB photo) */
+    {
+        struct avatar_body_params p, loose;
+        memset(&p, 0, sizeof p);
+        avatar_phenotype_default(&p.ph);
+        p.ph.gender = 0.3f, p.ph.weight = 0.4f;
+        p.stature_m = 1.72f;
+        p.arm_down_deg = AVATAR_CATALOG_ARM_DOWN_DEG;
+        loose = p;
+        loose.ph.weight += 0.35f, loose.ph.muscle += 0.35f;
+        struct avatar_mesh b;
+        struct avatar_photo_camera c;
+        avatar_photo_camera(&c);
+        uint8_t *lsil = malloc(PW * PH);
+        CHECK(avatar_body_build(m, &p, &b) == TRYON_OK);
+        avatar_render_silhouette(&b, &c, PW, PH, sil);
+        avatar_mesh_free(&b);
+        CHECK(avatar_body_build(m, &loose, &b) == TRYON_OK);
+        avatar_render_silhouette(&b, &c, PW, PH, lsil);
+        avatar_mesh_free(&b);
+        int top = PH, bottom = -1;
+        for (int i = 0; i < PW * PH; i++)
+            if (sil[i])
+                top = i / PW < top ? i / PW : top, bottom = i / PW > bottom ? i / PW : bottom;
+        /* clothes from 16% of the height below the top to 3% above the bottom (feet bare) */
+        const int y_neck = top + (int)(0.16f * (float)(bottom - top)), y_ankle = bottom - (int)(0.03f * (float)(bottom - top));
+        struct img8 rgb;
+        img8_alloc(&rgb, PW, PH, 3);
+        for (int i = 0; i < PW * PH; i++) {
+            const int y = i / PW;
+            const bool cloth = y >= y_neck && y <= y_ankle && (lsil[i] || sil[i]);
+            uint8_t *px = rgb.px + (size_t)i * 3;
+            mask[i] = sil[i] || cloth ? 255 : 0;
+            if (cloth)
+                px[0] = 40, px[1] = 70, px[2] = 150;
+            else if (sil[i])
+                px[0] = (uint8_t)(205 - (i % 7)), px[1] = 150, px[2] = 120;   /* a little spread in the skin */
+            else
+                px[0] = px[1] = px[2] = 245;
+        }
+        struct avatar_measurements truth, outline;
+        CHECK(avatar_body_measure(m, &p, &truth) == TRYON_OK);
+        CHECK(avatar_body_measure(m, &loose, &outline) == TRYON_OK);
+        struct avatar_person_est e;
+        s = avatar_estimate_person(m, &rgb, mask, 0.0f, &e);
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        fprintf(stderr, "clothed: height %.1f/%.1f chest %.1f/%.1f (outline %.1f) waist %.1f/%.1f (%.1f) hip %.1f/%.1f (%.1f) cm\n",
+                e.meas.height_cm, truth.height_cm, e.meas.chest_cm, truth.chest_cm, outline.chest_cm, e.meas.waist_cm,
+                truth.waist_cm, outline.waist_cm, e.meas.hip_cm, truth.hip_cm, outline.hip_cm);
+        CHECK(outline.chest_cm - truth.chest_cm > 1.5 * TOL_GIRTH_CM);   /* the outline alone would be off */
+        CHECK_NEAR(e.meas.height_cm, truth.height_cm, TOL_HEIGHT_CM);
+        CHECK_NEAR(e.meas.chest_cm, truth.chest_cm, TOL_GIRTH_CM);
+        CHECK_NEAR(e.meas.waist_cm, truth.waist_cm, TOL_GIRTH_CM);
+        CHECK_NEAR(e.meas.hip_cm, truth.hip_cm, TOL_GIRTH_CM);
+        CHECK(params_in_range(&e.body));
+        img8_free(&rgb);
+        free(lsil);
+    }
+
+    /* odd masks: TRYON_EINVAL or parameters inside their ranges */
+    for (int shape = 0; shape < 3; shape++) {
+        memset(mask, 0, PW * PH);
+        for (int y = 100; y < 500; y++)
+            for (int x = 0; x < PW; x++) {
+                const int dx = x - PW / 2, dy = y - 300;
+                const bool in = shape == 0 ? abs(dx) < 4 : shape == 1 ? abs(dx) < 150 : dx * dx + dy * dy < 150 * 150;
+                mask[(size_t)y * PW + x] = in ? 255 : 0;
+            }
+        struct avatar_person_est e;
+        s = avatar_estimate_person(m, &im, mask, 0.0f, &e);
+        fprintf(stderr, "odd mask %d: %s\n", shape, s ? tryon_errmsg() : "fitted");
+        CHECK(s == TRYON_OK || s == TRYON_EINVAL);
+        if (s == TRYON_OK)
+            CHECK_MSG(params_in_range(&e.body), "odd mask %d: gender %g weight %g muscle %g age %g stature %g", shape,
+                      (double)e.body.ph.gender, (double)e.body.ph.weight, (double)e.body.ph.muscle,
+                      (double)e.body.ph.age, (double)e.body.stature_m);
     }
 
     free(sil);
