@@ -353,6 +353,51 @@ static void classify(const uint8_t *mask, const struct feat *f, int hint_type, s
     out->type_confidence = hint_type >= 0 ? 1.0f : fminf(1.0f, fmaxf(0.0f, conf));
 }
 
+/* Shorts and trousers whose legs stand close together: the gap between the legs shows the
+   white backdrop, but a segmentation that fills enclosed holes keeps it in the mask (the
+   dark rims of the leg openings close it at the bottom). Returns a copy of the mask with
+   the backdrop-like pixels (linear luminance above 0.6 of the backdrop's, sRGB chroma
+   max - min under 40/255) cleared, or NULL when out of memory. */
+static uint8_t *mask_without_backdrop(const struct img8 *im, const uint8_t *mask, const int bb[4], float white)
+{
+    uint8_t *clean = malloc((size_t)im->w * im->h);
+    if (!clean)
+        return NULL;
+    memcpy(clean, mask, (size_t)im->w * im->h);
+    for (int y = bb[1]; y <= bb[3]; y++)
+        for (int x = bb[0]; x <= bb[2]; x++) {
+            size_t i = (size_t)y * im->w + x;
+            if (!mask[i])
+                continue;
+            const uint8_t *px = im->px + i * im->c;
+            if (im->c < 3)
+                continue;
+            int mx = px[0] > px[1] ? px[0] : px[1], mn = px[0] < px[1] ? px[0] : px[1];
+            mx = px[2] > mx ? px[2] : mx, mn = px[2] < mn ? px[2] : mn;
+            float l = img_srgb_to_linear((0.2126f * px[0] + 0.7152f * px[1] + 0.0722f * px[2]) / 255.0f);
+            if (mx - mn < 40 && l > 0.6f * white)
+                clean[i] = 0;
+        }
+    return clean;
+}
+
+/* A leg gap in the cleaned mask: rows in the lower half of the garment where the centre
+   column is clear with cloth on both sides, at least 8% of the height, all below the
+   centre column's first run (the crotch). */
+static bool has_leg_gap(const uint8_t *clean, int w, const int bb[4], int cx)
+{
+    int hgt = bb[3] - bb[1] + 1, rows = 0;
+    for (int y = bb[1] + hgt / 2; y <= bb[3]; y++) {
+        const uint8_t *row = clean + (size_t)y * w;
+        if (row[cx])
+            continue;
+        bool left = memchr(row + bb[0], 255, (size_t)(cx - bb[0])) != NULL;
+        bool right = memchr(row + cx + 1, 255, (size_t)(bb[2] - cx)) != NULL;
+        rows += left && right;
+    }
+    return rows * 100 >= hgt * 8;
+}
+
 float av_backdrop_luminance(const struct img8 *im, const uint8_t *mask, int y0, int y1)
 {
     int hist[256] = {0};
@@ -426,7 +471,18 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
             out->color[c] = fminf(out->color[c] * AV_PRODUCT_GAIN / white, 0.95f);
     struct feat f;
     measure(mask, w, h, bb, &f);
-    classify(mask, &f, hint, out);
+    uint8_t *clean = NULL;
+    if (!f.split && white > 0.2f && (clean = mask_without_backdrop(rgba, mask, bb, white)) &&
+        has_leg_gap(clean, w, bb, f.cx)) {
+        measure(clean, w, h, bb, &f);
+        f.split = true;
+    }
+    else {
+        free(clean);
+        clean = NULL;
+    }
+    classify(clean ? clean : mask, &f, hint, out);
+    free(clean);
     out->looseness = 0.0f;
     return TRYON_OK;
 }
