@@ -159,7 +159,10 @@ struct avatar_person_est {
     struct avatar_measurements meas;  /* avatar_body_measure of body */
     int iterations;          /* bodies rendered by the fit (its cost) */
 };
-/* rgba is the photo (w,h; c = 4), mask its segmentation (w*h, 255 = person). TRYON_EINVAL,
+/* rgba is the photo (w,h; c = 3 or 4: its RGB is read, alpha not), mask its segmentation
+   (w*h, 255 = person). The person's pixels are classified into skin and clothing by colour
+   against the face's skin tone, and the fit lets clothes stand off the body (loose clothing
+   does not inflate the girths; a photo with fewer than 3 channels fits as bare). TRYON_EINVAL,
    with a message saying which, when the mask holds no person (empty), two separate large
    figures (a second component at least a quarter of the largest; smaller specks are
    ignored), a silhouette touching the top or bottom edge or under 32 pixels tall, or when
