@@ -99,8 +99,9 @@ void av_surface_free(struct av_surface *s);
    signed distance (negative inside). */
 float av_surface_query(const struct av_surface *s, const float p[3], float q[3], float n[3]);
 
-/* Person fit by analysis by synthesis (estimate_body.c): mask (w*h, 255 = person, one
-   component) through the standard photo camera; height_hint_cm > 0 fixes the stature. */
+/* Person fit by analysis by synthesis (estimate_body.c): mask (w*h, one component; 255 =
+   skin, 1..254 = clothing as estimate.c marks it, 0 = background) through the standard
+   photo camera; height_hint_cm > 0 fixes the stature. */
 struct av_person_fit {
     struct avatar_body_params body;
     float place[3];          /* body origin in the photo camera's world, metres */

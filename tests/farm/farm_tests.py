@@ -135,10 +135,15 @@ def case_mpi(tryon, demo, work):
     tg = {g["id"]: g for g in truth["garments"]}
     for r in recs:
         p, g = tp[r["person"]], tg[r["garment"]]
-        check(abs(r["body"]["stature_cm"] - 100 * p["stature_m"]) <= 3.0, f"{r['person']}: stature within 3 cm")
-        check(abs(r["body"]["phenotype"]["gender"] - p["gender"]) <= 0.25, f"{r['person']}: gender within 0.25")
-        check(abs(r["body"]["phenotype"]["weight"] - p["weight"]) <= 0.2, f"{r['person']}: weight within 0.2")
-        check(r["body"]["iou"] >= 0.9, f"{r['person']}: silhouette IoU {r['body']['iou']} >= 0.9")
+        # what the body estimate is for: its measurements (the phenotype values trade off
+        # against each other, so they are not compared). The targets are means over
+        # a set (bench/avatar_eval); one person may miss a girth by up to 6 cm here.
+        check(abs(r["body"]["stature_cm"] - 100 * p["stature_m"]) <= 2.0, f"{r['person']}: stature within 2 cm")
+        for k in ("chest", "waist", "hip"):
+            e = r["body"]["measurements_cm"][k] - p["measurements_cm"][k]
+            check(abs(e) <= 6.0, f"{r['person']}: {k} off by {e:.1f} cm (limit 6)")
+        # clothed photos: the garments stand off the fitted body, so the IoU stays below 1
+        check(r["body"]["iou"] >= 0.8, f"{r['person']}: silhouette IoU {r['body']['iou']} >= 0.8")
         check(r["garment_info"]["type"] == g["type"], f"{r['garment']}: type {g['type']}")
         # the estimate is the mean colour of the garment's pixels, print included
         for est, true in zip(r["garment_info"]["color_srgb"], g["mean_color_srgb"]):
