@@ -382,18 +382,33 @@ static uint8_t *mask_without_backdrop(const struct img8 *im, const uint8_t *mask
 }
 
 /* A leg gap in the cleaned mask: rows in the lower half of the garment where the centre
-   column is clear with cloth on both sides, at least 8% of the height, all below the
-   centre column's first run (the crotch). */
+   column is clear with cloth on both sides, at least 8% of the height of them, in one
+   stretch that starts within the lowest 10% (the shaded rims of the leg openings may close
+   it below) and is broken by no more than 5% of the height of other rows (shading), under
+   cloth at the top of the centre column (the rise); the clear run through the centre
+   ends at least 10% of the garment's width in from either side (room for a leg). A pale
+   print's horizontal stripes clear whole rows; a vertical one clears the top too. */
 static bool has_leg_gap(const uint8_t *clean, int w, const int bb[4], int cx)
 {
-    int hgt = bb[3] - bb[1] + 1, rows = 0;
-    for (int y = bb[1] + hgt / 2; y <= bb[3]; y++) {
+    int hgt = bb[3] - bb[1] + 1, rows = 0, miss = 0;
+    if (!clean[(size_t)(bb[1] + hgt / 10) * w + cx])
+        return false;
+    for (int y = bb[3]; y >= bb[1] + hgt / 2; y--) {
         const uint8_t *row = clean + (size_t)y * w;
-        if (row[cx])
-            continue;
         bool left = memchr(row + bb[0], 255, (size_t)(cx - bb[0])) != NULL;
         bool right = memchr(row + cx + 1, 255, (size_t)(bb[2] - cx)) != NULL;
-        rows += left && right;
+        int a = cx, b = cx;   /* the clear run through cx: legs beside it, a stripe spans the row */
+        while (a > bb[0] && !row[a - 1])
+            a--;
+        while (b < bb[2] && !row[b + 1])
+            b++;
+        int bw = bb[2] - bb[0] + 1;
+        if (!row[cx] && left && right && (a - bb[0]) * 10 >= bw && (bb[2] - b) * 10 >= bw)
+            rows++, miss = 0;
+        else if (rows == 0 && (bb[3] - y) * 10 > hgt)
+            return false;
+        else if (rows > 0 && ++miss * 20 > hgt)
+            break;
     }
     return rows * 100 >= hgt * 8;
 }

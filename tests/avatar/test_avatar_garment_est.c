@@ -14,8 +14,9 @@
  *     legs (each mask row of the lower half filled from its leftmost to its rightmost
  *     pixel, the photo still white there; avatar_eval's held-out shorts were read as
  *     skirts so): the right type, the length within 0.2, the crotch within 2%; the same
- *     row-filled masks of a skirt, a t-shirt and a dress (and a grey garment's shorts)
- *     keep their types;
+ *     row-filled masks of a skirt, a t-shirt and a dress (and a grey garment's shorts, and
+ *     a skirt, a dress and shorts with backdrop-coloured horizontal stripes) keep their
+ *     types;
  *   - input errors. */
 #include <string.h>
 
@@ -267,13 +268,17 @@ int main(void)
 
     /* leg gap kept in the mask: each row of the lower half filled between its outermost
        pixels; the photo keeps the white backdrop (230) there. grey: the garment drawn in a
-       neutral grey (120), which must not be taken for the backdrop. */
-    const struct { enum avatar_garment_type t; float len, slv; bool grey; } fill_cases[] = {
-        {AVATAR_GARMENT_SHORTS, 0.0f, 0.0f, false},   {AVATAR_GARMENT_SHORTS, 0.5f, 0.0f, false},
-        {AVATAR_GARMENT_SHORTS, 1.0f, 0.0f, false},   {AVATAR_GARMENT_SHORTS, 0.2f, 0.0f, true},
-        {AVATAR_GARMENT_TROUSERS, 0.0f, 0.0f, false}, {AVATAR_GARMENT_SKIRT, 0.0f, 0.0f, false},
-        {AVATAR_GARMENT_SKIRT, 1.0f, 0.0f, false},    {AVATAR_GARMENT_TSHIRT, 0.5f, 0.3f, false},
-        {AVATAR_GARMENT_DRESS, 0.5f, 0.0f, false}};
+       neutral grey (120), which must not be taken for the backdrop. stripes: the garment
+       also carries horizontal backdrop-coloured (230) stripes, 3% of the height thick
+       every 6%, all but the row's two outermost pixels at either end (the edge keeps the
+       garment's colour, as a blend with the backdrop would), not to be taken for a leg gap */
+    const struct { enum avatar_garment_type t; float len, slv; bool grey, stripes; } fill_cases[] = {
+        {AVATAR_GARMENT_SHORTS, 0.0f, 0.0f, false, false},   {AVATAR_GARMENT_SHORTS, 0.5f, 0.0f, false, false},
+        {AVATAR_GARMENT_SHORTS, 1.0f, 0.0f, false, false},   {AVATAR_GARMENT_SHORTS, 0.2f, 0.0f, true, false},
+        {AVATAR_GARMENT_TROUSERS, 0.0f, 0.0f, false, false}, {AVATAR_GARMENT_SKIRT, 0.0f, 0.0f, false, false},
+        {AVATAR_GARMENT_SKIRT, 1.0f, 0.0f, false, false},    {AVATAR_GARMENT_TSHIRT, 0.5f, 0.3f, false, false},
+        {AVATAR_GARMENT_DRESS, 0.5f, 0.0f, false, false},    {AVATAR_GARMENT_SKIRT, 0.5f, 0.0f, false, true},
+        {AVATAR_GARMENT_DRESS, 1.0f, 0.0f, false, true},     {AVATAR_GARMENT_SHORTS, 0.5f, 0.0f, false, true}};
     for (size_t k = 0; k < sizeof fill_cases / sizeof *fill_cases; k++) {
         struct avatar_garment_est ge;
         memset(&ge, 0, sizeof ge);
@@ -303,6 +308,9 @@ int main(void)
                 uint8_t *px = im.px + ((size_t)y * W + x) * 4;
                 if (mask[y * W + x] && fill_cases[k].grey)
                     px[0] = px[1] = px[2] = 120;
+                if (mask[y * W + x] && fill_cases[k].stripes && x > a + 1 && x < b - 1 &&
+                    (100 * (y - y0) / (y1 - y0 + 1)) % 6 < 3)
+                    px[0] = px[1] = px[2] = 230;
                 filled += !mask[y * W + x];
                 mask[y * W + x] = 255;
             }
@@ -321,8 +329,8 @@ int main(void)
             CHECK_MSG(est.lm[AVATAR_LM_CROTCH][0] >= 0.0f && crotch_e <= 2.0f, "%s %.2f filled: crotch off by %.2f%%",
                       avatar_garment_type_name(ge.type), ge.length, crotch_e);
         }
-        fprintf(stderr, "row-filled mask (%d pixels added) %s%s length %.2f -> %s length %.2f conf %.2f crotch error %.2f%%\n",
-                filled, fill_cases[k].grey ? "grey " : "", avatar_garment_type_name(ge.type), ge.length,
+        fprintf(stderr, "row-filled mask (%d pixels added) %s%s%s length %.2f -> %s length %.2f conf %.2f crotch error %.2f%%\n",
+                filled, fill_cases[k].grey ? "grey " : "", fill_cases[k].stripes ? "striped " : "", avatar_garment_type_name(ge.type), ge.length,
                 avatar_garment_type_name(est.type), est.length, est.type_confidence, crotch_e);
         CHECK_MSG(est.type == ge.type, "%s %.2f with a row-filled mask estimated as %s",
                   avatar_garment_type_name(ge.type), ge.length, avatar_garment_type_name(est.type));
