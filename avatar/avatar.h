@@ -220,9 +220,11 @@ struct avatar_garment_est {
     float type_confidence;      /* 0..1: how clearly the mask's shape picked the type (1 for a hint) */
 };
 /* From the product photo (segmented; rgba c = 3 or 4): type from the hint ("" = from the
-   mask's shape: leg split, sleeves, length/width ratios), colour (albedo calibrated by the
-   white backdrop beside the garment), length/sleeve from scale-free ratios of the mask
-   (normalised by its own widths, so framing does not matter), landmarks in photo pixels,
+   mask's shape: leg split, sleeves, length/width ratios; a gap between close legs that the
+   mask kept counts as a split where the photo shows the white backdrop there), colour
+   (albedo calibrated by the white backdrop beside the garment), length/sleeve from
+   scale-free ratios of the mask (normalised by its own widths, so framing does not
+   matter), landmarks in photo pixels,
    looseness 0 (not measurable from a front mask without a scale). Calibrated on front views
    of this module's templates on the default body, the product-photo template frame.
    TRYON_EINVAL for an unknown hint or an empty mask. */

@@ -5,8 +5,10 @@
  * translation) does not matter:
  *   - columns: cx, the centre of the bounding box (templates are left/right symmetric);
  *   - a leg split (the centre column empty with cloth on both sides in most of the lowest
- *     fifth) means trousers or shorts; the leg (crotch to bottom) over the rise (top to
- *     crotch, the end of the centre column's run) separates them and gives the length;
+ *     fifth; or, where the segmentation kept the backdrop between close legs, a stretch of
+ *     such rows from the hem up in the mask less the photo's backdrop-coloured pixels,
+ *     has_leg_gap) means trousers or shorts; the leg (crotch to bottom) over the rise (top
+ *     to crotch, the end of the centre column's run) separates them and gives the length;
  *   - without a split, the centre column's first row (the collar) lies below the mask's top
  *     for a garment with shoulders (tops, dress): the shoulders rise above the back
  *     neckline (a gap over wtop, the extent of the top 4% of rows), or its top is much
