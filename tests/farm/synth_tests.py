@@ -17,31 +17,11 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 
+from farm_tests import check, mpirun, run  # the shared harness helpers (same folder)
+
 TINY = ["--size", "48x72", "--spp", "2", "--quiet"]
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def run(cmd, expect=None, timeout=900):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
-    if expect is not None and p.returncode != expect:
-        fail(f"{' '.join(cmd)} exited {p.returncode}, expected {expect}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-    return p
-
-
-def mpirun(n, args):
-    return ["mpirun", "-np", str(n), "--oversubscribe", "--bind-to", "none"] + args
 
 
 def tree_hashes(out):
