@@ -9,12 +9,15 @@
 #include "raytrace/raytrace.h"
 
 struct avatar_model *worker_model(struct worker *w);
-/* Which part of the body a garment type covers, judged from its name ("dress" full,
-   "trouser"/"short"/"skirt"/"pant" bottom, anything else top). */
+/* Which part of the body a garment type covers: dress full; skirt, trousers, shorts
+   bottom; t-shirt, long-sleeve top. */
 enum worker_cover { WORKER_COVER_TOP, WORKER_COVER_BOTTOM, WORKER_COVER_FULL };
 enum worker_cover worker_type_cover(enum avatar_garment_type t);
 /* "measurements_cm": {height, chest, waist, hip, inseam, shoulder} into an open object. */
 void worker_json_measurements(struct json_w *r, const struct avatar_measurements *m);
+/* "pose": {arm_down_deg, leg_spread_deg, torso_turn_deg} into an open object (the pair
+   record's estimate and the synthetic photo's truth share the layout). */
+void worker_json_pose(struct json_w *r, const struct avatar_body_params *b);
 /* Render meshes (mats[i] for meshes[i], all subjects; materials and their textures are
    copied by the scene) in the studio built around bmin..bmax, through cam, into film
    (allocated), Blackman-Harris pixel filter. threads 0 = the worker's. */

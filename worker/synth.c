@@ -297,12 +297,7 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         json_key(t, "caucasian"); json_numf(t, p->body.ph.caucasian, 4);
         json_obj_end(t);
         json_key(t, "stature_m"); json_numf(t, p->body.stature_m, 4);
-        json_key(t, "pose");
-        json_obj_begin(t);
-        json_key(t, "arm_down_deg"); json_numf(t, p->body.arm_down_deg, 4);
-        json_key(t, "leg_spread_deg"); json_numf(t, p->body.leg_spread_deg, 4);
-        json_key(t, "torso_turn_deg"); json_numf(t, p->body.torso_turn_deg, 4);
-        json_obj_end(t);
+        worker_json_pose(t, &p->body);
         worker_json_measurements(t, &meas);
         json_srgb(t, "skin_srgb", p->skin);
         json_key(t, "alpha"); json_bool(t, p->with_alpha);

@@ -486,12 +486,16 @@ void worker_synth_draw_garment(const struct worker_synth_config *c, int j, struc
 
 enum worker_cover worker_type_cover(enum avatar_garment_type t)
 {
-    const char *n = avatar_garment_type_name(t);
-    if (strstr(n, "dress"))
+    switch (t) {
+    case AVATAR_GARMENT_DRESS:
         return WORKER_COVER_FULL;
-    if (strstr(n, "trouser") || strstr(n, "short") || strstr(n, "skirt") || strstr(n, "pant"))
+    case AVATAR_GARMENT_SKIRT:
+    case AVATAR_GARMENT_TROUSERS:
+    case AVATAR_GARMENT_SHORTS:
         return WORKER_COVER_BOTTOM;
-    return WORKER_COVER_TOP;
+    default:
+        return WORKER_COVER_TOP;
+    }
 }
 
 /* Skin albedos (linear RGB) from light to dark; a draw in [0,1] interpolates along them. */

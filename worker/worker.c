@@ -367,6 +367,19 @@ void worker_json_measurements(struct json_w *r, const struct avatar_measurements
     json_obj_end(r);
 }
 
+void worker_json_pose(struct json_w *r, const struct avatar_body_params *b)
+{
+    json_key(r, "pose");
+    json_obj_begin(r);
+    json_key(r, "arm_down_deg");
+    json_numf(r, b->arm_down_deg, 4);
+    json_key(r, "leg_spread_deg");
+    json_numf(r, b->leg_spread_deg, 4);
+    json_key(r, "torso_turn_deg");
+    json_numf(r, b->torso_turn_deg, 4);
+    json_obj_end(r);
+}
+
 static void record_body(struct json_w *r, const struct person_slot *ps)
 {
     const struct avatar_person_est *e = &ps->est;
@@ -393,15 +406,7 @@ static void record_body(struct json_w *r, const struct person_slot *ps)
     json_key(r, "proportions");
     json_numf(r, e->body.ph.proportions, 4);
     json_obj_end(r);
-    json_key(r, "pose");
-    json_obj_begin(r);
-    json_key(r, "arm_down_deg");
-    json_numf(r, e->body.arm_down_deg, 4);
-    json_key(r, "leg_spread_deg");
-    json_numf(r, e->body.leg_spread_deg, 4);
-    json_key(r, "torso_turn_deg");
-    json_numf(r, e->body.torso_turn_deg, 4);
-    json_obj_end(r);
+    worker_json_pose(r, &e->body);
     worker_json_measurements(r, &e->meas);
     json_key(r, "fit_iterations");
     json_int(r, e->iterations);
