@@ -20,6 +20,7 @@
  * points right of it get Lambert's E from both; same tolerances, max depth 4 (MIS on).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "check.h"
 #include "rt_test_util.h"
@@ -46,6 +47,37 @@ static double lambert_E(const double c[4][3], const double x[3], const double n[
         sum += th * (n[0] * cr[0] + n[1] * cr[1] + n[2] * cr[2]) / cl;
     }
     return 0.5 * L * fabs(sum);
+}
+
+/* The rendered film of the plane (64x64, camera 3 m above looking down, 30 deg fov)
+   against expected radiance: sums per 16x16 block and over the image. */
+struct plane_cmp { double got[4][4], want[4][4], sum, sum_want; };
+
+/* Where pixel (x, y)'s centre ray hits the plane y = 0. Camera basis: fwd -y, right =
+   fwd x up = (-y) x (-z) = +x, image up = -z. */
+static void plane_point(int x, int y, int W, int H, double p[3])
+{
+    const double tan_y = tan(15.0 * M_PI / 180.0);
+    double nx = 2.0 * (x + 0.5) / W - 1.0, ny = 1.0 - 2.0 * (y + 0.5) / H;
+    p[0] = 3.0 * nx * tan_y, p[1] = 0.0, p[2] = -3.0 * ny * tan_y;
+}
+
+static void plane_add(struct plane_cmp *c, int x, int y, double got, double want)
+{
+    c->got[y / 16][x / 16] += got;
+    c->want[y / 16][x / 16] += want;
+    c->sum += got;
+    c->sum_want += want;
+}
+
+/* The worst relative error of a block mean. */
+static double plane_worst(const struct plane_cmp *c)
+{
+    double worst = 0;
+    for (int by = 0; by < 4; by++)
+        for (int bx = 0; bx < 4; bx++)
+            worst = fmax(worst, fabs(c->got[by][bx] / c->want[by][bx] - 1));
+    return worst;
 }
 
 static void plane_case(struct rt_device *dev, const float ctr[3], float side, float radiance)
@@ -81,25 +113,15 @@ static void plane_case(struct rt_device *dev, const float ctr[3], float side, fl
         c4[3][k] = (double)corner[k] + ev[k];
     }
     const double n[3] = { 0, 1, 0 };
-    /* per 16x16 block: sums of rendered and expected radiance */
-    double bgot[4][4] = { { 0 } }, bwant[4][4] = { { 0 } }, sum = 0, sum_want = 0;
-    /* camera basis: fwd -y, right = fwd x up = (-y) x (-z) = +x, image up = -z */
-    double tan_y = tan(15.0 * M_PI / 180.0);
+    struct plane_cmp cmp;
+    memset(&cmp, 0, sizeof cmp);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
-            double nx = 2.0 * (x + 0.5) / W - 1.0, ny = 1.0 - 2.0 * (y + 0.5) / H;
-            double p[3] = { 3.0 * nx * tan_y, 0.0, -3.0 * ny * tan_y };
-            double want = albedo / M_PI * lambert_E(c4, p, n, radiance);
-            double got = f.rgb[3 * (y * W + x) + 1];
-            bgot[y / 16][x / 16] += got;
-            bwant[y / 16][x / 16] += want;
-            sum += got;
-            sum_want += want;
+            double p[3];
+            plane_point(x, y, W, H, p);
+            plane_add(&cmp, x, y, f.rgb[3 * (y * W + x) + 1], albedo / M_PI * lambert_E(c4, p, n, radiance));
         }
-    double worst = 0;
-    for (int by = 0; by < 4; by++)
-        for (int bx = 0; bx < 4; bx++)
-            worst = fmax(worst, fabs(bgot[by][bx] / bwant[by][bx] - 1));
+    double worst = plane_worst(&cmp), sum = cmp.sum, sum_want = cmp.sum_want;
     fprintf(stderr, "plane, light side %g m: worst 16x16 block %.3f%%, image mean %+.4f%% (%llu shadow rays)\n",
             (double)side, 100 * worst, 100 * (sum / sum_want - 1), (unsigned long long)f.stats.shadow_rays);
     CHECK_NEAR(worst, 0.0, 0.01);
@@ -146,28 +168,22 @@ static void two_lights(struct rt_device *dev)
     struct rt_film f;
     CHECK(rt_render(s, &cam, &set, &f) == TRYON_OK);
     const double n[3] = { 0, 1, 0 };
-    double bgot[4][4] = { { 0 } }, bwant[4][4] = { { 0 } }, sum = 0, sum_want = 0, tan_y = tan(15.0 * M_PI / 180.0);
+    struct plane_cmp cmp;
+    memset(&cmp, 0, sizeof cmp);
     int behind = 0;
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
-            double nx = 2.0 * (x + 0.5) / W - 1.0, ny = 1.0 - 2.0 * (y + 0.5) / H;
-            double p[3] = { 3.0 * nx * tan_y, 0.0, -3.0 * ny * tan_y };
+            double p[3];
+            plane_point(x, y, W, H, p);
             double want = albedo / M_PI * lambert_E(c4[0], p, n, rad[0]);
             double front = (p[0] - ctr[1][0]) * nb[0] + (p[1] - ctr[1][1]) * nb[1];
             if (front > 0)
                 want += albedo / M_PI * lambert_E(c4[1], p, n, rad[1]);
             else
                 behind++;
-            double got = f.rgb[3 * (y * W + x) + 1];
-            bgot[y / 16][x / 16] += got;
-            bwant[y / 16][x / 16] += want;
-            sum += got;
-            sum_want += want;
+            plane_add(&cmp, x, y, f.rgb[3 * (y * W + x) + 1], want);
         }
-    double worst = 0;
-    for (int by = 0; by < 4; by++)
-        for (int bx = 0; bx < 4; bx++)
-            worst = fmax(worst, fabs(bgot[by][bx] / bwant[by][bx] - 1));
+    double worst = plane_worst(&cmp), sum = cmp.sum, sum_want = cmp.sum_want;
     fprintf(stderr, "plane, two lights: worst 16x16 block %.3f%%, image mean %+.4f%%, %d pixels behind the second "
             "light\n", 100 * worst, 100 * (sum / sum_want - 1), behind);
     CHECK(behind > 500 && behind < W * H - 500);
