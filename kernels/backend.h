@@ -92,6 +92,14 @@ struct kern_ops {
 
     void (*adamw_step)(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n, float *param,
                        const float *grad, float *m, float *v);
+
+    void (*cloth_predict)(struct kern_ctx *ctx, const struct kern_cloth *c, const float g[3], float h);
+    void (*cloth_stretch)(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+    void (*cloth_bend)(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+    void (*cloth_attach)(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
+    void (*cloth_contact)(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s,
+                          float mu_k);
+    void (*cloth_velocity)(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
 };
 
 /* A context; backends keep their own state behind `impl`. */

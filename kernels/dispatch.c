@@ -579,3 +579,47 @@ void kern_adamw_step(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n,
     if (n)
         ctx->ops->adamw_step(ctx, h, n, param, grad, m, v);
 }
+
+/* ===== cloth ============================================================================*/
+
+void kern_cloth_predict(struct kern_ctx *ctx, const struct kern_cloth *c, const float g[3], float h)
+{
+    assert(c && c->nv >= 0 && h > 0.0f);
+    if (c->nv)
+        ctx->ops->cloth_predict(ctx, c, g, h);
+}
+
+void kern_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at)
+{
+    assert(c && first >= 0 && count >= 0 && at >= 0.0f);
+    if (count)
+        ctx->ops->cloth_stretch(ctx, c, first, count, at);
+}
+
+void kern_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at)
+{
+    assert(c && first >= 0 && count >= 0 && at >= 0.0f);
+    if (count)
+        ctx->ops->cloth_bend(ctx, c, first, count, at);
+}
+
+void kern_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at)
+{
+    assert(c && c->na >= 0 && at >= 0.0f);
+    if (c->na)
+        ctx->ops->cloth_attach(ctx, c, at);
+}
+
+void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k)
+{
+    assert(c && thickness >= 0.0f && mu_s >= 0.0f && mu_k >= 0.0f);
+    if (c->nv)
+        ctx->ops->cloth_contact(ctx, c, thickness, mu_s, mu_k);
+}
+
+void kern_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping)
+{
+    assert(c && h > 0.0f && damping >= 0.0f);
+    if (c->nv)
+        ctx->ops->cloth_velocity(ctx, c, h, damping);
+}

@@ -211,4 +211,38 @@ struct kern_adamw {
 void kern_adamw_step(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n, float *param, const float *grad,
                      float *m, float *v);
 
+/* ===== cloth (XPBD) =====================================================================
+ * The substep operations of avatar/'s cloth drape (the loop and the collision queries stay
+ * there), on arrays in the context's memory. Per-element math: kernels/kfn_cloth.h.
+ * Constraints are stored sorted by colour: constraints of one colour share no vertex, so a
+ * call covers one colour, [first, first + count), and runs its constraints in parallel with
+ * a result independent of the thread count. */
+struct kern_cloth {
+    int nv;
+    float *x, *xprev, *v;      /* (nv,3) positions (m), positions at the substep's start, velocities (m/s) */
+    float *w;                  /* (nv) inverse mass, 0 = pinned */
+    float *plane;              /* (nv,7) contact plane per vertex: point, unit normal, active flag */
+    const int32_t *edge;       /* (ne,2) distance constraints */
+    const float *edge_rest;    /* (ne) rest lengths, metres */
+    float *edge_lambda;        /* (ne) XPBD multipliers */
+    const int32_t *bend;       /* (nb,4) hinges: x1, x2 opposite, x3 -> x4 the shared edge as x1's triangle has it */
+    const float *bend_rest;    /* (nb) rest dihedral angles, radians */
+    float *bend_lambda;        /* (nb) */
+    int na;
+    const int32_t *att;        /* (na) attached vertices */
+    const float *att_pos;      /* (na,3) their targets */
+};
+/* xprev = x; v += h g on free vertices; x += h v. g: host (3), m/s^2. */
+void kern_cloth_predict(struct kern_ctx *ctx, const struct kern_cloth *c, const float g[3], float h);
+/* Distance constraints [first, first+count) of one colour; at = compliance / h^2. */
+void kern_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+/* Bending constraints [first, first+count) of one colour. */
+void kern_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+/* Attachments toward att_pos (each touches one vertex: one call for all). */
+void kern_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
+/* Contacts against each vertex's plane with friction (see kfn_cloth_contact). */
+void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k);
+/* v = (1 - damping h) (x - xprev) / h. */
+void kern_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
+
 #endif

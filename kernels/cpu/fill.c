@@ -49,4 +49,6 @@ void kern_cpu_fill(struct kern_ops *ops)
     ops->loss_softmax_ce = kcpu_loss_softmax_ce;
 
     ops->adamw_step = kcpu_adamw_step;
+
+    kern_cpu_fill_cloth(ops);
 }

@@ -73,4 +73,7 @@ void kcpu_upsample_bilinear_fwd(struct kern_ctx *ctx, int n, int c, int h, int w
 void kcpu_upsample_bilinear_bwd(struct kern_ctx *ctx, int n, int c, int h, int w, int oh, int ow, const float *dy,
                                 float *dx);
 
+/* cloth.c: the cloth substep operations (kernels.h), threaded. */
+void kern_cpu_fill_cloth(struct kern_ops *ops);
+
 #endif

@@ -100,4 +100,13 @@ float kern_ref_loss_softmax_ce(struct kern_ctx *ctx, int n, int k, const float *
 void kern_ref_adamw_step(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n, float *param,
                          const float *grad, float *m, float *v);
 
+/* cloth substep operations (ref_cloth.c) */
+void kern_ref_cloth_predict(struct kern_ctx *ctx, const struct kern_cloth *c, const float g[3], float h);
+void kern_ref_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+void kern_ref_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+void kern_ref_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
+void kern_ref_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s,
+                            float mu_k);
+void kern_ref_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
+
 #endif

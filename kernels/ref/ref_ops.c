@@ -46,4 +46,10 @@ const struct kern_ops kern_ops_ref = {
     .loss_bce_logits = kern_ref_loss_bce_logits,
     .loss_softmax_ce = kern_ref_loss_softmax_ce,
     .adamw_step = kern_ref_adamw_step,
+    .cloth_predict = kern_ref_cloth_predict,
+    .cloth_stretch = kern_ref_cloth_stretch,
+    .cloth_bend = kern_ref_cloth_bend,
+    .cloth_attach = kern_ref_cloth_attach,
+    .cloth_contact = kern_ref_cloth_contact,
+    .cloth_velocity = kern_ref_cloth_velocity,
 };
