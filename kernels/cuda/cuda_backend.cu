@@ -278,4 +278,10 @@ extern "C" const struct kern_ops kern_ops_cuda = {
     .loss_bce_logits = kcuda_loss_bce_logits,
     .loss_softmax_ce = kcuda_loss_softmax_ce,
     .adamw_step = kcuda_adamw_step,
+    .cloth_predict = kcuda_cloth_predict,
+    .cloth_stretch = kcuda_cloth_stretch,
+    .cloth_bend = kcuda_cloth_bend,
+    .cloth_attach = kcuda_cloth_attach,
+    .cloth_contact = kcuda_cloth_contact,
+    .cloth_velocity = kcuda_cloth_velocity,
 };

@@ -176,6 +176,13 @@ float kcuda_loss_bce_logits(struct kern_ctx *ctx, size_t n, const float *logits,
                             float *dlogits);
 float kcuda_loss_softmax_ce(struct kern_ctx *ctx, int n, int k, const float *logits, const int32_t *labels,
                             float scale, float *dlogits);
+/* cuda_cloth.cu */
+void kcuda_cloth_predict(struct kern_ctx *ctx, const struct kern_cloth *c, const float g[3], float h);
+void kcuda_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+void kcuda_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
+void kcuda_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
+void kcuda_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k);
+void kcuda_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
 }
 
 #endif
