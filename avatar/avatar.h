@@ -270,6 +270,53 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
    (imgf_free). TRYON_EINVAL for size outside [16, 4096] or fewer than 3 landmarks. */
 enum tryon_status avatar_garment_texture(const struct avatar_model *m, const struct img8 *photo, const uint8_t *mask,
                                          const struct avatar_garment_est *g, int size, struct imgf *out);
+/* ===== draping and fit =================================================================== */
+/* The garment's size as the body girths it is cut for (a size chart's chest, waist, hip in
+   cm) and a length factor; zero fields = cut for the wearer (the template's own ease). */
+struct avatar_size { float chest_cm, waist_cm, hip_cm, length; };
+enum avatar_fit_region { AVATAR_FIT_CHEST, AVATAR_FIT_WAIST, AVATAR_FIT_HIPS, AVATAR_FIT_LENGTH, AVATAR_FIT_NREGIONS };
+enum avatar_fit_verdict { AVATAR_FIT_NONE = 0, AVATAR_FIT_TIGHT, AVATAR_FIT_GOOD, AVATAR_FIT_LOOSE };
+/* "chest", "waist", "hips", "length"; "tight", "good", "loose" ("none" for a region the
+   garment does not cover). */
+const char *avatar_fit_region_name(enum avatar_fit_region r);
+const char *avatar_fit_verdict_name(enum avatar_fit_verdict v);
+struct avatar_fit {
+    enum avatar_fit_verdict verdict;
+    float strain;    /* mean stretch of the cloth along the girth (along the length for LENGTH), fraction */
+    float gap_cm;    /* mean distance of the cloth from the body beyond the contact thickness, cm */
+    int vertices;    /* cloth vertices the region's figures come from */
+};
+/* A draped garment: the closed shell (as avatar_garment_build's), the strain per shell
+   vertex (mean over its cloth edges of length / rest length - 1), the verdicts, and the
+   solver's figures. */
+struct avatar_draped {
+    struct avatar_mesh mesh;
+    float *strain;                     /* (mesh.nv) */
+    struct avatar_fit fit[AVATAR_FIT_NREGIONS];
+    int steps;                         /* solver steps to settle */
+    float residual, mean_speed;        /* at the end: RMS stretch residual, mean speed (m/s) */
+    float seconds;                     /* the drape's wall time */
+    int cloth_nv;                      /* vertices of the single-layer cloth */
+};
+void avatar_draped_free(struct avatar_draped *d);
+struct kern_ctx;
+/* Drape garment g on the body (body_mesh = avatar_body_build of body): the template of
+   avatar_garment_build (its push-outside fit is the start and the rest shape), rest edges
+   scaled to `size` (NULL = cut for the wearer) against the body's measurements, then XPBD
+   cloth (avatar/drape.c): stretch, bending, gravity, friction, the body kept 3 mm away,
+   the floor, a waistband for skirts, trousers and shorts, self-collision for dresses and
+   long sleeves. under: an inner garment's draped shell the cloth must stay outside (NULL =
+   none). kctx: the kernels context for the solver (NULL = CPU). The fit verdicts: tight
+   where the cloth is stretched more than 3% along the girth (length: along the garment),
+   loose where it stands off the body by more than the region's allowance (chest and hips
+   3 cm, waist 5 cm; length: the cloth compressed by more than 3%), good otherwise.
+   TRYON_ENOTSETTLED naming speed and residual when the drape does not settle; other
+   errors as avatar_garment_build. Deterministic for any thread count. */
+enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struct avatar_body_params *body,
+                                       const struct avatar_mesh *body_mesh, const struct avatar_garment_est *g,
+                                       const struct avatar_size *size, const struct avatar_mesh *under,
+                                       struct kern_ctx *kctx, struct avatar_draped *out);
+
 /* The garment's inner layer's distance from the body surface (plus looseness), metres. */
 #define AVATAR_GARMENT_OFFSET_M 0.008f
 /* Cloth thickness: distance between the inner and the outer layer, metres. */

@@ -60,6 +60,9 @@
 #define LOFT_FLARE 0.06f     /* radius added per metre down the skirt (A-line) */
 #define LOFT_GAP_M 0.004f    /* the first ring this far below the yoke's lowest rim vertex */
 #define MAX_LOOSENESS_M 0.05f
+#define WAISTBAND_M 0.02f      /* drape: the top this deep of skirts and trousers is the waistband */
+#define UNDER_REACH_M 0.02f    /* drape: a cloth vertex this far behind an inner garment is pushed out */
+#define SELF_RADIUS_M 0.005f   /* drape: self-collision distance for dresses and long sleeves */
 
 const char *avatar_garment_type_name(enum avatar_garment_type t)
 {
@@ -985,9 +988,12 @@ done:
 /* ===== thickness and uv =================================================================== */
 
 /* The closed shell of surface s (its normals n): inner layer = s, outer layer = s moved
-   thickness along n, rims at the boundary edges; uv from the atlas with seam vertices
-   duplicated. */
-static enum tryon_status thicken(const struct surf *s, const float *n, float thickness, struct avatar_mesh *out)
+   thickness along n, rims at the boundary edges; uv from the atlas of the surface at
+   uvpos with normals uvn (s itself, or the rest shape of a drape, so the print stays where
+   the template has it), seam vertices duplicated. origin (optional): malloc'd (out->nv),
+   the vertex of s each shell vertex comes from. */
+static enum tryon_status thicken(const struct surf *s, const float *n, float thickness, const float *uvpos,
+                                 const float *uvn, struct avatar_mesh *out, int32_t **origin)
 {
     int32_t *bnext = malloc((size_t)s->nv * sizeof *bnext);
     if (!bnext)
@@ -1039,7 +1045,7 @@ static enum tryon_status thicken(const struct surf *s, const float *n, float thi
             g.pos[(size_t)(s->nv + i) * 3 + k] = s->pos[(size_t)i * 3 + k] + thickness * ns[(size_t)i * 3 + k];
         }
     for (int i = 0; i < s->nv; i++)
-        front[i] = front[s->nv + i] = n[(size_t)i * 3 + 2] >= 0.0f;
+        front[i] = front[s->nv + i] = uvn[(size_t)i * 3 + 2] >= 0.0f;
     int t = 0, o = s->nv;
     for (int f = 0; f < s->nt; f++) {
         const int32_t *a = s->tri + (size_t)f * 3;
@@ -1134,18 +1140,34 @@ static enum tryon_status thicken(const struct surf *s, const float *n, float thi
             front[dup[i]] = !front[i];
         }
     g.nv = nv + ndup;
+    int32_t *org = malloc((size_t)g.nv * sizeof *org);
+    if (!org) {
+        free(front), free(dup), avatar_mesh_free(&g);
+        return oom();
+    }
+    for (int i = 0; i < nv; i++) {
+        org[i] = i % s->nv;
+        if (dup[i] >= 0)
+            org[dup[i]] = i % s->nv;
+    }
+    struct avatar_mesh src = {.nv = s->nv, .pos = (float *)uvpos};
     float lo[3], hi[3];
-    avatar_mesh_bounds(&g, lo, hi);
+    avatar_mesh_bounds(&src, lo, hi);
     float sx = hi[0] > lo[0] ? 0.5f / (hi[0] - lo[0]) : 0.0f, sy = hi[1] > lo[1] ? 1.0f / (hi[1] - lo[1]) : 0.0f;
     for (int i = 0; i < g.nv; i++) {
-        g.uv[i * 2 + 0] = clampf((g.pos[(size_t)i * 3] - lo[0]) * sx, 0.0f, 0.5f) + (front[i] ? 0.0f : 0.5f);
-        g.uv[i * 2 + 1] = clampf((g.pos[(size_t)i * 3 + 1] - lo[1]) * sy, 0.0f, 1.0f);
+        const float *p = uvpos + (size_t)org[i] * 3;
+        g.uv[i * 2 + 0] = clampf((p[0] - lo[0]) * sx, 0.0f, 0.5f) + (front[i] ? 0.0f : 0.5f);
+        g.uv[i * 2 + 1] = clampf((p[1] - lo[1]) * sy, 0.0f, 1.0f);
         if (front[i] && g.uv[i * 2] >= 0.5f)
             g.uv[i * 2] = nextafterf(0.5f, 0.0f);
         if (!front[i] && g.uv[i * 2] > 1.0f)
             g.uv[i * 2] = 1.0f;
     }
     free(front), free(dup);
+    if (origin)
+        *origin = org;
+    else
+        free(org);
     *out = g;
     return TRYON_OK;
 }
@@ -1224,8 +1246,177 @@ enum tryon_status avatar_garment_build(const struct avatar_model *m, const struc
     struct avatar_mesh single = {.nv = s.nv, .nt = s.nt, .pos = s.pos, .tri = s.tri};
     st = avatar_mesh_normals(&single);
     if (st == TRYON_OK)
-        st = thicken(&s, single.nrm, AVATAR_GARMENT_THICKNESS_M, out);
+        st = thicken(&s, single.nrm, AVATAR_GARMENT_THICKNESS_M, s.pos, single.nrm, out, NULL);
     free(single.nrm);
+    surf_free(&s);
+    return st;
+}
+
+/* ===== drape ============================================================================== */
+
+void avatar_draped_free(struct avatar_draped *d)
+{
+    avatar_mesh_free(&d->mesh);
+    free(d->strain);
+    memset(d, 0, sizeof *d);
+}
+
+/* The inner garment's outward-facing triangles (its outer layer; rims half way), as the
+   obstacle the outer garment stays outside of: a point between the body and that layer
+   is behind it, not in a gap the closed shell would leave. */
+static enum tryon_status under_layer(const struct avatar_mesh *under, const struct av_surface *bs,
+                                     struct avatar_mesh *out)
+{
+    memset(out, 0, sizeof *out);
+    out->tri = malloc((size_t)under->nt * 3 * sizeof *out->tri);
+    if (!out->tri)
+        return oom();
+    out->pos = under->pos, out->nv = under->nv;
+    for (int f = 0; f < under->nt; f++) {
+        const int32_t *t = under->tri + (size_t)f * 3;
+        const float *a = under->pos + (size_t)t[0] * 3, *b = under->pos + (size_t)t[1] * 3, *c = under->pos + (size_t)t[2] * 3;
+        float e1[3], e2[3], nf[3], ctr[3], q[3], n[3];
+        for (int k = 0; k < 3; k++)
+            e1[k] = b[k] - a[k], e2[k] = c[k] - a[k], ctr[k] = (a[k] + b[k] + c[k]) / 3.0f;
+        nf[0] = e1[1] * e2[2] - e1[2] * e2[1], nf[1] = e1[2] * e2[0] - e1[0] * e2[2], nf[2] = e1[0] * e2[1] - e1[1] * e2[0];
+        av_surface_query(bs, ctr, q, n);
+        float l = sqrtf(nf[0] * nf[0] + nf[1] * nf[1] + nf[2] * nf[2]);
+        if (l > 0 && (nf[0] * n[0] + nf[1] * n[1] + nf[2] * n[2]) / l > 0.3f)
+            memcpy(out->tri + (size_t)out->nt++ * 3, t, 3 * sizeof *t);
+    }
+    return avatar_mesh_normals(out);
+}
+
+/* Per-vertex rest scale (nv,2) for a garment of `size` on this body: the horizontal factor
+   is size girth / body girth at the chest, waist and hip levels, linear between them and
+   constant beyond; the vertical one size->length (1 when 0). */
+static enum tryon_status size_scale(const struct avatar_model *m, const struct avatar_body_params *body,
+                                    const struct avatar_size *size, const struct surf *s, float *scale)
+{
+    struct avatar_measurements meas;
+    struct av_measure_levels lv;
+    enum tryon_status st = av_body_measure_levels(m, body, &meas, &lv);
+    if (st)
+        return st;
+    float f[3] = {size->chest_cm > 0 ? size->chest_cm / meas.chest_cm : 1.0f,
+                  size->waist_cm > 0 ? size->waist_cm / meas.waist_cm : 1.0f,
+                  size->hip_cm > 0 ? size->hip_cm / meas.hip_cm : 1.0f};
+    float y[3] = {lv.chest_y, lv.waist_y, lv.hip_y};
+    for (int i = 0; i < s->nv; i++) {
+        float py = s->pos[(size_t)i * 3 + 1], h;
+        if (py >= y[0])
+            h = f[0];
+        else if (py >= y[1])
+            h = lerpf(f[1], f[0], (py - y[1]) / fmaxf(y[0] - y[1], 1e-3f));
+        else if (py >= y[2])
+            h = lerpf(f[2], f[1], (py - y[2]) / fmaxf(y[1] - y[2], 1e-3f));
+        else
+            h = f[2];
+        scale[i * 2] = h;
+        scale[i * 2 + 1] = size->length > 0 ? size->length : 1.0f;
+    }
+    return TRYON_OK;
+}
+
+enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struct avatar_body_params *body,
+                                       const struct avatar_mesh *body_mesh, const struct avatar_garment_est *g,
+                                       const struct avatar_size *size, const struct avatar_mesh *under,
+                                       struct kern_ctx *kctx, struct avatar_draped *out)
+{
+    memset(out, 0, sizeof *out);
+    struct avatar_garment_est ge;
+    enum tryon_status st = check_est(g, &ge);
+    if (st)
+        return st;
+    if (size && (!(size->chest_cm >= 0) || !(size->waist_cm >= 0) || !(size->hip_cm >= 0) || !(size->length >= 0) ||
+                 size->chest_cm > 300 || size->waist_cm > 300 || size->hip_cm > 300 || size->length > 2))
+        return tryon_fail(TRYON_EINVAL, "avatar: garment size out of range (girths 0..300 cm, length 0..2)");
+    float *v = malloc((size_t)m->nv * 3 * sizeof *v);
+    if (!v)
+        return oom();
+    st = av_deform(m, body, v);
+    struct surf s = {0};
+    if (st == TRYON_OK) {
+        struct frame fr;
+        frame_init(m, v, &fr);
+        st = build_surface(m, v, &fr, body_mesh, &ge, &s);
+    }
+    free(v);
+    if (st)
+        return st;
+    float *rest = malloc((size_t)s.nv * 3 * sizeof *rest), *scale = NULL, *vstrain = malloc((size_t)s.nv * sizeof *vstrain);
+    uint8_t *attach = calloc((size_t)s.nv, 1);
+    struct avatar_mesh pat = {.nv = s.nv, .nt = s.nt, .pos = rest, .tri = s.tri}, drp = {.nv = s.nv, .nt = s.nt, .tri = s.tri};
+    struct avatar_mesh layer = {0};
+    struct av_surface *bs = NULL, *us = NULL;
+    int32_t *org = NULL;
+    if (!rest || !vstrain || !attach) {
+        st = oom();
+        goto done;
+    }
+    memcpy(rest, s.pos, (size_t)s.nv * 3 * sizeof *rest);
+    if ((st = avatar_mesh_normals(&pat)))
+        goto done;
+    if (size && (size->chest_cm > 0 || size->waist_cm > 0 || size->hip_cm > 0 || size->length > 0)) {
+        if (!(scale = malloc((size_t)s.nv * 2 * sizeof *scale))) {
+            st = oom();
+            goto done;
+        }
+        if ((st = size_scale(m, body, size, &s, scale)))
+            goto done;
+    }
+    /* the waistband: the top 2 cm of skirts, trousers and shorts hold where they start */
+    if (ge.type == AVATAR_GARMENT_SKIRT || ge.type == AVATAR_GARMENT_TROUSERS || ge.type == AVATAR_GARMENT_SHORTS) {
+        float top = -INFINITY;
+        for (int i = 0; i < s.nv; i++)
+            top = fmaxf(top, s.pos[(size_t)i * 3 + 1]);
+        for (int i = 0; i < s.nv; i++)
+            attach[i] = s.pos[(size_t)i * 3 + 1] > top - WAISTBAND_M;
+    }
+    if ((st = av_surface_create(body_mesh, GRID_CELL_M, &bs)))
+        goto done;
+    struct av_obstacle obs[2] = {{bs, INFINITY}, {NULL, UNDER_REACH_M}};
+    int nobs = 1;
+    if (under) {
+        if ((st = under_layer(under, bs, &layer)) || (st = av_surface_create(&layer, GRID_CELL_M, &us)))
+            goto done;
+        obs[nobs++].surf = us;
+    }
+    struct av_cloth_params prm;
+    av_cloth_params_default(&prm);
+    if (ge.type == AVATAR_GARMENT_DRESS || ge.type == AVATAR_GARMENT_LONGSLEEVE)
+        prm.self_radius = SELF_RADIUS_M;
+    struct av_cloth_mesh cm = {.nv = s.nv, .nt = s.nt, .tri = s.tri, .rest = rest, .rest_scale = scale,
+                               .attach = attach};
+    struct av_cloth_stats cs;
+    st = av_cloth_drape(kctx, &prm, &cm, obs, nobs, s.pos, &cs);
+    out->steps = cs.steps, out->residual = cs.residual, out->mean_speed = cs.mean_speed;
+    out->seconds = (float)cs.seconds, out->cloth_nv = s.nv;
+    if (st)
+        goto done;
+    if ((st = av_drape_fit(m, body, body_mesh, bs, &cm, s.pos, prm.thickness, vstrain, out->fit)))
+        goto done;
+    drp.pos = s.pos;
+    if ((st = avatar_mesh_normals(&drp)))
+        goto done;
+    if ((st = thicken(&s, drp.nrm, AVATAR_GARMENT_THICKNESS_M, rest, pat.nrm, &out->mesh, &org)))
+        goto done;
+    if (!(out->strain = malloc((size_t)out->mesh.nv * sizeof *out->strain))) {
+        st = oom();
+        goto done;
+    }
+    for (int i = 0; i < out->mesh.nv; i++)
+        out->strain[i] = vstrain[org[i]];
+done:
+    if (st) {
+        struct avatar_draped keep = *out;   /* the solver's figures stay for the message */
+        avatar_draped_free(out);
+        out->steps = keep.steps, out->residual = keep.residual, out->mean_speed = keep.mean_speed;
+        out->seconds = keep.seconds, out->cloth_nv = keep.cloth_nv;
+    }
+    av_surface_free(bs), av_surface_free(us);
+    free(layer.tri), free(layer.nrm);
+    free(rest), free(scale), free(vstrain), free(attach), free(pat.nrm), free(drp.nrm), free(org);
     surf_free(&s);
     return st;
 }

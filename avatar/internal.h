@@ -99,6 +99,63 @@ void av_surface_free(struct av_surface *s);
    signed distance (negative inside). */
 float av_surface_query(const struct av_surface *s, const float p[3], float q[3], float n[3]);
 
+/* ===== cloth drape (drape.c) ===== */
+struct kern_ctx;
+/* An obstacle: a closed surface (the body) or a garment's outer layer; a cloth vertex
+   collides with it while it is less than `reach` metres behind it (INFINITY for the
+   body: anything inside is pushed out). */
+struct av_obstacle { const struct av_surface *surf; float reach; };
+/* The cloth: triangles (consistently oriented), rest shape, optional per-vertex rest
+   scale (nv,2): horizontal (x, z) and vertical factors applied to the rest edges (NULL = 1),
+   pinned (nv) vertices that never move, attach (nv) vertices pulled toward their start
+   (a waistband); both optional. */
+struct av_cloth_mesh {
+    int nv, nt;
+    const int32_t *tri;
+    const float *rest;
+    const float *rest_scale;
+    const uint8_t *pinned, *attach;
+};
+struct av_cloth_params {
+    float thickness;            /* collision distance from obstacles, metres (3 mm) */
+    float dt;                   /* step, seconds */
+    int substeps;               /* XPBD substeps per step */
+    int stretch_iterations;     /* sweeps of the stretch constraints per substep (the rest: one) */
+    float stretch_compliance;   /* per unit mass, m/N-like units of XPBD (1e-7: nearly inextensible) */
+    float bend_compliance;
+    float attach_compliance;
+    float damping;              /* 1/s */
+    float mu_s, mu_k;           /* static and kinetic friction against obstacles */
+    float gravity;              /* m/s^2 */
+    int min_steps, max_steps;
+    float settle_speed;         /* m/s, mean vertex speed */
+    float settle_residual;      /* RMS of (C + at lambda) over the stretch constraints / mean rest length */
+    float self_radius;          /* metres; 0 = no self-collision */
+    bool floor;                 /* the plane y = 0 is an obstacle too */
+    int threads;                /* CPU backend threads when no context is given (0 = all) */
+};
+struct av_cloth_stats {
+    int steps, edges, hinges, colours, self_pushes;
+    bool settled;
+    float mean_speed, max_speed, residual;   /* at the last step */
+    double seconds;
+};
+void av_cloth_params_default(struct av_cloth_params *p);
+/* Drape cloth cm starting at x (nv,3; updated in place, also on failure) against the
+   obstacles. kctx: the kernels context to run the substeps on (NULL = a CPU one made
+   here). TRYON_ENOTSETTLED (message with speed and residual) when max_steps pass
+   without settling; TRYON_ENOMEM. Deterministic for any thread count. */
+enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_params *prm,
+                                 const struct av_cloth_mesh *cm, const struct av_obstacle *obs, int nobs,
+                                 float *x, struct av_cloth_stats *stats);
+
+/* The fit of a drape (fit.c): vstrain (cm->nv) per cloth vertex, the region verdicts. x is
+   the draped cloth, bs the body's surface, thickness the drape's contact distance. */
+enum tryon_status av_drape_fit(const struct avatar_model *m, const struct avatar_body_params *body,
+                               const struct avatar_mesh *body_mesh, const struct av_surface *bs,
+                               const struct av_cloth_mesh *cm, const float *x, float thickness, float *vstrain,
+                               struct avatar_fit fit[AVATAR_FIT_NREGIONS]);
+
 /* Person fit by analysis by synthesis (estimate_body.c): mask (w*h, one component; 255 =
    skin, 1..254 = clothing as estimate.c marks it, 0 = background) through the standard
    photo camera; height_hint_cm > 0 fixes the stature. */

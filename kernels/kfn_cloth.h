@@ -154,10 +154,13 @@ KFN_CLOTH void kfn_cloth_attach(int i, const float *target, float at, const floa
 
 /* Contact of vertex i with an obstacle's tangent plane (plane: (nv,7) = point q, unit
    outward normal n, active flag): where (x - q).n < thickness the vertex moves out to the
-   thickness along n; then friction on the substep's tangential motion: cancelled when it
-   is under mu_s times the push (static), else shortened by mu_k times the push (Coulomb). */
+   thickness along n. Then Coulomb friction on the substep's tangential displacement
+   (x - xprev): cancelled when under mu_s times the normal push (static), else shortened
+   by mu_k times it. The push counted is capped at push_cap (the drape passes g h^2, the
+   cloth's own weight): a push made by the cloth's tension pressing it onto the body would
+   otherwise hold the numerical stretch of the first steps in place for good. */
 KFN_CLOTH void kfn_cloth_contact(int i, const float *plane, float thickness, float mu_s, float mu_k,
-                                 const float *w, const float *xprev, float *x)
+                                 float push_cap, const float *w, const float *xprev, float *x)
 {
     const float *p = plane + (size_t)i * 7;
     if (p[6] == 0.0f || w[i] <= 0.0f)
@@ -170,6 +173,7 @@ KFN_CLOTH void kfn_cloth_contact(int i, const float *plane, float thickness, flo
     float push = thickness - d;
     for (int k = 0; k < 3; k++)
         xi[k] += push * p[3 + k];
+    push = fminf(push, push_cap);
     float m[3];
     kfn_c_sub(m, xi, xprev + i * 3);
     float mn = kfn_c_dot(m, p + 3), t[3];

@@ -29,11 +29,11 @@ static void bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, in
         kfn_cloth_bend(c->bend + (size_t)b * 4, c->bend_rest[b], at, c->bend_lambda + b, c->w, c->x);
 }
 
-static void contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k)
+static void contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap)
 {
 #pragma omp parallel for num_threads(ctx->threads) if (ctx->threads > 1 && c->nv >= CLOTH_PAR) schedule(static)
     for (int i = 0; i < c->nv; i++)
-        kfn_cloth_contact(i, c->plane, thickness, mu_s, mu_k, c->w, c->xprev, c->x);
+        kfn_cloth_contact(i, c->plane, thickness, mu_s, mu_k, push_cap, c->w, c->xprev, c->x);
 }
 
 static void velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping)
