@@ -22,14 +22,14 @@
  * so the threaded CPU and the CUDA backends give the reference result bit for bit. The
  * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops.
  *
- * Settling: after min_steps, the drape has settled when the mean vertex speed is under
+ * Settling: after min_steps, the drape has settled when the mean vertex speed over a step
+ * (its displacement / dt) is under
  * settle_speed and the RMS residual of the stretch constraints (C + at lambda) over the
  * mean rest length under settle_residual; after max_steps without that it fails TRYON_ENOTSETTLED.
  */
 #include "avatar/internal.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +40,8 @@
 #define REQUERY_MOVE_M 0.002f   /* a vertex that moved this far since its last query asks again */
 #define CONTACT_RANGE_M 0.01f   /* planes farther than thickness + this are inactive */
 #define MAX_COLOURS 256
+#define RESIDUAL_WINDOW 10      /* steps between residual samples */
+#define RESIDUAL_STILL 0.02f    /* a residual that moved less than this fraction in a window is held */
 
 void av_cloth_params_default(struct av_cloth_params *p)
 {
@@ -55,10 +57,6 @@ void av_cloth_params_default(struct av_cloth_params *p)
     p->mu_s = 0.5f;
     p->mu_k = 0.3f;
     p->gravity = 9.81f;
-    if (getenv("DRAPE_SUB"))
-        p->substeps = atoi(getenv("DRAPE_SUB"));
-    if (getenv("DRAPE_IT"))
-        p->stretch_iterations = atoi(getenv("DRAPE_IT"));
     p->min_steps = 20;
     p->max_steps = 300;
     p->settle_speed = 0.004f;
@@ -303,6 +301,16 @@ static int self_collide(int nv, float *x, const float *rest, float r, uint64_t *
     return hits / 2;
 }
 
+/* Vertex i lies on its contact plane (within half a millimetre of the thickness). */
+static bool touching(const float *plane, const float *x, int i, float thickness)
+{
+    const float *p = plane + (size_t)i * 7, *q = x + (size_t)i * 3;
+    if (p[6] == 0.0f)
+        return false;
+    float d = (q[0] - p[0]) * p[3] + (q[1] - p[1]) * p[4] + (q[2] - p[2]) * p[5];
+    return d < thickness + 0.0005f;
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -333,7 +341,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     float *h_rest = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_rest);
     float *h_brest = malloc((size_t)(tp.nb ? tp.nb : 1) * sizeof *h_brest);
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
-    float *h_v = malloc((size_t)nv * 3 * sizeof *h_v), *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
+    float *h_v = malloc((size_t)nv * 3 * sizeof *h_v) /* step-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
     float *qpos = malloc((size_t)nv * 3 * sizeof *qpos), *qdist = malloc((size_t)nv * sizeof *qdist);
     int na = 0;
     for (int i = 0; i < nv; i++)
@@ -407,6 +415,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     const float g[3] = {0.0f, -prm->gravity, 0.0f};
     const float range = prm->thickness + CONTACT_RANGE_M;
     bool settled = false;
+    float res_prev = INFINITY, res_change = INFINITY;
     int step;
     for (step = 0; step < prm->max_steps && !settled; step++) {
         /* contact planes for the vertices that moved or came near */
@@ -428,6 +437,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             memcpy(qpos + (size_t)i * 3, p, 3 * sizeof *p);
         }
         kern_upload(kctx, c.plane, h_plane, (size_t)nv * 7);
+        memcpy(h_v, x, nv3 * sizeof *x);   /* h_v: the positions at the step's start */
         for (int sub = 0; sub < prm->substeps; sub++) {
             kern_cloth_predict(kctx, &c, g, h);
             kern_zero(kctx, c.edge_lambda, (size_t)tp.ne);
@@ -446,17 +456,23 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             stats->self_pushes = self_collide(nv, x, cm->rest, prm->self_radius, hash, sdx);
             kern_upload(kctx, c.x, x, nv3);
         }
-        /* settle: mean speed and the stretch residual of the last substep */
-        kern_download(kctx, h_v, c.v, nv3);
+        /* settle: mean speed over the step (the substeps' jitter against contacts cancels)
+           and the stretch residual of the last substep */
         kern_download(kctx, h_lam, c.edge_lambda, (size_t)tp.ne);
         double sp = 0, vmax = 0, res = 0;
         for (int i = 0; i < nv; i++) {
-            const float *v = h_v + (size_t)i * 3;
-            double s = sqrt((double)v[0] * v[0] + (double)v[1] * v[1] + (double)v[2] * v[2]);
+            const float *a = x + (size_t)i * 3, *b = h_v + (size_t)i * 3;
+            double s = sqrt((double)(a[0] - b[0]) * (a[0] - b[0]) + (double)(a[1] - b[1]) * (a[1] - b[1]) +
+                            (double)(a[2] - b[2]) * (a[2] - b[2])) / prm->dt;
             sp += s;
             vmax = s > vmax ? s : vmax;
         }
+        int nfree = 0;
         for (int e = 0; e < tp.ne; e++) {
+            if (touching(h_plane, x, tp.edge[e * 2], prm->thickness) ||
+                touching(h_plane, x, tp.edge[e * 2 + 1], prm->thickness))
+                continue;   /* held by a contact: its tension balances the push, not a residual */
+            nfree++;
             const float *a = x + (size_t)tp.edge[e * 2] * 3, *b = x + (size_t)tp.edge[e * 2 + 1] * 3;
             double l = sqrt((double)(a[0] - b[0]) * (a[0] - b[0]) + (double)(a[1] - b[1]) * (a[1] - b[1]) +
                             (double)(a[2] - b[2]) * (a[2] - b[2]));
@@ -466,11 +482,14 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         res /= mean_rest * mean_rest;
         stats->mean_speed = nv ? (float)(sp / nv) : 0.0f;
         stats->max_speed = (float)vmax;
-        stats->residual = tp.ne ? (float)sqrt(res / tp.ne) : 0.0f;
-        if (getenv("DRAPE_DEBUG") && step % 20 == 0)
-            fprintf(stderr, "step %d speed %.4f max %.4f res %.4f\n", step, stats->mean_speed, stats->max_speed, stats->residual);
+        stats->residual = nfree ? (float)sqrt(res / nfree) : 0.0f;
+        if (step % RESIDUAL_WINDOW == 0) {
+            res_change = fabsf(stats->residual - res_prev);
+            res_prev = stats->residual;
+        }
         settled = step + 1 >= prm->min_steps && stats->mean_speed < prm->settle_speed &&
-                  stats->residual < prm->settle_residual;
+                  (stats->residual < prm->settle_residual ||
+                   (step >= RESIDUAL_WINDOW && res_change < RESIDUAL_STILL * stats->residual));
     }
     stats->steps = step;
     stats->settled = settled;

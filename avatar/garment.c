@@ -1290,6 +1290,13 @@ static enum tryon_status under_layer(const struct avatar_mesh *under, const stru
 /* Per-vertex rest scale (nv,2) for a garment of `size` on this body: the horizontal factor
    is size girth / body girth at the chest, waist and hip levels, linear between them and
    constant beyond; the vertical one size->length (1 when 0). */
+/* Ease of a garment cut for its wearer: girth added to the template (which lies on the body
+   at the push-outside offset), per type. */
+static const float type_ease[AVATAR_GARMENT_NTYPES] = {
+    [AVATAR_GARMENT_TSHIRT] = 0.08f, [AVATAR_GARMENT_LONGSLEEVE] = 0.08f, [AVATAR_GARMENT_DRESS] = 0.06f,
+    [AVATAR_GARMENT_SKIRT] = 0.05f, [AVATAR_GARMENT_TROUSERS] = 0.05f, [AVATAR_GARMENT_SHORTS] = 0.05f,
+};
+
 static enum tryon_status size_scale(const struct avatar_model *m, const struct avatar_body_params *body,
                                     const struct avatar_size *size, const struct surf *s, float *scale)
 {
@@ -1357,13 +1364,17 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
     memcpy(rest, s.pos, (size_t)s.nv * 3 * sizeof *rest);
     if ((st = avatar_mesh_normals(&pat)))
         goto done;
+    if (!(scale = malloc((size_t)s.nv * 2 * sizeof *scale))) {
+        st = oom();
+        goto done;
+    }
     if (size && (size->chest_cm > 0 || size->waist_cm > 0 || size->hip_cm > 0 || size->length > 0)) {
-        if (!(scale = malloc((size_t)s.nv * 2 * sizeof *scale))) {
-            st = oom();
-            goto done;
-        }
         if ((st = size_scale(m, body, size, &s, scale)))
             goto done;
+    } else {   /* cut for the wearer: the type's ease around the girth */
+        float e = 1.0f + type_ease[ge.type];
+        for (int i = 0; i < s.nv; i++)
+            scale[i * 2] = e, scale[i * 2 + 1] = 1.0f;
     }
     /* the waistband: the top 2 cm of skirts, trousers and shorts hold where they start */
     if (ge.type == AVATAR_GARMENT_SKIRT || ge.type == AVATAR_GARMENT_TROUSERS || ge.type == AVATAR_GARMENT_SHORTS) {

@@ -26,4 +26,9 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
                                        const struct rt_studio *studio, const float bmin[3], const float bmax[3],
                                        int spp, int max_depth, uint64_t seed, int threads, struct rt_film *film);
 
+/* The fit AOV's texture (size x size, c = 3, linear albedo): per-vertex strain of mesh m
+   (strain: (m->nv)) painted into m's uv atlas; blue = compressed 5%, green = at rest, red =
+   stretched 5%. */
+enum tryon_status worker_fit_texture(const struct avatar_mesh *m, const float *strain, int size, struct imgf *out);
+
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "avatar/avatar.h"
+#include "kernels/kernels.h"
 #include "raytrace/raytrace.h"
 
 #define WORKER_TEXTURE_SIZE 512   /* garment UV atlas texture side, texels */
@@ -50,6 +51,7 @@ struct worker {
     const struct worker_settings *s;
     struct avatar_model *model;
     struct rt_device *dev;
+    struct kern_ctx *kctx;         /* the drape's kernels (CPU, the render's thread count) */
     struct person_slot person;     /* the last person (pairs are person-major) */
     struct garment_slot *garments; /* every garment this rank has seen */
     int n_garments, cap_garments;
@@ -87,7 +89,9 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
         return st;
     }
     w->dev = rt_device_create(s->threads);
-    if (!w->dev) {
+    w->kctx = w->dev ? kern_create(KERN_BACKEND_CPU, s->threads) : NULL;
+    if (!w->kctx) {
+        rt_device_free(w->dev);
         avatar_model_free(w->model);
         free(w);
         return TRYON_EUNSUPPORTED;
@@ -110,6 +114,7 @@ void worker_free(struct worker *w)
     for (int i = 0; i < w->n_garments; i++)
         imgf_free(&w->garments[i].tex);
     free(w->garments);
+    kern_destroy(w->kctx);
     rt_device_free(w->dev);
     avatar_model_free(w->model);
     free(w);
@@ -303,10 +308,51 @@ static enum tryon_status write_png(const char *out_dir, const char *sub, const c
     return s;
 }
 
+/* The fit AOV: the scene again with the garment's albedo = its strain map (worker_fit_texture)
+   and the body grey, FIT_SPP samples of the camera rays' first hit; the film's albedo is the
+   image (sRGB). */
+#define FIT_SPP 4
+#define FIT_TEX 512
+static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pair *p, const struct rt_film *f,
+                                       const struct avatar_mesh *body, const struct avatar_draped *d)
+{
+    struct imgf heat = {0};
+    enum tryon_status s = worker_fit_texture(&d->mesh, d->strain, FIT_TEX, &heat);
+    if (s)
+        return s;
+    float bmin[3], bmax[3], grey[3] = {0.35f, 0.35f, 0.35f};
+    avatar_mesh_bounds(body, bmin, bmax);
+    struct rt_camera cam;
+    rt_camera_frame(bmin, bmax, f->w, f->h, 0.06f, &cam);
+    const struct avatar_mesh *meshes[2] = {body, &d->mesh};
+    struct rt_material mats[2];
+    rt_material_preset(RT_BSDF_DIFFUSE, grey, &mats[0]);
+    rt_material_preset(RT_BSDF_DIFFUSE, grey, &mats[1]);
+    mats[1].texture = &heat;
+    struct rt_studio studio;
+    rt_studio_default(&studio);
+    struct rt_film ff = {0};
+    s = worker_render_meshes(w, meshes, mats, 2, &cam, &studio, bmin, bmax, FIT_SPP, 1,
+                             hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id), w->s->threads, &ff);
+    imgf_free(&heat);
+    struct img8 im;
+    if (s == TRYON_OK && (s = img8_alloc(&im, ff.w, ff.h, 3)) == TRYON_OK) {
+        for (size_t i = 0; i < (size_t)ff.w * ff.h * 3; i++)
+            im.px[i] = (uint8_t)lrintf(255.0f * fminf(fmaxf(img_linear_to_srgb(ff.albedo[i]), 0.0f), 1.0f));
+        char name[160];
+        snprintf(name, sizeof name, "%s.fit.png", p->garment_id);
+        s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
+        img8_free(&im);
+    }
+    rt_film_free(&ff);
+    return s;
+}
+
 /* AOVs as 8-bit PNGs: alpha (gray), depth (gray, near bright), normal (RGB = n/2+1/2),
  * albedo (sRGB), and the garment's UV atlas texture (sRGB, when it has one). */
-static enum tryon_status write_aovs(const struct worker *w, const struct worker_pair *p, const struct rt_film *f,
-                                    const struct imgf *tex)
+static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *p, const struct rt_film *f,
+                                    const struct imgf *tex, const struct avatar_mesh *body,
+                                    const struct avatar_draped *d)
 {
     struct img8 im;
     enum tryon_status s = TRYON_OK;
@@ -345,6 +391,8 @@ static enum tryon_status write_aovs(const struct worker *w, const struct worker_
         s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
         img8_free(&im);
     }
+    if (s == TRYON_OK)
+        s = write_fit_aov(w, p, f, body, d);
     return s;
 }
 
@@ -446,6 +494,45 @@ static void record_garment(struct json_w *r, const struct garment_slot *gs)
     json_obj_end(r);
 }
 
+/* The drape's figures and the size verdicts (the verdicts only when the drape settled). */
+static void record_fit(struct json_w *r, const struct avatar_draped *d)
+{
+    json_key(r, "drape");
+    json_obj_begin(r);
+    json_key(r, "cloth_vertices");
+    json_int(r, d->cloth_nv);
+    json_key(r, "steps");
+    json_int(r, d->steps);
+    json_key(r, "seconds");
+    json_numf(r, d->seconds, 4);
+    json_key(r, "residual");
+    json_numf(r, d->residual, 4);
+    json_key(r, "mean_speed_mm_s");
+    json_numf(r, 1e3 * d->mean_speed, 4);
+    json_obj_end(r);
+    if (!d->mesh.nv)
+        return;
+    json_key(r, "fit");
+    json_obj_begin(r);
+    for (int k = 0; k < AVATAR_FIT_NREGIONS; k++) {
+        const struct avatar_fit *f = &d->fit[k];
+        json_key(r, avatar_fit_region_name((enum avatar_fit_region)k));
+        if (f->verdict == AVATAR_FIT_NONE) {
+            json_str(r, NULL);
+            continue;
+        }
+        json_obj_begin(r);
+        json_key(r, "verdict");
+        json_str(r, avatar_fit_verdict_name(f->verdict));
+        json_key(r, "strain");
+        json_numf(r, f->strain, 4);
+        json_key(r, "gap_cm");
+        json_numf(r, f->gap_cm, 4);
+        json_obj_end(r);
+    }
+    json_obj_end(r);
+}
+
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *r)
 {
     double t_start = time_now();
@@ -465,11 +552,13 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     else if (!gs->ok)
         snprintf(error, sizeof error, "%s", gs->error);
 
-    struct avatar_mesh garment = {0};
+    struct avatar_draped draped = {0};
+    const struct avatar_mesh *garment = &draped.mesh;
     struct rt_film film = {0};
     if (!error[0]) {
         double t0 = time_now();
-        enum tryon_status s = avatar_garment_build(w->model, &ps->est.body, &ps->body, &gs->est, &garment);
+        enum tryon_status s = avatar_garment_drape(w->model, &ps->est.body, &ps->body, &gs->est, NULL, NULL, w->kctx,
+                                                   &draped);
         t_garment = time_now() - t0;
         if (s)
             snprintf(error, sizeof error, "garment %s on person %s: %s", p->garment_id, p->person_id, tryon_errmsg());
@@ -482,7 +571,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         avatar_mesh_bounds(&ps->body, bmin, bmax);
         struct rt_camera cam;
         rt_camera_frame(bmin, bmax, w->s->width, w->s->height, 0.06f, &cam);
-        const struct avatar_mesh *meshes[2] = {&ps->body, &garment};
+        const struct avatar_mesh *meshes[2] = {&ps->body, garment};
         struct rt_material mats[2];
         rt_material_preset(RT_BSDF_SKIN, ps->skin, &mats[0]);
         rt_material_preset(RT_BSDF_CLOTH, gs->est.color, &mats[1]);
@@ -514,14 +603,14 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         double t0 = time_now();
         enum tryon_status s = TRYON_OK;
         if (w->s->write_aovs)
-            s = write_aovs(w, p, &film, &gs->tex);
+            s = write_aovs(w, p, &film, &gs->tex, &ps->body, &draped);
         if (s == TRYON_OK && w->s->write_meshes) {
             char rel[PATH_MAX], path[PATH_MAX];
             snprintf(rel, sizeof rel, "meshes/%s/%s.obj", p->person_id, p->garment_id);
             s = fs_join(path, sizeof path, w->s->out_dir, rel);
             if (s == TRYON_OK)
                 s = fs_mkdirs_parent(path);
-            const struct avatar_mesh *meshes[2] = {&ps->body, &garment};
+            const struct avatar_mesh *meshes[2] = {&ps->body, garment};
             const char *names[2] = {"body", "garment"};
             if (s == TRYON_OK)
                 s = avatar_write_obj(path, meshes, names, 2);
@@ -531,7 +620,6 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
             snprintf(error, sizeof error, "extra outputs: %s", tryon_errmsg());
     }
     rt_film_free(&film);
-    avatar_mesh_free(&garment);
 
     /* the record: cached stages are charged to the pair that first paid for them */
     bool person_fresh = !ps->charged, garment_fresh = !gs->charged;
@@ -580,7 +668,10 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         record_body(r, ps);
     if (gs->ok)
         record_garment(r, gs);
+    if (draped.steps)
+        record_fit(r, &draped);
     json_obj_end(r);
+    avatar_draped_free(&draped);
     return TRYON_OK;
 }
 
