@@ -22,10 +22,13 @@
  * so the threaded CPU and the CUDA backends give the reference result bit for bit. The
  * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops.
  *
- * Settling: after min_steps, the drape has settled when the mean vertex speed over a step
- * (its displacement / dt) is under
- * settle_speed and the RMS residual of the stretch constraints (C + at lambda) over the
- * mean rest length under settle_residual; after max_steps without that it fails TRYON_ENOTSETTLED.
+ * Settling, checked every SETTLE_WINDOW steps after min_steps: the mean net speed of the
+ * vertices over the window (displacement / window time: vertices caught between two
+ * contacts jitter in place and cancel, a drift does not) under settle_speed, and the RMS
+ * stretch residual (C + at lambda) over the mean rest length, counted on the edges whose
+ * ends touch no obstacle, under settle_residual or held still by the body (changed by less
+ * than RESIDUAL_STILL of itself over the window: a garment smaller than its wearer stays
+ * in tension). After max_steps without that: TRYON_ENOTSETTLED.
  */
 #include "avatar/internal.h"
 
@@ -40,7 +43,7 @@
 #define REQUERY_MOVE_M 0.002f   /* a vertex that moved this far since its last query asks again */
 #define CONTACT_RANGE_M 0.01f   /* planes farther than thickness + this are inactive */
 #define MAX_COLOURS 256
-#define RESIDUAL_WINDOW 10      /* steps between residual samples */
+#define SETTLE_WINDOW 10        /* steps between settle checks */
 #define RESIDUAL_STILL 0.02f    /* a residual that moved less than this fraction in a window is held */
 
 void av_cloth_params_default(struct av_cloth_params *p)
@@ -341,7 +344,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     float *h_rest = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_rest);
     float *h_brest = malloc((size_t)(tp.nb ? tp.nb : 1) * sizeof *h_brest);
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
-    float *h_v = malloc((size_t)nv * 3 * sizeof *h_v) /* step-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
+    float *h_v = malloc((size_t)nv * 3 * sizeof *h_v) /* window-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
     float *qpos = malloc((size_t)nv * 3 * sizeof *qpos), *qdist = malloc((size_t)nv * sizeof *qdist);
     int na = 0;
     for (int i = 0; i < nv; i++)
@@ -415,7 +418,8 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     const float g[3] = {0.0f, -prm->gravity, 0.0f};
     const float range = prm->thickness + CONTACT_RANGE_M;
     bool settled = false;
-    float res_prev = INFINITY, res_change = INFINITY;
+    float res_prev = INFINITY;
+    memcpy(h_v, x, (size_t)nv * 3 * sizeof *x);
     int step;
     for (step = 0; step < prm->max_steps && !settled; step++) {
         /* contact planes for the vertices that moved or came near */
@@ -437,7 +441,6 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             memcpy(qpos + (size_t)i * 3, p, 3 * sizeof *p);
         }
         kern_upload(kctx, c.plane, h_plane, (size_t)nv * 7);
-        memcpy(h_v, x, nv3 * sizeof *x);   /* h_v: the positions at the step's start */
         for (int sub = 0; sub < prm->substeps; sub++) {
             kern_cloth_predict(kctx, &c, g, h);
             kern_zero(kctx, c.edge_lambda, (size_t)tp.ne);
@@ -456,17 +459,20 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             stats->self_pushes = self_collide(nv, x, cm->rest, prm->self_radius, hash, sdx);
             kern_upload(kctx, c.x, x, nv3);
         }
-        /* settle: mean speed over the step (the substeps' jitter against contacts cancels)
-           and the stretch residual of the last substep */
+        if ((step + 1) % SETTLE_WINDOW)
+            continue;
+        /* settle: mean net speed over the window (the jitter of vertices caught between
+           contacts cancels, a drift does not) and the stretch residual of the last substep */
         kern_download(kctx, h_lam, c.edge_lambda, (size_t)tp.ne);
         double sp = 0, vmax = 0, res = 0;
         for (int i = 0; i < nv; i++) {
             const float *a = x + (size_t)i * 3, *b = h_v + (size_t)i * 3;
             double s = sqrt((double)(a[0] - b[0]) * (a[0] - b[0]) + (double)(a[1] - b[1]) * (a[1] - b[1]) +
-                            (double)(a[2] - b[2]) * (a[2] - b[2])) / prm->dt;
+                            (double)(a[2] - b[2]) * (a[2] - b[2])) / (SETTLE_WINDOW * prm->dt);
             sp += s;
             vmax = s > vmax ? s : vmax;
         }
+        memcpy(h_v, x, nv3 * sizeof *x);
         int nfree = 0;
         for (int e = 0; e < tp.ne; e++) {
             if (touching(h_plane, x, tp.edge[e * 2], prm->thickness) ||
@@ -483,13 +489,10 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         stats->mean_speed = nv ? (float)(sp / nv) : 0.0f;
         stats->max_speed = (float)vmax;
         stats->residual = nfree ? (float)sqrt(res / nfree) : 0.0f;
-        if (step % RESIDUAL_WINDOW == 0) {
-            res_change = fabsf(stats->residual - res_prev);
-            res_prev = stats->residual;
-        }
+        float res_change = fabsf(stats->residual - res_prev);
+        res_prev = stats->residual;
         settled = step + 1 >= prm->min_steps && stats->mean_speed < prm->settle_speed &&
-                  (stats->residual < prm->settle_residual ||
-                   (step >= RESIDUAL_WINDOW && res_change < RESIDUAL_STILL * stats->residual));
+                  (stats->residual < prm->settle_residual || res_change < RESIDUAL_STILL * stats->residual);
     }
     stats->steps = step;
     stats->settled = settled;

@@ -6,7 +6,7 @@
  * - a t-shirt drapes to the same bytes with 1 and 2 threads;
  * - the waistband holds trousers: their top ends within 1.5 cm of where the template put it;
  * - size verdicts: a t-shirt cut for a chest 20% smaller than the body's is "tight" at the
- *   chest with the cloth stretched; one cut 30% larger is tight nowhere and stands off the
+ *   chest with the cloth stretched; one cut 15% larger is tight nowhere and stands off the
  *   body farther on average (over the whole cloth) than the one cut for the wearer;
  * - layering: a t-shirt draped over trousers keeps out of them: at most 0.5% of its vertices
  *   inside the trousers' shell, and where both cover the hips the shirt is farther from the
@@ -106,7 +106,7 @@ int main(void)
     struct avatar_measurements meas;
     CHECK(avatar_body_measure(m, &p, &meas) == TRYON_OK);
     struct avatar_size small = {.chest_cm = 0.8f * meas.chest_cm, .waist_cm = 0.8f * meas.waist_cm};
-    struct avatar_size big = {.chest_cm = 1.3f * meas.chest_cm, .waist_cm = 1.3f * meas.waist_cm};
+    struct avatar_size big = {.chest_cm = 1.15f * meas.chest_cm, .waist_cm = 1.15f * meas.waist_cm};
     struct avatar_draped ds, db;
     st = drape(m, &p, &body, AVATAR_GARMENT_TSHIRT, &small, NULL, 1, &ds);
     CHECK_MSG(st == TRYON_OK, "small: %s", tryon_errmsg());
