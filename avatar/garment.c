@@ -1221,6 +1221,24 @@ static enum tryon_status build_surface(const struct avatar_model *m, const float
     return st;
 }
 
+/* The single-layer template of ge (validated) on the body: the push-outside fit. */
+static enum tryon_status template_surface(const struct avatar_model *m, const struct avatar_body_params *body,
+                                          const struct avatar_mesh *body_mesh, const struct avatar_garment_est *ge,
+                                          struct surf *s)
+{
+    float *v = malloc((size_t)m->nv * 3 * sizeof *v);
+    if (!v)
+        return oom();
+    enum tryon_status st = av_deform(m, body, v);
+    if (st == TRYON_OK) {
+        struct frame fr;
+        frame_init(m, v, &fr);
+        st = build_surface(m, v, &fr, body_mesh, ge, s);
+    }
+    free(v);
+    return st;
+}
+
 enum tryon_status avatar_garment_build(const struct avatar_model *m, const struct avatar_body_params *body,
                                        const struct avatar_mesh *body_mesh, const struct avatar_garment_est *g,
                                        struct avatar_mesh *out)
@@ -1230,18 +1248,8 @@ enum tryon_status avatar_garment_build(const struct avatar_model *m, const struc
     enum tryon_status st = check_est(g, &ge);
     if (st)
         return st;
-    float *v = malloc((size_t)m->nv * 3 * sizeof *v);
-    if (!v)
-        return oom();
-    st = av_deform(m, body, v);
     struct surf s = {0};
-    if (st == TRYON_OK) {
-        struct frame fr;
-        frame_init(m, v, &fr);
-        st = build_surface(m, v, &fr, body_mesh, &ge, &s);
-    }
-    free(v);
-    if (st)
+    if ((st = template_surface(m, body, body_mesh, &ge, &s)))
         return st;
     struct avatar_mesh single = {.nv = s.nv, .nt = s.nt, .pos = s.pos, .tri = s.tri};
     st = avatar_mesh_normals(&single);
@@ -1338,18 +1346,8 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
     if (size && (!(size->chest_cm >= 0) || !(size->waist_cm >= 0) || !(size->hip_cm >= 0) || !(size->length >= 0) ||
                  size->chest_cm > 300 || size->waist_cm > 300 || size->hip_cm > 300 || size->length > 2))
         return tryon_fail(TRYON_EINVAL, "avatar: garment size out of range (girths 0..300 cm, length 0..2)");
-    float *v = malloc((size_t)m->nv * 3 * sizeof *v);
-    if (!v)
-        return oom();
-    st = av_deform(m, body, v);
     struct surf s = {0};
-    if (st == TRYON_OK) {
-        struct frame fr;
-        frame_init(m, v, &fr);
-        st = build_surface(m, v, &fr, body_mesh, &ge, &s);
-    }
-    free(v);
-    if (st)
+    if ((st = template_surface(m, body, body_mesh, &ge, &s)))
         return st;
     float *rest = malloc((size_t)s.nv * 3 * sizeof *rest), *scale = NULL, *vstrain = malloc((size_t)s.nv * sizeof *vstrain);
     uint8_t *attach = calloc((size_t)s.nv, 1);
