@@ -338,6 +338,8 @@ static void pair_of(const struct sched_catalog *cat, int idx, struct worker_pair
     wp->garment_id = ge->id;
     wp->garment_image = ge->image_path;
     wp->garment_type = ge->type ? ge->type : "";
+    for (int k = 0; k < 3; k++)
+        wp->garment_size_cm[k] = (float)ge->size_cm[k];
 }
 
 /* Whether the progress line may redraw itself with \r. Under mpirun a rank's stdout is a

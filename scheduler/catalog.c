@@ -17,7 +17,7 @@
 static const char *const ROOT_KEYS[] = {"seed", "render", "persons", "garments", "pairs", NULL};
 static const char *const RENDER_KEYS[] = {"preset", "width", "height", "spp", "max_depth", "aovs", "meshes", NULL};
 static const char *const PERSON_KEYS[] = {"id", "image", "height_cm", NULL};
-static const char *const GARMENT_KEYS[] = {"id", "image", "type", NULL};
+static const char *const GARMENT_KEYS[] = {"id", "image", "type", "chest_cm", "waist_cm", "hip_cm", NULL};
 static const char *const PAIR_KEYS[] = {"person", "garment", NULL};
 static const char *const PRESETS[] = {"preview", "catalog", "hero", NULL};
 /* The garment types avatar/ builds and the aliases avatar_garment_type_parse accepts (kept
@@ -183,6 +183,16 @@ static enum tryon_status parse_entries(const struct yml_doc *doc, const struct y
             if (!(e[i].height_cm >= 50.0 && e[i].height_cm <= 300.0))
                 return tryon_fail(TRYON_EINVAL, "%s:%d: height_cm must be between 50 and 300, not %s", doc->path,
                                   v->line, v->str);
+        }
+        static const char *const girth[3] = {"chest_cm", "waist_cm", "hip_cm"};
+        for (int k = 0; k < 3; k++) {
+            if (!(v = yml_get(m, girth[k])))
+                continue;
+            if ((s = yml_as_double(doc, v, girth[k], &e[i].size_cm[k])))
+                return s;
+            if (!(e[i].size_cm[k] >= 40.0 && e[i].size_cm[k] <= 300.0))
+                return tryon_fail(TRYON_EINVAL, "%s:%d: %s must be between 40 and 300, not %s", doc->path, v->line,
+                                  girth[k], v->str);
         }
         str = "";
         if ((v = yml_get(m, "type"))) {

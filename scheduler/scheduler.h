@@ -41,6 +41,9 @@
  *     - id: tee-red         as for persons (ids are unique per list)
  *       image: garments/tee-red.png
  *       type: t-shirt       optional: t-shirt | long-sleeve | dress | skirt | trousers | shorts
+ *       chest_cm: 100       optional, 40..300: the body girths the garment is cut for (a size
+ *       waist_cm: 86        chart's row); absent = cut for each wearer. The drape's fit
+ *       hip_cm: 104         verdicts compare them with the wearer's body.
  *   pairs: all              optional, default all; or a list of {person: ID, garment: ID};
  *                           at most SCHED_MAX_PAIRS pairs after expansion
  */
@@ -55,6 +58,7 @@ struct sched_entry {          /* one person or garment of the catalog */
     int line;                 /* YAML line of the entry */
     double height_cm;         /* persons: `height_cm` hint, 0 = none */
     char *type;               /* garments: `type` hint ("" = estimate); persons: "" */
+    double size_cm[3];        /* garments: chest_cm, waist_cm, hip_cm it is cut for; 0 = for the wearer */
     char *error;              /* NULL when the image passed validation; else a message naming the
                                  catalog, the YAML line of `image` and the image, e.g.
                                  "catalog.yaml:12: persons/p1.png: not a PNG file (bad signature)" */

@@ -557,7 +557,8 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     struct rt_film film = {0};
     if (!error[0]) {
         double t0 = time_now();
-        enum tryon_status s = avatar_garment_drape(w->model, &ps->est.body, &ps->body, &gs->est, NULL, NULL, w->kctx,
+        struct avatar_size size = {p->garment_size_cm[0], p->garment_size_cm[1], p->garment_size_cm[2], 0.0f};
+        enum tryon_status s = avatar_garment_drape(w->model, &ps->est.body, &ps->body, &gs->est, &size, NULL, w->kctx,
                                                    &draped);
         t_garment = time_now() - t0;
         if (s)

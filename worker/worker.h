@@ -39,6 +39,7 @@ struct worker_pair {
     float height_hint_cm;                   /* 0 = none */
     const char *garment_id, *garment_image;
     const char *garment_type;               /* "" = estimate */
+    float garment_size_cm[3];               /* chest, waist, hip girths it is cut for; 0 = the wearer's */
 };
 
 struct worker;

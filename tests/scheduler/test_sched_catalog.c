@@ -83,6 +83,8 @@ static void test_structural(void)
     expect_fail("bad_seed", "seed: -4\n" HEAD, "1: seed must be an integer");
     expect_fail("bad_height_cm", "persons:\n  - id: p1\n    image: a.png\n    height_cm: 12\ngarments:\n  - id: g\n    image: g.png\n",
                 "4: height_cm must be between 50 and 300");
+    expect_fail("bad_chest_cm", "persons:\n  - id: p1\n    image: a.png\ngarments:\n  - id: g\n    image: g.png\n    chest_cm: 9\n",
+                "7: chest_cm must be between 40 and 300");
     expect_fail("bad_type", "persons:\n  - id: p1\n    image: a.png\ngarments:\n  - id: g\n    image: g.png\n    type: hat\n",
                 "7: unknown garment type 'hat'");
     expect_fail("empty_persons", "persons: []\ngarments:\n  - id: g\n    image: g.png\n", "1: persons must list at least one");
@@ -164,7 +166,8 @@ static void test_entry_errors(void)
              "garments:\n"                           /* 22 */
              "  - id: g\n"                           /* 23 */
              "    image: imgs/g.png\n"               /* 24 */
-             "    type: long-sleeve\n",              /* 25 */
+             "    type: long-sleeve\n"               /* 25 */
+             "    chest_cm: 104\n",                  /* 26 */
              outside, inside_abs);
     char path[PATH_MAX];
     util_write(g_dir, "cat/catalog.yaml", text);
@@ -185,6 +188,7 @@ static void test_entry_errors(void)
     CHECK(e && strstr(e->image_path, "/cat/imgs/ok.png") && e->image_path[0] == '/');
     CHECK((e = find(c->persons, c->n_persons, "absin")) && !e->error);
     CHECK_STR(c->garments[0].type, "long-sleeve");
+    CHECK(c->garments[0].size_cm[0] == 104.0 && c->garments[0].size_cm[1] == 0.0 && c->garments[0].size_cm[2] == 0.0);
     CHECK(c->garments[0].error == NULL);
     struct { const char *id, *msg; } want[] = {
         {"missing", "catalog.yaml:7: imgs/nothere.png: file not found"},
