@@ -10,6 +10,9 @@ tryon="$build/farm/tryon"
 cores=$(nproc)
 export TRYON_ASSETS=${TRYON_ASSETS:-$HOME/.cache/tryon-farm/mpfb2}
 "$tryon" check "$here/configs/demo/catalog.yaml"
+# A fresh folder each time: a resume would keep renders an older build journaled (the demo
+# takes about a minute).
+rm -rf "$out"
 # --bind-to none: Open MPI would otherwise pin each rank to one core (see MACHINE-NOTES).
 set +e
 mpirun -np $((cores + 1)) --bind-to none --oversubscribe \
