@@ -200,9 +200,23 @@ static enum tryon_status topo_build(int nv, int nt, const int32_t *tri, struct t
     return st;
 }
 
-/* Nearest obstacle point of p as a plane (q, n) and its signed distance; false when no
-   obstacle (or the floor) is within range. */
-static bool nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, const float p[3], float range,
+float av_cloth_rest_length(const struct av_cloth_mesh *cm, int a, int b)
+{
+    float s2 = 0;
+    for (int k = 0; k < 3; k++) {
+        float d = cm->rest[(size_t)a * 3 + k] - cm->rest[(size_t)b * 3 + k];
+        if (cm->rest_scale) {   /* horizontal (x, z) and vertical factors, mean of the two ends */
+            int c = k == 1 ? 1 : 0;
+            d *= 0.5f * (cm->rest_scale[(size_t)a * 2 + c] + cm->rest_scale[(size_t)b * 2 + c]);
+        }
+        s2 += d * d;
+    }
+    return sqrtf(s2);
+}
+
+/* Nearest obstacle point of p as a plane (q, n, active flag: within range) and its signed
+   distance. */
+static void nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, const float p[3], float range,
                           float plane[7], float *dist)
 {
     float best = INFINITY;
@@ -222,12 +236,10 @@ static bool nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, c
     }
     *dist = best;
     plane[6] = best < range ? 1.0f : 0.0f;
-    return best < range;
 }
 
 /* Self-collision: a hash grid of cell self_radius over the vertices (sorted by cell, then
    index), each vertex gathers pushes from the vertices of the 27 cells around it. */
-struct shash { int n; uint64_t *key; int32_t *idx; };
 static int cmp_u64i(const void *pa, const void *pb)
 {
     const uint64_t *a = pa, *b = pb;
@@ -344,7 +356,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     float *h_rest = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_rest);
     float *h_brest = malloc((size_t)(tp.nb ? tp.nb : 1) * sizeof *h_brest);
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
-    float *h_v = malloc((size_t)nv * 3 * sizeof *h_v) /* window-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
+    float *xwin = malloc((size_t)nv * 3 * sizeof *xwin) /* window-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
     float *qpos = malloc((size_t)nv * 3 * sizeof *qpos), *qdist = malloc((size_t)nv * sizeof *qdist);
     int na = 0;
     for (int i = 0; i < nv; i++)
@@ -353,24 +365,13 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     float *h_attpos = malloc((size_t)(na ? na : 1) * 3 * sizeof *h_attpos);
     uint64_t *hash = prm->self_radius > 0 ? malloc((size_t)nv * 2 * sizeof *hash) : NULL;
     float *sdx = prm->self_radius > 0 ? malloc((size_t)nv * 3 * sizeof *sdx) : NULL;
-    if (!h_rest || !h_brest || !h_w || !h_plane || !h_v || !h_lam || !qpos || !qdist || !h_att || !h_attpos ||
+    if (!h_rest || !h_brest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !h_att || !h_attpos ||
         (prm->self_radius > 0 && (!hash || !sdx))) {
         st = oom();
         goto done_host;
     }
-    for (int e = 0; e < tp.ne; e++) {
-        int a = tp.edge[e * 2], b = tp.edge[e * 2 + 1];
-        float d[3], s2 = 0;
-        for (int k = 0; k < 3; k++) {
-            d[k] = cm->rest[(size_t)a * 3 + k] - cm->rest[(size_t)b * 3 + k];
-            if (cm->rest_scale) {   /* horizontal (x, z) and vertical factors, mean of the two ends */
-                int c = k == 1 ? 1 : 0;
-                d[k] *= 0.5f * (cm->rest_scale[(size_t)a * 2 + c] + cm->rest_scale[(size_t)b * 2 + c]);
-            }
-            s2 += d[k] * d[k];
-        }
-        h_rest[e] = sqrtf(s2);
-    }
+    for (int e = 0; e < tp.ne; e++)
+        h_rest[e] = av_cloth_rest_length(cm, tp.edge[e * 2], tp.edge[e * 2 + 1]);
     double mean_rest = 0;
     for (int e = 0; e < tp.ne; e++)
         mean_rest += h_rest[e] / tp.ne;
@@ -419,7 +420,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     const float range = prm->thickness + CONTACT_RANGE_M;
     bool settled = false;
     float res_prev = INFINITY;
-    memcpy(h_v, x, (size_t)nv * 3 * sizeof *x);
+    memcpy(xwin, x, (size_t)nv * 3 * sizeof *x);
     int step;
     for (step = 0; step < prm->max_steps && !settled; step++) {
         /* contact planes for the vertices that moved or came near */
@@ -456,7 +457,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         }
         kern_download(kctx, x, c.x, nv3);
         if (prm->self_radius > 0) {
-            stats->self_pushes = self_collide(nv, x, cm->rest, prm->self_radius, hash, sdx);
+            self_collide(nv, x, cm->rest, prm->self_radius, hash, sdx);
             kern_upload(kctx, c.x, x, nv3);
         }
         if ((step + 1) % SETTLE_WINDOW)
@@ -464,15 +465,14 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         /* settle: mean net speed over the window (the jitter of vertices caught between
            contacts cancels, a drift does not) and the stretch residual of the last substep */
         kern_download(kctx, h_lam, c.edge_lambda, (size_t)tp.ne);
-        double sp = 0, vmax = 0, res = 0;
+        double sp = 0, res = 0;
         for (int i = 0; i < nv; i++) {
-            const float *a = x + (size_t)i * 3, *b = h_v + (size_t)i * 3;
+            const float *a = x + (size_t)i * 3, *b = xwin + (size_t)i * 3;
             double s = sqrt((double)(a[0] - b[0]) * (a[0] - b[0]) + (double)(a[1] - b[1]) * (a[1] - b[1]) +
                             (double)(a[2] - b[2]) * (a[2] - b[2])) / (SETTLE_WINDOW * prm->dt);
             sp += s;
-            vmax = s > vmax ? s : vmax;
         }
-        memcpy(h_v, x, nv3 * sizeof *x);
+        memcpy(xwin, x, nv3 * sizeof *x);
         int nfree = 0;
         for (int e = 0; e < tp.ne; e++) {
             if (touching(h_plane, x, tp.edge[e * 2], prm->thickness) ||
@@ -487,7 +487,6 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         }
         res /= mean_rest * mean_rest;
         stats->mean_speed = nv ? (float)(sp / nv) : 0.0f;
-        stats->max_speed = (float)vmax;
         stats->residual = nfree ? (float)sqrt(res / nfree) : 0.0f;
         float res_change = fabsf(stats->residual - res_prev);
         res_prev = stats->residual;
@@ -496,7 +495,6 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     }
     stats->steps = step;
     stats->settled = settled;
-    stats->edges = tp.ne, stats->hinges = tp.nb, stats->colours = tp.necol + tp.nbcol;
     if (!settled)
         st = tryon_fail(TRYON_ENOTSETTLED,
                         "avatar: the drape did not settle in %d steps (mean speed %.1f mm/s, stretch residual %.2g)",
@@ -506,7 +504,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     kern_release(kctx, d_rest), kern_release(kctx, d_brest), kern_release(kctx, d_attpos);
     kern_release(kctx, c.edge_lambda), kern_release(kctx, c.bend_lambda);
 done_host:
-    free(h_rest), free(h_brest), free(h_w), free(h_plane), free(h_v), free(h_lam), free(qpos), free(qdist);
+    free(h_rest), free(h_brest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist);
     free(h_att), free(h_attpos), free(hash), free(sdx);
     if (own)
         kern_destroy(own);

@@ -35,21 +35,6 @@ const char *avatar_fit_verdict_name(enum avatar_fit_verdict v)
     return (unsigned)v <= AVATAR_FIT_LOOSE ? n[v] : "unknown";
 }
 
-/* Rest length of edge a-b under the per-vertex scale (as drape.c measures it). */
-static float rest_len(const struct av_cloth_mesh *cm, int a, int b)
-{
-    float s2 = 0;
-    for (int k = 0; k < 3; k++) {
-        float d = cm->rest[(size_t)a * 3 + k] - cm->rest[(size_t)b * 3 + k];
-        if (cm->rest_scale) {
-            int c = k == 1 ? 1 : 0;
-            d *= 0.5f * (cm->rest_scale[(size_t)a * 2 + c] + cm->rest_scale[(size_t)b * 2 + c]);
-        }
-        s2 += d * d;
-    }
-    return sqrtf(s2);
-}
-
 static float dist3(const float *a, const float *b)
 {
     float d[3] = {a[0] - b[0], a[1] - b[1], a[2] - b[2]};
@@ -79,7 +64,7 @@ enum tryon_status av_drape_fit(const struct avatar_model *m, const struct avatar
     for (int f = 0; f < cm->nt; f++)
         for (int k = 0; k < 3; k++) {
             int a = cm->tri[f * 3 + k], b = cm->tri[f * 3 + (k + 1) % 3];
-            float r = rest_len(cm, a, b);
+            float r = av_cloth_rest_length(cm, a, b);
             float e = r > 1e-9f ? dist3(x + (size_t)a * 3, x + (size_t)b * 3) / r - 1.0f : 0.0f;
             vstrain[a] += e, vstrain[b] += e;
             cnt[a]++, cnt[b]++;
@@ -113,7 +98,7 @@ enum tryon_status av_drape_fit(const struct avatar_model *m, const struct avatar
             for (int k = 0; k < 3; k++) {
                 int a = cm->tri[f * 3 + k], b = cm->tri[f * 3 + (k + 1) % 3];
                 const float *pa = x + (size_t)a * 3, *pb = x + (size_t)b * 3;
-                float l = dist3(pa, pb), rl = rest_len(cm, a, b);
+                float l = dist3(pa, pb), rl = av_cloth_rest_length(cm, a, b);
                 if (rl <= 1e-9f || fabsf(pa[1] - pb[1]) >= 0.5f * l)
                     continue;
                 if (fabsf(pa[1] - level[r]) >= FIT_BAND_M || fabsf(pa[0]) >= half || fabsf(pb[0]) >= half)
@@ -136,7 +121,7 @@ enum tryon_status av_drape_fit(const struct avatar_model *m, const struct avatar
         for (int k = 0; k < 3; k++) {
             int a = cm->tri[f * 3 + k], b = cm->tri[f * 3 + (k + 1) % 3];
             const float *pa = x + (size_t)a * 3, *pb = x + (size_t)b * 3;
-            float l = dist3(pa, pb), rl = rest_len(cm, a, b);
+            float l = dist3(pa, pb), rl = av_cloth_rest_length(cm, a, b);
             if (rl > 1e-9f && fabsf(pa[1] - pb[1]) > 0.8f * l)
                 s_sum += l / rl - 1.0f, ns++;
         }

@@ -135,12 +135,15 @@ struct av_cloth_params {
     int threads;                /* CPU backend threads when no context is given (0 = all) */
 };
 struct av_cloth_stats {
-    int steps, edges, hinges, colours, self_pushes;
+    int steps;
     bool settled;
-    float mean_speed, max_speed, residual;   /* at the last step */
+    float mean_speed, residual;   /* at the last settle check */
     double seconds;
 };
 void av_cloth_params_default(struct av_cloth_params *p);
+/* Rest length of edge a-b of cm: the rest shape's edge, scaled by cm->rest_scale (the mean of
+   the two ends' factors) when given. */
+float av_cloth_rest_length(const struct av_cloth_mesh *cm, int a, int b);
 /* Drape cloth cm starting at x (nv,3; updated in place, also on failure) against the
    obstacles. kctx: the kernels context to run the substeps on (NULL = a CPU one made
    here). TRYON_ENOTSETTLED (message with speed and residual) when max_steps pass
