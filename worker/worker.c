@@ -308,22 +308,25 @@ static enum tryon_status write_png(const char *out_dir, const char *sub, const c
     return s;
 }
 
+/* v in [0,1] (clamped) as an 8-bit value. */
+static uint8_t unit8(float v) { return (uint8_t)lrintf(255.0f * fminf(fmaxf(v, 0.0f), 1.0f)); }
+
+/* The pair's framing: the body's bounds and the camera the render and its AOVs share. */
+struct view { float bmin[3], bmax[3]; struct rt_camera cam; };
+
 /* The fit AOV: the scene again with the garment's albedo = its strain map (worker_fit_texture)
    and the body grey, FIT_SPP samples of the camera rays' first hit; the film's albedo is the
    image (sRGB). */
 #define FIT_SPP 4
 #define FIT_TEX 512
-static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pair *p, const struct rt_film *f,
+static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pair *p, const struct view *vw,
                                        const struct avatar_mesh *body, const struct avatar_draped *d)
 {
     struct imgf heat = {0};
     enum tryon_status s = worker_fit_texture(&d->mesh, d->strain, FIT_TEX, &heat);
     if (s)
         return s;
-    float bmin[3], bmax[3], grey[3] = {0.35f, 0.35f, 0.35f};
-    avatar_mesh_bounds(body, bmin, bmax);
-    struct rt_camera cam;
-    rt_camera_frame(bmin, bmax, f->w, f->h, 0.06f, &cam);
+    float grey[3] = {0.35f, 0.35f, 0.35f};
     const struct avatar_mesh *meshes[2] = {body, &d->mesh};
     struct rt_material mats[2];
     rt_material_preset(RT_BSDF_DIFFUSE, grey, &mats[0]);
@@ -332,13 +335,13 @@ static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pai
     struct rt_studio studio;
     rt_studio_default(&studio);
     struct rt_film ff = {0};
-    s = worker_render_meshes(w, meshes, mats, 2, &cam, &studio, bmin, bmax, FIT_SPP, 1,
+    s = worker_render_meshes(w, meshes, mats, 2, &vw->cam, &studio, vw->bmin, vw->bmax, FIT_SPP, 1,
                              hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id), w->s->threads, &ff);
     imgf_free(&heat);
     struct img8 im;
     if (s == TRYON_OK && (s = img8_alloc(&im, ff.w, ff.h, 3)) == TRYON_OK) {
         for (size_t i = 0; i < (size_t)ff.w * ff.h * 3; i++)
-            im.px[i] = (uint8_t)lrintf(255.0f * fminf(fmaxf(img_linear_to_srgb(ff.albedo[i]), 0.0f), 1.0f));
+            im.px[i] = unit8(img_linear_to_srgb(ff.albedo[i]));
         char name[160];
         snprintf(name, sizeof name, "%s.fit.png", p->garment_id);
         s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
@@ -351,7 +354,7 @@ static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pai
 /* AOVs as 8-bit PNGs: alpha (gray), depth (gray, near bright), normal (RGB = n/2+1/2),
  * albedo (sRGB), and the garment's UV atlas texture (sRGB, when it has one). */
 static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *p, const struct rt_film *f,
-                                    const struct imgf *tex, const struct avatar_mesh *body,
+                                    const struct view *vw, const struct imgf *tex, const struct avatar_mesh *body,
                                     const struct avatar_draped *d)
 {
     struct img8 im;
@@ -368,14 +371,14 @@ static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *
             return s;
         for (size_t i = 0; i < n; i++) {
             if (a == 0)
-                im.px[i] = (uint8_t)lrintf(255.0f * fminf(fmaxf(f->alpha[i], 0.0f), 1.0f));
+                im.px[i] = unit8(f->alpha[i]);
             else if (a == 1)
                 im.px[i] = f->depth[i] > 0 && dmax > 0 ? (uint8_t)lrintf(255.0f * (1.0f - 0.8f * f->depth[i] / dmax)) : 0;
             else
                 for (int k = 0; k < 3; k++) {
                     float v = a == 2 ? 0.5f * f->normal[i * 3 + k] + 0.5f
                                      : img_linear_to_srgb(f->albedo[i * 3 + k]);
-                    im.px[i * 3 + k] = (uint8_t)lrintf(255.0f * fminf(fmaxf(v, 0.0f), 1.0f));
+                    im.px[i * 3 + k] = unit8(v);
                 }
         }
         char name[160];
@@ -392,7 +395,7 @@ static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *
         img8_free(&im);
     }
     if (s == TRYON_OK)
-        s = write_fit_aov(w, p, f, body, d);
+        s = write_fit_aov(w, p, vw, body, d);
     return s;
 }
 
@@ -564,21 +567,20 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         if (s)
             snprintf(error, sizeof error, "garment %s on person %s: %s", p->garment_id, p->person_id, tryon_errmsg());
     }
+    struct view vw;
     if (!error[0]) {
         double t0 = time_now();
         struct rt_studio studio;
         rt_studio_default(&studio);
-        float bmin[3], bmax[3];
-        avatar_mesh_bounds(&ps->body, bmin, bmax);
-        struct rt_camera cam;
-        rt_camera_frame(bmin, bmax, w->s->width, w->s->height, 0.06f, &cam);
+        avatar_mesh_bounds(&ps->body, vw.bmin, vw.bmax);
+        rt_camera_frame(vw.bmin, vw.bmax, w->s->width, w->s->height, 0.06f, &vw.cam);
         const struct avatar_mesh *meshes[2] = {&ps->body, garment};
         struct rt_material mats[2];
         rt_material_preset(RT_BSDF_SKIN, ps->skin, &mats[0]);
         rt_material_preset(RT_BSDF_CLOTH, gs->est.color, &mats[1]);
         if (gs->tex.w)
             mats[1].texture = &gs->tex;
-        enum tryon_status s = worker_render_meshes(w, meshes, mats, 2, &cam, &studio, bmin, bmax, w->s->spp,
+        enum tryon_status s = worker_render_meshes(w, meshes, mats, 2, &vw.cam, &studio, vw.bmin, vw.bmax, w->s->spp,
                                                    w->s->max_depth,
                                                    hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),
                                                    w->s->threads, &film);
@@ -604,7 +606,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         double t0 = time_now();
         enum tryon_status s = TRYON_OK;
         if (w->s->write_aovs)
-            s = write_aovs(w, p, &film, &gs->tex, &ps->body, &draped);
+            s = write_aovs(w, p, &film, &vw, &gs->tex, &ps->body, &draped);
         if (s == TRYON_OK && w->s->write_meshes) {
             char rel[PATH_MAX], path[PATH_MAX];
             snprintf(rel, sizeof rel, "meshes/%s/%s.obj", p->person_id, p->garment_id);
