@@ -41,17 +41,12 @@ static float dist3(const float *a, const float *b)
     return sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
 }
 
-enum tryon_status av_drape_fit(const struct avatar_model *m, const struct avatar_body_params *body,
+enum tryon_status av_drape_fit(const struct avatar_model *m, const struct av_measure_levels *lv,
                                const struct avatar_mesh *body_mesh, const struct av_surface *bs,
                                const struct av_cloth_mesh *cm, const float *x, float thickness, float *vstrain,
                                struct avatar_fit fit[AVATAR_FIT_NREGIONS])
 {
     memset(fit, 0, AVATAR_FIT_NREGIONS * sizeof *fit);
-    struct avatar_measurements meas;
-    struct av_measure_levels lv;
-    enum tryon_status st = av_body_measure_levels(m, body, &meas, &lv);
-    if (st)
-        return st;
     int *cnt = calloc((size_t)cm->nv, sizeof *cnt);
     float *gap = malloc((size_t)cm->nv * sizeof *gap);
     if (!cnt || !gap) {
@@ -77,7 +72,7 @@ enum tryon_status av_drape_fit(const struct avatar_model *m, const struct avatar
         gap[i] = av_surface_query(bs, x + (size_t)i * 3, q, n) - thickness;
     }
     /* the torso's half width at each level: arm-free skin within the band */
-    const float level[3] = {lv.chest_y, lv.waist_y, lv.hip_y};
+    const float level[3] = {lv->chest_y, lv->waist_y, lv->hip_y};
     const float *arm_l = m->region + (size_t)AV_R_ARM_L * m->nv, *arm_r = m->region + (size_t)AV_R_ARM_R * m->nv;
     for (int r = 0; r < 3; r++) {
         float half = 0;

@@ -1295,9 +1295,6 @@ static enum tryon_status under_layer(const struct avatar_mesh *under, const stru
     return avatar_mesh_normals(out);
 }
 
-/* Per-vertex rest scale (nv,2) for a garment of `size` on this body: the horizontal factor
-   is size girth / body girth at the chest, waist and hip levels, linear between them and
-   constant beyond; the vertical one size->length (1 when 0). */
 /* Ease of a garment cut for its wearer: girth added to the template (which lies on the body
    at the push-outside offset), per type. */
 static const float type_ease[AVATAR_GARMENT_NTYPES] = {
@@ -1305,18 +1302,17 @@ static const float type_ease[AVATAR_GARMENT_NTYPES] = {
     [AVATAR_GARMENT_SKIRT] = 0.05f, [AVATAR_GARMENT_TROUSERS] = 0.05f, [AVATAR_GARMENT_SHORTS] = 0.05f,
 };
 
-static enum tryon_status size_scale(const struct avatar_model *m, const struct avatar_body_params *body,
-                                    const struct avatar_size *size, const struct surf *s, float *scale)
+/* Per-vertex rest scale (nv,2) for a garment of `size` on a body (meas, lv: its girths and
+   their levels): the horizontal factor is size girth / body girth at the chest, waist and
+   hip levels, linear between them and constant beyond; the vertical one size->length (1
+   when 0). */
+static void size_scale(const struct avatar_measurements *meas, const struct av_measure_levels *lv,
+                       const struct avatar_size *size, const struct surf *s, float *scale)
 {
-    struct avatar_measurements meas;
-    struct av_measure_levels lv;
-    enum tryon_status st = av_body_measure_levels(m, body, &meas, &lv);
-    if (st)
-        return st;
-    float f[3] = {size->chest_cm > 0 ? size->chest_cm / meas.chest_cm : 1.0f,
-                  size->waist_cm > 0 ? size->waist_cm / meas.waist_cm : 1.0f,
-                  size->hip_cm > 0 ? size->hip_cm / meas.hip_cm : 1.0f};
-    float y[3] = {lv.chest_y, lv.waist_y, lv.hip_y};
+    float f[3] = {size->chest_cm > 0 ? size->chest_cm / meas->chest_cm : 1.0f,
+                  size->waist_cm > 0 ? size->waist_cm / meas->waist_cm : 1.0f,
+                  size->hip_cm > 0 ? size->hip_cm / meas->hip_cm : 1.0f};
+    float y[3] = {lv->chest_y, lv->waist_y, lv->hip_y};
     for (int i = 0; i < s->nv; i++) {
         float py = s->pos[(size_t)i * 3 + 1], h;
         if (py >= y[0])
@@ -1330,7 +1326,6 @@ static enum tryon_status size_scale(const struct avatar_model *m, const struct a
         scale[i * 2] = h;
         scale[i * 2 + 1] = size->length > 0 ? size->length : 1.0f;
     }
-    return TRYON_OK;
 }
 
 enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struct avatar_body_params *body,
@@ -1366,9 +1361,12 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
         st = oom();
         goto done;
     }
+    struct avatar_measurements meas;   /* girths and their levels: the size's scale and the fit's bands */
+    struct av_measure_levels lv;
+    if ((st = av_body_measure_levels(m, body, &meas, &lv)))
+        goto done;
     if (size && (size->chest_cm > 0 || size->waist_cm > 0 || size->hip_cm > 0 || size->length > 0)) {
-        if ((st = size_scale(m, body, size, &s, scale)))
-            goto done;
+        size_scale(&meas, &lv, size, &s, scale);
     } else {   /* cut for the wearer: the type's ease around the girth */
         float e = 1.0f + type_ease[ge.type];
         for (int i = 0; i < s.nv; i++)
@@ -1403,7 +1401,7 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
     out->seconds = (float)cs.seconds, out->cloth_nv = s.nv;
     if (st)
         goto done;
-    if ((st = av_drape_fit(m, body, body_mesh, bs, &cm, s.pos, prm.thickness, vstrain, out->fit)))
+    if ((st = av_drape_fit(m, &lv, body_mesh, bs, &cm, s.pos, prm.thickness, vstrain, out->fit)))
         goto done;
     drp.pos = s.pos;
     if ((st = avatar_mesh_normals(&drp)))

@@ -152,9 +152,10 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
                                  const struct av_cloth_mesh *cm, const struct av_obstacle *obs, int nobs,
                                  float *x, struct av_cloth_stats *stats);
 
-/* The fit of a drape (fit.c): vstrain (cm->nv) per cloth vertex, the region verdicts. x is
-   the draped cloth, bs the body's surface, thickness the drape's contact distance. */
-enum tryon_status av_drape_fit(const struct avatar_model *m, const struct avatar_body_params *body,
+/* The fit of a drape (fit.c): vstrain (cm->nv) per cloth vertex, the region verdicts. lv: the
+   body's girth levels (av_body_measure_levels), x the draped cloth, bs the body's surface,
+   thickness the drape's contact distance. */
+enum tryon_status av_drape_fit(const struct avatar_model *m, const struct av_measure_levels *lv,
                                const struct avatar_mesh *body_mesh, const struct av_surface *bs,
                                const struct av_cloth_mesh *cm, const float *x, float thickness, float *vstrain,
                                struct avatar_fit fit[AVATAR_FIT_NREGIONS]);
