@@ -988,9 +988,9 @@ done:
 /* ===== thickness and uv =================================================================== */
 
 /* The closed shell of surface s (its normals n): inner layer = s, outer layer = s moved
-   thickness along n, rims at the boundary edges; uv from the atlas of the surface at
-   uvpos with normals uvn (s itself, or the rest shape of a drape, so the print stays where
-   the template has it), seam vertices duplicated. origin (optional): malloc'd (out->nv),
+   thickness along n, rims at the boundary edges; uv from the atlas of the shell itself
+   (uvpos NULL) or of the rest surface at uvpos with normals uvn (a drape's rest shape, so
+   the print stays where the template has it), seam vertices duplicated. origin (optional): malloc'd (out->nv),
    the vertex of s each shell vertex comes from. */
 static enum tryon_status thicken(const struct surf *s, const float *n, float thickness, const float *uvpos,
                                  const float *uvn, struct avatar_mesh *out, int32_t **origin)
@@ -1044,8 +1044,9 @@ static enum tryon_status thicken(const struct surf *s, const float *n, float thi
             g.pos[(size_t)i * 3 + k] = s->pos[(size_t)i * 3 + k];
             g.pos[(size_t)(s->nv + i) * 3 + k] = s->pos[(size_t)i * 3 + k] + thickness * ns[(size_t)i * 3 + k];
         }
+    const float *side_n = uvpos ? uvn : n;
     for (int i = 0; i < s->nv; i++)
-        front[i] = front[s->nv + i] = uvn[(size_t)i * 3 + 2] >= 0.0f;
+        front[i] = front[s->nv + i] = side_n[(size_t)i * 3 + 2] >= 0.0f;
     int t = 0, o = s->nv;
     for (int f = 0; f < s->nt; f++) {
         const int32_t *a = s->tri + (size_t)f * 3;
@@ -1152,10 +1153,10 @@ static enum tryon_status thicken(const struct surf *s, const float *n, float thi
     }
     struct avatar_mesh src = {.nv = s->nv, .pos = (float *)uvpos};
     float lo[3], hi[3];
-    avatar_mesh_bounds(&src, lo, hi);
+    avatar_mesh_bounds(uvpos ? &src : &g, lo, hi);
     float sx = hi[0] > lo[0] ? 0.5f / (hi[0] - lo[0]) : 0.0f, sy = hi[1] > lo[1] ? 1.0f / (hi[1] - lo[1]) : 0.0f;
     for (int i = 0; i < g.nv; i++) {
-        const float *p = uvpos + (size_t)org[i] * 3;
+        const float *p = uvpos ? uvpos + (size_t)org[i] * 3 : g.pos + (size_t)i * 3;
         g.uv[i * 2 + 0] = clampf((p[0] - lo[0]) * sx, 0.0f, 0.5f) + (front[i] ? 0.0f : 0.5f);
         g.uv[i * 2 + 1] = clampf((p[1] - lo[1]) * sy, 0.0f, 1.0f);
         if (front[i] && g.uv[i * 2] >= 0.5f)
@@ -1254,7 +1255,7 @@ enum tryon_status avatar_garment_build(const struct avatar_model *m, const struc
     struct avatar_mesh single = {.nv = s.nv, .nt = s.nt, .pos = s.pos, .tri = s.tri};
     st = avatar_mesh_normals(&single);
     if (st == TRYON_OK)
-        st = thicken(&s, single.nrm, AVATAR_GARMENT_THICKNESS_M, s.pos, single.nrm, out, NULL);
+        st = thicken(&s, single.nrm, AVATAR_GARMENT_THICKNESS_M, NULL, NULL, out, NULL);
     free(single.nrm);
     surf_free(&s);
     return st;
