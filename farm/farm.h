@@ -5,6 +5,7 @@
 #define TRYON_FARM_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 /* Exit codes of `tryon`. */
 enum farm_exit {
@@ -23,6 +24,12 @@ int farm_cmd_render(int argc, char **argv, int rank, int world);
 int farm_cmd_check(int argc, char **argv, int rank, int world);
 int farm_cmd_info(int argc, char **argv, int rank, int world);
 int farm_cmd_synth(int argc, char **argv, int rank, int world);
+/* shards.c: synth's shard mode (a config with `shards`): training data as safetensors shard
+   files + index.json in out; every rank renders its share, rank 0 writes the index. */
+struct worker;
+struct worker_synth_config;
+int farm_synth_shards(struct worker *wk, const struct worker_synth_config *cfg, const char *out, int rank, int world,
+                      int threads, bool quiet);
 int farm_cmd_merge(int argc, char **argv, int rank, int world);
 
 /* Parse "WxH" into two positive ints; 0 on success. */

@@ -266,9 +266,18 @@ int farm_cmd_synth(int argc, char **argv, int rank, int world)
         printf("tryon synth: %d persons and %d garments (%dx%d, %d spp) from %s into %s on %d rank%s\n",
                cfg.n_persons, cfg.n_garments, cfg.width, cfg.height, cfg.spp, cfg.path, out, world,
                world == 1 ? "" : "s");
+    farm_install_signals();
+    if (cfg.shard_size > 0) {
+        if (!code)
+            code = farm_synth_shards(wk, &cfg, out, rank, world, threads, quiet);
+        else if (world > 1)
+            comm_barrier();
+        worker_free(wk);
+        worker_synth_config_free(&cfg);
+        return code;
+    }
     struct json_w truth;
     json_w_init(&truth);
-    farm_install_signals();
     for (int i = rank; i < n && !code; i += world) {
         if (farm_stop_requested) {
             code = FARM_EXIT_REQUEUE;

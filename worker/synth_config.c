@@ -15,7 +15,8 @@
 #include <string.h>
 
 static const char *const ROOT_KEYS[] = {"seed", "size", "spp", "hold_out", "catalog", "catalog_preset",
-                                        "persons", "garments", NULL};
+                                        "shards", "persons", "garments", NULL};
+static const char *const SHARD_KEYS[] = {"size", "input", NULL};
 static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint", "clothed", "gender", "age",
                                           "muscle", "weight", "proportions", "ethnic_mix", "stature_cm", "arm_down_deg",
                                           "leg_spread_deg", "torso_turn_deg",
@@ -310,6 +311,33 @@ enum tryon_status worker_synth_config_load(const char *path, struct worker_synth
         if ((s = num_in(doc, n, "spp", 1, 65536, &spp)))
             goto done;
         c->spp = (int)spp;
+    }
+    if ((n = yml_get(root, "shards"))) {
+        const struct yml_node *k;
+        float v;
+        if ((s = yml_expect(doc, n, YML_MAP, "shards")) || (s = yml_check_keys(doc, n, SHARD_KEYS)))
+            goto done;
+        if (!(k = yml_get(n, "size"))) {
+            s = tryon_fail(TRYON_EINVAL, "%s:%d: shards needs 'size' (images per shard file)", path, n->line);
+            goto done;
+        }
+        if ((s = num_in(doc, k, "shards.size", 1, 65536, &v)))
+            goto done;
+        if (v != floorf(v)) {
+            s = tryon_fail(TRYON_EINVAL, "%s:%d: shards.size must be a whole number", path, k->line);
+            goto done;
+        }
+        c->shard_size = (int)v;
+        c->input_size = 96;
+        if ((k = yml_get(n, "input"))) {
+            if ((s = num_in(doc, k, "shards.input", 16, 1024, &v)))
+                goto done;
+            if (v != floorf(v) || ((int)v & 7)) {
+                s = tryon_fail(TRYON_EINVAL, "%s:%d: shards.input must be a whole multiple of 8", path, k->line);
+                goto done;
+            }
+            c->input_size = (int)v;
+        }
     }
     if ((n = yml_get(root, "hold_out")) && (s = yml_as_bool(doc, n, "hold_out", &c->hold_out)))
         goto done;

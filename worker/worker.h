@@ -55,6 +55,17 @@ void worker_free(struct worker *w);
  * produced, the pair's own failure included. */
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *record);
 
+/* ---- the networks' input (worker/nninput.c) ----
+ * A photo as the networks see it: rgba (c = 4) and its segmentation mask (w*h, nonzero =
+ * subject) letterboxed into out = 4 planar channels of size x size bytes (R, G, B, mask),
+ * scaled by size / max(w, h) with img8_resize's area filter, centred, border 0. Training
+ * data (`tryon synth` shards) and inference both go through it. */
+enum tryon_status worker_nn_input(const struct img8 *rgba, const uint8_t *mask, int size, uint8_t *out);
+/* The same from PNG bytes: decode, segment (avatar_segment, as a catalog photo is), letterbox.
+   Errors name `name`. */
+enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const char *name,
+                                        const struct img_limits *lim, int size, uint8_t *out);
+
 /* ---- synthetic photos (`tryon synth`, bench/avatar_eval, tests) ----
  * A synth config (a YAML file in configs/synth/, format in its README.md) describes a set
  * of person photos and garment product photos drawn at random within parameter ranges.
@@ -100,6 +111,9 @@ struct worker_synth_config {
     bool hold_out;                   /* this seed is a held-out evaluation set (never train on it) */
     bool write_catalog;              /* write OUT/catalog.yaml pairing every person with every garment */
     char catalog_preset[16];         /* render preset named in that catalog */
+    int shard_size;                  /* > 0: write network-input shard files of this many images
+                                        (training data) instead of PNGs; see farm/shards.c */
+    int input_size;                  /* side of the letterboxed network input (shards.input, 96) */
     int n_persons, n_garments;
     char **person_ids, **garment_ids;/* optional names (NULL = p0000.., g0000..) */
     /* persons */

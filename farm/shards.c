@@ -1,0 +1,302 @@
+/* shards.c: `tryon synth` in shard mode: training data for `tryon train` as a few large
+ * files instead of one PNG per image (configs/synth/README.md, key `shards`).
+ *
+ * The images of each kind are cut into shards of `shards.size` consecutive images
+ * (persons-00000.st, persons-00001.st, ..., then garments-00000.st, ...). Shard j of the
+ * combined list is made by rank j mod world: every image is drawn and path-traced exactly as
+ * in PNG mode (worker_synth_image), encoded to PNG bytes, decoded, segmented and letterboxed
+ * (worker_nn_photo_input: the same bytes the worker's networks see from a catalog photo),
+ * and its true parameters become one row of targets. A shard is one safetensors file
+ * written atomically when complete, so a re-run skips the shards that exist (resume) and a
+ * shard's bytes depend only on the config:
+ *   "input"  U8  [n, 4, S, S]  R, G, B, mask (worker_nn_input)
+ *   "target" F32 [n, T]        the kind's target columns (below); NaN = absent
+ *   "label"  I32 [n]           garment shards: the garment type (avatar_garment_type)
+ *   metadata: "kind", "first" (index of its first image within the kind), "count", and
+ *             "truth": the images' truth objects, one JSON line each.
+ * After a barrier rank 0 writes DIR/index.json: format, seed, hold_out, input shape, per
+ * kind its count, target names and classes, and the shard list.
+ * Landmark targets are photo coordinates scaled to [-1, 1] (x / w * 2 - 1, y / h * 2 - 1). */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avatar/avatar.h"
+#include "common/common.h"
+#include "farm/comm.h"
+#include "farm/farm.h"
+#include "nn/nn.h"
+#include "worker/worker.h"
+
+#define SHARD_FORMAT "tryon-shards-1"
+
+/* Person targets: phenotype, stature, pose (the torso turn's sign is a mirror image away,
+   so its magnitude), tape measurements of the true body. */
+static const char *const PERSON_TARGETS[] = {
+    "gender", "age", "muscle", "weight", "proportions", "stature_m", "arm_down_deg", "leg_spread_deg",
+    "torso_turn_abs_deg", "height_cm", "chest_cm", "waist_cm", "hip_cm", "inseam_cm", "shoulder_cm"};
+#define N_PERSON_T (int)(sizeof PERSON_TARGETS / sizeof PERSON_TARGETS[0])
+/* Garment targets: the template's size parameters, then x, y of every landmark. */
+#define N_GARMENT_T (2 + 2 * AVATAR_LM_N)
+
+static int n_targets(bool person) { return person ? N_PERSON_T : N_GARMENT_T; }
+
+static void garment_target_name(int k, char *buf, size_t n)
+{
+    if (k < 2)
+        snprintf(buf, n, "%s", k ? "sleeve" : "length");
+    else
+        snprintf(buf, n, "lm_%s_%c", avatar_landmark_name((enum avatar_landmark)((k - 2) / 2)), (k - 2) % 2 ? 'y' : 'x');
+}
+
+/* One truth object -> its target row (and label). */
+static enum tryon_status targets_of(const struct json_val *v, bool person, float *row, int32_t *label)
+{
+    int T = n_targets(person);
+    for (int k = 0; k < T; k++)
+        row[k] = NAN;
+    if (person) {
+        for (int k = 0; k < 6; k++)
+            row[k] = (float)json_get_num(v, PERSON_TARGETS[k], NAN);
+        const struct json_val *pose = json_get(v, "pose"), *m = json_get(v, "measurements_cm");
+        row[6] = (float)json_get_num(pose, "arm_down_deg", NAN);
+        row[7] = (float)json_get_num(pose, "leg_spread_deg", NAN);
+        row[8] = fabsf((float)json_get_num(pose, "torso_turn_deg", NAN));
+        static const char *const meas[6] = {"height", "chest", "waist", "hip", "inseam", "shoulder"};
+        for (int k = 0; k < 6; k++)
+            row[9 + k] = (float)json_get_num(m, meas[k], NAN);
+        for (int k = 0; k < T; k++)
+            if (!isfinite(row[k]))
+                return tryon_fail(TRYON_EFORMAT, "truth of %s lacks %s", json_get_str(v, "id"), PERSON_TARGETS[k]);
+        return TRYON_OK;
+    }
+    enum avatar_garment_type t;
+    const char *type = json_get_str(v, "type");
+    if (!type || avatar_garment_type_parse(type, &t))
+        return tryon_fail(TRYON_EFORMAT, "truth of %s has no garment type", json_get_str(v, "id"));
+    *label = (int32_t)t;
+    row[0] = (float)json_get_num(v, "length", NAN);
+    row[1] = (float)json_get_num(v, "sleeve", NAN);
+    const struct json_val *cam = json_get(v, "camera"), *lm = json_get(v, "landmarks");
+    float w = (float)json_get_num(cam, "width", 0), h = (float)json_get_num(cam, "height", 0);
+    if (!(w > 0 && h > 0))
+        return tryon_fail(TRYON_EFORMAT, "truth of %s has no camera size", json_get_str(v, "id"));
+    for (int l = 0; l < AVATAR_LM_N; l++) {
+        const struct json_val *p = json_get(lm, avatar_landmark_name((enum avatar_landmark)l));
+        if (p && p->type == JSON_ARR && p->n == 2) {
+            row[2 + 2 * l] = (float)(p->items[0].num / w * 2 - 1);
+            row[3 + 2 * l] = (float)(p->items[1].num / h * 2 - 1);
+        }
+    }
+    return TRYON_OK;
+}
+
+struct shard_ref {
+    bool person;
+    int k;               /* shard number within its kind */
+    int first, count;    /* images within the kind */
+};
+
+static int n_shards_of(int n, int size) { return (n + size - 1) / size; }
+
+static struct shard_ref shard_at(const struct worker_synth_config *cfg, int j)
+{
+    int np = n_shards_of(cfg->n_persons, cfg->shard_size);
+    struct shard_ref r = {.person = j < np, .k = j < np ? j : j - np};
+    int total = r.person ? cfg->n_persons : cfg->n_garments;
+    r.first = r.k * cfg->shard_size;
+    r.count = total - r.first < cfg->shard_size ? total - r.first : cfg->shard_size;
+    return r;
+}
+
+static void shard_rel(const struct shard_ref *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "shards/%s-%05d.st", r->person ? "persons" : "garments", r->k);
+}
+
+/* Render one shard and write it. */
+static enum tryon_status make_shard(struct worker *wk, const struct worker_synth_config *cfg, const struct shard_ref *r,
+                                    const char *path, int threads)
+{
+    int S = cfg->input_size, T = n_targets(r->person);
+    size_t in_sz = (size_t)4 * S * S;
+    uint8_t *input = malloc(in_sz * r->count);
+    float *target = malloc(sizeof(float) * T * r->count);
+    int32_t *label = calloc((size_t)r->count, sizeof *label);
+    struct json_w truth;
+    json_w_init(&truth);
+    char *lines = NULL;   /* the truth objects, one line each */
+    size_t lines_len = 0;
+    struct img_limits lim = img_default_limits();
+    enum tryon_status s = input && target && label ? TRYON_OK : tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+    for (int n = 0; n < r->count && s == TRYON_OK; n++) {
+        int i = (r->person ? 0 : cfg->n_persons) + r->first + n;
+        char id[72];
+        const char *folder;
+        worker_synth_image_id(cfg, i, id, &folder);
+        struct img8 im;
+        if ((s = worker_synth_image(wk, cfg, i, threads, &im, &truth))) {
+            s = tryon_failctx(s, "%s: image %d (%s)", cfg->path, i, id);
+            break;
+        }
+        uint8_t *png = NULL;
+        size_t len = 0;
+        s = img_encode_png(&im, &png, &len);
+        img8_free(&im);
+        if (s == TRYON_OK)
+            s = worker_nn_photo_input(png, len, id, &lim, S, input + in_sz * n);
+        free(png);
+        struct json_val *v = NULL;
+        if (s == TRYON_OK && (s = json_parse(truth.buf, truth.len, id, &v)) == TRYON_OK) {
+            s = targets_of(v, r->person, target + (size_t)T * n, &label[n]);
+            json_free(v);
+        }
+        char *nl = s == TRYON_OK ? realloc(lines, lines_len + truth.len + 2) : NULL;
+        if (s == TRYON_OK && !nl)
+            s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+        if (s == TRYON_OK) {
+            lines = nl;
+            memcpy(lines + lines_len, truth.buf, truth.len);
+            lines_len += truth.len;
+            lines[lines_len++] = '\n';
+            lines[lines_len] = 0;
+        } else {
+            s = tryon_failctx(s, "%s: image %d (%s)", cfg->path, i, id);
+        }
+    }
+    struct nn_st_writer *w = s == TRYON_OK ? nn_st_writer_create() : NULL;
+    if (s == TRYON_OK && !w)
+        s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+    if (s == TRYON_OK) {
+        int64_t ishape[4] = {r->count, 4, S, S}, tshape[2] = {r->count, T}, lshape[1] = {r->count};
+        char first[24], count[24];
+        snprintf(first, sizeof first, "%d", r->first);
+        snprintf(count, sizeof count, "%d", r->count);
+        if (!(s = nn_st_add(w, "input", NN_U8, 4, ishape, input)) &&
+            !(s = nn_st_add(w, "target", NN_F32, 2, tshape, target)) &&
+            (r->person || !(s = nn_st_add(w, "label", NN_I32, 1, lshape, label))) &&
+            !(s = nn_st_add_meta(w, "kind", r->person ? "persons" : "garments")) &&
+            !(s = nn_st_add_meta(w, "first", first)) && !(s = nn_st_add_meta(w, "count", count)) &&
+            !(s = nn_st_add_meta(w, "truth", lines ? lines : "")) && !(s = fs_mkdirs_parent(path)))
+            s = nn_st_write(w, path);
+    }
+    nn_st_writer_free(w);
+    json_w_free(&truth);
+    free(lines);
+    free(input);
+    free(target);
+    free(label);
+    return s;
+}
+
+/* Rank 0: DIR/index.json. */
+static enum tryon_status write_index(const struct worker_synth_config *cfg, const char *out)
+{
+    struct json_w j;
+    json_w_init(&j);
+    json_obj_begin(&j);
+    json_key(&j, "format"); json_str(&j, SHARD_FORMAT);
+    json_key(&j, "config"); json_str(&j, cfg->path);
+    json_key(&j, "seed"); json_int(&j, (long long)cfg->seed);
+    json_key(&j, "hold_out"); json_bool(&j, cfg->hold_out);
+    json_key(&j, "size"); json_arr_begin(&j); json_int(&j, cfg->width); json_int(&j, cfg->height); json_arr_end(&j);
+    json_key(&j, "spp"); json_int(&j, cfg->spp);
+    json_key(&j, "input");
+    json_arr_begin(&j); json_int(&j, 4); json_int(&j, cfg->input_size); json_int(&j, cfg->input_size); json_arr_end(&j);
+    json_key(&j, "kinds");
+    json_obj_begin(&j);
+    for (int person = 1; person >= 0; person--) {
+        json_key(&j, person ? "persons" : "garments");
+        json_obj_begin(&j);
+        json_key(&j, "count"); json_int(&j, person ? cfg->n_persons : cfg->n_garments);
+        json_key(&j, "targets");
+        json_arr_begin(&j);
+        for (int k = 0; k < n_targets(person); k++) {
+            char name[64];
+            if (person)
+                snprintf(name, sizeof name, "%s", PERSON_TARGETS[k]);
+            else
+                garment_target_name(k, name, sizeof name);
+            json_str(&j, name);
+        }
+        json_arr_end(&j);
+        if (!person) {
+            json_key(&j, "classes");
+            json_arr_begin(&j);
+            for (int t = 0; t < AVATAR_GARMENT_NTYPES; t++)
+                json_str(&j, avatar_garment_type_name((enum avatar_garment_type)t));
+            json_arr_end(&j);
+        }
+        json_obj_end(&j);
+    }
+    json_obj_end(&j);
+    json_key(&j, "shards");
+    json_arr_begin(&j);
+    int n = n_shards_of(cfg->n_persons, cfg->shard_size) + n_shards_of(cfg->n_garments, cfg->shard_size);
+    for (int k = 0; k < n; k++) {
+        struct shard_ref r = shard_at(cfg, k);
+        char rel[64];
+        shard_rel(&r, rel, sizeof rel);
+        json_obj_begin(&j);
+        json_key(&j, "file"); json_str(&j, rel);
+        json_key(&j, "kind"); json_str(&j, r.person ? "persons" : "garments");
+        json_key(&j, "first"); json_int(&j, r.first);
+        json_key(&j, "count"); json_int(&j, r.count);
+        json_obj_end(&j);
+    }
+    json_arr_end(&j);
+    json_obj_end(&j);
+    char path[PATH_MAX];
+    enum tryon_status s = fs_join(path, sizeof path, out, "index.json");
+    if (s == TRYON_OK)
+        s = fs_write_atomic(path, j.buf, j.len);
+    json_w_free(&j);
+    return s;
+}
+
+int farm_synth_shards(struct worker *wk, const struct worker_synth_config *cfg, const char *out, int rank, int world,
+                      int threads, bool quiet)
+{
+    int n = n_shards_of(cfg->n_persons, cfg->shard_size) + n_shards_of(cfg->n_garments, cfg->shard_size);
+    int code = 0;
+    for (int j = rank; j < n && !code; j += world) {
+        if (farm_stop_requested) {
+            code = FARM_EXIT_REQUEUE;
+            break;
+        }
+        struct shard_ref r = shard_at(cfg, j);
+        char rel[64], path[PATH_MAX];
+        shard_rel(&r, rel, sizeof rel);
+        if (fs_join(path, sizeof path, out, rel)) {
+            fprintf(stderr, "tryon synth: %s\n", tryon_errmsg());
+            return FARM_EXIT_ENV;
+        }
+        if (fs_exists(path)) {
+            if (!quiet)
+                printf("  %s (done)\n", path);
+            continue;
+        }
+        double t0 = time_now();
+        if (make_shard(wk, cfg, &r, path, threads)) {
+            fprintf(stderr, "tryon synth: %s: %s\n", path, tryon_errmsg());
+            code = FARM_EXIT_ENV;
+        } else if (!quiet) {
+            printf("  %s (%d images, %.1f s)\n", path, r.count, time_now() - t0);
+            fflush(stdout);
+        }
+    }
+    if (world > 1)
+        comm_barrier();
+    if (rank == 0 && !code && !farm_stop_requested) {
+        if (write_index(cfg, out)) {
+            fprintf(stderr, "tryon synth: %s: %s\n", out, tryon_errmsg());
+            return FARM_EXIT_ENV;
+        }
+        if (!quiet)
+            printf("tryon synth: %d shards complete in %s\n", n, out);
+    } else if (farm_stop_requested && !code) {
+        code = FARM_EXIT_REQUEUE;
+    }
+    return code;
+}
