@@ -26,6 +26,7 @@
 #ifndef TRYON_NN_H
 #define TRYON_NN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -271,5 +272,119 @@ enum tryon_status nn_dp_broadcast_params(struct nn_dp *dp, int root);
 enum tryon_status nn_dp_average_buffers(struct nn_dp *dp);
 /* "nccl" or "host" */
 const char *nn_dp_transport(const struct nn_dp *dp);
+
+/* ===== training =========================================================================
+ * `tryon train`: a shard dataset written by `tryon synth` (nn/data.c), a training config
+ * (configs/train/README.md), and the data-parallel loop with checkpoints and resume
+ * (nn/train.c). */
+#define NN_MODEL_VERSION "1"   /* metadata "tryon_model_version" of trained weight files */
+
+/* AdamW state access for checkpoints. The moments are backend memory of
+ * nn_model_numel_trainable floats each, owned by the model; NULL before the first step. */
+float *nn_model_adamw_moments(struct nn_model *m, float **v);
+/* Restore AdamW state from host copies of both moments (numel_trainable floats each) and
+ * the step count t (>= 0); allocates the moment memory when needed. */
+void nn_model_adamw_set_state(struct nn_model *m, const float *m_host, const float *v_host, int t);
+
+/* --- dataset: DIR/index.json (format "tryon-shards-1") + safetensors shards -------------
+ * Every shard of one kind is loaded into RAM (inputs as bytes); the last val_shards shards
+ * are the validation split, never trained on. */
+struct nn_data;
+enum nn_split { NN_SPLIT_TRAIN = 0, NN_SPLIT_VAL = 1 };
+/* Open DIR/index.json, validate every field (shard files must lie inside DIR), and load
+ * the shards of `kind`. Errors name the file (index.json field, or the shard). val_shards
+ * must leave at least one training shard. */
+enum tryon_status nn_data_open(const char *dir, const char *kind, int val_shards, struct nn_data **out);
+void nn_data_free(struct nn_data *d);
+int nn_data_count(const struct nn_data *d, enum nn_split s);   /* samples */
+int nn_data_side(const struct nn_data *d);                     /* S of input [4, S, S] */
+int nn_data_n_targets(const struct nn_data *d);
+const char *nn_data_target_name(const struct nn_data *d, int j);
+int nn_data_target_index(const struct nn_data *d, const char *name); /* -1 when absent */
+int nn_data_n_classes(const struct nn_data *d);                /* 0 when the kind has none */
+const char *nn_data_class_name(const struct nn_data *d, int k);
+bool nn_data_has_labels(const struct nn_data *d);
+/* Sample i of a split: its target row (n_targets floats, NaN = absent) and class label. */
+const float *nn_data_target(const struct nn_data *d, enum nn_split s, int i);
+int32_t nn_data_label(const struct nn_data *d, enum nn_split s, int i);
+/* Network input of samples idx[0..n) of a split into host memory (n, 4, S, S):
+ * byte / 127.5 - 1; flip[i] (flip may be NULL) mirrors sample i horizontally. */
+void nn_data_fill_input(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, const bool *flip,
+                        float *host);
+/* The training order of one epoch: a permutation of 0..n-1 that depends only on (seed,
+ * epoch). */
+void nn_data_permutation(uint64_t seed, int epoch, int n, int32_t *perm);
+
+/* --- training config (a YAML in configs/train/) ----------------------------------------------*/
+enum nn_loss_type { NN_LOSS_MSE, NN_LOSS_SOFTMAX_CE };
+struct nn_train_loss {
+    char output[NN_NAME_MAX];  /* model output (head) it applies to */
+    enum nn_loss_type type;
+    int n_targets;             /* mse: dataset target columns compared with the head's units */
+    char (*targets)[NN_NAME_MAX];
+    float weight;              /* factor of this loss in the total */
+    int line;                  /* YAML line, for messages */
+};
+struct nn_train_cfg {
+    char path[1024];           /* the YAML file (messages); "" for a string */
+    char name[NN_NAME_MAX];
+    char model_path[1024];     /* resolved against the YAML's folder */
+    char data_dir[1024];       /* resolved against the YAML's folder; --data replaces it */
+    char kind[32];             /* dataset kind: "persons", "garments" */
+    uint64_t seed;
+    int batch;                 /* global batch, split evenly over ranks */
+    int steps;
+    double lr_max, lr_min;
+    int warmup;                /* steps of linear warm-up, then cosine to lr_min */
+    double weight_decay;
+    int checkpoint_every;      /* steps; a checkpoint is also written at the end */
+    int val_shards;
+    double bucket_mb;          /* gradient allreduce bucket size */
+    bool flip;                 /* augment: random horizontal flip (images only) */
+    int log_every;             /* steps between log lines (default 1) */
+    int n_losses;
+    struct nn_train_loss *losses;
+    /* lines of keys, for messages from checks made against the model and data */
+    int line_model, line_batch, line_kind;
+};
+/* Parse a training YAML; every error names path:line. */
+enum tryon_status nn_train_cfg_load(const char *path, struct nn_train_cfg **out);
+/* Same from text; relative paths resolve against base_dir, messages use `name`. */
+enum tryon_status nn_train_cfg_from_string(const char *yaml, const char *name, const char *base_dir,
+                                           struct nn_train_cfg **out);
+void nn_train_cfg_free(struct nn_train_cfg *cfg);
+/* Learning rate of step s (1-based): linear warm-up to lr_max over `warmup` steps, then a
+ * cosine from lr_max to lr_min at step `steps`. */
+double nn_train_lr(const struct nn_train_cfg *cfg, int step);
+
+/* --- the training loop ------------------------------------------------------------------*/
+struct nn_train_opts {
+    const char *out_dir;       /* checkpoints and the final weights (created) */
+    FILE *log;                 /* rank 0's step lines (flushed); NULL = none */
+    int log_every;             /* 0 = the config's */
+    /* > 0: return TRYON_EINTERRUPTED after this step without writing anything more (tests:
+     * a run killed between checkpoints) */
+    int stop_after;
+    /* when non-NULL and set (a signal), every rank stops after the current step, writes a
+     * checkpoint and returns TRYON_EINTERRUPTED */
+    volatile const sig_atomic_t *stop;
+};
+struct nn_train_result {
+    int start_step;            /* 0, or the checkpoint resumed from */
+    int steps_done;            /* last step completed */
+    double first_loss;         /* total training loss of the first step this run took */
+    double last_loss;          /* total training loss of the last step */
+    double val_loss;           /* validation loss at the last checkpoint (NaN without val shards) */
+    double samples_per_s;      /* global samples per second over this run's steps */
+    double comm_share;         /* fraction of step time in nn_dp_average_grads */
+    char params_sha256[65];    /* digest of the final parameters and buffers (every rank) */
+};
+/* Train cfg's model on its dataset as rank comm->rank of comm->world (comm NULL = one
+ * process). Resumes from the newest OUT/ckpt-NNNNNN holding DONE; writes a checkpoint every
+ * checkpoint_every steps and at the end (keeping the last two), then OUT/model.safetensors
+ * with the metadata inference needs. Rank 0 writes every file. The same config, seed,
+ * data and rank count give the same bytes, resumed or not. ctx is borrowed. */
+enum tryon_status nn_train_run(const struct nn_train_cfg *cfg, const struct nn_comm *comm, struct kern_ctx *ctx,
+                               const struct nn_train_opts *opts, struct nn_train_result *res);
 
 #endif
