@@ -170,6 +170,23 @@ struct avatar_person_est {
 enum tryon_status avatar_estimate_person(const struct avatar_model *m, const struct img8 *rgba,
                                          const uint8_t *mask, float height_hint_cm,
                                          struct avatar_person_est *out);
+/* A learned prior for the fit (the worker's body encoder network): its estimate of the
+   phenotype and pose. With it the search starts from this estimate (one start, no coarse
+   scans, finer first steps, half the evaluations) and its loss pulls gender, weight,
+   muscle, proportions and age toward it with `strength` per unit squared deviation (plus
+   the clothed-fraction share of the classical prior's weight), so where the silhouette
+   says little (under clothes) the network decides and where it is clear the silhouette
+   does. Stature and placement are still solved from the silhouette. */
+struct avatar_person_prior {
+    float gender, age, muscle, weight, proportions;   /* MakeHuman macros, 0..1 */
+    float arm_down_deg, leg_spread_deg, torso_turn_deg;
+    float strength;
+};
+/* avatar_estimate_person with a prior (NULL = the classical estimator exactly). */
+enum tryon_status avatar_estimate_person_prior(const struct avatar_model *m, const struct img8 *rgba,
+                                               const uint8_t *mask, float height_hint_cm,
+                                               const struct avatar_person_prior *prior,
+                                               struct avatar_person_est *out);
 
 /* ===== garments ========================================================================== */
 /* Garment types. Tops (t-shirt, long-sleeve) and trousers/shorts are the base mesh's

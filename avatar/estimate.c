@@ -144,6 +144,14 @@ enum tryon_status avatar_estimate_person(const struct avatar_model *m, const str
                                          const uint8_t *mask, float height_hint_cm,
                                          struct avatar_person_est *out)
 {
+    return avatar_estimate_person_prior(m, rgba, mask, height_hint_cm, NULL, out);
+}
+
+enum tryon_status avatar_estimate_person_prior(const struct avatar_model *m, const struct img8 *rgba,
+                                               const uint8_t *mask, float height_hint_cm,
+                                               const struct avatar_person_prior *prior,
+                                               struct avatar_person_est *out)
+{
     memset(out, 0, sizeof *out);
     const int w = rgba->w, h = rgba->h;
     if (!(height_hint_cm <= 0.0f || (height_hint_cm >= 50.0f && height_hint_cm <= 260.0f)))
@@ -168,7 +176,7 @@ enum tryon_status avatar_estimate_person(const struct avatar_model *m, const str
     }
     struct av_person_fit fit;
     if (st == TRYON_OK)
-        st = av_fit_person(m, clean, w, h, height_hint_cm, &fit);
+        st = av_fit_person(m, clean, w, h, height_hint_cm, prior, &fit);
     free(clean);
     if (st == TRYON_OK)
         st = avatar_body_measure(m, &fit.body, &out->meas);

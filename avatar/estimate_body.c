@@ -174,6 +174,8 @@ struct fit {
     float *cov;            /* (cw*ch) photo coverage per cell, 0..1 */
     float *cloth;          /* (cw*ch) clothing part of cov per cell, 0..cov */
     float prior;           /* weight of the average-body prior: PRIOR_WEIGHT times the clothed fraction */
+    const struct avatar_person_prior *net;   /* a learned prior (NULL: classical) */
+    float net_q[NP];       /* its coordinates */
     uint8_t *cells;        /* (cw*ch) candidate body, 0/1 */
     float *proj;           /* (nbody,2) projected skin vertices, cell units */
     float photo_area;      /* sum of cov */
@@ -392,12 +394,20 @@ static float loss(struct fit *f, const struct avatar_body_params *base, float q[
     f->stature = k;
     memcpy(f->place, place, sizeof place);
     double prior = 0;
-    if (f->prior > 0.0f) {
+    if (f->net) {
+        /* the learned prior: toward the network's macros, its own strength plus the
+           classical clothed-fraction weight */
+        static const int pk[5] = {P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_AGE};
+        for (int j = 0; j < 5; j++)
+            prior += (double)(q[pk[j]] - f->net_q[pk[j]]) * (q[pk[j]] - f->net_q[pk[j]]);
+        prior *= f->net->strength + f->prior;
+    } else if (f->prior > 0.0f) {
         static const int pk[3] = {P_WEIGHT, P_MUSCLE, P_PROP};
         for (int j = 0; j < 3; j++)
             prior += (double)(q[pk[j]] - 0.5f) * (q[pk[j]] - 0.5f);
+        prior *= f->prior;
     }
-    float l = (float)(sum / f->photo_area + f->prior * prior);
+    float l = (float)(sum / f->photo_area + prior);
     return isfinite(l) ? l : INFINITY;
 }
 
@@ -467,6 +477,17 @@ static void descend(struct fit *f, const struct avatar_body_params *base, float 
    from there at finer steps. The best of the starts wins. */
 static void search(struct fit *f, const struct avatar_body_params *base, float q[NP])
 {
+    if (f->net) {
+        /* one start at the network's estimate, finer first steps, half the budget */
+        memcpy(q, f->net_q, sizeof f->net_q);
+        bool all[NP];
+        for (int k = 0; k < NP; k++)
+            all[k] = true;
+        float l = loss(f, base, q);
+        descend(f, base, q, &l, 0.25f, all, FIT_MAX_EVALS / 2);
+        loss(f, base, q);
+        return;
+    }
     bool all[NP], held[NP];
     for (int k = 0; k < NP; k++)
         all[k] = true, held[k] = k != P_GENDER;
@@ -536,7 +557,7 @@ static void cell_coverage(struct fit *f)
 }
 
 enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mask, int w, int h, float height_hint_cm,
-                                struct av_person_fit *out)
+                                const struct avatar_person_prior *prior, struct av_person_fit *out)
 {
     memset(out, 0, sizeof *out);
     struct fit f;
@@ -589,6 +610,13 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         memcpy(f.place0, place, sizeof place);
         float q[NP] = {p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.proportions, p.ph.age, p.arm_down_deg,
                        p.leg_spread_deg, p.torso_turn_deg};
+        if (prior) {
+            float nq[NP] = {prior->gender, prior->weight, prior->muscle, prior->proportions, prior->age,
+                            prior->arm_down_deg, prior->leg_spread_deg, prior->torso_turn_deg};
+            clamp_q(nq);
+            memcpy(f.net_q, nq, sizeof nq);
+            f.net = prior;
+        }
         search(&f, &p, q);
         clamp_q(q);
         params_of(q, &p, &p);

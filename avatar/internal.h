@@ -171,7 +171,7 @@ struct av_person_fit {
     int iterations;          /* bodies rendered */
 };
 enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mask, int w, int h, float height_hint_cm,
-                                struct av_person_fit *out);
+                                const struct avatar_person_prior *prior, struct av_person_fit *out);
 
 /* A second mask component at least this fraction of the largest one's pixels makes a
    photo hold two subjects (TRYON_EINVAL). */

@@ -47,6 +47,7 @@ struct render_opts {
     int slice_k, slice_n; /* --slice K/N; slice_n = 0: the whole catalog */
     double pair_timeout;  /* seconds, 0 = none */
     int retries;          /* extra attempts of a failed pair */
+    const char *models;   /* --models DIR | none; NULL = $TRYON_MODELS, else the shipped models/ */
 };
 
 static void render_usage(FILE *f)
@@ -72,6 +73,9 @@ static void render_usage(FILE *f)
             "  --slice K/N           render only block K (0..N-1) of N contiguous blocks of the catalog's\n"
             "                        pairs (for array jobs: one OUT per slice, then `tryon merge`)\n"
             "  --retries N           retry a failed pair N times on another worker (default 1)\n"
+            "  --models DIR|none     the trained estimators (body_encoder, garment_encoder .safetensors);\n"
+            "                        default $TRYON_MODELS, else the shipped models/ folder; none = the\n"
+            "                        classical estimators (also the fallback for a missing model file)\n"
             "  --pair-timeout S      a pair with no result after S seconds fails (retried elsewhere) and\n"
             "                        its rank gets no more work (default: no timeout)\n"
             "  --chunking MODE       guided (default: chunks shrink as work runs out) | static (one\n"
@@ -124,14 +128,14 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
         {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'},
         {"simulate", required_argument, 0, 'S'}, {"chunking", required_argument, 0, 'C'},
         {"slice", required_argument, 0, 'K'}, {"pair-timeout", required_argument, 0, 'T'},
-        {"retries", required_argument, 0, 'R'}, {0, 0, 0, 0}};
+        {"retries", required_argument, 0, 'R'}, {"models", required_argument, 0, 'M'}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->seed = -1;
     o->retries = 1;
     opterr = rank == 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:", longs, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -158,6 +162,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
                 return FARM_EXIT_USAGE;
             }
             break;
+        case 'M': o->models = optarg; break;
         case 'a': o->aovs = true; break;
         case 'm': o->meshes = true; break;
         case 'q': o->quiet = true; break;
@@ -244,6 +249,10 @@ static int resolve_settings(const struct render_opts *o, const struct sched_cata
     s->write_aovs = o->aovs || cat->render.aovs;
     s->write_meshes = o->meshes || cat->render.meshes;
     s->limits = img_default_limits();
+    const char *env = getenv("TRYON_MODELS");
+    s->models_dir = o->models ? o->models : env && env[0] ? env : TRYON_MODEL_DIR;
+    if (!strcmp(s->models_dir, "none"))
+        s->models_dir = "";
     return 0;
 }
 
@@ -263,6 +272,7 @@ static int check_job_file(const struct worker_settings *s, const struct render_o
     json_key(&w, "spp"); json_int(&w, s->spp);
     json_key(&w, "max_depth"); json_int(&w, s->max_depth);
     json_key(&w, "seed"); json_int(&w, (long long)s->job_seed);
+    json_key(&w, "models"); json_str(&w, s->models_dir[0] ? s->models_dir : "none");
     if (o->simulate) {
         json_key(&w, "simulate"); json_str(&w, o->simulate);
     }
@@ -271,7 +281,7 @@ static int check_job_file(const struct worker_settings *s, const struct render_o
         json_key(&w, "of"); json_int(&w, o->slice_n);
     }
     json_obj_end(&w);
-    char text[512];
+    char text[8192];
     snprintf(text, sizeof text, "%s\n", w.buf);
     size_t tlen = strlen(text);
     int code = 0;

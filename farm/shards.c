@@ -126,8 +126,11 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
     int32_t *label = calloc((size_t)r->count, sizeof *label);
     struct json_w truth;
     json_w_init(&truth);
-    char *lines = NULL;   /* the truth objects, one line each */
+    char *lines = NULL;   /* the truth objects of the kept images, one line each */
     size_t lines_len = 0;
+    char *skipped = NULL; /* "id: why" lines of the images left out */
+    size_t skipped_len = 0;
+    int kept = 0;         /* images stored */
     struct img_limits lim = img_default_limits();
     enum tryon_status s = input && target && label ? TRYON_OK : tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
     for (int n = 0; n < r->count && s == TRYON_OK; n++) {
@@ -145,11 +148,27 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
         s = img_encode_png(&im, &png, &len);
         img8_free(&im);
         if (s == TRYON_OK)
-            s = worker_nn_photo_input(png, len, id, &lim, S, input + in_sz * n);
+            s = worker_nn_photo_input(png, len, id, &lim, S, input + in_sz * kept);
         free(png);
+        if (s == TRYON_EINVAL) {
+            /* a photo the worker could not segment either (two figures, nothing left):
+               left out of the shard and named in its metadata */
+            char line[400];
+            int ln = snprintf(line, sizeof line, "%s: %s\n", id, tryon_errmsg());
+            char *ns = realloc(skipped, skipped_len + (size_t)ln + 1);
+            if (!ns) {
+                s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+                break;
+            }
+            skipped = ns;
+            memcpy(skipped + skipped_len, line, (size_t)ln + 1);
+            skipped_len += (size_t)ln;
+            s = TRYON_OK;
+            continue;
+        }
         struct json_val *v = NULL;
         if (s == TRYON_OK && (s = json_parse(truth.buf, truth.len, id, &v)) == TRYON_OK) {
-            s = targets_of(v, r->person, target + (size_t)T * n, &label[n]);
+            s = targets_of(v, r->person, target + (size_t)T * kept, &label[kept]);
             json_free(v);
         }
         char *nl = s == TRYON_OK ? realloc(lines, lines_len + truth.len + 2) : NULL;
@@ -161,6 +180,7 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
             lines_len += truth.len;
             lines[lines_len++] = '\n';
             lines[lines_len] = 0;
+            kept++;
         } else {
             s = tryon_failctx(s, "%s: image %d (%s)", cfg->path, i, id);
         }
@@ -169,30 +189,55 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
     if (s == TRYON_OK && !w)
         s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
     if (s == TRYON_OK) {
-        int64_t ishape[4] = {r->count, 4, S, S}, tshape[2] = {r->count, T}, lshape[1] = {r->count};
+        int64_t ishape[4] = {kept, 4, S, S}, tshape[2] = {kept, T}, lshape[1] = {kept};
         char first[24], count[24];
         snprintf(first, sizeof first, "%d", r->first);
-        snprintf(count, sizeof count, "%d", r->count);
+        snprintf(count, sizeof count, "%d", kept);
         if (!(s = nn_st_add(w, "input", NN_U8, 4, ishape, input)) &&
             !(s = nn_st_add(w, "target", NN_F32, 2, tshape, target)) &&
             (r->person || !(s = nn_st_add(w, "label", NN_I32, 1, lshape, label))) &&
             !(s = nn_st_add_meta(w, "kind", r->person ? "persons" : "garments")) &&
             !(s = nn_st_add_meta(w, "first", first)) && !(s = nn_st_add_meta(w, "count", count)) &&
-            !(s = nn_st_add_meta(w, "truth", lines ? lines : "")) && !(s = fs_mkdirs_parent(path)))
+            !(s = nn_st_add_meta(w, "truth", lines ? lines : "")) &&
+            !(s = nn_st_add_meta(w, "skipped", skipped ? skipped : "")) && !(s = fs_mkdirs_parent(path)))
             s = nn_st_write(w, path);
     }
     nn_st_writer_free(w);
     json_w_free(&truth);
     free(lines);
+    free(skipped);
     free(input);
     free(target);
     free(label);
     return s;
 }
 
-/* Rank 0: DIR/index.json. */
+/* Rank 0: DIR/index.json; the counts are the images each shard kept (its "count"). */
 static enum tryon_status write_index(const struct worker_synth_config *cfg, const char *out)
 {
+    int n = n_shards_of(cfg->n_persons, cfg->shard_size) + n_shards_of(cfg->n_garments, cfg->shard_size);
+    int *kept = calloc((size_t)n, sizeof *kept), total[2] = {0, 0};
+    if (!kept)
+        return tryon_fail(TRYON_ENOMEM, "out of memory for the index");
+    for (int k = 0; k < n; k++) {
+        struct shard_ref r = shard_at(cfg, k);
+        char rel[64], path[PATH_MAX];
+        struct nn_st_file *f = NULL;
+        shard_rel(&r, rel, sizeof rel);
+        enum tryon_status s = fs_join(path, sizeof path, out, rel);
+        if (s == TRYON_OK)
+            s = nn_st_read(path, 0, &f);
+        const char *c = s ? NULL : nn_st_meta(f, "count");
+        if (s == TRYON_OK && !c)
+            s = tryon_fail(TRYON_EFORMAT, "%s: no count", path);
+        if (s == TRYON_OK)
+            total[r.person] += kept[k] = atoi(c);
+        nn_st_free(f);
+        if (s) {
+            free(kept);
+            return s;
+        }
+    }
     struct json_w j;
     json_w_init(&j);
     json_obj_begin(&j);
@@ -209,7 +254,7 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
     for (int person = 1; person >= 0; person--) {
         json_key(&j, person ? "persons" : "garments");
         json_obj_begin(&j);
-        json_key(&j, "count"); json_int(&j, person ? cfg->n_persons : cfg->n_garments);
+        json_key(&j, "count"); json_int(&j, total[person]);
         json_key(&j, "targets");
         json_arr_begin(&j);
         for (int k = 0; k < n_targets(person); k++) {
@@ -233,7 +278,6 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
     json_obj_end(&j);
     json_key(&j, "shards");
     json_arr_begin(&j);
-    int n = n_shards_of(cfg->n_persons, cfg->shard_size) + n_shards_of(cfg->n_garments, cfg->shard_size);
     for (int k = 0; k < n; k++) {
         struct shard_ref r = shard_at(cfg, k);
         char rel[64];
@@ -242,7 +286,7 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
         json_key(&j, "file"); json_str(&j, rel);
         json_key(&j, "kind"); json_str(&j, r.person ? "persons" : "garments");
         json_key(&j, "first"); json_int(&j, r.first);
-        json_key(&j, "count"); json_int(&j, r.count);
+        json_key(&j, "count"); json_int(&j, kept[k]);
         json_obj_end(&j);
     }
     json_arr_end(&j);
@@ -252,6 +296,7 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
     if (s == TRYON_OK)
         s = fs_write_atomic(path, j.buf, j.len);
     json_w_free(&j);
+    free(kept);
     return s;
 }
 

@@ -31,6 +31,7 @@ struct person_slot {
     struct avatar_person_est est;
     struct avatar_mesh body;
     float skin[3];                 /* linear RGB albedo sampled from the photo */
+    bool net;                      /* the body network gave the fit its prior */
     double t_load, t_segment, t_body;
     bool charged;                  /* its stage times were reported in a pair's record */
 };
@@ -43,6 +44,7 @@ struct garment_slot {
     struct avatar_garment_est est;
     struct imgf tex;               /* UV atlas texture from the photo (w = 0: none, plain colour) */
     char tex_error[200];           /* why there is no texture */
+    bool net;                      /* the garment network named the type */
     double t_load, t_segment, t_estimate;
     bool charged;                  /* its stage times were reported in a pair's record */
 };
@@ -51,7 +53,8 @@ struct worker {
     const struct worker_settings *s;
     struct avatar_model *model;
     struct rt_device *dev;
-    struct kern_ctx *kctx;         /* the drape's kernels (CPU, the render's thread count) */
+    struct kern_ctx *kctx;         /* the drape's and the networks' kernels (CPU, the render's thread count) */
+    struct worker_nets *nets;      /* the learned estimators (either may be absent: classical) */
     struct person_slot person;     /* the last person (pairs are person-major) */
     struct garment_slot *garments; /* every garment this rank has seen */
     int n_garments, cap_garments;
@@ -96,6 +99,10 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
         free(w);
         return TRYON_EUNSUPPORTED;
     }
+    if ((st = worker_nets_load(s->models_dir, w->kctx, &w->nets))) {
+        worker_free(w);
+        return st;
+    }
     *out = w;
     return TRYON_OK;
 }
@@ -114,6 +121,7 @@ void worker_free(struct worker *w)
     for (int i = 0; i < w->n_garments; i++)
         imgf_free(&w->garments[i].tex);
     free(w->garments);
+    worker_nets_free(w->nets);
     kern_destroy(w->kctx);
     rt_device_free(w->dev);
     avatar_model_free(w->model);
@@ -204,7 +212,9 @@ static struct person_slot *get_person(struct worker *w, const struct worker_pair
         return ps;
     }
     double t0 = time_now();
-    s = avatar_estimate_person(w->model, &im, mask, p->height_hint_cm, &ps->est);
+    struct avatar_person_prior prior;
+    ps->net = worker_nets_name(w->nets, false, NULL) && worker_nets_person(w->nets, &im, mask, &prior, NULL) == TRYON_OK;
+    s = avatar_estimate_person_prior(w->model, &im, mask, p->height_hint_cm, ps->net ? &prior : NULL, &ps->est);
     if (s == TRYON_OK)
         s = avatar_body_build(w->model, &ps->est.body, &ps->body);
     if (s == TRYON_OK)
@@ -243,7 +253,15 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
         return gs;
     }
     double t0 = time_now();
-    s = avatar_estimate_garment(&im, mask, p->garment_type ? p->garment_type : "", &gs->est);
+    /* the network names the type unless the catalog does; the classical estimator reads the
+       rest for that type */
+    const char *type = p->garment_type ? p->garment_type : "";
+    struct worker_net_garment gp;
+    if (!type[0] && worker_nets_name(w->nets, true, NULL) && worker_nets_garment(w->nets, &im, mask, &gp) == TRYON_OK) {
+        type = avatar_garment_type_name(gp.type);
+        gs->net = true;
+    }
+    s = avatar_estimate_garment(&im, mask, type, &gs->est);
     if (s)
         snprintf(gs->error, sizeof gs->error, "garment %s: %s: %s", p->garment_id, p->garment_image, tryon_errmsg());
     else
@@ -442,6 +460,8 @@ static void record_body(struct json_w *r, const struct person_slot *ps)
     json_numf(r, e->silhouette_h_px, 5);
     json_key(r, "iou");
     json_numf(r, e->iou, 4);
+    json_key(r, "estimator");
+    json_str(r, ps->net ? "network" : "classical");
     json_key(r, "phenotype");
     json_obj_begin(r);
     json_key(r, "gender");
@@ -470,6 +490,8 @@ static void record_garment(struct json_w *r, const struct garment_slot *gs)
     json_obj_begin(r);
     json_key(r, "type");
     json_str(r, avatar_garment_type_name(gs->est.type));
+    json_key(r, "estimator");
+    json_str(r, gs->net ? "network" : "classical");
     json_key(r, "color_srgb");
     json_arr_begin(r);
     for (int c = 0; c < 3; c++)

@@ -28,6 +28,8 @@ struct worker_settings {
     bool write_aovs;         /* OUT/aovs/<p>/<g>.<aov>.png */
     bool write_meshes;       /* OUT/meshes/<p>/<g>.obj */
     struct img_limits limits;/* input image limits */
+    const char *models_dir;  /* trained estimators (body_encoder / garment_encoder .safetensors);
+                                NULL or "" = the classical estimators only */
 };
 
 /* Fill width/height/spp/max_depth from a preset name; TRYON_EINVAL for an unknown one. */
@@ -65,6 +67,35 @@ enum tryon_status worker_nn_input(const struct img8 *rgba, const uint8_t *mask, 
    Errors name `name`. */
 enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const char *name,
                                         const struct img_limits *lim, int size, uint8_t *out);
+
+/* ---- the learned estimators (worker/nnest.c) ----
+ * The body and garment encoders of a model folder (models/), as the worker uses them and
+ * bench/avatar_eval measures them. worker_nets_load never fails on a missing or unusable
+ * file: that network is left out (classical fallback) and worker_nets_name says why. One
+ * worker_nets serves one thread at a time (the models keep their activations); ctx is
+ * borrowed and must outlive it. */
+struct kern_ctx;
+struct worker_nets;
+enum tryon_status worker_nets_load(const char *dir, struct kern_ctx *ctx, struct worker_nets **out);
+void worker_nets_free(struct worker_nets *n);
+/* The loaded network's model name, or NULL with *why (may be NULL) set to the reason. */
+const char *worker_nets_name(const struct worker_nets *n, bool garment, const char **why);
+/* What the body network reads from a photo beside the prior (for the record and the bench). */
+struct worker_net_body {
+    float stature_cm;
+    float meas_cm[6];   /* height, chest, waist, hip, inseam, shoulder */
+};
+/* Person photo (rgba c = 4 and its mask) -> the fit's prior (and the raw predictions). */
+enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
+                                     struct avatar_person_prior *prior, struct worker_net_body *pred);
+struct worker_net_garment {
+    enum avatar_garment_type type;
+    float confidence;          /* softmax probability of the type */
+    float length, sleeve;      /* NAN when the head lacks them */
+    float lm[AVATAR_LM_N][2];  /* photo pixels; NAN where absent */
+};
+enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
+                                      struct worker_net_garment *pred);
 
 /* ---- synthetic photos (`tryon synth`, bench/avatar_eval, tests) ----
  * A synth config (a YAML file in configs/synth/, format in its README.md) describes a set
