@@ -10,6 +10,9 @@
 
 volatile sig_atomic_t farm_stop_requested;
 
+/* farm/train.c (its declaration belongs in farm.h, outside this helper's files) */
+int farm_cmd_train(int argc, char **argv, int rank, int world);
+
 static void on_stop_signal(int sig)
 {
     (void)sig;
@@ -45,6 +48,7 @@ static void usage(FILE *f)
             "  render CATALOG.yaml --out DIR   render every pair of a catalog (resumes from DIR/journal.log)\n"
             "  check CATALOG.yaml              validate a catalog and its images without rendering\n"
             "  synth CONFIG.yaml --out DIR     synthetic photos + truth (configs/synth/demo.yaml: the demo)\n"
+            "  train CONFIG.yaml [--out DIR]   train a network on a shard dataset (configs/train/README.md)\n"
             "  merge PART... --out DIR         merge the folders of `render --slice K/N` runs (array jobs)\n"
             "  info                            build options, backends, ranks, assets\n"
             "\n"
@@ -71,6 +75,8 @@ int main(int argc, char **argv)
         code = farm_cmd_merge(argc - 1, argv + 1, rank, world);
     } else if (!strcmp(argv[1], "synth")) {
         code = farm_cmd_synth(argc - 1, argv + 1, rank, world);
+    } else if (!strcmp(argv[1], "train")) {
+        code = farm_cmd_train(argc - 1, argv + 1, rank, world);
     } else {
         if (rank == 0) {
             fprintf(stderr, "tryon: unknown command '%s'\n", argv[1]);
