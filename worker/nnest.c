@@ -3,9 +3,9 @@
  *
  * A weight file is self-contained: its safetensors metadata carries the model description
  * ("model_yaml", configs/models/), the version ("tryon_model_version", must equal
- * NN_MODEL_VERSION), and per trained head "head.<output>" a JSON object: {"loss": "mse",
- * "targets": [...], "mean": [...], "std": [...]} (the head predicts standardised targets)
- * or {"loss": "softmax_ce", "classes": [...]}. A file that is missing, unreadable, of
+ * NN_MODEL_VERSION), and per trained head "output.<name>" a JSON object (nn/train.c):
+ * {"type": "mse", "targets": [...], "means": [...], "stds": [...]} (the head predicts
+ * standardised targets) or {"type": "softmax_ce", "classes": [...]}. A file that is missing, unreadable, of
  * another version or lacking a head the worker reads leaves that estimator classical: the
  * reason is kept for the log and the manifest, and nothing fails.
  *
@@ -93,11 +93,11 @@ static enum tryon_status json_floats(const struct json_val *a, int n, const char
     return TRYON_OK;
 }
 
-/* Parse metadata "head.<out>" of f (absent: TRYON_OK with nothing set, *present false). */
+/* Parse metadata "output.<out>" of f (absent: TRYON_OK with nothing set, *present false). */
 static enum tryon_status read_head(const struct nn_st_file *f, const char *out, struct worker_net *n, bool *present)
 {
     char key[96];
-    snprintf(key, sizeof key, "head.%s", out);
+    snprintf(key, sizeof key, "output.%s", out);
     const char *txt = nn_st_meta(f, key);
     *present = txt != NULL;
     if (!txt)
@@ -106,13 +106,13 @@ static enum tryon_status read_head(const struct nn_st_file *f, const char *out, 
     enum tryon_status s = json_parse(txt, strlen(txt), f->path, &v);
     if (s)
         return s;
-    const char *loss = json_get_str(v, "loss");
+    const char *loss = json_get_str(v, "type");
     if (loss && !strcmp(loss, "mse")) {
         s = json_names(json_get(v, "targets"), f->path, "targets", &n->reg_names, &n->n_reg);
         if (!s)
-            s = json_floats(json_get(v, "mean"), n->n_reg, f->path, "mean", &n->mean);
+            s = json_floats(json_get(v, "means"), n->n_reg, f->path, "means", &n->mean);
         if (!s)
-            s = json_floats(json_get(v, "std"), n->n_reg, f->path, "std", &n->std);
+            s = json_floats(json_get(v, "stds"), n->n_reg, f->path, "stds", &n->std);
     } else if (loss && !strcmp(loss, "softmax_ce")) {
         s = json_names(json_get(v, "classes"), f->path, "classes", &n->classes, &n->n_classes);
     } else {

@@ -11,6 +11,10 @@ tiny size (test_worker_synth checks configs/synth/demo.yaml's content):
   resume     images deleted after a complete run are rendered again, the others are
              skipped (files untouched), and the result equals the uninterrupted run
   badconfig  bad configs fail with exit code 2 naming file:line, before rendering anything
+  shards     shard mode (training data): -np 2 writes the same shard files and index.json as
+             -np 1; shapes, counts, targets and metadata are consistent; the network input
+             is letterboxed (mask inside, RGB zero outside the subject); a lost shard is
+             rendered again, the others skipped, and the result equals the first run
 Only the Python standard library is used.
 """
 import hashlib
@@ -140,6 +144,77 @@ def case_badconfig(tryon, cfgdir, work):
     run([tryon, "synth", os.path.join(cfgdir, "demo.yaml"), "--out", os.path.join(work, "x"), "--spp", "0"], 2)
     p = run([tryon, "synth", "--help"], 0)
     check("usage: tryon synth" in p.stdout, "synth --help prints its usage")
+
+
+def read_st(path):
+    """A safetensors file: ({name: (dtype, shape, bytes)}, metadata)."""
+    b = open(path, "rb").read()
+    n = int.from_bytes(b[:8], "little")
+    head = json.loads(b[8:8 + n])
+    meta = head.pop("__metadata__", {})
+    data = b[8 + n:]
+    return {k: (v["dtype"], v["shape"], data[v["data_offsets"][0]:v["data_offsets"][1]]) for k, v in head.items()}, meta
+
+
+def case_shards(tryon, cfgdir, work):
+    cfg = os.path.join(work, "shards.yaml")
+    open(cfg, "w").write(SMALL + "shards: {size: 2, input: 32}\n")
+    hashes = {}
+    for n in (1, 2):
+        out = os.path.join(work, f"np{n}")
+        shutil.rmtree(out, ignore_errors=True)
+        synth(tryon, cfg, out, n)
+        hashes[n] = tree_hashes(out)
+    check(hashes[1] == hashes[2], "-np 1 and -np 2 write the same shards: " +
+          str(sorted(k for k in hashes[1] if hashes[1].get(k) != hashes[2].get(k))))
+    want = {"index.json", "shards/persons-00000.st", "shards/persons-00001.st", "shards/garments-00000.st",
+            "shards/garments-00001.st"}
+    check(set(hashes[1]) == want, "four shards and the index, no PNG: " + str(sorted(hashes[1])))
+    out = os.path.join(work, "np1")
+    index = json.load(open(os.path.join(out, "index.json")))
+    check(index["format"] == "tryon-shards-1" and index["input"] == [4, 32, 32], "index format and input shape")
+    check(index["kinds"]["persons"]["count"] == 3 and index["kinds"]["garments"]["count"] == 3, "counts")
+    check([s["count"] for s in index["shards"]] == [2, 1, 2, 1], "images per shard")
+    check(index["kinds"]["garments"]["classes"][:2] == ["t-shirt", "long-sleeve"], "garment classes")
+    ids = []
+    for s in index["shards"]:
+        t, meta = read_st(os.path.join(out, s["file"]))
+        n, kind = s["count"], s["kind"]
+        T = len(index["kinds"][kind]["targets"])
+        check(t["input"][:2] == ("U8", [n, 4, 32, 32]), f"{s['file']}: input {t['input'][:2]}")
+        check(t["target"][:2] == ("F32", [n, T]), f"{s['file']}: target {t['target'][:2]}")
+        check(("label" in t) == (kind == "garments"), f"{s['file']}: labels only for garments")
+        check(meta["kind"] == kind and meta["count"] == str(n) and meta["skipped"] == "", f"{s['file']}: metadata")
+        truth = [json.loads(l) for l in meta["truth"].splitlines()]
+        ids += [r["id"] for r in truth]
+        px = t["input"][2]
+        for i in range(n):
+            img = px[i * 4 * 1024:(i + 1) * 4 * 1024]
+            rgb, mask = img[:3 * 1024], img[3 * 1024:]
+            inside = sum(1 for v in mask if v)
+            check(20 < inside < 1024 * 0.6, f"{s['file']}[{i}]: the subject covers part of the square ({inside})")
+            check(all(mask[y * 32 + x] == 0 for y in range(32) for x in (0, 31) if kind == "persons"),
+                  f"{s['file']}[{i}]: letterbox columns outside the 2:3 photo are empty")
+            check(all(rgb[c * 1024 + k] == 0 for c in range(3) for k in range(1024) if not mask[k]),
+                  f"{s['file']}[{i}]: RGB is zero outside the subject")
+        if kind == "garments":
+            import struct
+            labels = struct.unpack(f"<{n}i", t["label"][2])
+            types = [index["kinds"]["garments"]["classes"][k] for k in labels]
+            check(types == [r["type"] for r in truth], f"labels are the truth's types: {types}")
+    check(ids == ["ann", "bo", "cy", "g-tee", "g-skirt", "g-jeans"], "every image once, in order: " + str(ids))
+    # resume: a lost shard is made again, the others are kept
+    lost = os.path.join(out, "shards", "persons-00001.st")
+    os.remove(lost)
+    os.remove(os.path.join(out, "index.json"))
+    p = run([tryon, "synth", cfg, "--out", out] + TINY[:-1], 0)
+    check("persons-00000.st (done)" in p.stdout and "persons-00001.st (1 images" in p.stdout,
+          "only the lost shard is rendered: " + p.stdout)
+    check(tree_hashes(out) == hashes[1], "the resumed folder equals the first run")
+    bad = os.path.join(work, "bad.yaml")
+    open(bad, "w").write(SMALL + "shards: {size: 0}\n")
+    p = run([tryon, "synth", bad, "--out", os.path.join(work, "never")] + TINY, 2)
+    check("bad.yaml:13:" in p.stderr and "shards.size" in p.stderr, "a bad shard size names file:line: " + p.stderr)
 
 
 def main():
