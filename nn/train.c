@@ -925,7 +925,7 @@ static enum tryon_status write_final(struct trainer *t)
     if (s < 0)
         return s;
     int nm = 0;
-    const char **meta = calloc((size_t)(2 * (c->n_losses + 8) + 1), sizeof *meta);
+    const char **meta = calloc((size_t)(2 * (c->n_losses + 9) + 1), sizeof *meta);
     char **owned = calloc((size_t)(c->n_losses * 2 + 8), sizeof *owned);
     if (!meta || !owned) {
         free(meta);
@@ -937,8 +937,17 @@ static enum tryon_status write_final(struct trainer *t)
     snprintf(input, sizeof input, "4x%dx%d", t->side, t->side);
     snprintf(steps, sizeof steps, "%d", c->steps);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    /* the model description travels with the weights: a weight file is self-contained */
+    uint8_t *yaml = NULL;
+    size_t ylen = 0;
+    if ((s = fs_read_all(c->model_path, 0, &yaml, &ylen)) < 0) {
+        free(meta);
+        free(owned);
+        return tryon_failctx(s, "%s:%d: model", c->path, c->line_model);
+    }
     const char *fixed[] = {"tryon_model_version", NN_MODEL_VERSION, "kind", c->kind, "input", input,
-                           "train_config", c->name, "train_steps", steps, "train_seed", seed};
+                           "train_config", c->name, "train_steps", steps, "train_seed", seed,
+                           "model_yaml", (const char *)yaml};
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
         meta[nm++] = fixed[i];
     for (int l = 0; l < c->n_losses; l++) {
@@ -983,6 +992,7 @@ static enum tryon_status write_final(struct trainer *t)
         free(owned[i]);
     free(owned);
     free(meta);
+    free(yaml);
     return s;
 }
 
