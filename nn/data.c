@@ -241,7 +241,7 @@ static enum tryon_status open_parsed(struct nn_data *d, const char *dir, const c
     if (!refs)
         return tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
     int nr = 0;
-    long long next = 0;
+    long long end = 0, total = 0;
     for (size_t i = 0; i < sh->n && s == TRYON_OK; i++) {
         const struct json_val *e = &sh->items[i];
         const char *file = e->type == JSON_OBJ ? json_get_str(e, "file") : NULL;
@@ -255,16 +255,19 @@ static enum tryon_status open_parsed(struct nn_data *d, const char *dir, const c
         else if (!file[0] || file[0] == '/' || !fs_path_inside(dir, file))
             s = tryon_fail(TRYON_EFORMAT, "%s: shards[%zu]: file '%s' is not inside %s", path, i, file, dir);
         else if (strcmp(sk, kind) == 0) {
-            if (first != next)
-                s = tryon_fail(TRYON_EFORMAT, "%s: shards[%zu]: first is %lld, expected %lld (shards of a kind are "
-                               "contiguous and in order)", path, i, first, next);
-            next = first + cnt;
+            /* images a shard left out (unsegmentable) leave gaps, never overlaps */
+            if (first < end)
+                s = tryon_fail(TRYON_EFORMAT, "%s: shards[%zu]: first is %lld, inside the previous '%s' shard (which "
+                               "ends at %lld): shards of a kind are in order and do not overlap", path, i, first,
+                               kind, end);
+            end = first + cnt;
+            total += cnt;
             refs[nr++] = (struct shard_ref){file, first, cnt, i};
         }
     }
-    if (s == TRYON_OK && next != count)
+    if (s == TRYON_OK && total != count)
         s = tryon_fail(TRYON_EFORMAT, "%s: the '%s' shards hold %lld samples, kinds.%s.count says %lld", path, kind,
-                       next, kind, count);
+                       total, kind, count);
     if (s == TRYON_OK && (val_shards < 0 || val_shards >= nr))
         s = tryon_fail(TRYON_EINVAL, "%s: kind '%s' has %d shard%s: val_shards = %d leaves none to train on", path,
                        kind, nr, nr == 1 ? "" : "s", val_shards);

@@ -11,7 +11,8 @@
  *   bytes; so does one whose newest checkpoint lost its DONE (resumes from 20);
  * - 2 ranks over an in-process threaded nn_comm end with identical parameters on both;
  * - the LR schedule's warm-up and cosine end points; the epoch permutation is one;
- * - config errors name file:line; a missing shard is named; a bad index.json is named.
+ * - config errors name file:line; a missing shard is named; a bad index.json is named
+ *   (overlapping shards, a file outside the folder, the format); gaps between shards load.
  * usage: test_nn_train (writes under a fresh folder in $TMPDIR or /tmp) */
 #include "nn_test_util.h"
 
@@ -319,6 +320,20 @@ static void test_errors(void)
     }
     free(b);
     expect_error("bad7.yaml", "shards/shapes-00001.st");
+    /* overlapping shards are refused; gaps (images a shard left out) are not */
+    snprintf(cmd, sizeof cmd, "sed -i 's|\"first\": 40|\"first\": 30|' %s/data_broken/index.json", root);
+    CHECK(system(cmd) == 0);
+    expect_error("bad7.yaml", "index.json: shards[1]: first is 30, inside the previous 'shapes' shard");
+    snprintf(cmd, sizeof cmd, "cp -r %s/data %s/data_gap && sed -i -e 's|\"first\": 40|\"first\": 45|' "
+             "-e 's|\"first\": 80|\"first\": 99|' %s/data_gap/index.json", root, root, root);
+    CHECK(system(cmd) == 0);
+    struct nn_data *d = NULL;
+    path_of(cmd, sizeof cmd, "data_gap");
+    enum tryon_status s = nn_data_open(cmd, "shapes", 1, &d);
+    CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+    if (d)
+        CHECK_EQ_INT(nn_data_count(d, NN_SPLIT_TRAIN), 80);
+    nn_data_free(d);
     /* a shard outside the folder and a bad format are named in index.json */
     snprintf(cmd, sizeof cmd, "sed -i 's|shards/shapes-00000.st|../x.st|' %s/data_broken/index.json", root);
     CHECK(system(cmd) == 0);
