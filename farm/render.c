@@ -1149,6 +1149,11 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
             log_error("cannot start the worker: %s", tryon_errmsg());
             comm_abort(FARM_EXIT_ENV);
         }
+        if (rank <= 1 && !o.quiet) {
+            char est[1024];
+            worker_estimators(wk, est, sizeof est);
+            fprintf(stderr, "tryon render: estimators: %s\n", est);
+        }
     }
     struct pair_ctx pc = {cat, wk, &sim, ws.job_seed, o.out, fail_injected(rank)};
     if (rank > 0) {

@@ -12,6 +12,9 @@
  *   "input"  U8  [n, 4, S, S]  R, G, B, mask (worker_nn_input)
  *   "target" F32 [n, T]        the kind's target columns (below); NaN = absent
  *   "label"  I32 [n]           garment shards: the garment type (avatar_garment_type)
+ *   "back"   U8  [n, 3, B, B]  garment shards: the back's print, a BACK_SIDE_M square at B =
+ *                              BACK_TEXELS (worker_synth_back_patch): the target of the
+ *                              back-texture completion
  *   metadata: "kind", "first" (index of its first image within the kind), "count", and
  *             "truth": the images' truth objects, one JSON line each.
  * After a barrier rank 0 writes DIR/index.json: format, seed, hold_out, input shape, per
@@ -30,6 +33,8 @@
 #include "worker/worker.h"
 
 #define SHARD_FORMAT "tryon-shards-1"
+#define BACK_TEXELS 64
+#define BACK_SIDE_M 0.32f
 
 /* Person targets: phenotype, stature, pose (the torso turn's sign is a mirror image away,
    so its magnitude), tape measurements of the true body. */
@@ -124,6 +129,8 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
     uint8_t *input = malloc(in_sz * r->count);
     float *target = malloc(sizeof(float) * T * r->count);
     int32_t *label = calloc((size_t)r->count, sizeof *label);
+    const size_t back_sz = (size_t)3 * BACK_TEXELS * BACK_TEXELS;
+    uint8_t *back = r->person ? NULL : malloc(back_sz * r->count);
     struct json_w truth;
     json_w_init(&truth);
     char *lines = NULL;   /* the truth objects of the kept images, one line each */
@@ -132,7 +139,8 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
     size_t skipped_len = 0;
     int kept = 0;         /* images stored */
     struct img_limits lim = img_default_limits();
-    enum tryon_status s = input && target && label ? TRYON_OK : tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+    enum tryon_status s = input && target && label && (r->person || back) ? TRYON_OK
+                                                                           : tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
     for (int n = 0; n < r->count && s == TRYON_OK; n++) {
         int i = (r->person ? 0 : cfg->n_persons) + r->first + n;
         char id[72];
@@ -174,6 +182,11 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
         char *nl = s == TRYON_OK ? realloc(lines, lines_len + truth.len + 2) : NULL;
         if (s == TRYON_OK && !nl)
             s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+        if (s == TRYON_OK && !r->person) {
+            struct worker_synth_garment g;
+            worker_synth_draw_garment(cfg, r->first + n, &g);
+            worker_synth_back_patch(&g, BACK_TEXELS, BACK_SIDE_M, back + back_sz * kept);
+        }
         if (s == TRYON_OK) {
             lines = nl;
             memcpy(lines + lines_len, truth.buf, truth.len);
@@ -190,12 +203,14 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
         s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
     if (s == TRYON_OK) {
         int64_t ishape[4] = {kept, 4, S, S}, tshape[2] = {kept, T}, lshape[1] = {kept};
+        int64_t bshape[4] = {kept, 3, BACK_TEXELS, BACK_TEXELS};
         char first[24], count[24];
         snprintf(first, sizeof first, "%d", r->first);
         snprintf(count, sizeof count, "%d", kept);
         if (!(s = nn_st_add(w, "input", NN_U8, 4, ishape, input)) &&
             !(s = nn_st_add(w, "target", NN_F32, 2, tshape, target)) &&
             (r->person || !(s = nn_st_add(w, "label", NN_I32, 1, lshape, label))) &&
+            (r->person || !(s = nn_st_add(w, "back", NN_U8, 4, bshape, back))) &&
             !(s = nn_st_add_meta(w, "kind", r->person ? "persons" : "garments")) &&
             !(s = nn_st_add_meta(w, "first", first)) && !(s = nn_st_add_meta(w, "count", count)) &&
             !(s = nn_st_add_meta(w, "truth", lines ? lines : "")) &&
@@ -209,6 +224,7 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
     free(input);
     free(target);
     free(label);
+    free(back);
     return s;
 }
 
@@ -272,6 +288,9 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
             for (int t = 0; t < AVATAR_GARMENT_NTYPES; t++)
                 json_str(&j, avatar_garment_type_name((enum avatar_garment_type)t));
             json_arr_end(&j);
+            json_key(&j, "back");
+            json_arr_begin(&j); json_int(&j, 3); json_int(&j, BACK_TEXELS); json_int(&j, BACK_TEXELS); json_arr_end(&j);
+            json_key(&j, "back_side_m"); json_numf(&j, BACK_SIDE_M, 4);
         }
         json_obj_end(&j);
     }

@@ -117,6 +117,25 @@ static enum tryon_status paint_texture(const struct avatar_mesh *m, const struct
     return TRYON_OK;
 }
 
+void worker_synth_back_patch(const struct worker_synth_garment *g, int size, float side_m, uint8_t *out)
+{
+    for (int ty = 0; ty < size; ty++)
+        for (int tx = 0; tx < size; tx++) {
+            /* 2x2 supersampling as paint_texture; row 0 is the top (y = side_m) */
+            float cover = 0;
+            for (int k = 0; k < 4; k++) {
+                float x = ((float)tx + 0.25f + 0.5f * (float)(k & 1)) / (float)size * side_m;
+                float y = side_m - ((float)ty + 0.25f + 0.5f * (float)(k >> 1)) / (float)size * side_m;
+                cover += 0.25f * print_at(g, x, y, -1e6f, -1e6f);
+            }
+            for (int c = 0; c < 3; c++) {
+                float lin = g->est.color[c] + cover * (g->print_color[c] - g->est.color[c]);
+                out[((size_t)c * size + ty) * size + tx] =
+                    (uint8_t)lrintf(255.0f * fminf(1.0f, fmaxf(0.0f, img_linear_to_srgb(lin))));
+            }
+        }
+}
+
 /* Push every vertex `d` metres along its normal (an outer layer over an inner garment). */
 static void push_out(struct avatar_mesh *m, float d)
 {

@@ -107,6 +107,19 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
     return TRYON_OK;
 }
 
+void worker_estimators(const struct worker *w, char *buf, size_t n)
+{
+    char part[2][512];
+    for (int k = 0; k < 2; k++) {
+        const char *why, *name = worker_nets_name(w->nets, k == 1, &why);
+        if (name)
+            snprintf(part[k], sizeof part[k], "network %s", name);
+        else
+            snprintf(part[k], sizeof part[k], "classical (%.400s)", why);
+    }
+    snprintf(buf, n, "body %s, garment %s", part[0], part[1]);
+}
+
 static void person_clear(struct person_slot *p)
 {
     avatar_mesh_free(&p->body);

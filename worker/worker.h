@@ -49,6 +49,9 @@ struct worker;
  * strings they point to) must outlive the worker. */
 enum tryon_status worker_create(const struct worker_settings *s, const char *asset_dir, struct worker **out);
 void worker_free(struct worker *w);
+/* One line saying which estimators the worker uses: "body network <model>, garment
+   classical (<why>)". */
+void worker_estimators(const struct worker *w, char *buf, size_t n);
 
 /* Render one pair into OUT/renders/<person>/<garment>.png (written under a temporary name
  * and renamed) and write its journal record into `record` (reset first): one JSON object
@@ -189,6 +192,11 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
 enum tryon_status worker_synth_garment_photo(struct worker *w, const struct worker_synth_garment *g, int width,
                                              int height, int spp, uint64_t seed, int threads, struct img8 *out,
                                              struct json_w *truth);
+/* The garment's back as the print makes it: a side_m x side_m square of its surface (the
+   print's own frame from its origin; the logo, which sits on the front, left out) sampled
+   at size x size texels, 3 planar sRGB byte channels (row 0 = top). The truth a back-texture
+   completion is trained against (tryon synth's garment shards, tensor "back"). */
+void worker_synth_back_patch(const struct worker_synth_garment *g, int size, float side_m, uint8_t *out);
 /* Image i of a config: draw and render it; truth is reset to one JSON object: "id", "kind"
    ("person" | "garment"), "file" (folder/id.png), "index", then the photo's fields. */
 enum tryon_status worker_synth_image(struct worker *w, const struct worker_synth_config *cfg, int i, int threads,
