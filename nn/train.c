@@ -13,8 +13,9 @@
  * averaged over ranks, rank 0 measures the validation loss and writes
  * OUT/ckpt-NNNNNN/{model.safetensors, optim.safetensors, state.json} and LAST the empty
  * DONE. A start resumes from the newest folder holding DONE. Every run, resumed or not,
- * averages the buffers at the same steps, and the batches are a function of (seed, step),
- * so a resumed run ends with the same bytes as an uninterrupted one. */
+ * averages the buffers at the same steps (a checkpoint a signal forces off that grid also
+ * keeps each rank's own buffers, restored on resume), and the batches are a function of
+ * (seed, step), so a resumed run ends with the same bytes as an uninterrupted one. */
 #include "nn/nn_internal.h"
 
 #include <assert.h>
@@ -885,6 +886,64 @@ static enum tryon_status find_resume(struct trainer *t, int64_t st[3])
     return s;
 }
 
+/* OUT/ckpt-NNNNNN/buffers-rank<r>-of<W>.safetensors: one rank's own BN statistics. */
+static enum tryon_status rank_buffers_path(const struct trainer *t, int step, char *out, size_t cap)
+{
+    char d[PATH_MAX], rel[64];
+    ckpt_dir(t, step, d, sizeof d);
+    snprintf(rel, sizeof rel, "buffers-rank%d-of%d.safetensors", t->comm.rank, t->comm.world);
+    return d[0] ? fs_join(out, cap, d, rel) : tryon_fail(TRYON_ELIMIT, "%s: output path too long", t->opts->out_dir);
+}
+
+/* Every rank writes its unaveraged BN statistics (a checkpoint off the checkpoint_every
+ * grid, made by a signal: an uninterrupted run would not average them here). */
+static enum tryon_status save_rank_buffers(struct trainer *t, int step)
+{
+    size_t n_all, nt = nn_model_numel_trainable(t->m);
+    float *arena = nn_model_param_arena(t->m, &n_all);
+    char p[PATH_MAX];
+    enum tryon_status s = rank_buffers_path(t, step, p, sizeof p);
+    if (s < 0 || n_all == nt)
+        return s;
+    if ((s = fs_mkdirs_parent(p)) < 0)
+        return s;
+    float *host = malloc((n_all - nt) * sizeof *host);
+    struct nn_st_writer *w = nn_st_writer_create();
+    if (!host || !w) {
+        free(host);
+        nn_st_writer_free(w);
+        return tryon_fail(TRYON_ENOMEM, "train: out of memory");
+    }
+    kern_download(t->ctx, host, arena + nt, n_all - nt);
+    int64_t shape[1] = {(int64_t)(n_all - nt)};
+    s = nn_st_add(w, "buffers", NN_F32, 1, shape, host);
+    if (s == TRYON_OK)
+        s = nn_st_write(w, p);
+    nn_st_writer_free(w);
+    free(host);
+    return s;
+}
+
+/* After loading a checkpoint: this rank's own BN statistics when the checkpoint has them. */
+static enum tryon_status load_rank_buffers(struct trainer *t, int step)
+{
+    size_t n_all, nt = nn_model_numel_trainable(t->m);
+    float *arena = nn_model_param_arena(t->m, &n_all);
+    char p[PATH_MAX];
+    enum tryon_status s = rank_buffers_path(t, step, p, sizeof p);
+    if (s < 0 || n_all == nt || !fs_exists(p))
+        return s;
+    struct nn_st_file *f = NULL;
+    float *host = NULL;
+    if ((s = nn_st_read(p, 0, &f)) == TRYON_OK && (s = nn_st_get_f32(f, "buffers", n_all - nt, &host, NULL)) < 0)
+        s = tryon_failctx(s, "%s", p);
+    if (s == TRYON_OK)
+        kern_upload(t->ctx, arena + nt, host, n_all - nt);
+    free(host);
+    nn_st_free(f);
+    return s;
+}
+
 /* Every rank: weights and optimizer of checkpoint `step`. */
 static enum tryon_status load_ckpt(struct trainer *t, int step)
 {
@@ -913,7 +972,7 @@ static enum tryon_status load_ckpt(struct trainer *t, int step)
     free(mh);
     free(vh);
     nn_st_free(f);
-    return s;
+    return s == TRYON_OK ? load_rank_buffers(t, step) : s;
 }
 
 /* ----- final weights --------------------------------------------------------------------*/
@@ -1128,11 +1187,17 @@ static void log_losses(FILE *f, const struct trainer *t, double total, const dou
     fprintf(f, "]");
 }
 
-/* A checkpoint on every rank: buffers averaged, rank 0 validates and writes. */
+/* A checkpoint on every rank: buffers averaged, rank 0 validates and writes. Off the
+ * checkpoint_every grid (a signal) with several ranks, each rank first saves its own
+ * buffers, so that the resumed run goes on exactly as an uninterrupted one would. */
 static enum tryon_status checkpoint(struct trainer *t, int step)
 {
-    enum tryon_status s = nn_dp_average_buffers(t->dp);
-    if (s < 0)
+    const struct nn_train_cfg *c = t->cfg;
+    bool on_grid = (c->checkpoint_every && step % c->checkpoint_every == 0) || step == c->steps;
+    enum tryon_status s = TRYON_OK;
+    if (!on_grid && t->comm.world > 1 && (s = agree(t, save_rank_buffers(t, step))) < 0)
+        return s;
+    if ((s = nn_dp_average_buffers(t->dp)) < 0)
         return s;
     if (t->comm.rank == 0) {
         validate(t);
