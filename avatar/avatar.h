@@ -283,10 +283,17 @@ enum tryon_status avatar_garment_landmarks_3d(const struct avatar_model *m, cons
    that maps the template's landmarks (avatar_garment_landmarks_3d on the default body, in
    atlas uv) to g's photo landmarks, sampled bilinearly, divided by the backdrop-calibrated
    light like g->color; texels falling outside the mask get the front's dominant colour (the
-   print's ground); the back panel is that colour too (the print is not guessed). out is allocated
+   print's ground); the back panel is that colour too (the print is not guessed; see
+   avatar_garment_texture_back). out is allocated
    (imgf_free). TRYON_EINVAL for size outside [16, 4096] or fewer than 3 landmarks. */
 enum tryon_status avatar_garment_texture(const struct avatar_model *m, const struct img8 *photo, const uint8_t *mask,
                                          const struct avatar_garment_est *g, int size, struct imgf *out);
+/* The same with the back panel from a completion of the back's print: `back` (c = 3, linear
+   RGB, row 0 = top) is a back_side_m square of the back's surface, laid over the back view
+   in mirrored repeats. back NULL = avatar_garment_texture. */
+enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, const struct img8 *photo,
+                                              const uint8_t *mask, const struct avatar_garment_est *g, int size,
+                                              const struct imgf *back, float back_side_m, struct imgf *out);
 /* ===== draping and fit =================================================================== */
 /* The garment's size as the body girths it is cut for (a size chart's chest, waist, hip in
    cm) and a length factor; zero fields = cut for the wearer (the template's own ease). */

@@ -9,8 +9,11 @@
  * sampled) mask covers it. Colours are linear RGB divided by the studio light measured on
  * the white backdrop beside the garment (as avatar_estimate_garment's colour). Texels
  * outside the mask and the whole back panel get the dominant colour of the covered front
- * texels (the print's ground colour): the back keeps the front's colour but not its print,
- * until a learned completion exists.
+ * texels (the print's ground colour); the back panel too, unless a completion of the back
+ * is given (avatar_garment_texture_back: the worker's back-texture generator): a square
+ * patch of the back's print of known side in metres, laid over the back view in mirrored
+ * repeats (a print's stripes, checks and dots continue across a mirrored seam), sampled
+ * bilinearly.
  */
 #include "avatar/internal.h"
 
@@ -121,10 +124,43 @@ static void sample_photo(const struct img8 *im, double x, double y, float rgb[3]
         rgb[c] = (float)acc[c];
 }
 
+/* Bilinear sample of patch (c = 3, row 0 = top) at metres (x, y from the bottom-left) of a
+   side_m square repeated in mirror image. */
+static void sample_patch(const struct imgf *p, float side_m, float x, float y, float rgb[3])
+{
+    float q[2] = {x / side_m, 1.0f - y / side_m};   /* patch units, row axis down */
+    for (int k = 0; k < 2; k++) {
+        float f = fmodf(fabsf(q[k]), 2.0f);
+        q[k] = f > 1.0f ? 2.0f - f : f;
+    }
+    float fx = q[0] * (float)p->w - 0.5f, fy = q[1] * (float)p->h - 0.5f;
+    int x0 = (int)floorf(fx), y0 = (int)floorf(fy);
+    float ax = fx - (float)x0, ay = fy - (float)y0;
+    for (int c = 0; c < 3; c++)
+        rgb[c] = 0.0f;
+    for (int k = 0; k < 4; k++) {
+        int xi = x0 + (k & 1), yi = y0 + (k >> 1);
+        xi = xi < 0 ? 0 : xi >= p->w ? p->w - 1 : xi;
+        yi = yi < 0 ? 0 : yi >= p->h ? p->h - 1 : yi;
+        float wgt = ((k & 1) ? ax : 1.0f - ax) * ((k >> 1) ? ay : 1.0f - ay);
+        for (int c = 0; c < 3; c++)
+            rgb[c] += wgt * p->px[((size_t)yi * p->w + xi) * 3 + c];
+    }
+}
+
 enum tryon_status avatar_garment_texture(const struct avatar_model *m, const struct img8 *photo, const uint8_t *mask,
                                          const struct avatar_garment_est *g, int size, struct imgf *out)
 {
+    return avatar_garment_texture_back(m, photo, mask, g, size, NULL, 0.0f, out);
+}
+
+enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, const struct img8 *photo,
+                                              const uint8_t *mask, const struct avatar_garment_est *g, int size,
+                                              const struct imgf *back, float back_side_m, struct imgf *out)
+{
     memset(out, 0, sizeof *out);
+    if (back && (back->c != 3 || back->w < 2 || back->h < 2 || !(back_side_m > 0.0f)))
+        return tryon_fail(TRYON_EINVAL, "avatar: the back patch must be RGB, at least 2x2, with a positive side");
     if (size < 16 || size > 4096)
         return tryon_fail(TRYON_EINVAL, "avatar: texture size %d outside [16, 4096]", size);
     int nlm = 0;
@@ -243,7 +279,12 @@ enum tryon_status avatar_garment_texture(const struct avatar_model *m, const str
         for (int i = 0; i < size; i++) {
             if (i < half && covered[(size_t)j * half + i])
                 continue;
-            memcpy(out->px + ((size_t)j * size + i) * 3, ground, sizeof ground);
+            float *o = out->px + ((size_t)j * size + i) * 3;
+            if (back && i >= half)   /* the back view spans the same bounds as the front */
+                sample_patch(back, back_side_m, ((float)(i - half) + 0.5f) / (float)half * (hi[0] - lo[0]),
+                             (1.0f - ((float)j + 0.5f) / (float)size) * (hi[1] - lo[1]), o);
+            else
+                memcpy(o, ground, sizeof ground);
         }
     free(covered);
     return TRYON_OK;

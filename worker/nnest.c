@@ -45,6 +45,9 @@ struct worker_net {
     /* the class head "category" (garment) */
     int n_classes;
     char (*classes)[NN_NAME_MAX];
+    /* the back generator: condition and noise sizes, metres its image spans */
+    int cond_dim, noise_dim;
+    float side_m;
 };
 
 static void net_free(struct worker_net *n)
@@ -122,21 +125,16 @@ static enum tryon_status read_head(const struct nn_st_file *f, const char *out, 
     return s;
 }
 
-/* Load dir/<file> into n; any failure leaves n empty and the reason in why. */
-static void net_load(const char *dir, const char *file, struct kern_ctx *ctx, bool want_classes,
-                     struct worker_net *n, char *why, size_t why_n)
+enum net_kind { NET_BODY, NET_GARMENT, NET_BACK };
+
+/* Read dir/<file> and build its model from its own description; the file stays open in *f
+   for the heads' metadata. */
+static enum tryon_status net_open(const char *path, struct kern_ctx *ctx, struct worker_net *n,
+                                  struct nn_st_file **f)
 {
-    char path[PATH_MAX];
-    struct nn_st_file *f = NULL;
-    enum tryon_status s = fs_join(path, sizeof path, dir, file);
-    if (s == TRYON_OK && !fs_exists(path)) {
-        snprintf(why, why_n, "%.280s is missing", path);
-        return;
-    }
-    if (s == TRYON_OK)
-        s = nn_st_read(path, 64u << 20, &f);
-    const char *ver = s ? NULL : nn_st_meta(f, "tryon_model_version");
-    const char *yaml = s ? NULL : nn_st_meta(f, "model_yaml");
+    enum tryon_status s = nn_st_read(path, 64u << 20, f);
+    const char *ver = s ? NULL : nn_st_meta(*f, "tryon_model_version");
+    const char *yaml = s ? NULL : nn_st_meta(*f, "model_yaml");
     if (s == TRYON_OK && (!ver || strcmp(ver, NN_MODEL_VERSION)))
         s = tryon_fail(TRYON_EFORMAT, "%s: model version %s, this build reads %s", path, ver ? ver : "(none)",
                        NN_MODEL_VERSION);
@@ -144,17 +142,25 @@ static void net_load(const char *dir, const char *file, struct kern_ctx *ctx, bo
         s = tryon_fail(TRYON_EFORMAT, "%s: no model_yaml metadata", path);
     if (s == TRYON_OK)
         s = nn_cfg_from_string(yaml, path, &n->cfg);
-    bool has_reg = false, has_cls = false;
     if (s == TRYON_OK)
-        s = read_head(f, "reg", n, &has_reg);
+        s = nn_model_create(n->cfg, ctx, 1, NN_MODE_INFER_FOLD, &n->m);
+    if (s == TRYON_OK)
+        s = nn_model_load_st(n->m, *f);
+    if (s == TRYON_OK)
+        snprintf(n->name, sizeof n->name, "%s", n->cfg->name);
+    return s;
+}
+
+/* An encoder's heads and input: reg (+ category for the garment), a 4 x S x S image. */
+static enum tryon_status encoder_heads(const char *path, const struct nn_st_file *f, bool want_classes,
+                                       struct worker_net *n)
+{
+    bool has_reg = false, has_cls = false;
+    enum tryon_status s = read_head(f, "reg", n, &has_reg);
     if (s == TRYON_OK && want_classes)
         s = read_head(f, "category", n, &has_cls);
     if (s == TRYON_OK && (!has_reg || (want_classes && !has_cls)))
         s = tryon_fail(TRYON_EFORMAT, "%s: lacks the %s head", path, has_reg ? "category" : "reg");
-    if (s == TRYON_OK)
-        s = nn_model_create(n->cfg, ctx, 1, NN_MODE_INFER_FOLD, &n->m);
-    if (s == TRYON_OK)
-        s = nn_model_load_st(n->m, f);
     int c = 0, h = 0, w = 0, oc = 0, oh = 0, ow = 0;
     if (s == TRYON_OK && (!nn_model_tensor_shape(n->m, "image", &c, &h, &w) || c != 4 || h != w ||
                           !nn_model_tensor_shape(n->m, "reg", &oc, &oh, &ow) || oc != n->n_reg))
@@ -169,8 +175,52 @@ static void net_load(const char *dir, const char *file, struct kern_ctx *ctx, bo
         n->in_host = malloc(sizeof(float) * 4 * (size_t)h * h);
         if (!n->in8 || !n->in_host)
             s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
-        snprintf(n->name, sizeof n->name, "%s", n->cfg->name);
     }
+    return s;
+}
+
+/* The back generator: inputs features and noise, output image (3 x B x B), and the side of
+   the square of the back it paints (metadata output.image {"type": "gan", "side_m": ...}). */
+static enum tryon_status generator_heads(const char *path, const struct nn_st_file *f, struct worker_net *n)
+{
+    const char *txt = nn_st_meta(f, "output.image");
+    struct json_val *v = NULL;
+    enum tryon_status s = txt ? json_parse(txt, strlen(txt), path, &v)
+                              : tryon_fail(TRYON_EFORMAT, "%s: no output.image metadata", path);
+    const char *type = s ? NULL : json_get_str(v, "type");
+    n->side_m = s ? 0.0f : (float)json_get_num(v, "side_m", 0.0);
+    json_free(v);
+    if (s == TRYON_OK && (!type || strcmp(type, "gan") || !(n->side_m > 0.0f)))
+        s = tryon_fail(TRYON_EFORMAT, "%s: output.image is not a gan image with side_m", path);
+    int c, h, w, zc = 0;
+    if (s == TRYON_OK && (!nn_model_tensor_shape(n->m, "features", &n->cond_dim, &h, &w) ||
+                          !nn_model_tensor_shape(n->m, "noise", &zc, &h, &w) ||
+                          !nn_model_tensor_shape(n->m, "image", &c, &n->side, &w) || c != 3 || n->side != w))
+        s = tryon_fail(TRYON_EFORMAT, "%s: the generator needs inputs features and noise and a 3 x B x B image", path);
+    if (s == TRYON_OK) {
+        n->noise_dim = zc;
+        n->in_host = calloc((size_t)3 * n->side * n->side + (size_t)n->cond_dim + (size_t)zc, sizeof(float));
+        if (!n->in_host)
+            s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
+    }
+    return s;
+}
+
+/* Load dir/<file> into n; any failure leaves n empty and the reason in why. */
+static void net_load(const char *dir, const char *file, struct kern_ctx *ctx, enum net_kind kind,
+                     struct worker_net *n, char *why, size_t why_n)
+{
+    char path[PATH_MAX];
+    struct nn_st_file *f = NULL;
+    enum tryon_status s = fs_join(path, sizeof path, dir, file);
+    if (s == TRYON_OK && !fs_exists(path)) {
+        snprintf(why, why_n, "%.280s is missing", path);
+        return;
+    }
+    if (s == TRYON_OK)
+        s = net_open(path, ctx, n, &f);
+    if (s == TRYON_OK)
+        s = kind == NET_BACK ? generator_heads(path, f, n) : encoder_heads(path, f, kind == NET_GARMENT, n);
     if (s) {
         snprintf(why, why_n, "%s", tryon_errmsg());
         net_free(n);
@@ -180,8 +230,8 @@ static void net_load(const char *dir, const char *file, struct kern_ctx *ctx, bo
 
 struct worker_nets {
     struct kern_ctx *ctx;   /* borrowed */
-    struct worker_net body, garment;
-    char body_why[320], garment_why[320];
+    struct worker_net body, garment, back;
+    char body_why[320], garment_why[320], back_why[320];
 };
 
 enum tryon_status worker_nets_load(const char *dir, struct kern_ctx *ctx, struct worker_nets **out)
@@ -193,9 +243,12 @@ enum tryon_status worker_nets_load(const char *dir, struct kern_ctx *ctx, struct
     if (!dir || !dir[0]) {
         snprintf(n->body_why, sizeof n->body_why, "no model folder");
         snprintf(n->garment_why, sizeof n->garment_why, "no model folder");
+        snprintf(n->back_why, sizeof n->back_why, "no model folder");
     } else {
-        net_load(dir, "body_encoder.safetensors", ctx, false, &n->body, n->body_why, sizeof n->body_why);
-        net_load(dir, "garment_encoder.safetensors", ctx, true, &n->garment, n->garment_why, sizeof n->garment_why);
+        net_load(dir, "body_encoder.safetensors", ctx, NET_BODY, &n->body, n->body_why, sizeof n->body_why);
+        net_load(dir, "garment_encoder.safetensors", ctx, NET_GARMENT, &n->garment, n->garment_why,
+                 sizeof n->garment_why);
+        net_load(dir, "garment_back_generator.safetensors", ctx, NET_BACK, &n->back, n->back_why, sizeof n->back_why);
     }
     *out = n;
     return TRYON_OK;
@@ -207,14 +260,15 @@ void worker_nets_free(struct worker_nets *n)
         return;
     net_free(&n->body);
     net_free(&n->garment);
+    net_free(&n->back);
     free(n);
 }
 
-const char *worker_nets_name(const struct worker_nets *n, bool garment, const char **why)
+const char *worker_nets_name(const struct worker_nets *n, enum worker_net_id id, const char **why)
 {
-    const struct worker_net *net = garment ? &n->garment : &n->body;
+    const struct worker_net *net = id == WORKER_NET_BODY ? &n->body : id == WORKER_NET_GARMENT ? &n->garment : &n->back;
     if (why)
-        *why = garment ? n->garment_why : n->body_why;
+        *why = id == WORKER_NET_BODY ? n->body_why : id == WORKER_NET_GARMENT ? n->garment_why : n->back_why;
     return net->m ? net->name : NULL;
 }
 
@@ -279,6 +333,36 @@ enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8
     return TRYON_OK;
 }
 
+/* The back generator on the garment encoder's features (zero noise: its most typical
+   completion, and the same bytes every run) -> pred->back (linear RGB). Without a generator,
+   or one conditioned on features of another size, pred->back stays empty. */
+static enum tryon_status back_texture(struct worker_nets *nets, struct worker_net_garment *pred)
+{
+    struct worker_net *g = &nets->back, *e = &nets->garment;
+    int fc, fh, fw;
+    if (!g->m || !nn_model_tensor_shape(e->m, "features", &fc, &fh, &fw) || fc * fh * fw != g->cond_dim)
+        return TRYON_OK;
+    float *cond = g->in_host, *noise = cond + g->cond_dim, *img = noise + g->noise_dim;
+    kern_download(nets->ctx, cond, nn_model_output(e->m, "features"), (size_t)g->cond_dim);
+    memset(noise, 0, sizeof(float) * (size_t)g->noise_dim);
+    kern_upload(nets->ctx, nn_model_input(g->m, "features"), cond, (size_t)g->cond_dim);
+    kern_upload(nets->ctx, nn_model_input(g->m, "noise"), noise, (size_t)g->noise_dim);
+    nn_model_forward(g->m, 1, false);
+    int B = g->side;
+    kern_download(nets->ctx, img, nn_model_output(g->m, "image"), (size_t)3 * B * B);
+    enum tryon_status s = imgf_alloc(&pred->back, B, B, 3);
+    if (s)
+        return s;
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < B * B; i++) {
+            /* tanh range -> the sRGB byte it was trained on -> linear albedo */
+            float byte = rintf(fminf(255.0f, fmaxf(0.0f, (img[(size_t)c * B * B + i] + 1.0f) * 127.5f)));
+            pred->back.px[(size_t)i * 3 + c] = img_srgb_to_linear(byte / 255.0f);
+        }
+    pred->back_side_m = g->side_m;
+    return TRYON_OK;
+}
+
 enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
                                       struct worker_net_garment *pred)
 {
@@ -313,5 +397,5 @@ enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img
         pred->lm[l][0] = (reg_get(n, vals, nx) + 1.0f) * 0.5f * (float)im->w;
         pred->lm[l][1] = (reg_get(n, vals, ny) + 1.0f) * 0.5f * (float)im->h;
     }
-    return TRYON_OK;
+    return back_texture(nets, pred);
 }

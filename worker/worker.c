@@ -45,6 +45,7 @@ struct garment_slot {
     struct imgf tex;               /* UV atlas texture from the photo (w = 0: none, plain colour) */
     char tex_error[200];           /* why there is no texture */
     bool net;                      /* the garment network named the type */
+    bool back_net;                 /* the back generator completed the back's print */
     double t_load, t_segment, t_estimate;
     bool charged;                  /* its stage times were reported in a pair's record */
 };
@@ -109,15 +110,15 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
 
 void worker_estimators(const struct worker *w, char *buf, size_t n)
 {
-    char part[2][512];
-    for (int k = 0; k < 2; k++) {
-        const char *why, *name = worker_nets_name(w->nets, k == 1, &why);
+    char part[3][512];
+    for (int k = 0; k < 3; k++) {
+        const char *why, *name = worker_nets_name(w->nets, (enum worker_net_id)k, &why);
         if (name)
             snprintf(part[k], sizeof part[k], "network %s", name);
         else
             snprintf(part[k], sizeof part[k], "classical (%.400s)", why);
     }
-    snprintf(buf, n, "body %s, garment %s", part[0], part[1]);
+    snprintf(buf, n, "body %s, garment %s, garment back %s", part[0], part[1], part[2]);
 }
 
 static void person_clear(struct person_slot *p)
@@ -226,7 +227,7 @@ static struct person_slot *get_person(struct worker *w, const struct worker_pair
     }
     double t0 = time_now();
     struct avatar_person_prior prior;
-    ps->net = worker_nets_name(w->nets, false, NULL) && worker_nets_person(w->nets, &im, mask, &prior, NULL) == TRYON_OK;
+    ps->net = worker_nets_name(w->nets, WORKER_NET_BODY, NULL) && worker_nets_person(w->nets, &im, mask, &prior, NULL) == TRYON_OK;
     s = avatar_estimate_person_prior(w->model, &im, mask, p->height_hint_cm, ps->net ? &prior : NULL, &ps->est);
     if (s == TRYON_OK)
         s = avatar_body_build(w->model, &ps->est.body, &ps->body);
@@ -267,10 +268,13 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     }
     double t0 = time_now();
     /* the network names the type unless the catalog does; the classical estimator reads the
-       rest for that type */
+       rest for that type; the back generator completes the back's print */
     const char *type = p->garment_type ? p->garment_type : "";
     struct worker_net_garment gp;
-    if (!type[0] && worker_nets_name(w->nets, true, NULL) && worker_nets_garment(w->nets, &im, mask, &gp) == TRYON_OK) {
+    memset(&gp, 0, sizeof gp);
+    bool net = worker_nets_name(w->nets, WORKER_NET_GARMENT, NULL) &&
+               worker_nets_garment(w->nets, &im, mask, &gp) == TRYON_OK;
+    if (net && !type[0]) {
         type = avatar_garment_type_name(gp.type);
         gs->net = true;
     }
@@ -280,8 +284,11 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     else
         gs->ok = true;
     /* the texture is a refinement: without it (too few landmarks) the garment is plain */
-    if (s == TRYON_OK && avatar_garment_texture(w->model, &im, mask, &gs->est, WORKER_TEXTURE_SIZE, &gs->tex))
+    gs->back_net = gp.back.w > 0;
+    if (s == TRYON_OK && avatar_garment_texture_back(w->model, &im, mask, &gs->est, WORKER_TEXTURE_SIZE,
+                                                     gs->back_net ? &gp.back : NULL, gp.back_side_m, &gs->tex))
         snprintf(gs->tex_error, sizeof gs->tex_error, "%s", tryon_errmsg());
+    imgf_free(&gp.back);
     gs->t_estimate = time_now() - t0;
     free(mask);
     img8_free(&im);
@@ -505,6 +512,8 @@ static void record_garment(struct json_w *r, const struct garment_slot *gs)
     json_str(r, avatar_garment_type_name(gs->est.type));
     json_key(r, "estimator");
     json_str(r, gs->net ? "network" : "classical");
+    json_key(r, "back");
+    json_str(r, gs->back_net ? "generated" : "ground colour");
     json_key(r, "color_srgb");
     json_arr_begin(r);
     for (int c = 0; c < 3; c++)

@@ -82,7 +82,8 @@ struct worker_nets;
 enum tryon_status worker_nets_load(const char *dir, struct kern_ctx *ctx, struct worker_nets **out);
 void worker_nets_free(struct worker_nets *n);
 /* The loaded network's model name, or NULL with *why (may be NULL) set to the reason. */
-const char *worker_nets_name(const struct worker_nets *n, bool garment, const char **why);
+enum worker_net_id { WORKER_NET_BODY, WORKER_NET_GARMENT, WORKER_NET_BACK };
+const char *worker_nets_name(const struct worker_nets *n, enum worker_net_id id, const char **why);
 /* What the body network reads from a photo beside the prior (for the record and the bench). */
 struct worker_net_body {
     float stature_cm;
@@ -96,6 +97,9 @@ struct worker_net_garment {
     float confidence;          /* softmax probability of the type */
     float length, sleeve;      /* NAN when the head lacks them */
     float lm[AVATAR_LM_N][2];  /* photo pixels; NAN where absent */
+    struct imgf back;          /* the back generator's completion of the back's print (linear RGB,
+                                  row 0 = top; w = 0 without a generator); the caller frees it */
+    float back_side_m;         /* metres of the back its side spans */
 };
 enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
                                       struct worker_net_garment *pred);
