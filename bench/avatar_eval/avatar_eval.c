@@ -597,7 +597,7 @@ static void summary(const struct person_res *pr, int np, const struct garment_re
             if (!gr[i].w[k].ok)
                 printf("\n- %s, garment %s: %s", WAY_NAMES[k], gr[i].id, gr[i].w[k].error), nf++;
     }
-    printf("%s\n\n", nf ? "\n" : "\nnone\n");
+    printf("%s", nf ? "\n\n" : "\nnone\n\n");
 }
 
 int main(int argc, char **argv)
@@ -769,6 +769,16 @@ int main(int argc, char **argv)
     for (int i = 0; i < ng; i++)
         if (!gr[i].w[0].ok)
             printf("\n- garment %s failed: %s", gr[i].id, gr[i].w[0].error);
+    if (models) {
+        printf("\n\n## Garments: network\n\nMisclassified by the garment network (network + fit takes its type):\n\n"
+               "| id | true | estimated | confidence | print | length | sleeve |\n|---|---|---|---|---|---|---|\n");
+        for (int i = 0; i < ng; i++)
+            if (gr[i].w[WAY_NET].ok && gr[i].w[WAY_NET].type_est != gr[i].type_true)
+                printf("| %s | %s | %s | %.2f | %s | %.2f | %.2f |\n", gr[i].id,
+                       avatar_garment_type_name((enum avatar_garment_type)gr[i].type_true),
+                       avatar_garment_type_name((enum avatar_garment_type)gr[i].w[WAY_NET].type_est),
+                       gr[i].w[WAY_NET].confidence, gr[i].print, gr[i].length, gr[i].sleeve);
+    }
     printf("\n\n(%d images estimated in %.1f s on %d threads)\n", n, secs, omp_get_max_threads());
 
     free(order);

@@ -37,7 +37,7 @@ t2=$(date +%s)
   if [ -n "$models" ]; then
     for f in body_encoder garment_encoder; do
       if [ -f "$models/$f.safetensors" ]; then
-        echo "Model $f.safetensors: sha256 $(sha256sum "$models/$f.safetensors" | cut -c1-16)."
+        echo "Model $models/$f.safetensors: sha256 $(sha256sum "$models/$f.safetensors" | cut -c1-16)."
       else
         echo "Model $f.safetensors: absent from $models."
       fi

@@ -18,6 +18,7 @@ trap 'rm -f "$out"' EXIT
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start."
   echo "Each row: two warm-up forwards, then the median (and fastest, slowest) of $reps timed forwards of one batch"
   echo "of seeded uniform input in [-1, 1]; images/s = batch / median. GFLOP/s from nn_model_flops."
+  echo "Weights from $models; the speed depends on the architecture (the file's model_yaml), not on the weight values."
   echo
   for f in body_encoder garment_encoder; do
     file="$models/$f.safetensors"
