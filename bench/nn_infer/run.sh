@@ -18,6 +18,10 @@ trap 'rm -f "$out"' EXIT
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg) at the start."
   echo "Each row: two warm-up forwards, then the median (and fastest, slowest) of $reps timed forwards of one batch"
   echo "of seeded uniform input in [-1, 1]; images/s = batch / median. GFLOP/s from nn_model_flops."
+  if awk -v n="$(nproc)" '{exit !($1 > n)}' /proc/loadavg; then
+    echo "The load average is above the core count: other processes hold the cores, so these times are"
+    echo "inflated and noisy, the 2-thread rows most (an OpenMP barrier waits for a descheduled thread)."
+  fi
   echo "Weights from $models; the speed depends on the architecture (the file's model_yaml), not on the weight values."
   echo
   for f in body_encoder garment_encoder; do
