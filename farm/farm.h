@@ -24,6 +24,8 @@ int farm_cmd_render(int argc, char **argv, int rank, int world);
 int farm_cmd_check(int argc, char **argv, int rank, int world);
 int farm_cmd_info(int argc, char **argv, int rank, int world);
 int farm_cmd_synth(int argc, char **argv, int rank, int world);
+/* train.c: `tryon train CONFIG.yaml`, data-parallel over the ranks. */
+int farm_cmd_train(int argc, char **argv, int rank, int world);
 /* shards.c: synth's shard mode (a config with `shards`): training data as safetensors shard
    files + index.json in out; every rank renders its share, rank 0 writes the index. */
 struct worker;

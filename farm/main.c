@@ -11,7 +11,6 @@
 volatile sig_atomic_t farm_stop_requested;
 
 /* farm/train.c (its declaration belongs in farm.h, outside this helper's files) */
-int farm_cmd_train(int argc, char **argv, int rank, int world);
 
 static void on_stop_signal(int sig)
 {
