@@ -10,7 +10,6 @@
 
 volatile sig_atomic_t farm_stop_requested;
 
-/* farm/train.c (its declaration belongs in farm.h, outside this helper's files) */
 
 static void on_stop_signal(int sig)
 {
