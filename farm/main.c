@@ -10,7 +10,6 @@
 
 volatile sig_atomic_t farm_stop_requested;
 
-
 static void on_stop_signal(int sig)
 {
     (void)sig;
