@@ -17,14 +17,17 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tryon train CONFIG.yaml [--out DIR] [--data DIR] [--steps N] [--threads N] [--quiet]\n"
+    fprintf(f, "usage: tryon train CONFIG.yaml [--out DIR] [--data DIR] [--steps N] [--threads N] [--device cpu|cuda]\n"
+               "                   [--quiet]\n"
                "\n"
                "Trains the model a training config names (configs/train/README.md) on a shard dataset\n"
                "written by `tryon synth`, data-parallel over the ranks of mpirun. DIR (default\n"
                "./train-<name>) receives ckpt-NNNNNN/ checkpoints and the final model.safetensors; a\n"
                "re-run resumes from the newest complete checkpoint. --data replaces the config's dataset\n"
                "folder, --steps its step count (a different run: its checkpoints do not mix), --threads\n"
-               "the CPU threads per rank (default: cores / ranks on this node).\n");
+               "the CPU threads per rank (default: cores / ranks on this node). --device cuda trains on the\n"
+               "GPU of the rank's node-local index (a CUDA build; gradients then travel by NCCL when it\n"
+               "was built, else through host memory over MPI).\n");
 }
 
 /* Ranks on this node, from the launcher's environment (Open MPI, MPICH, Slurm). */
@@ -57,18 +60,19 @@ int farm_cmd_train(int argc, char **argv, int rank, int world)
     static const struct option longs[] = {{"out", required_argument, 0, 'o'},   {"data", required_argument, 0, 'd'},
                                           {"steps", required_argument, 0, 's'}, {"threads", required_argument, 0, 't'},
                                           {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
+                                          {"device", required_argument, 0, 'D'}, {0, 0, 0, 0}};
     const char *out = NULL, *data = NULL;
     int steps = 0, threads = 0, c;
-    bool quiet = false, bad = false;
+    bool quiet = false, bad = false, cuda = false;
     optind = 1;
     opterr = rank == 0;
-    while ((c = getopt_long(argc, argv, "o:d:s:t:qh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:d:s:t:qhD:", longs, NULL)) != -1) {
         if (c == 'o') out = optarg;
         else if (c == 'd') data = optarg;
         else if (c == 's') bad |= (steps = atoi(optarg)) <= 0;
         else if (c == 't') bad |= (threads = atoi(optarg)) <= 0;
         else if (c == 'q') quiet = true;
+        else if (c == 'D') bad |= !(cuda = !strcmp(optarg, "cuda")) && strcmp(optarg, "cpu");
         else {
             if (rank == 0)
                 usage(c == 'h' ? stdout : stderr);
@@ -110,7 +114,8 @@ int farm_cmd_train(int argc, char **argv, int rank, int world)
         if (threads < 1)
             threads = 1;
     }
-    struct kern_ctx *ctx = kern_create(KERN_BACKEND_CPU, threads);
+    const char *lr = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    struct kern_ctx *ctx = cuda ? kern_create(KERN_BACKEND_CUDA, lr ? atoi(lr) : 0) : kern_create(KERN_BACKEND_CPU, threads);
     if (!ctx) {
         fprintf(stderr, "tryon train: rank %d: %s\n", rank, tryon_errmsg());
         nn_train_cfg_free(cfg);
