@@ -3,9 +3,11 @@
  * DIR/index.json names the shards of each kind ("persons", "garments"); each shard is a
  * safetensors file with "input" U8 [n, 4, S, S] (planar RGB + mask), "target" F32 [n, T]
  * (columns = the kind's target names, NaN = absent) and, for kinds with classes, "label"
- * I32 [n]. Every shard of the asked kind is loaded into one byte array (inputs stay bytes:
- * 20k samples of 4x96x96 are 740 MB) and split by shards: the last val_shards shards are
- * the validation set. The epoch order is a pure function of (seed, epoch), so a resumed run
+ * I32 [n], and optionally a per-sample image tensor named by the caller (the GAN's target:
+ * garment shards' "back" U8 [n, 3, B, B], shape [3, B, B] in index.json kinds.<kind>.back).
+ * Every shard of the asked kind is loaded into one byte array (inputs stay bytes: 20k
+ * samples of 4x96x96 are 740 MB) and split by shards: the last val_shards shards are the
+ * validation set. The epoch order is a pure function of (seed, epoch), so a resumed run
  * sees the same batches as an uninterrupted one. */
 #include "nn/nn.h"
 
@@ -23,12 +25,16 @@ struct nn_data_split {
     uint8_t *input;   /* (n, 4, S, S) */
     float *target;    /* (n, T) */
     int32_t *label;   /* (n), NULL without classes */
+    uint8_t *image;   /* (n, C, B, B), NULL without an image tensor */
 };
 
 struct nn_data {
     int side, n_targets, n_classes;
     char **targets, **classes;
     bool has_labels;
+    char image[NN_NAME_MAX];  /* image tensor name, "" when none */
+    int img_c, img_side;      /* its per-sample shape (C, B, B) */
+    double img_side_m;        /* kinds.<kind>.<image>_side_m, NaN when absent */
     struct nn_data_split split[2];
 };
 
@@ -95,6 +101,7 @@ void nn_data_free(struct nn_data *d)
         free(d->split[s].input);
         free(d->split[s].target);
         free(d->split[s].label);
+        free(d->split[s].image);
     }
     free(d);
 }
@@ -138,20 +145,27 @@ static enum tryon_status load_shard(struct nn_data *d, const char *dir, const st
     s = nn_st_read(path, 0, &f);
     if (s < 0)
         return tryon_failctx(s, "shard %zu of index.json", r->index);
-    const struct nn_st_tensor *ti, *tt, *tl = NULL;
+    const struct nn_st_tensor *ti, *tt, *tl = NULL, *tim = NULL;
     int64_t n = r->count, S = d->side;
-    int64_t shp_in[4] = {n, 4, S, S}, shp_t[2] = {n, d->n_targets}, shp_l[1] = {n};
+    int64_t shp_in[4] = {n, 4, S, S}, shp_t[2] = {n, d->n_targets}, shp_l[1] = {n},
+            shp_im[4] = {n, d->img_c, d->img_side, d->img_side};
     s = check_tensor(f, "input", NN_U8, 4, shp_in, &ti);
     if (s == TRYON_OK)
         s = check_tensor(f, "target", NN_F32, 2, shp_t, &tt);
     if (s == TRYON_OK && d->has_labels)
         s = check_tensor(f, "label", NN_I32, 1, shp_l, &tl);
+    if (s == TRYON_OK && d->image[0])
+        s = check_tensor(f, d->image, NN_U8, 4, shp_im, &tim);
     if (s < 0) {
         nn_st_free(f);
         return s;
     }
     size_t per = (size_t)4 * (size_t)S * (size_t)S;
     memcpy(sp->input + (size_t)at * per, f->bytes + f->data_start + ti->begin, (size_t)n * per);
+    if (tim) {
+        size_t pim = (size_t)d->img_c * (size_t)d->img_side * (size_t)d->img_side;
+        memcpy(sp->image + (size_t)at * pim, f->bytes + f->data_start + tim->begin, (size_t)n * pim);
+    }
     float *tg = sp->target + (size_t)at * (size_t)d->n_targets;
     nn_st_copy_f32(f, tt, tg);
     for (size_t i = 0; i < (size_t)n * (size_t)d->n_targets; i++)
@@ -180,7 +194,9 @@ static enum tryon_status alloc_split(struct nn_data *d, struct nn_data_split *sp
     sp->target = malloc(n * (size_t)(d->n_targets ? d->n_targets : 1) * sizeof(float));
     if (d->has_labels)
         sp->label = malloc(n * sizeof(int32_t));
-    if (!sp->input || !sp->target || (d->has_labels && !sp->label))
+    if (d->image[0])
+        sp->image = malloc(n * (size_t)d->img_c * (size_t)d->img_side * (size_t)d->img_side);
+    if (!sp->input || !sp->target || (d->has_labels && !sp->label) || (d->image[0] && !sp->image))
         return tryon_fail(TRYON_ENOMEM, "%s: out of memory for %d samples", path, sp->n);
     return TRYON_OK;
 }
@@ -233,6 +249,28 @@ static enum tryon_status open_parsed(struct nn_data *d, const char *dir, const c
     if (s < 0)
         return s;
     d->has_labels = d->n_classes > 0;
+    d->img_side_m = NAN;
+    if (d->image[0]) {
+        /* kinds.<kind>.<image> = [C, B, B]; kinds.<kind>.<image>_side_m optional */
+        const struct json_val *im = json_get(k, d->image);
+        if (!im || im->type != JSON_ARR || im->n != 3 || !json_int_in(&im->items[0], 64, &c) || c < 1 ||
+            !json_int_in(&im->items[1], DATA_SIDE_MAX, &h) || !json_int_in(&im->items[2], DATA_SIDE_MAX, &w) ||
+            h != w || h < 4) {
+            snprintf(what, sizeof what, "kinds.%s.%s must be [C, B, B] with 1 <= C <= 64 and 4 <= B <= 1024 (the "
+                     "shape of the shards' '%s' tensor)", kind, d->image, d->image);
+            return fail_idx(path, what);
+        }
+        d->img_c = (int)c, d->img_side = (int)h;
+        char key[NN_NAME_MAX + 16];
+        snprintf(key, sizeof key, "%s_side_m", d->image);
+        const struct json_val *sm = json_get(k, key);
+        if (sm && (sm->type != JSON_NUM || !(sm->num > 0))) {
+            snprintf(what, sizeof what, "kinds.%s.%s must be a positive number", kind, key);
+            return fail_idx(path, what);
+        }
+        if (sm)
+            d->img_side_m = sm->num;
+    }
 
     const struct json_val *sh = json_get(root, "shards");
     if (!sh || sh->type != JSON_ARR)
@@ -288,7 +326,15 @@ static enum tryon_status open_parsed(struct nn_data *d, const char *dir, const c
 
 enum tryon_status nn_data_open(const char *dir, const char *kind, int val_shards, struct nn_data **out)
 {
+    return nn_data_open_image(dir, kind, val_shards, NULL, out);
+}
+
+enum tryon_status nn_data_open_image(const char *dir, const char *kind, int val_shards, const char *image,
+                                     struct nn_data **out)
+{
     *out = NULL;
+    if (image && (!image[0] || strlen(image) >= NN_NAME_MAX))
+        return tryon_fail(TRYON_EINVAL, "%s: image tensor name '%s' is empty or too long", dir, image);
     char path[PATH_MAX];
     enum tryon_status s = fs_join(path, sizeof path, dir, "index.json");
     if (s < 0)
@@ -308,6 +354,8 @@ enum tryon_status nn_data_open(const char *dir, const char *kind, int val_shards
         json_free(root);
         return tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
     }
+    if (image)
+        snprintf(d->image, sizeof d->image, "%s", image);
     s = open_parsed(d, dir, path, root, kind, val_shards);
     json_free(root);
     if (s < 0) {
@@ -369,6 +417,29 @@ void nn_data_fill_input(const struct nn_data *d, enum nn_split s, const int32_t 
         for (size_t row = 0; row < (size_t)4 * (size_t)S; row++)
             for (int x = 0; x < S; x++)
                 dst[row * (size_t)S + (size_t)x] = (float)src[row * (size_t)S + (size_t)(fl ? S - 1 - x : x)] / 127.5f - 1.0f;
+    }
+}
+
+bool nn_data_image_shape(const struct nn_data *d, int *c, int *side, double *side_m)
+{
+    if (!d->image[0])
+        return false;
+    *c = d->img_c, *side = d->img_side;
+    if (side_m)
+        *side_m = d->img_side_m;
+    return true;
+}
+
+void nn_data_fill_image(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, float *host)
+{
+    assert(d->image[0]);
+    size_t per = (size_t)d->img_c * (size_t)d->img_side * (size_t)d->img_side;
+    for (int i = 0; i < n; i++) {
+        assert(idx[i] >= 0 && idx[i] < d->split[s].n);
+        const uint8_t *src = d->split[s].image + (size_t)idx[i] * per;
+        float *dst = host + (size_t)i * per;
+        for (size_t j = 0; j < per; j++)
+            dst[j] = (float)src[j] / 127.5f - 1.0f;
     }
 }
 

@@ -295,7 +295,17 @@ enum nn_split { NN_SPLIT_TRAIN = 0, NN_SPLIT_VAL = 1 };
  * the shards of `kind`. Errors name the file (index.json field, or the shard). val_shards
  * must leave at least one training shard. */
 enum tryon_status nn_data_open(const char *dir, const char *kind, int val_shards, struct nn_data **out);
+/* As nn_data_open, and also load every shard's per-sample image tensor `image` (NULL =
+ * none): U8 [n, C, B, B] with [C, B, B] given by index.json kinds.<kind>.<image>, and the
+ * optional positive number kinds.<kind>.<image>_side_m (the image's side in metres). */
+enum tryon_status nn_data_open_image(const char *dir, const char *kind, int val_shards, const char *image,
+                                     struct nn_data **out);
 void nn_data_free(struct nn_data *d);
+/* The image tensor's per-sample shape (C, B, B) and side_m (NaN when index.json has none);
+ * false when the dataset was opened without one. side_m may be NULL. */
+bool nn_data_image_shape(const struct nn_data *d, int *c, int *side, double *side_m);
+/* Image tensor of samples idx[0..n) of a split into host memory (n, C, B, B): byte / 127.5 - 1. */
+void nn_data_fill_image(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, float *host);
 int nn_data_count(const struct nn_data *d, enum nn_split s);   /* samples */
 int nn_data_side(const struct nn_data *d);                     /* S of input [4, S, S] */
 int nn_data_n_targets(const struct nn_data *d);
@@ -325,9 +335,24 @@ struct nn_train_loss {
     float weight;              /* factor of this loss in the total */
     int line;                  /* YAML line, for messages */
 };
+/* GAN mode (key `gan:` instead of `model:` and `losses:`; nn/gan.c): a conditional DCGAN
+ * generator (inputs "features" and "noise", output "image") and discriminator (inputs
+ * "image" and "features", output "logit") learn the dataset's image tensor `target` from
+ * the "features" output of a frozen encoder (a trained weight file with metadata model_yaml)
+ * applied to each sample's network input. Generator loss = adversarial * BCE(D(G(c, z)), 1)
+ * + l1 * |G(c, z) - real|; discriminator loss = BCE(D(real, c), 1) + BCE(D(G(c, z), c), 0). */
+struct nn_train_gan {
+    char generator_path[1024];     /* model YAMLs, resolved against the config's folder */
+    char discriminator_path[1024];
+    char condition_path[1024];     /* the frozen encoder's weight file */
+    char target[NN_NAME_MAX];      /* shard image tensor U8 [n, C, B, B] */
+    double l1, adversarial;        /* loss weights (default 100, 1) */
+    int line, line_generator, line_discriminator, line_condition, line_target;
+};
 struct nn_train_cfg {
     char path[1024];           /* the YAML file (messages); "" for a string */
     char name[NN_NAME_MAX];
+    struct nn_train_gan *gan;  /* GAN mode when not NULL (then no model and no losses) */
     char model_path[1024];     /* resolved against the YAML's folder */
     char data_dir[1024];       /* resolved against the YAML's folder; --data replaces it */
     char kind[32];             /* dataset kind: "persons", "garments" */
@@ -372,18 +397,21 @@ struct nn_train_opts {
 struct nn_train_result {
     int start_step;            /* 0, or the checkpoint resumed from */
     int steps_done;            /* last step completed */
+    /* the losses below are, in GAN mode, the generator's L1 to the targets (tanh units) */
     double first_loss;         /* total training loss of the first step this run took */
     double last_loss;          /* total training loss of the last step */
     double val_loss;           /* validation loss at the last checkpoint (NaN without val shards) */
     double samples_per_s;      /* global samples per second over this run's steps */
     double comm_share;         /* fraction of step time in nn_dp_average_grads */
-    char params_sha256[65];    /* digest of the final parameters and buffers (every rank) */
+    char params_sha256[65];    /* digest of the final parameters and buffers (every rank; GAN:
+                                  of the generator's, then the discriminator's) */
 };
 /* Train cfg's model on its dataset as rank comm->rank of comm->world (comm NULL = one
  * process). Resumes from the newest OUT/ckpt-NNNNNN holding DONE; writes a checkpoint every
  * checkpoint_every steps and at the end (keeping the last two), then OUT/model.safetensors
- * with the metadata inference needs. Rank 0 writes every file. The same config, seed,
- * data and rank count give the same bytes, resumed or not. ctx is borrowed. */
+ * with the metadata inference needs (GAN mode: OUT/generator.safetensors and
+ * OUT/discriminator.safetensors). Rank 0 writes every file. The same config, seed, data and
+ * rank count give the same bytes, resumed or not. ctx is borrowed. */
 enum tryon_status nn_train_run(const struct nn_train_cfg *cfg, const struct nn_comm *comm, struct kern_ctx *ctx,
                                const struct nn_train_opts *opts, struct nn_train_result *res);
 

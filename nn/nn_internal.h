@@ -1,5 +1,7 @@
 /* nn_internal.h: what the files of nn/ share and nobody else sees: the model struct, the
- * per-layer run-time record, and the lifetime planner. */
+ * per-layer run-time record, the lifetime planner, and what the supervised trainer
+ * (train.c) shares with the GAN trainer (gan.c): agreement over ranks, the batch order,
+ * checkpoint folders, optimizer and per-rank buffer files. */
 #ifndef TRYON_NN_INTERNAL_H
 #define TRYON_NN_INTERNAL_H
 
@@ -66,5 +68,55 @@ size_t nn_plan_slots(struct nn_slot *slots, int n);
 
 /* Fold every BN of an INFER_FOLD model into its conv (params.c). */
 void nn_model_fold(struct nn_model *m);
+
+/* ===== shared by train.c and gan.c ======================================================*/
+/* *comm, or the one-process transport when comm is NULL. */
+struct nn_comm nn_tr_comm(const struct nn_comm *comm);
+/* Every rank learns whether any rank failed; a rank that did not fail gets a message. */
+enum tryon_status nn_tr_agree(const struct nn_comm *comm, enum tryon_status s);
+
+/* The batch order: the epoch permutation of nn_data_permutation(seed, epoch) over n
+ * training samples, cut into global batches of `batch` (remainder dropped); rank r takes
+ * b samples from position pos + r * b. */
+struct nn_tr_batches {
+    uint64_t seed;
+    int batch, b, rank, n;
+    int epoch, pos;       /* next batch: permutation of `epoch`, from position `pos` */
+    int perm_epoch;       /* epoch the perm array holds, -1 none */
+    int32_t *perm, *idx;  /* (n), this step's slice (b) */
+};
+enum tryon_status nn_tr_batches_init(struct nn_tr_batches *bt, uint64_t seed, int batch, int b, int rank, int n);
+void nn_tr_batches_free(struct nn_tr_batches *bt);
+/* Fill bt->idx with this rank's slice of the next global batch; returns the position of
+ * its first sample in the epoch permutation. */
+int nn_tr_next_batch(struct nn_tr_batches *bt);
+
+/* OUT/ckpt-NNNNNN into out ("" when too long). */
+void nn_tr_ckpt_dir(const char *out_dir, int step, char *out, size_t cap);
+/* Keep the two newest complete checkpoints; remove every other checkpoint folder. */
+void nn_tr_prune_ckpts(const char *out_dir);
+/* Write dir/state.json (j's text) then the empty dir/DONE. */
+enum tryon_status nn_tr_write_state(const char *dir, struct json_w *j);
+/* Rank 0: the newest complete checkpoint's step, epoch and position (0s when none), its
+ * state.json checked against the config hash, the training count and the steps. */
+enum tryon_status nn_tr_find_resume(const char *out_dir, const char *hash, int n_train, int steps, int world,
+                                    int64_t st[3]);
+/* AdamW state file: "adamw.m", "adamw.v" F32 [trainable floats], metadata "t". */
+enum tryon_status nn_tr_save_optim(struct nn_model *m, struct kern_ctx *ctx, const char *path);
+enum tryon_status nn_tr_load_optim(struct nn_model *m, const char *path);
+/* One rank's own BN statistics (a checkpoint a signal forced off the grid):
+ * OUT/ckpt-NNNNNN/<prefix>buffers-rank<r>-of<W>.safetensors. Loading a missing file is not
+ * an error (nothing to restore); a model without buffers writes nothing. */
+enum tryon_status nn_tr_rank_buffers_path(const char *out_dir, int step, const char *prefix,
+                                          const struct nn_comm *comm, char *out, size_t cap);
+enum tryon_status nn_tr_save_buffers(struct nn_model *m, struct kern_ctx *ctx, const char *path);
+enum tryon_status nn_tr_load_buffers(struct nn_model *m, struct kern_ctx *ctx, const char *path);
+/* Digest of parameters and buffers: update with each model, then the hex string. */
+void nn_tr_digest_update(struct sha256 *h, struct nn_model *m, struct kern_ctx *ctx);
+void nn_tr_digest_hex(struct sha256 *h, char out[65]);
+
+/* The GAN trainer (gan.c): nn_train_run when cfg->gan is set. */
+enum tryon_status nn_gan_run(const struct nn_train_cfg *cfg, const struct nn_comm *comm, struct kern_ctx *ctx,
+                             const struct nn_train_opts *opts, struct nn_train_result *res);
 
 #endif

@@ -366,10 +366,8 @@ struct trainer {
     int side, b;          /* input side, per-rank batch */
     struct loss_rt *loss;
     float *in_host;       /* (b, 4, S, S) */
-    int32_t *perm, *idx;  /* epoch permutation (n_train), this step's slice (b) */
+    struct nn_tr_batches bt; /* the batch order; bt.idx = this step's slice */
     bool *flip;           /* (b) */
-    int epoch, pos;       /* next batch: permutation of `epoch`, from position `pos` */
-    int perm_epoch;       /* epoch the perm array holds, -1 none */
     char hash[65];        /* config hash */
     double *step_losses;  /* n_losses + 2 doubles: total, per loss, stop flag (averaged) */
     double val_total;
@@ -377,7 +375,7 @@ struct trainer {
     double lr;
 };
 
-/* ----- single-process transport --------------------------------------------------------*/
+/* ----- what the supervised and the GAN trainer share (nn_internal.h) ------------------*/
 static int solo_allreduce(void *user, float *buf, size_t n)
 {
     (void)user, (void)buf, (void)n;
@@ -390,19 +388,62 @@ static int solo_bcast(void *user, void *buf, size_t n, int root)
     return 0;
 }
 
-/* Every rank learns whether any rank failed; a rank that did not fail gets a message. */
-static enum tryon_status agree(struct trainer *t, enum tryon_status s)
+struct nn_comm nn_tr_comm(const struct nn_comm *comm)
 {
-    if (t->comm.world == 1)
+    if (comm)
+        return *comm;
+    return (struct nn_comm){.rank = 0, .world = 1, .allreduce_sum = solo_allreduce, .bcast = solo_bcast};
+}
+
+enum tryon_status nn_tr_agree(const struct nn_comm *comm, enum tryon_status s)
+{
+    if (comm->world == 1)
         return s;
     float flag = s < 0 ? 1.0f : 0.0f;
-    if (t->comm.allreduce_sum(t->comm.user, &flag, 1) != 0)
-        return tryon_fail(TRYON_EIO, "train: rank %d: the allreduce failed", t->comm.rank);
+    if (comm->allreduce_sum(comm->user, &flag, 1) != 0)
+        return tryon_fail(TRYON_EIO, "train: rank %d: the allreduce failed", comm->rank);
     if (s < 0)
         return s;
     if (flag > 0)
-        return tryon_fail(TRYON_EIO, "train: rank %d: another rank failed (see its message)", t->comm.rank);
+        return tryon_fail(TRYON_EIO, "train: rank %d: another rank failed (see its message)", comm->rank);
     return TRYON_OK;
+}
+
+static enum tryon_status agree(struct trainer *t, enum tryon_status s)
+{
+    return nn_tr_agree(&t->comm, s);
+}
+
+enum tryon_status nn_tr_batches_init(struct nn_tr_batches *bt, uint64_t seed, int batch, int b, int rank, int n)
+{
+    *bt = (struct nn_tr_batches){.seed = seed, .batch = batch, .b = b, .rank = rank, .n = n, .perm_epoch = -1};
+    bt->perm = malloc((size_t)(n ? n : 1) * sizeof *bt->perm);
+    bt->idx = malloc((size_t)(b ? b : 1) * sizeof *bt->idx);
+    return bt->perm && bt->idx ? TRYON_OK : tryon_fail(TRYON_ENOMEM, "train: out of memory");
+}
+
+void nn_tr_batches_free(struct nn_tr_batches *bt)
+{
+    free(bt->perm);
+    free(bt->idx);
+    bt->perm = bt->idx = NULL;
+}
+
+int nn_tr_next_batch(struct nn_tr_batches *bt)
+{
+    if (bt->pos + bt->batch > bt->n) {
+        bt->epoch++;
+        bt->pos = 0;
+    }
+    if (bt->perm_epoch != bt->epoch) {
+        nn_data_permutation(bt->seed, bt->epoch, bt->n, bt->perm);
+        bt->perm_epoch = bt->epoch;
+    }
+    int first = bt->pos + bt->rank * bt->b;
+    for (int i = 0; i < bt->b; i++)
+        bt->idx[i] = bt->perm[first + i];
+    bt->pos += bt->batch;
+    return first;
 }
 
 /* ----- setup checks ---------------------------------------------------------------------*/
@@ -613,28 +654,17 @@ static double loss_eval(const struct trainer *t, struct loss_rt *r, enum nn_spli
 }
 
 /* ----- batches --------------------------------------------------------------------------*/
-/* This rank's slice of the next global batch; advances (epoch, pos). */
+/* This rank's slice of the next global batch and its flips; advances the order. */
 static void next_batch(struct trainer *t)
 {
-    int n = nn_data_count(t->data, NN_SPLIT_TRAIN), B = t->cfg->batch;
-    if (t->pos + B > n) {
-        t->epoch++;
-        t->pos = 0;
-    }
-    if (t->perm_epoch != t->epoch) {
-        nn_data_permutation(t->cfg->seed, t->epoch, n, t->perm);
-        t->perm_epoch = t->epoch;
-    }
-    int first = t->pos + t->comm.rank * t->b;
-    for (int i = 0; i < t->b; i++) {
-        t->idx[i] = t->perm[first + i];
-        if (t->cfg->flip) {
+    int first = nn_tr_next_batch(&t->bt);
+    if (t->cfg->flip)
+        for (int i = 0; i < t->b; i++) {
             /* a coin per (seed, epoch, position): independent of ranks and resumes */
-            uint64_t h = hash_mix64(t->cfg->seed ^ hash_mix64(((uint64_t)t->epoch << 32) | (uint64_t)(first + i)));
+            uint64_t h =
+                hash_mix64(t->cfg->seed ^ hash_mix64(((uint64_t)t->bt.epoch << 32) | (uint64_t)(first + i)));
             t->flip[i] = (h >> 63) != 0;
         }
-    }
-    t->pos += B;
 }
 
 /* ----- validation -----------------------------------------------------------------------*/
@@ -677,12 +707,17 @@ static void validate(struct trainer *t)
 }
 
 /* ----- checkpoints ----------------------------------------------------------------------*/
-static void ckpt_dir(const struct trainer *t, int step, char *out, size_t cap)
+void nn_tr_ckpt_dir(const char *out_dir, int step, char *out, size_t cap)
 {
     char rel[32];
     snprintf(rel, sizeof rel, "ckpt-%06d", step);
-    if (fs_join(out, cap, t->opts->out_dir, rel) < 0)
+    if (fs_join(out, cap, out_dir, rel) < 0)
         out[0] = 0;
+}
+
+static void ckpt_dir(const struct trainer *t, int step, char *out, size_t cap)
+{
+    nn_tr_ckpt_dir(t->opts->out_dir, step, out, cap);
 }
 
 /* Step of a "ckpt-NNNNNN" name, -1 for anything else. */
@@ -699,18 +734,18 @@ static int ckpt_step(const char *name)
     return v;
 }
 
-static bool ckpt_done(const struct trainer *t, int step)
+static bool ckpt_done(const char *out_dir, int step)
 {
     char d[PATH_MAX], p[PATH_MAX];
-    ckpt_dir(t, step, d, sizeof d);
+    nn_tr_ckpt_dir(out_dir, step, d, sizeof d);
     return d[0] && fs_join(p, sizeof p, d, "DONE") == TRYON_OK && fs_exists(p);
 }
 
-/* Checkpoint steps present in OUT (any, DONE or not), ascending; caller frees. */
-static int list_ckpts(const struct trainer *t, int **steps)
+/* Checkpoint steps present in out_dir (any, DONE or not), ascending; caller frees. */
+static int list_ckpts(const char *out_dir, int **steps)
 {
     *steps = NULL;
-    DIR *dir = opendir(t->opts->out_dir);
+    DIR *dir = opendir(out_dir);
     if (!dir)
         return 0;
     int n = 0, cap = 0;
@@ -739,10 +774,10 @@ static int list_ckpts(const struct trainer *t, int **steps)
 }
 
 /* Remove a checkpoint folder: DONE first, so a half-removed folder reads as incomplete. */
-static void remove_ckpt(const struct trainer *t, int step)
+static void remove_ckpt(const char *out_dir, int step)
 {
     char d[PATH_MAX], p[PATH_MAX];
-    ckpt_dir(t, step, d, sizeof d);
+    nn_tr_ckpt_dir(out_dir, step, d, sizeof d);
     if (!d[0] || fs_join(p, sizeof p, d, "DONE") < 0)
         return;
     unlink(p);
@@ -758,17 +793,72 @@ static void remove_ckpt(const struct trainer *t, int step)
         log_warn("train: cannot remove %s: %s", d, strerror(errno));
 }
 
-/* Keep the two newest complete checkpoints; remove every other checkpoint folder. */
-static void prune_ckpts(const struct trainer *t)
+void nn_tr_prune_ckpts(const char *out_dir)
 {
-    int *steps, n = list_ckpts(t, &steps), kept = 0;
+    int *steps, n = list_ckpts(out_dir, &steps), kept = 0;
     for (int i = n - 1; i >= 0; i--) {
-        if (kept < 2 && ckpt_done(t, steps[i]))
+        if (kept < 2 && ckpt_done(out_dir, steps[i]))
             kept++;
         else
-            remove_ckpt(t, steps[i]);
+            remove_ckpt(out_dir, steps[i]);
     }
     free(steps);
+}
+
+enum tryon_status nn_tr_save_optim(struct nn_model *m, struct kern_ctx *ctx, const char *path)
+{
+    size_t nt = nn_model_numel_trainable(m);
+    float *vdev, *mdev = nn_model_adamw_moments(m, &vdev);
+    float *host = malloc((nt ? nt : 1) * sizeof *host);
+    struct nn_st_writer *w = nn_st_writer_create();
+    if (!host || !w) {
+        free(host);
+        nn_st_writer_free(w);
+        return tryon_fail(TRYON_ENOMEM, "train: out of memory");
+    }
+    char tbuf[32];
+    snprintf(tbuf, sizeof tbuf, "%d", nn_model_adamw_t(m));
+    enum tryon_status s = nn_st_add_meta(w, "format", "tryon-adamw");
+    if (s == TRYON_OK)
+        s = nn_st_add_meta(w, "t", tbuf);
+    int64_t shape[1] = {(int64_t)nt};
+    if (s == TRYON_OK && mdev) {
+        kern_download(ctx, host, mdev, nt);
+        s = nn_st_add(w, "adamw.m", NN_F32, 1, shape, host);
+        if (s == TRYON_OK) {
+            kern_download(ctx, host, vdev, nt);
+            s = nn_st_add(w, "adamw.v", NN_F32, 1, shape, host);
+        }
+    }
+    if (s == TRYON_OK)
+        s = nn_st_write(w, path);
+    nn_st_writer_free(w);
+    free(host);
+    return s;
+}
+
+enum tryon_status nn_tr_load_optim(struct nn_model *m, const char *path)
+{
+    struct nn_st_file *f = NULL;
+    enum tryon_status s = nn_st_read(path, 0, &f);
+    if (s < 0)
+        return s;
+    const char *tv = nn_st_meta(f, "t");
+    char *end = NULL;
+    long at = tv ? strtol(tv, &end, 10) : -1;
+    size_t nt = nn_model_numel_trainable(m);
+    float *mh = NULL, *vh = NULL;
+    if (!tv || *end || at < 0 || at > INT_MAX)
+        s = tryon_fail(TRYON_EFORMAT, "%s: metadata 't' is missing or not a step count", path);
+    else if (at > 0 && ((s = nn_st_get_f32(f, "adamw.m", nt, &mh, NULL)) < 0 ||
+                        (s = nn_st_get_f32(f, "adamw.v", nt, &vh, NULL)) < 0))
+        s = tryon_failctx(s, "%s", path);
+    if (s == TRYON_OK && at > 0)
+        nn_model_adamw_set_state(m, mh, vh, (int)at);
+    free(mh);
+    free(vh);
+    nn_st_free(f);
+    return s;
 }
 
 static void json_losses(struct json_w *w, const struct trainer *t, const double *v)
@@ -777,6 +867,17 @@ static void json_losses(struct json_w *w, const struct trainer *t, const double 
     for (int l = 0; l < t->cfg->n_losses; l++)
         json_key(w, t->cfg->losses[l].output), json_num(w, v[l]);
     json_obj_end(w);
+}
+
+enum tryon_status nn_tr_write_state(const char *dir, struct json_w *j)
+{
+    char p[PATH_MAX];
+    enum tryon_status s = fs_join(p, sizeof p, dir, "state.json");
+    if (s == TRYON_OK)
+        s = fs_write_atomic(p, j->buf, j->len);
+    if (s == TRYON_OK && (s = fs_join(p, sizeof p, dir, "DONE")) == TRYON_OK)
+        s = fs_write_atomic(p, "", 0);
+    return s;
 }
 
 static enum tryon_status write_ckpt(struct trainer *t, int step)
@@ -788,36 +889,9 @@ static enum tryon_status write_ckpt(struct trainer *t, int step)
     enum tryon_status s = fs_mkdirs(d);
     if (s == TRYON_OK && (s = fs_join(p, sizeof p, d, "model.safetensors")) == TRYON_OK)
         s = nn_model_save(t->m, p, NULL);
-    if (s < 0)
-        return s;
     /* optimizer: both moments and the step count */
-    size_t nt = nn_model_numel_trainable(t->m);
-    float *vdev, *mdev = nn_model_adamw_moments(t->m, &vdev);
-    float *host = malloc((nt ? nt : 1) * sizeof *host);
-    struct nn_st_writer *w = nn_st_writer_create();
-    if (!host || !w) {
-        free(host);
-        nn_st_writer_free(w);
-        return tryon_fail(TRYON_ENOMEM, "train: out of memory");
-    }
-    char tbuf[32];
-    snprintf(tbuf, sizeof tbuf, "%d", nn_model_adamw_t(t->m));
-    s = nn_st_add_meta(w, "format", "tryon-adamw");
-    if (s == TRYON_OK)
-        s = nn_st_add_meta(w, "t", tbuf);
-    int64_t shape[1] = {(int64_t)nt};
-    if (s == TRYON_OK && mdev) {
-        kern_download(t->ctx, host, mdev, nt);
-        s = nn_st_add(w, "adamw.m", NN_F32, 1, shape, host);
-        if (s == TRYON_OK) {
-            kern_download(t->ctx, host, vdev, nt);
-            s = nn_st_add(w, "adamw.v", NN_F32, 1, shape, host);
-        }
-    }
     if (s == TRYON_OK && (s = fs_join(p, sizeof p, d, "optim.safetensors")) == TRYON_OK)
-        s = nn_st_write(w, p);
-    nn_st_writer_free(w);
-    free(host);
+        s = nn_tr_save_optim(t->m, t->ctx, p);
     if (s < 0)
         return s;
     struct json_w j;
@@ -825,8 +899,8 @@ static enum tryon_status write_ckpt(struct trainer *t, int step)
     json_obj_begin(&j);
     json_key(&j, "step"), json_int(&j, step);
     json_key(&j, "steps"), json_int(&j, t->cfg->steps);
-    json_key(&j, "epoch"), json_int(&j, t->epoch);
-    json_key(&j, "position"), json_int(&j, t->pos);
+    json_key(&j, "epoch"), json_int(&j, t->bt.epoch);
+    json_key(&j, "position"), json_int(&j, t->bt.pos);
     json_key(&j, "seed"), json_int(&j, (long long)t->cfg->seed);
     json_key(&j, "order"), json_str(&j, "epoch permutation = nn_data_permutation(seed, epoch); flips from (seed, "
                                         "epoch, position)");
@@ -839,30 +913,26 @@ static enum tryon_status write_ckpt(struct trainer *t, int step)
     json_key(&j, "world"), json_int(&j, t->comm.world);
     json_key(&j, "config_hash"), json_str(&j, t->hash);
     json_obj_end(&j);
-    s = fs_join(p, sizeof p, d, "state.json");
-    if (s == TRYON_OK)
-        s = fs_write_atomic(p, j.buf, j.len);
+    s = nn_tr_write_state(d, &j);
     json_w_free(&j);
-    if (s == TRYON_OK && (s = fs_join(p, sizeof p, d, "DONE")) == TRYON_OK)
-        s = fs_write_atomic(p, "", 0);
     if (s == TRYON_OK)
-        prune_ckpts(t);
+        nn_tr_prune_ckpts(t->opts->out_dir);
     return s;
 }
 
-/* Rank 0: the newest complete checkpoint's state (step 0 when none). */
-static enum tryon_status find_resume(struct trainer *t, int64_t st[3])
+enum tryon_status nn_tr_find_resume(const char *out_dir, const char *hash, int n_train, int steps, int world,
+                                    int64_t st[3])
 {
     st[0] = st[1] = st[2] = 0;
-    int *steps, n = list_ckpts(t, &steps), step = -1;
+    int *list, n = list_ckpts(out_dir, &list), step = -1;
     for (int i = n - 1; i >= 0 && step < 0; i--)
-        if (ckpt_done(t, steps[i]))
-            step = steps[i];
-    free(steps);
+        if (ckpt_done(out_dir, list[i]))
+            step = list[i];
+    free(list);
     if (step < 0)
         return TRYON_OK;
     char d[PATH_MAX], p[PATH_MAX];
-    ckpt_dir(t, step, d, sizeof d);
+    nn_tr_ckpt_dir(out_dir, step, d, sizeof d);
     enum tryon_status s = fs_join(p, sizeof p, d, "state.json");
     struct json_val *v = NULL;
     if (s == TRYON_OK)
@@ -871,41 +941,38 @@ static enum tryon_status find_resume(struct trainer *t, int64_t st[3])
         return s;
     const char *h = json_get_str(v, "config_hash");
     double ss = json_get_num(v, "step", -1), ep = json_get_num(v, "epoch", -1), po = json_get_num(v, "position", -1);
-    if (!h || strcmp(h, t->hash) != 0)
+    if (!h || strcmp(h, hash) != 0)
         s = tryon_fail(TRYON_EINVAL, "%s: written by another training config (config_hash differs); use a fresh "
                        "output folder or remove the checkpoints", p);
-    else if (ss != step || ep < 0 || po < 0 || ep > INT_MAX || po > nn_data_count(t->data, NN_SPLIT_TRAIN))
+    else if (ss != step || ep < 0 || po < 0 || ep > INT_MAX || po > n_train)
         s = tryon_fail(TRYON_EFORMAT, "%s: step, epoch or position is missing or wrong", p);
-    else if (step > t->cfg->steps)
-        s = tryon_fail(TRYON_EINVAL, "%s: step %d is past the config's %d steps", p, step, t->cfg->steps);
-    else if (json_get_num(v, "world", t->comm.world) != t->comm.world)
+    else if (step > steps)
+        s = tryon_fail(TRYON_EINVAL, "%s: step %d is past the config's %d steps", p, step, steps);
+    else if (json_get_num(v, "world", world) != world)
         log_warn("%s: written by a %g-rank run, resuming on %d ranks: the batches split differently from here on",
-                 p, json_get_num(v, "world", 0), t->comm.world);
+                 p, json_get_num(v, "world", 0), world);
     st[0] = step, st[1] = (int64_t)ep, st[2] = (int64_t)po;
     json_free(v);
     return s;
 }
 
-/* OUT/ckpt-NNNNNN/buffers-rank<r>-of<W>.safetensors: one rank's own BN statistics. */
-static enum tryon_status rank_buffers_path(const struct trainer *t, int step, char *out, size_t cap)
+enum tryon_status nn_tr_rank_buffers_path(const char *out_dir, int step, const char *prefix,
+                                          const struct nn_comm *comm, char *out, size_t cap)
 {
-    char d[PATH_MAX], rel[64];
-    ckpt_dir(t, step, d, sizeof d);
-    snprintf(rel, sizeof rel, "buffers-rank%d-of%d.safetensors", t->comm.rank, t->comm.world);
-    return d[0] ? fs_join(out, cap, d, rel) : tryon_fail(TRYON_ELIMIT, "%s: output path too long", t->opts->out_dir);
+    char d[PATH_MAX], rel[96];
+    nn_tr_ckpt_dir(out_dir, step, d, sizeof d);
+    snprintf(rel, sizeof rel, "%sbuffers-rank%d-of%d.safetensors", prefix, comm->rank, comm->world);
+    return d[0] ? fs_join(out, cap, d, rel) : tryon_fail(TRYON_ELIMIT, "%s: output path too long", out_dir);
 }
 
-/* Every rank writes its unaveraged BN statistics (a checkpoint off the checkpoint_every
- * grid, made by a signal: an uninterrupted run would not average them here). */
-static enum tryon_status save_rank_buffers(struct trainer *t, int step)
+enum tryon_status nn_tr_save_buffers(struct nn_model *m, struct kern_ctx *ctx, const char *path)
 {
-    size_t n_all, nt = nn_model_numel_trainable(t->m);
-    float *arena = nn_model_param_arena(t->m, &n_all);
-    char p[PATH_MAX];
-    enum tryon_status s = rank_buffers_path(t, step, p, sizeof p);
-    if (s < 0 || n_all == nt)
-        return s;
-    if ((s = fs_mkdirs_parent(p)) < 0)
+    size_t n_all, nt = nn_model_numel_trainable(m);
+    float *arena = nn_model_param_arena(m, &n_all);
+    if (n_all == nt)
+        return TRYON_OK;
+    enum tryon_status s = fs_mkdirs_parent(path);
+    if (s < 0)
         return s;
     float *host = malloc((n_all - nt) * sizeof *host);
     struct nn_st_writer *w = nn_st_writer_create();
@@ -914,37 +981,36 @@ static enum tryon_status save_rank_buffers(struct trainer *t, int step)
         nn_st_writer_free(w);
         return tryon_fail(TRYON_ENOMEM, "train: out of memory");
     }
-    kern_download(t->ctx, host, arena + nt, n_all - nt);
+    kern_download(ctx, host, arena + nt, n_all - nt);
     int64_t shape[1] = {(int64_t)(n_all - nt)};
     s = nn_st_add(w, "buffers", NN_F32, 1, shape, host);
     if (s == TRYON_OK)
-        s = nn_st_write(w, p);
+        s = nn_st_write(w, path);
     nn_st_writer_free(w);
     free(host);
     return s;
 }
 
-/* After loading a checkpoint: this rank's own BN statistics when the checkpoint has them. */
-static enum tryon_status load_rank_buffers(struct trainer *t, int step)
+enum tryon_status nn_tr_load_buffers(struct nn_model *m, struct kern_ctx *ctx, const char *path)
 {
-    size_t n_all, nt = nn_model_numel_trainable(t->m);
-    float *arena = nn_model_param_arena(t->m, &n_all);
-    char p[PATH_MAX];
-    enum tryon_status s = rank_buffers_path(t, step, p, sizeof p);
-    if (s < 0 || n_all == nt || !fs_exists(p))
-        return s;
+    size_t n_all, nt = nn_model_numel_trainable(m);
+    float *arena = nn_model_param_arena(m, &n_all);
+    if (n_all == nt || !fs_exists(path))
+        return TRYON_OK;
     struct nn_st_file *f = NULL;
     float *host = NULL;
-    if ((s = nn_st_read(p, 0, &f)) == TRYON_OK && (s = nn_st_get_f32(f, "buffers", n_all - nt, &host, NULL)) < 0)
-        s = tryon_failctx(s, "%s", p);
+    enum tryon_status s = nn_st_read(path, 0, &f);
+    if (s == TRYON_OK && (s = nn_st_get_f32(f, "buffers", n_all - nt, &host, NULL)) < 0)
+        s = tryon_failctx(s, "%s", path);
     if (s == TRYON_OK)
-        kern_upload(t->ctx, arena + nt, host, n_all - nt);
+        kern_upload(ctx, arena + nt, host, n_all - nt);
     free(host);
     nn_st_free(f);
     return s;
 }
 
-/* Every rank: weights and optimizer of checkpoint `step`. */
+/* Every rank: weights and optimizer of checkpoint `step`, and this rank's own BN
+ * statistics when the checkpoint has them. */
 static enum tryon_status load_ckpt(struct trainer *t, int step)
 {
     char d[PATH_MAX], p[PATH_MAX];
@@ -952,27 +1018,11 @@ static enum tryon_status load_ckpt(struct trainer *t, int step)
     enum tryon_status s = fs_join(p, sizeof p, d, "model.safetensors");
     if (s == TRYON_OK)
         s = nn_model_load(t->m, p);
-    if (s < 0)
-        return s;
-    struct nn_st_file *f = NULL;
-    if ((s = fs_join(p, sizeof p, d, "optim.safetensors")) < 0 || (s = nn_st_read(p, 0, &f)) < 0)
-        return s;
-    const char *tv = nn_st_meta(f, "t");
-    char *end = NULL;
-    long at = tv ? strtol(tv, &end, 10) : -1;
-    size_t nt = nn_model_numel_trainable(t->m);
-    float *mh = NULL, *vh = NULL;
-    if (!tv || *end || at < 0 || at > INT_MAX)
-        s = tryon_fail(TRYON_EFORMAT, "%s: metadata 't' is missing or not a step count", p);
-    else if (at > 0 && ((s = nn_st_get_f32(f, "adamw.m", nt, &mh, NULL)) < 0 ||
-                        (s = nn_st_get_f32(f, "adamw.v", nt, &vh, NULL)) < 0))
-        s = tryon_failctx(s, "%s", p);
-    if (s == TRYON_OK && at > 0)
-        nn_model_adamw_set_state(t->m, mh, vh, (int)at);
-    free(mh);
-    free(vh);
-    nn_st_free(f);
-    return s == TRYON_OK ? load_rank_buffers(t, step) : s;
+    if (s == TRYON_OK && (s = fs_join(p, sizeof p, d, "optim.safetensors")) == TRYON_OK)
+        s = nn_tr_load_optim(t->m, p);
+    if (s == TRYON_OK && (s = nn_tr_rank_buffers_path(t->opts->out_dir, step, "", &t->comm, p, sizeof p)) == TRYON_OK)
+        s = nn_tr_load_buffers(t->m, t->ctx, p);
+    return s;
 }
 
 /* ----- final weights --------------------------------------------------------------------*/
@@ -1055,16 +1105,32 @@ static enum tryon_status write_final(struct trainer *t)
     return s;
 }
 
-static void params_digest(struct trainer *t, char out[65])
+void nn_tr_digest_update(struct sha256 *h, struct nn_model *m, struct kern_ctx *ctx)
 {
     size_t n;
-    float *arena = nn_model_param_arena(t->m, &n);
+    float *arena = nn_model_param_arena(m, &n);
     float *host = malloc((n ? n : 1) * sizeof *host);
     if (!host)
         abort();
-    kern_download(t->ctx, host, arena, n);
-    sha256_hex(host, n * sizeof *host, out);
+    kern_download(ctx, host, arena, n);
+    sha256_update(h, host, n * sizeof *host);
     free(host);
+}
+
+void nn_tr_digest_hex(struct sha256 *h, char out[65])
+{
+    uint8_t d[32];
+    sha256_final(h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void params_digest(struct trainer *t, char out[65])
+{
+    struct sha256 h;
+    sha256_init(&h);
+    nn_tr_digest_update(&h, t->m, t->ctx);
+    nn_tr_digest_hex(&h, out);
 }
 
 static void trainer_free(struct trainer *t)
@@ -1079,8 +1145,7 @@ static void trainer_free(struct trainer *t)
         }
     free(t->loss);
     free(t->in_host);
-    free(t->perm);
-    free(t->idx);
+    nn_tr_batches_free(&t->bt);
     free(t->flip);
     free(t->step_losses);
     free(t->val_losses);
@@ -1121,14 +1186,13 @@ static enum tryon_status setup(struct trainer *t)
         return s;
     size_t per = (size_t)4 * (size_t)t->side * (size_t)t->side;
     t->in_host = malloc((size_t)t->b * per * sizeof(float));
-    t->perm = malloc((size_t)n_train * sizeof *t->perm);
-    t->idx = malloc((size_t)t->b * sizeof *t->idx);
     t->flip = calloc((size_t)t->b, sizeof *t->flip);
     t->step_losses = calloc((size_t)c->n_losses + 2, sizeof(double));
     t->val_losses = calloc((size_t)c->n_losses, sizeof(double));
-    if (!t->in_host || !t->perm || !t->idx || !t->flip || !t->step_losses || !t->val_losses)
+    if (!t->in_host || !t->flip || !t->step_losses || !t->val_losses)
         return tryon_fail(TRYON_ENOMEM, "train: out of memory");
-    t->perm_epoch = -1;
+    if ((s = nn_tr_batches_init(&t->bt, c->seed, c->batch, t->b, t->comm.rank, n_train)) < 0)
+        return s;
     t->val_total = NAN;
     return nn_dp_create(t->m, &t->comm, (size_t)(c->bucket_mb * 1048576.0), &t->dp);
 }
@@ -1139,7 +1203,7 @@ static enum tryon_status train_step(struct trainer *t, int step, bool stop_local
 {
     const struct nn_train_cfg *c = t->cfg;
     next_batch(t);
-    nn_data_fill_input(t->data, NN_SPLIT_TRAIN, t->idx, t->b, c->flip ? t->flip : NULL, t->in_host);
+    nn_data_fill_input(t->data, NN_SPLIT_TRAIN, t->bt.idx, t->b, c->flip ? t->flip : NULL, t->in_host);
     kern_upload(t->ctx, nn_model_input(t->m, t->input_name), t->in_host, (size_t)t->b * 4 * t->side * t->side);
     nn_model_zero_grad(t->m);
     nn_model_forward(t->m, t->b, true);
@@ -1152,7 +1216,7 @@ static enum tryon_status train_step(struct trainer *t, int step, bool stop_local
         size_t k = (size_t)t->b * (size_t)r->units;
         kern_download(t->ctx, r->out_host, nn_model_output(t->m, r->L->output), k);
         double cnt;
-        double sum = loss_eval(t, r, NN_SPLIT_TRAIN, t->idx, t->b, true, &cnt);
+        double sum = loss_eval(t, r, NN_SPLIT_TRAIN, t->bt.idx, t->b, true, &cnt);
         double mean = cnt > 0 ? sum / cnt : 0.0;
         kern_upload(t->ctx, nn_model_output_grad(t->m, r->L->output), r->grad_host, k);
         info[1 + l] = (float)mean;
@@ -1195,8 +1259,12 @@ static enum tryon_status checkpoint(struct trainer *t, int step)
     const struct nn_train_cfg *c = t->cfg;
     bool on_grid = (c->checkpoint_every && step % c->checkpoint_every == 0) || step == c->steps;
     enum tryon_status s = TRYON_OK;
-    if (!on_grid && t->comm.world > 1 && (s = agree(t, save_rank_buffers(t, step))) < 0)
-        return s;
+    if (!on_grid && t->comm.world > 1) {
+        char p[PATH_MAX];
+        s = nn_tr_rank_buffers_path(t->opts->out_dir, step, "", &t->comm, p, sizeof p);
+        if ((s = agree(t, s == TRYON_OK ? nn_tr_save_buffers(t->m, t->ctx, p) : s)) < 0)
+            return s;
+    }
     if ((s = nn_dp_average_buffers(t->dp)) < 0)
         return s;
     if (t->comm.rank == 0) {
@@ -1228,10 +1296,7 @@ enum tryon_status nn_train_run(const struct nn_train_cfg *cfg, const struct nn_c
     t.cfg = cfg;
     t.ctx = ctx;
     t.opts = opts;
-    if (comm)
-        t.comm = *comm;
-    else
-        t.comm = (struct nn_comm){.rank = 0, .world = 1, .allreduce_sum = solo_allreduce, .bcast = solo_bcast};
+    t.comm = nn_tr_comm(comm);
     int log_every = opts->log_every > 0 ? opts->log_every : cfg->log_every;
     FILE *log = t.comm.rank == 0 ? opts->log : NULL;
 
@@ -1243,7 +1308,8 @@ enum tryon_status nn_train_run(const struct nn_train_cfg *cfg, const struct nn_c
     int64_t st[4] = {0, 0, 0, 0};
     if (s == TRYON_OK) {
         if (t.comm.rank == 0) {
-            enum tryon_status rs = find_resume(&t, st);
+            enum tryon_status rs = nn_tr_find_resume(opts->out_dir, t.hash, nn_data_count(t.data, NN_SPLIT_TRAIN),
+                                                     cfg->steps, t.comm.world, st);
             st[3] = rs;
         }
         if (t.comm.bcast(t.comm.user, st, sizeof st, 0) != 0)
@@ -1256,8 +1322,8 @@ enum tryon_status nn_train_run(const struct nn_train_cfg *cfg, const struct nn_c
     if (s == TRYON_OK) {
         if (start > 0) {
             s = agree(&t, load_ckpt(&t, start));
-            t.epoch = (int)st[1];
-            t.pos = (int)st[2];
+            t.bt.epoch = (int)st[1];
+            t.bt.pos = (int)st[2];
         } else {
             nn_model_init_params(t.m, cfg->seed);
             s = nn_dp_broadcast_params(t.dp, 0);
@@ -1269,7 +1335,8 @@ enum tryon_status nn_train_run(const struct nn_train_cfg *cfg, const struct nn_c
                 cfg->kind, cfg->batch, t.comm.world, t.comm.world == 1 ? "" : "s",
                 start ? "resuming" : "from scratch");
     if (s == TRYON_OK && log && start)
-        fprintf(log, "resuming from %s/ckpt-%06d (epoch %d, position %d)\n", opts->out_dir, start, t.epoch, t.pos);
+        fprintf(log, "resuming from %s/ckpt-%06d (epoch %d, position %d)\n", opts->out_dir, start, t.bt.epoch,
+                t.bt.pos);
     res->start_step = start;
     res->steps_done = start;
     double run_time = 0, run_comm = 0, win_time = 0, win_comm = 0;
