@@ -486,7 +486,7 @@ static void summary(const struct person_res *pr, int np, const struct garment_re
                     struct worker_nets *nets)
 {
     const char *why_b, *why_g;
-    const char *nb = worker_nets_name(nets, false, &why_b), *ngn = worker_nets_name(nets, true, &why_g);
+    const char *nb = worker_nets_name(nets, WORKER_NET_BODY, &why_b), *ngn = worker_nets_name(nets, WORKER_NET_GARMENT, &why_g);
     printf("## Summary: classical, network, network + fit\n\n");
     printf("Body network: %s. Garment network: %s.\n", nb ? nb : "not loaded", ngn ? ngn : "not loaded");
     if (!nb)
