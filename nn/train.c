@@ -72,6 +72,7 @@ void nn_train_cfg_free(struct nn_train_cfg *cfg)
     for (int i = 0; i < cfg->n_losses; i++)
         free(cfg->losses[i].targets);
     free(cfg->losses);
+    free(cfg->gan);
     free(cfg);
 }
 
@@ -190,11 +191,58 @@ static enum tryon_status parse_loss(const struct yml_doc *doc, const struct yml_
     return TRYON_OK;
 }
 
+/* The `gan:` map (GAN mode). */
+static enum tryon_status parse_gan(const struct yml_doc *doc, const struct yml_node *n, const char *base,
+                                   struct nn_train_gan *g)
+{
+    static const char *const keys[] = {"generator", "discriminator", "condition", "target", "l1", "adversarial",
+                                       NULL};
+    enum tryon_status s = yml_expect(doc, n, YML_MAP, "gan");
+    if (s == TRYON_OK)
+        s = yml_check_keys(doc, n, keys);
+    if (s < 0)
+        return s;
+    g->line = n->line;
+    static const char *const required[] = {"generator", "discriminator", "condition", "target", NULL};
+    for (int i = 0; required[i]; i++)
+        if (!yml_get(n, required[i]))
+            return tryon_fail(TRYON_EINVAL, "%s:%d: gan needs '%s'", doc->path, n->line, required[i]);
+    const struct yml_node *v = yml_get(n, "generator");
+    g->line_generator = v->line;
+    if ((s = cfg_path(doc, v, "gan.generator", base, g->generator_path, sizeof g->generator_path)) < 0)
+        return s;
+    v = yml_get(n, "discriminator");
+    g->line_discriminator = v->line;
+    if ((s = cfg_path(doc, v, "gan.discriminator", base, g->discriminator_path, sizeof g->discriminator_path)) < 0)
+        return s;
+    v = yml_get(n, "condition");
+    g->line_condition = v->line;
+    if ((s = cfg_path(doc, v, "gan.condition", base, g->condition_path, sizeof g->condition_path)) < 0)
+        return s;
+    v = yml_get(n, "target");
+    g->line_target = v->line;
+    const char *str;
+    if ((s = yml_as_str(doc, v, "gan.target", &str)) < 0)
+        return s;
+    if (!valid_name(str))
+        return tryon_fail(TRYON_EINVAL, "%s:%d: gan.target '%s' is not a valid tensor name", doc->path, v->line, str);
+    snprintf(g->target, sizeof g->target, "%s", str);
+    g->l1 = 100, g->adversarial = 1;
+    if ((v = yml_get(n, "l1")) && (s = cfg_dbl(doc, v, "gan.l1", 0, 1e6, &g->l1)) < 0)
+        return s;
+    if ((v = yml_get(n, "adversarial")) && (s = cfg_dbl(doc, v, "gan.adversarial", 0, 1e6, &g->adversarial)) < 0)
+        return s;
+    if (g->l1 == 0 && g->adversarial == 0)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: gan.l1 and gan.adversarial are both 0: the generator would learn "
+                          "nothing", doc->path, n->line);
+    return TRYON_OK;
+}
+
 static enum tryon_status parse_cfg(const struct yml_doc *doc, const char *base, struct nn_train_cfg *c)
 {
     static const char *const keys[] = {"name", "model", "data", "kind", "seed", "batch", "steps", "lr",
                                        "weight_decay", "checkpoint_every", "val_shards", "bucket_mb", "augment",
-                                       "losses", "log_every", NULL};
+                                       "losses", "gan", "log_every", NULL};
     const struct yml_node *r = doc->root;
     if (!r)
         return tryon_fail(TRYON_EINVAL, "%s:1: the training config is empty", doc->path);
@@ -203,21 +251,39 @@ static enum tryon_status parse_cfg(const struct yml_doc *doc, const char *base, 
         s = yml_check_keys(doc, r, keys);
     if (s < 0)
         return s;
-    static const char *const required[] = {"name", "model", "kind", "batch", "steps", "lr", "losses", NULL};
+    /* supervised (model + losses) or GAN (gan), never both */
+    const struct yml_node *n = yml_get(r, "gan");
+    if (n) {
+        static const char *const not_gan[] = {"model", "losses", NULL};
+        for (int i = 0; not_gan[i]; i++)
+            if (yml_get(r, not_gan[i]))
+                return tryon_fail(TRYON_EINVAL, "%s:%d: '%s' is for supervised training; a config with 'gan' (line "
+                                  "%d) names its models under gan", doc->path, yml_get(r, not_gan[i])->line,
+                                  not_gan[i], n->line);
+        if (!(c->gan = calloc(1, sizeof *c->gan)))
+            return tryon_fail(TRYON_ENOMEM, "%s: out of memory", doc->path);
+        if ((s = parse_gan(doc, n, base, c->gan)) < 0)
+            return s;
+    }
+    static const char *const required[] = {"name", "kind", "batch", "steps", "lr", NULL};
     for (int i = 0; required[i]; i++)
         if (!yml_get(r, required[i]))
             return tryon_fail(TRYON_EINVAL, "%s:%d: missing key '%s'", doc->path, r->line, required[i]);
+    if (!c->gan && (!yml_get(r, "model") || !yml_get(r, "losses")))
+        return tryon_fail(TRYON_EINVAL, "%s:%d: missing key '%s' (or a 'gan' map instead of model and losses)",
+                          doc->path, r->line, yml_get(r, "model") ? "losses" : "model");
     const char *v;
-    const struct yml_node *n = yml_get(r, "name");
+    n = yml_get(r, "name");
     if ((s = yml_as_str(doc, n, "name", &v)) < 0)
         return s;
     if (!valid_name(v))
         return tryon_fail(TRYON_EINVAL, "%s:%d: name '%s' must be 1-63 of [A-Za-z0-9_.-]", doc->path, n->line, v);
     snprintf(c->name, sizeof c->name, "%s", v);
-    n = yml_get(r, "model");
-    c->line_model = n->line;
-    if ((s = cfg_path(doc, n, "model", base, c->model_path, sizeof c->model_path)) < 0)
-        return s;
+    if ((n = yml_get(r, "model"))) {
+        c->line_model = n->line;
+        if ((s = cfg_path(doc, n, "model", base, c->model_path, sizeof c->model_path)) < 0)
+            return s;
+    }
     if ((n = yml_get(r, "data")) && (s = cfg_path(doc, n, "data", base, c->data_dir, sizeof c->data_dir)) < 0)
         return s;
     n = yml_get(r, "kind");
@@ -272,7 +338,12 @@ static enum tryon_status parse_cfg(const struct yml_doc *doc, const char *base, 
             return s;
         if (yml_get(n, "flip") && (s = yml_as_bool(doc, yml_get(n, "flip"), "augment.flip", &c->flip)) < 0)
             return s;
+        if (c->gan && c->flip)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: augment.flip does not apply to a gan config (the condition "
+                              "features are computed once from the unflipped inputs)", doc->path, n->line);
     }
+    if (c->gan)
+        return TRYON_OK;
     n = yml_get(r, "losses");
     if ((s = yml_expect(doc, n, YML_SEQ, "losses")) < 0)
         return s;
@@ -1289,6 +1360,8 @@ static enum tryon_status checkpoint(struct trainer *t, int step)
 enum tryon_status nn_train_run(const struct nn_train_cfg *cfg, const struct nn_comm *comm, struct kern_ctx *ctx,
                                const struct nn_train_opts *opts, struct nn_train_result *res)
 {
+    if (cfg->gan)
+        return nn_gan_run(cfg, comm, ctx, opts, res);
     struct trainer t;
     memset(&t, 0, sizeof t);
     memset(res, 0, sizeof *res);
