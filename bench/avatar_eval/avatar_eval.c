@@ -23,6 +23,15 @@
  *   the classical report as without the option, then the girth-by-outfit table of
  *   network + fit.
  *
+ *   When the folder also holds a back generator (garment_back_generator.safetensors), the
+ *   back texture is measured: for every garment photo the generator's patch
+ *   (worker_nets_garment's back, zero noise) and the classical back (the constant back
+ *   panel of avatar_garment_texture on the classical estimate) against the true back
+ *   (worker_synth_back_patch of the garment rebuilt from its truth object, at the
+ *   generator's size and side): mean L1 by print kind, and the patches as sets (kernel
+ *   MMD^2 with a permutation p-value, a Frechet distance on PCA features of thumbnails);
+ *   rows "back texture ..." in the summary and a section "Back texture".
+ *
  * Images are independent, so they are processed in parallel (OpenMP, dynamic schedule;
  * one worker_nets and one single-threaded CPU kernels context per OpenMP thread, since a
  * worker_nets serves one thread at a time); the report is in index order and does not
@@ -82,6 +91,17 @@ struct garment_res {
     char print[16];
     float length, sleeve;
     struct garment_way w[N_WAYS];
+    /* the back texture (only with a back generator) */
+    bool synth_ok;                     /* synth rebuilt from the truth object */
+    struct worker_synth_garment synth; /* what worker_synth_back_patch needs: colours, print, scale */
+    uint8_t *back_gen;                 /* the generated patch: 3 planar sRGB byte channels of
+                                          back_b x back_b (row 0 = top); NULL when none */
+    int back_b;
+    float back_side_m;
+    char back_error[300];              /* why there is no generated patch */
+    bool base_ok;                      /* the classical texture's back colour was read */
+    float base_lin[3];                 /* that colour, linear RGB */
+    char base_error[300];
 };
 
 static const char *const MEAS_NAMES[6] = {"height", "chest", "waist", "hip", "inseam", "shoulder"};
@@ -325,7 +345,81 @@ static void garment_errors(const struct avatar_garment_est *est, const struct js
     w->sleeve_err = has_sleeves(r->type_true) ? est->sleeve - r->sleeve : NAN;
 }
 
-static void eval_garment(struct worker_nets *nets, const char *dir, const struct json_val *t, struct garment_res *r)
+/* A truth object's colour field (sRGB array of 3) as linear RGB; false when malformed. */
+static bool truth_color(const struct json_val *a, float lin[3])
+{
+    if (!a || a->type != JSON_ARR || a->n != 3)
+        return false;
+    for (int c = 0; c < 3; c++) {
+        if (a->items[c].type != JSON_NUM)
+            return false;
+        lin[c] = img_srgb_to_linear((float)a->items[c].num);
+    }
+    return true;
+}
+
+/* The synth garment a truth object describes (json_garment's fields in worker/synth.c), as
+   far as its back's print needs it; false when a field is missing or unknown. */
+static bool synth_from_truth(const struct json_val *t, enum avatar_garment_type type, struct worker_synth_garment *g)
+{
+    memset(g, 0, sizeof *g);
+    g->est.type = type;
+    const struct json_val *pr = json_get(t, "print");
+    const char *kind = pr ? json_get_str(pr, "kind") : NULL;
+    if (!truth_color(json_get(t, "color_srgb"), g->est.color) || !kind)
+        return false;
+    int k = 0;
+    while (k < WORKER_PRINT_N && strcmp(kind, worker_print_name((enum worker_print)k)))
+        k++;
+    g->print = (enum worker_print)k;
+    g->print_scale_m = (float)json_get_num(pr, "scale_m", 0);
+    if (k == WORKER_PRINT_NONE)
+        return true;   /* a plain back: no print colour or scale needed */
+    return k < WORKER_PRINT_N && g->print_scale_m > 0 && truth_color(json_get(pr, "color_srgb"), g->print_color);
+}
+
+/* A linear albedo as the sRGB byte worker_synth_back_patch writes. */
+static uint8_t srgb_byte(float lin)
+{
+    return (uint8_t)lrintf(255.0f * fminf(1.0f, fmaxf(0.0f, img_linear_to_srgb(lin))));
+}
+
+/* The classical back colour: the garment texture the classical way builds (the worker's
+   texture size), read at one back-panel texel (u = 0.75, v = 0.5; the panel is constant). */
+#define EVAL_TEXTURE_SIZE 512
+static void classical_back(const struct avatar_model *model, const struct img8 *im, const uint8_t *mask,
+                           const struct avatar_garment_est *est, struct garment_res *r)
+{
+    struct imgf tex;
+    if (avatar_garment_texture(model, im, mask, est, EVAL_TEXTURE_SIZE, &tex)) {
+        snprintf(r->base_error, sizeof r->base_error, "%s", tryon_errmsg());
+        return;
+    }
+    const float *px = tex.px + ((size_t)(EVAL_TEXTURE_SIZE / 2) * EVAL_TEXTURE_SIZE + 3 * EVAL_TEXTURE_SIZE / 4) * 3;
+    memcpy(r->base_lin, px, sizeof r->base_lin);
+    r->base_ok = true;
+    imgf_free(&tex);
+}
+
+/* The generator's patch (pred->back, linear RGB interleaved) as planar sRGB bytes into r. */
+static void generated_back(const struct worker_net_garment *pred, struct garment_res *r)
+{
+    int B = pred->back.w;
+    r->back_gen = malloc((size_t)3 * B * B);
+    if (!r->back_gen) {
+        snprintf(r->back_error, sizeof r->back_error, "out of memory");
+        return;
+    }
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < B * B; i++)
+            r->back_gen[(size_t)c * B * B + i] = srgb_byte(pred->back.px[(size_t)i * 3 + c]);
+    r->back_b = B;
+    r->back_side_m = pred->back_side_m;
+}
+
+/* back: the models folder has a back generator (then the back texture is measured too). */
+static void eval_garment(const struct avatar_model *model, struct worker_nets *nets, bool back, const char *dir,
+                         const struct json_val *t, struct garment_res *r)
 {
     snprintf(r->id, sizeof r->id, "%s", json_get_str(t, "id"));
     const int n_ways = nets ? N_WAYS : 1;
@@ -334,6 +428,8 @@ static void eval_garment(struct worker_nets *nets, const char *dir, const struct
     if (!type || avatar_garment_type_parse(type, &tt)) {
         for (int k = 0; k < n_ways; k++)
             snprintf(r->w[k].error, sizeof r->w[k].error, "truth has no known type");
+        snprintf(r->back_error, sizeof r->back_error, "truth has no known type");
+        snprintf(r->base_error, sizeof r->base_error, "truth has no known type");
         return;
     }
     r->type_true = (int)tt;
@@ -341,24 +437,32 @@ static void eval_garment(struct worker_nets *nets, const char *dir, const struct
     snprintf(r->print, sizeof r->print, "%s", pr && json_get_str(pr, "kind") ? json_get_str(pr, "kind") : "?");
     r->length = (float)json_get_num(t, "length", 0);
     r->sleeve = (float)json_get_num(t, "sleeve", 0);
+    r->synth_ok = back && synth_from_truth(t, tt, &r->synth);
     struct img8 im;
     uint8_t *mask;
     enum tryon_status s = load(dir, json_get_str(t, "file"), &im, &mask);
     if (s) {
         for (int k = 0; k < n_ways; k++)
             snprintf(r->w[k].error, sizeof r->w[k].error, "%s", tryon_errmsg());
+        snprintf(r->back_error, sizeof r->back_error, "%s", tryon_errmsg());
+        snprintf(r->base_error, sizeof r->base_error, "%s", tryon_errmsg());
         return;
     }
     int h = im.h;
     struct avatar_garment_est est;
-    if (avatar_estimate_garment(&im, mask, "", &est))
+    if (avatar_estimate_garment(&im, mask, "", &est)) {
         snprintf(r->w[WAY_CLASSICAL].error, sizeof r->w[WAY_CLASSICAL].error, "%s", tryon_errmsg());
-    else
+        snprintf(r->base_error, sizeof r->base_error, "%s", tryon_errmsg());
+    } else {
         garment_errors(&est, t, h, r, &r->w[WAY_CLASSICAL]);
+        if (back)
+            classical_back(model, &im, mask, &est, r);
+    }
     struct worker_net_garment pred;
     if (nets && worker_nets_garment(nets, &im, mask, &pred)) {
         snprintf(r->w[WAY_NET].error, sizeof r->w[WAY_NET].error, "%s", tryon_errmsg());
         snprintf(r->w[WAY_FIT].error, sizeof r->w[WAY_FIT].error, "%s", tryon_errmsg());
+        snprintf(r->back_error, sizeof r->back_error, "%s", tryon_errmsg());
     } else if (nets) {
         struct garment_way *w = &r->w[WAY_NET];
         w->ok = true;
@@ -367,6 +471,12 @@ static void eval_garment(struct worker_nets *nets, const char *dir, const struct
         landmark_error(json_get(t, "landmarks"), pred.lm, false, h, w);
         w->length_err = pred.length - r->length;
         w->sleeve_err = has_sleeves(r->type_true) ? pred.sleeve - r->sleeve : NAN;
+        if (back && pred.back.w > 0)
+            generated_back(&pred, r);
+        else if (back)
+            snprintf(r->back_error, sizeof r->back_error, "the generator is not conditioned on this garment "
+                     "encoder's features");
+        imgf_free(&pred.back);
         if (avatar_estimate_garment(&im, mask, avatar_garment_type_name(pred.type), &est))
             snprintf(r->w[WAY_FIT].error, sizeof r->w[WAY_FIT].error, "%s", tryon_errmsg());
         else
@@ -481,18 +591,423 @@ static void print_cell(const struct cell_acc *a, const char *fmt)
     printf(" |");
 }
 
+/* ---- the back texture: the generator and the classical constant against the true back ----
+ * Both ways are compared with the true patch (worker_synth_back_patch of the garment the
+ * truth object describes, at the generator's B and side) texel by texel (mean L1 of the sRGB
+ * bytes / 255) and as sets: each patch box-downsampled to an 8x8x3 thumbnail (sRGB 0..1,
+ * d = 192), kernel MMD^2 (unbiased, Gaussian kernel, bandwidth the median pairwise distance
+ * of the pooled set) with a permutation p-value (BACK_PERMS label shuffles from a fixed
+ * seed), and a Frechet distance between Gaussians fitted to the thumbnails' coordinates on
+ * the 16 leading principal axes of the TRUE thumbnails (the same axes for both ways). All
+ * of it runs after the parallel loop, in garment order: the figures do not depend on the
+ * thread count. */
+#define BACK_THUMB 8
+#define BACK_D (3 * BACK_THUMB * BACK_THUMB)
+#define BACK_PCA 16
+#define BACK_PERMS 200
+#define BACK_SEED 0x6261636b6d6d6431ull   /* the permutations' RNG seed */
+
+enum { BACK_CLASSICAL, BACK_NET, N_BACK };   /* the two ways that paint a back */
+
+struct back_set {
+    int n;                       /* patches compared with their truth */
+    struct cell_acc l1[WORKER_PRINT_N + 1];   /* by print kind; [WORKER_PRINT_N] = all */
+    double mmd2, p, bandwidth;   /* NAN when n < 2 */
+    double fd;                   /* NAN when n < 2 */
+};
+struct back_stats {
+    bool on;                     /* a back generator was loaded */
+    const char *name;            /* its model name */
+    int B;                       /* its patch side, texels (0: it painted no patch) */
+    float side_m;                /* metres the side spans */
+    int n_truth;                 /* garments whose truth could be rebuilt */
+    struct back_set way[N_BACK];
+};
+
+/* 8x8 box thumbnail of a planar 3 x B x B byte patch -> BACK_D floats in 0..1 (B >= 8;
+   cell i spans texels [i B / 8, (i + 1) B / 8)). */
+static void thumbnail(const uint8_t *patch, int B, float *out)
+{
+    for (int c = 0; c < 3; c++)
+        for (int ty = 0; ty < BACK_THUMB; ty++)
+            for (int tx = 0; tx < BACK_THUMB; tx++) {
+                int y0 = ty * B / BACK_THUMB, y1 = (ty + 1) * B / BACK_THUMB;
+                int x0 = tx * B / BACK_THUMB, x1 = (tx + 1) * B / BACK_THUMB;
+                double sum = 0;
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++)
+                        sum += patch[((size_t)c * B + y) * B + x];
+                out[(c * BACK_THUMB + ty) * BACK_THUMB + tx] = (float)(sum / (255.0 * (y1 - y0) * (x1 - x0)));
+            }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Unbiased MMD^2 of the labelling in K (N x N kernel matrix): the first nx indices of idx
+   are one set, the other N - nx the other. */
+static double mmd2_of(const double *K, int N, const int *idx, int nx)
+{
+    double sxx = 0, syy = 0, sxy = 0;
+    int ny = N - nx;
+    for (int a = 0; a < N; a++)
+        for (int b = 0; b < N; b++) {
+            if (a == b)
+                continue;
+            double k = K[(size_t)idx[a] * N + idx[b]];
+            if (a < nx && b < nx)
+                sxx += k;
+            else if (a >= nx && b >= nx)
+                syy += k;
+            else if (a < nx)
+                sxy += k;
+        }
+    return sxx / ((double)nx * (nx - 1)) + syy / ((double)ny * (ny - 1)) - 2.0 * sxy / ((double)nx * ny);
+}
+
+/* Two-sample test of x (n x BACK_D) against y (n x BACK_D): MMD^2, its bandwidth and the
+   permutation p-value (1 + #{permuted >= observed}) / (1 + BACK_PERMS). n >= 2. */
+static void mmd_test(const float *x, const float *y, int n, struct back_set *o)
+{
+    const int N = 2 * n;
+    double *D = malloc(sizeof *D * (size_t)N * N), *pairs = malloc(sizeof *pairs * (size_t)N * (N - 1) / 2);
+    int *idx = malloc(sizeof *idx * (size_t)N);
+    assert(D && pairs && idx);
+    size_t np = 0;
+    for (int a = 0; a < N; a++)
+        for (int b = a; b < N; b++) {
+            const float *u = a < n ? x + (size_t)a * BACK_D : y + (size_t)(a - n) * BACK_D;
+            const float *v = b < n ? x + (size_t)b * BACK_D : y + (size_t)(b - n) * BACK_D;
+            double d2 = 0;
+            for (int k = 0; k < BACK_D; k++)
+                d2 += ((double)u[k] - v[k]) * ((double)u[k] - v[k]);
+            D[(size_t)a * N + b] = D[(size_t)b * N + a] = d2;
+            if (b > a)
+                pairs[np++] = sqrt(d2);
+        }
+    qsort(pairs, np, sizeof *pairs, cmp_double);
+    double h = np % 2 ? pairs[np / 2] : 0.5 * (pairs[np / 2 - 1] + pairs[np / 2]);
+    o->bandwidth = h;
+    if (!(h > 0))
+        h = 1.0;   /* every patch alike: any bandwidth gives MMD^2 = 0 */
+    for (size_t k = 0; k < (size_t)N * N; k++)
+        D[k] = exp(-D[k] / (2.0 * h * h));
+    for (int a = 0; a < N; a++)
+        idx[a] = a;
+    o->mmd2 = mmd2_of(D, N, idx, n);
+    struct rng r;
+    rng_seed(&r, BACK_SEED);
+    int above = 0;
+    for (int t = 0; t < BACK_PERMS; t++) {
+        for (int a = N - 1; a > 0; a--) {   /* Fisher-Yates */
+            int b = (int)(rng_double(&r) * (a + 1));
+            int tmp = idx[a];
+            idx[a] = idx[b];
+            idx[b] = tmp;
+        }
+        above += mmd2_of(D, N, idx, n) >= o->mmd2;
+    }
+    o->p = (1.0 + above) / (1.0 + BACK_PERMS);
+    free(D);
+    free(pairs);
+    free(idx);
+}
+
+/* Eigen-decomposition of the symmetric n x n matrix a (row-major, destroyed) by cyclic
+   Jacobi rotations: eigenvalues in w, unit eigenvectors in the columns of v. */
+static void sym_eigen(double *a, int n, double *w, double *v)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+            v[i * n + j] = i == j;
+    for (int sweep = 0; sweep < 64; sweep++) {
+        double off = 0, diag = 0;
+        for (int i = 0; i < n; i++) {
+            diag += a[i * n + i] * a[i * n + i];
+            for (int j = i + 1; j < n; j++)
+                off += a[i * n + j] * a[i * n + j];
+        }
+        if (off <= 1e-30 * diag || off == 0)
+            break;
+        for (int p = 0; p < n; p++)
+            for (int q = p + 1; q < n; q++) {
+                double apq = a[p * n + q];
+                if (apq == 0)
+                    continue;
+                double theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
+                for (int k = 0; k < n; k++) {   /* A <- A J (columns p, q) */
+                    double akp = a[k * n + p], akq = a[k * n + q];
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < n; k++) {   /* A <- J^T A (rows p, q) */
+                    double apk = a[p * n + k], aqk = a[q * n + k];
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+                for (int k = 0; k < n; k++) {   /* V <- V J */
+                    double vkp = v[k * n + p], vkq = v[k * n + q];
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+            }
+    }
+    for (int i = 0; i < n; i++)
+        w[i] = a[i * n + i];
+}
+
+/* Mean (d) and covariance (d x d, divided by n - 1) of n rows of x (n x d). */
+static void mean_cov(const double *x, int n, int d, double *mean, double *cov)
+{
+    for (int k = 0; k < d; k++) {
+        mean[k] = 0;
+        for (int i = 0; i < n; i++)
+            mean[k] += x[(size_t)i * d + k] / n;
+    }
+    for (int a = 0; a < d; a++)
+        for (int b = 0; b < d; b++) {
+            double s = 0;
+            for (int i = 0; i < n; i++)
+                s += (x[(size_t)i * d + a] - mean[a]) * (x[(size_t)i * d + b] - mean[b]);
+            cov[a * d + b] = s / (n - 1);
+        }
+}
+
+/* The principal axes of the true thumbnails t (n x BACK_D): their mean and the BACK_PCA
+   leading eigenvectors of their covariance (axes: BACK_PCA x BACK_D, rows). */
+static void pca_axes(const float *t, int n, double *mean, double *axes)
+{
+    double *x = malloc(sizeof *x * (size_t)n * BACK_D), *cov = malloc(sizeof *cov * BACK_D * BACK_D);
+    double *w = malloc(sizeof *w * BACK_D), *v = malloc(sizeof *v * BACK_D * BACK_D);
+    assert(x && cov && w && v);
+    for (size_t k = 0; k < (size_t)n * BACK_D; k++)
+        x[k] = t[k];
+    mean_cov(x, n, BACK_D, mean, cov);
+    sym_eigen(cov, BACK_D, w, v);
+    bool *used = calloc(BACK_D, 1);
+    for (int a = 0; a < BACK_PCA; a++) {   /* the largest unused eigenvalue, lowest index on a tie */
+        int best = -1;
+        for (int k = 0; k < BACK_D; k++)
+            if (!used[k] && (best < 0 || w[k] > w[best]))
+                best = k;
+        used[best] = true;
+        for (int k = 0; k < BACK_D; k++)
+            axes[a * BACK_D + k] = v[k * BACK_D + best];
+    }
+    free(used);
+    free(x);
+    free(cov);
+    free(w);
+    free(v);
+}
+
+/* Frechet distance between Gaussians fitted to the PCA coordinates of x and of y (n rows
+   each): |m1 - m2|^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2). */
+static double frechet(const float *x, const float *y, int n, const double *mean, const double *axes)
+{
+    enum { K = BACK_PCA };
+    double *px = malloc(sizeof *px * (size_t)n * K), *py = malloc(sizeof *py * (size_t)n * K);
+    assert(px && py);
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < K; a++) {
+            double sx = 0, sy = 0;
+            for (int k = 0; k < BACK_D; k++) {
+                sx += axes[a * BACK_D + k] * (x[(size_t)i * BACK_D + k] - mean[k]);
+                sy += axes[a * BACK_D + k] * (y[(size_t)i * BACK_D + k] - mean[k]);
+            }
+            px[(size_t)i * K + a] = sx, py[(size_t)i * K + a] = sy;
+        }
+    double m1[K], m2[K], s1[K * K], s2[K * K], w[K], v[K * K], r[K * K], m[K * K], tmp[K * K];
+    mean_cov(px, n, K, m1, s1);
+    mean_cov(py, n, K, m2, s2);
+    double fd = 0;
+    for (int a = 0; a < K; a++)
+        fd += (m1[a] - m2[a]) * (m1[a] - m2[a]) + s1[a * K + a] + s2[a * K + a];
+    sym_eigen(s1, K, w, v);   /* r = S1^1/2 = V diag(sqrt w) V^T */
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += v[a * K + k] * sqrt(fmax(w[k], 0.0)) * v[b * K + k];
+            r[a * K + b] = s;
+        }
+    for (int a = 0; a < K; a++)   /* m = r S2 r */
+        for (int b = 0; b < K; b++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += r[a * K + k] * s2[k * K + b];
+            tmp[a * K + b] = s;
+        }
+    for (int a = 0; a < K; a++)
+        for (int b = 0; b < K; b++) {
+            double s = 0;
+            for (int k = 0; k < K; k++)
+                s += tmp[a * K + k] * r[k * K + b];
+            m[a * K + b] = s;
+        }
+    for (int a = 0; a < K; a++)   /* symmetric up to rounding: average it */
+        for (int b = a + 1; b < K; b++)
+            m[a * K + b] = m[b * K + a] = 0.5 * (m[a * K + b] + m[b * K + a]);
+    sym_eigen(m, K, w, v);
+    for (int a = 0; a < K; a++)
+        fd -= 2.0 * sqrt(fmax(w[a], 0.0));
+    free(px);
+    free(py);
+    return fd;
+}
+
+/* The back-texture figures of the garments (with a back generator loaded). */
+static void back_eval(struct garment_res *gr, int ng, struct worker_nets *nets, struct back_stats *bs)
+{
+    memset(bs, 0, sizeof *bs);
+    bs->name = worker_nets_name(nets, WORKER_NET_BACK, NULL);
+    bs->on = bs->name != NULL;
+    for (int i = 0; i < ng && bs->on && !bs->B; i++)
+        if (gr[i].back_gen)
+            bs->B = gr[i].back_b, bs->side_m = gr[i].back_side_m;
+    if (!bs->B)
+        return;
+    const int B = bs->B;
+    const size_t P = (size_t)3 * B * B;
+    uint8_t *truth = malloc(P), *base = malloc(P);
+    float *th_true[N_BACK], *th_way[N_BACK];
+    int cnt[N_BACK] = {0};
+    for (int w = 0; w < N_BACK; w++) {
+        th_true[w] = malloc(sizeof(float) * BACK_D * (size_t)ng);
+        th_way[w] = malloc(sizeof(float) * BACK_D * (size_t)ng);
+        assert(th_true[w] && th_way[w]);
+    }
+    float *th_all = malloc(sizeof(float) * BACK_D * (size_t)ng);
+    assert(truth && base && th_all);
+    for (int i = 0; i < ng; i++) {
+        struct garment_res *r = &gr[i];
+        if (!r->synth_ok)
+            continue;
+        worker_synth_back_patch(&r->synth, B, bs->side_m, truth);
+        thumbnail(truth, B, th_all + (size_t)bs->n_truth * BACK_D);
+        bs->n_truth++;
+        for (int c = 0; c < 3 && r->base_ok; c++)
+            memset(base + (size_t)c * B * B, srgb_byte(r->base_lin[c]), (size_t)B * B);
+        for (int w = 0; w < N_BACK; w++) {
+            const uint8_t *est = w == BACK_NET ? r->back_gen : r->base_ok ? base : NULL;
+            if (!est || (w == BACK_NET && r->back_b != B))
+                continue;
+            double sum = 0;
+            for (size_t k = 0; k < P; k++)
+                sum += abs((int)est[k] - (int)truth[k]);
+            float l1 = (float)(sum / (255.0 * (double)P));
+            acc_add(&bs->way[w].l1[r->synth.print], l1, false);
+            acc_add(&bs->way[w].l1[WORKER_PRINT_N], l1, false);
+            thumbnail(truth, B, th_true[w] + (size_t)cnt[w] * BACK_D);
+            thumbnail(est, B, th_way[w] + (size_t)cnt[w] * BACK_D);
+            cnt[w]++;
+        }
+    }
+    double *mean = malloc(sizeof *mean * BACK_D), *axes = malloc(sizeof *axes * BACK_PCA * BACK_D);
+    assert(mean && axes);
+    if (bs->n_truth >= 2)
+        pca_axes(th_all, bs->n_truth, mean, axes);
+    for (int w = 0; w < N_BACK; w++) {
+        struct back_set *o = &bs->way[w];
+        o->n = cnt[w];
+        o->mmd2 = o->p = o->bandwidth = o->fd = NAN;
+        if (cnt[w] >= 2) {
+            mmd_test(th_way[w], th_true[w], cnt[w], o);
+            o->fd = frechet(th_way[w], th_true[w], cnt[w], mean, axes);
+        }
+        free(th_true[w]);
+        free(th_way[w]);
+    }
+    free(mean);
+    free(axes);
+    free(th_all);
+    free(truth);
+    free(base);
+}
+
+/* "0.123 (p 0.005)" or "-". */
+static void print_mmd(const struct back_set *o)
+{
+    if (isfinite(o->mmd2))
+        printf(" %.4f (p %.3f) |", o->mmd2, o->p);
+    else
+        printf(" - |");
+}
+
+/* The "Back texture" section. */
+static void back_section(const struct garment_res *gr, int ng, const struct back_stats *bs)
+{
+    printf("## Back texture\n\n");
+    if (!bs->B) {
+        printf("The back generator %s painted no patch:\n", bs->name);
+        for (int i = 0; i < ng; i++)
+            if (gr[i].back_error[0])
+                printf("\n- garment %s: %s", gr[i].id, gr[i].back_error);
+        printf("\n\n");
+        return;
+    }
+    printf("Generator %s: %d x %d texels over %.3f m of the back, zero noise (as the worker runs it). Truth: "
+           "worker_synth_back_patch of the garment rebuilt from its truth object (%d of %d garments; a logo sits on "
+           "the front, so a logo garment's back is plain). Classical: the constant back panel of "
+           "avatar_garment_texture (the front's dominant colour). Mean L1 per texel and channel, sRGB 0..1:\n\n",
+           bs->name, bs->B, bs->B, bs->side_m, bs->n_truth, ng);
+    printf("| print | n classical | classical | n network | network |\n|---|---|---|---|---|\n");
+    for (int k = 0; k <= WORKER_PRINT_N; k++) {
+        printf("| %s |", k < WORKER_PRINT_N ? worker_print_name((enum worker_print)k) : "all");
+        for (int w = 0; w < N_BACK; w++) {
+            printf(" %d |", bs->way[w].l1[k].n);
+            print_cell(&bs->way[w].l1[k], "%.4f");
+        }
+        printf("\n");
+    }
+    printf("\nThe patches against the true patches as sets: %dx%dx3 box thumbnails (sRGB 0..1); MMD^2 unbiased, "
+           "Gaussian kernel with the bandwidth the median pairwise distance of the pooled thumbnails, p from %d "
+           "label permutations (fixed seed); Frechet distance between Gaussians fitted to the thumbnails' "
+           "coordinates on the %d leading principal axes of the true thumbnails (with fewer than %d patches the "
+           "covariances are rank-deficient and the distance is indicative only).\n\n",
+           BACK_THUMB, BACK_THUMB, BACK_PERMS, BACK_PCA, BACK_PCA + 2);
+    printf("| way | n | MMD^2 | bandwidth | p | Frechet distance |\n|---|---|---|---|---|---|\n");
+    for (int w = 0; w < N_BACK; w++) {
+        const struct back_set *o = &bs->way[w];
+        printf("| %s | %d |", w == BACK_NET ? "network" : "classical", o->n);
+        if (isfinite(o->mmd2))
+            printf(" %.4f | %.3f | %.3f | %.4f |\n", o->mmd2, o->bandwidth, o->p, o->fd);
+        else
+            printf(" - | - | - | - |\n");
+    }
+    int nf = 0;
+    for (int i = 0; i < ng; i++) {
+        if (!gr[i].synth_ok)
+            printf("\n- garment %s: the truth object does not describe its print", gr[i].id), nf++;
+        if (!gr[i].back_gen)
+            printf("\n- garment %s, network: %s", gr[i].id, gr[i].back_error), nf++;
+        if (!gr[i].base_ok)
+            printf("\n- garment %s, classical: %s", gr[i].id, gr[i].base_error), nf++;
+    }
+    printf("%s\n", nf ? "\n" : "");
+}
+
 /* The summary of the three ways (first in the report with --models). */
 static void summary(const struct person_res *pr, int np, const struct garment_res *gr, int ng,
-                    struct worker_nets *nets)
+                    struct worker_nets *nets, const struct back_stats *bs)
 {
-    const char *why_b, *why_g;
+    const char *why_b, *why_g, *why_k;
     const char *nb = worker_nets_name(nets, WORKER_NET_BODY, &why_b), *ngn = worker_nets_name(nets, WORKER_NET_GARMENT, &why_g);
+    const char *nk = worker_nets_name(nets, WORKER_NET_BACK, &why_k);
     printf("## Summary: classical, network, network + fit\n\n");
-    printf("Body network: %s. Garment network: %s.\n", nb ? nb : "not loaded", ngn ? ngn : "not loaded");
+    printf("Body network: %s. Garment network: %s. Back generator: %s.\n", nb ? nb : "not loaded",
+           ngn ? ngn : "not loaded", nk ? nk : "not loaded");
     if (!nb)
         printf("- body network not loaded: %s\n", why_b);
     if (!ngn)
         printf("- garment network not loaded: %s\n", why_g);
+    if (!nk)
+        printf("- back generator not loaded (no back-texture figures): %s\n", why_k);
     printf("\nMean absolute errors over the photos each way estimated; \"network\" is the network alone "
            "(its own regression of stature and the tape measurements; its body is built from its phenotype, pose "
            "and stature), \"network + fit\" the silhouette fit with the network's prior / the classical garment "
@@ -583,6 +1098,18 @@ static void summary(const struct person_res *pr, int np, const struct garment_re
                 acc_add(&a, gr[i].w[k].sleeve_err, true);
         print_cell(&a, "%.3f");
     }
+    if (bs->on) {
+        printf("\n| back texture L1 vs truth, sRGB 0..1 |");
+        print_cell(&bs->way[BACK_CLASSICAL].l1[WORKER_PRINT_N], "%.4f");
+        print_cell(&bs->way[BACK_NET].l1[WORKER_PRINT_N], "%.4f");
+        printf(" - |\n| back texture MMD^2 vs truth (permutation p) |");
+        print_mmd(&bs->way[BACK_CLASSICAL]);
+        print_mmd(&bs->way[BACK_NET]);
+        printf(" - |\n| back texture Frechet distance (PCA-%d) |", BACK_PCA);
+        for (int w = 0; w < N_BACK; w++)
+            printf(isfinite(bs->way[w].fd) ? " %.4f |" : " - |", bs->way[w].fd);
+        printf(" - |");
+    }
     printf("\n\nFailures by way:\n");
     int nf = 0;
     for (int k = 0; k < N_WAYS; k++) {
@@ -636,6 +1163,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    const bool back = models && worker_nets_name(nets[0], WORKER_NET_BACK, NULL);
     struct json_val **lines;
     int n = read_truth(dir, &lines);
     int np = 0, ng = 0;
@@ -656,12 +1184,15 @@ int main(int argc, char **argv)
         if (!strcmp(json_get_str(lines[i], "kind"), "person"))
             eval_person(model, mine, dir, lines[i], &pr[slot[i]]);
         else
-            eval_garment(mine, dir, lines[i], &gr[slot[i]]);
+            eval_garment(model, mine, back, dir, lines[i], &gr[slot[i]]);
     }
     double secs = time_now() - t0;
 
+    struct back_stats bs = {0};
+    if (back)
+        back_eval(gr, ng, nets[0], &bs);
     if (models)
-        summary(pr, np, gr, ng, nets[0]);
+        summary(pr, np, gr, ng, nets[0], &bs);
 
     /* ---- persons (classical) ---- */
     int pok = 0;
@@ -779,12 +1310,17 @@ int main(int argc, char **argv)
                        avatar_garment_type_name((enum avatar_garment_type)gr[i].w[WAY_NET].type_est),
                        gr[i].w[WAY_NET].confidence, gr[i].print, gr[i].length, gr[i].sleeve);
     }
-    printf("\n\n(%d images estimated in %.1f s on %d threads)\n", n, secs, omp_get_max_threads());
+    printf("\n\n");
+    if (back)
+        back_section(gr, ng, &bs);
+    printf("(%d images estimated in %.1f s on %d threads)\n", n, secs, omp_get_max_threads());
 
     free(order);
     free(col);
     free(slot);
     free(pr);
+    for (int i = 0; i < ng; i++)
+        free(gr[i].back_gen);
     free(gr);
     for (int i = 0; i < n; i++)
         json_free(lines[i]);

@@ -5,7 +5,8 @@
 # Usage: bench/avatar_eval/run.sh BUILD_DIR [WORK_DIR] [THREADS] [MODELS_DIR]
 # Without MODELS_DIR: the classical estimators only. With it (a folder holding
 # body_encoder.safetensors and/or garment_encoder.safetensors, e.g. models/): classical,
-# network alone and network + fit side by side (avatar_eval --models).
+# network alone and network + fit side by side (avatar_eval --models); when the folder
+# also holds garment_back_generator.safetensors, the back texture is measured too.
 # A re-run reuses the images already in WORK_DIR (tryon synth resumes).
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR [WORK_DIR] [THREADS] [MODELS_DIR]}
@@ -35,7 +36,7 @@ t2=$(date +%s)
   echo "Set: configs/synth/heldout.yaml (seed 20261124, 100 persons + 100 garments, 160x240, 8 spp)."
   echo "Synthesis (or its resume) $((t1 - t0)) s, estimation $((t2 - t1)) s, $threads threads."
   if [ -n "$models" ]; then
-    for f in body_encoder garment_encoder; do
+    for f in body_encoder garment_encoder garment_back_generator; do
       if [ -f "$models/$f.safetensors" ]; then
         echo "Model $models/$f.safetensors: sha256 $(sha256sum "$models/$f.safetensors" | cut -c1-16)."
       else
