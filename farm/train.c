@@ -22,8 +22,9 @@ static void usage(FILE *f)
                "\n"
                "Trains the model a training config names (configs/train/README.md) on a shard dataset\n"
                "written by `tryon synth`, data-parallel over the ranks of mpirun. DIR (default\n"
-               "./train-<name>) receives ckpt-NNNNNN/ checkpoints and the final model.safetensors; a\n"
-               "re-run resumes from the newest complete checkpoint. --data replaces the config's dataset\n"
+               "./train-<name>) receives ckpt-NNNNNN/ checkpoints and the final model.safetensors (a GAN\n"
+               "config: generator.safetensors and discriminator.safetensors); a re-run resumes from the\n"
+               "newest complete checkpoint. --data replaces the config's dataset\n"
                "folder, --steps its step count (a different run: its checkpoints do not mix), --threads\n"
                "the CPU threads per rank (default: cores / ranks on this node). --device cuda trains on the\n"
                "GPU of the rank's node-local index (a CUDA build; gradients then travel by NCCL when it\n"
@@ -135,9 +136,9 @@ int farm_cmd_train(int argc, char **argv, int rank, int world)
     if (s < 0 && s != TRYON_EINTERRUPTED && (rank == 0 || !strstr(tryon_errmsg(), "another rank failed")))
         fprintf(stderr, "tryon train: %s\n", tryon_errmsg());
     else if (rank == 0 && !quiet && s == TRYON_OK)
-        printf("tryon train: steps %d-%d, %.1f samples/s, comm %.0f%%, final loss %.4g, val loss %.4g\n",
-               res.start_step + 1, res.steps_done, res.samples_per_s, 100.0 * res.comm_share, res.last_loss,
-               res.val_loss);
+        printf("tryon train: steps %d-%d, %.1f samples/s, comm %.0f%%, final %s %.4g, val %s %.4g\n",
+               res.start_step + 1, res.steps_done, res.samples_per_s, 100.0 * res.comm_share,
+               cfg->gan ? "l1" : "loss", res.last_loss, cfg->gan ? "l1" : "loss", res.val_loss);
     kern_destroy(ctx);
     nn_train_cfg_free(cfg);
     return exit_code(s);
