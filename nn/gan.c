@@ -287,7 +287,7 @@ static enum tryon_status setup(struct gan *t)
     t->real = kern_alloc(t->ctx, (size_t)t->b * t->img_n);
     t->ones = kern_alloc(t->ctx, (size_t)t->b);
     t->zeros = kern_alloc(t->ctx, (size_t)t->b);
-    for (int i = 0; i < t->b; i++)
+    for (int i = 0; i < t->b; i++)   /* h_fake (b * img_n >= b floats) stages the BCE targets 1 */
         t->h_fake[i] = 1.0f;
     kern_upload(t->ctx, t->ones, t->h_fake, (size_t)t->b);
     t->val_l1 = NAN;
