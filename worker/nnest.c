@@ -189,9 +189,9 @@ static enum tryon_status generator_heads(const char *path, const struct nn_st_fi
                               : tryon_fail(TRYON_EFORMAT, "%s: no output.image metadata", path);
     const char *type = s ? NULL : json_get_str(v, "type");
     n->side_m = s ? 0.0f : (float)json_get_num(v, "side_m", 0.0);
-    json_free(v);
     if (s == TRYON_OK && (!type || strcmp(type, "gan") || !(n->side_m > 0.0f)))
         s = tryon_fail(TRYON_EFORMAT, "%s: output.image is not a gan image with side_m", path);
+    json_free(v);
     int c, h, w, zc = 0;
     if (s == TRYON_OK && (!nn_model_tensor_shape(n->m, "features", &n->cond_dim, &h, &w) ||
                           !nn_model_tensor_shape(n->m, "noise", &zc, &h, &w) ||
