@@ -867,6 +867,8 @@ static void back_eval(struct garment_res *gr, int ng, struct worker_nets *nets, 
     memset(bs, 0, sizeof *bs);
     bs->name = worker_nets_name(nets, WORKER_NET_BACK, NULL);
     bs->on = bs->name != NULL;
+    for (int w = 0; w < N_BACK; w++)
+        bs->way[w].mmd2 = bs->way[w].p = bs->way[w].bandwidth = bs->way[w].fd = NAN;
     for (int i = 0; i < ng && bs->on && !bs->B; i++)
         if (gr[i].back_gen)
             bs->B = gr[i].back_b, bs->side_m = gr[i].back_side_m;
@@ -915,7 +917,6 @@ static void back_eval(struct garment_res *gr, int ng, struct worker_nets *nets, 
     for (int w = 0; w < N_BACK; w++) {
         struct back_set *o = &bs->way[w];
         o->n = cnt[w];
-        o->mmd2 = o->p = o->bandwidth = o->fd = NAN;
         if (cnt[w] >= 2) {
             mmd_test(th_way[w], th_true[w], cnt[w], o);
             o->fd = frechet(th_way[w], th_true[w], cnt[w], mean, axes);
@@ -970,7 +971,7 @@ static void back_section(const struct garment_res *gr, int ng, const struct back
            "label permutations (fixed seed); Frechet distance between Gaussians fitted to the thumbnails' "
            "coordinates on the %d leading principal axes of the true thumbnails (with fewer than %d patches the "
            "covariances are rank-deficient and the distance is indicative only).\n\n",
-           BACK_THUMB, BACK_THUMB, BACK_PERMS, BACK_PCA, BACK_PCA + 2);
+           BACK_THUMB, BACK_THUMB, BACK_PERMS, BACK_PCA, BACK_PCA + 1);
     printf("| way | n | MMD^2 | bandwidth | p | Frechet distance |\n|---|---|---|---|---|---|\n");
     for (int w = 0; w < N_BACK; w++) {
         const struct back_set *o = &bs->way[w];
