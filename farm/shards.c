@@ -42,8 +42,15 @@ static const char *const PERSON_TARGETS[] = {
     "gender", "age", "muscle", "weight", "proportions", "stature_m", "arm_down_deg", "leg_spread_deg",
     "torso_turn_abs_deg", "height_cm", "chest_cm", "waist_cm", "hip_cm", "inseam_cm", "shoulder_cm"};
 #define N_PERSON_T (int)(sizeof PERSON_TARGETS / sizeof PERSON_TARGETS[0])
-/* Garment targets: the template's size parameters, then x, y of every landmark. */
-#define N_GARMENT_T (2 + 2 * AVATAR_LM_N)
+/* Garment targets: the template's size parameters, x, y of every landmark, then the look:
+   base and print colours (sRGB 0..1; the print's is the base's without a print), the print
+   kind one-hot and its scale in cm (NaN without a print). The look is what the back
+   generator's condition must carry. */
+static const char *const GARMENT_LOOK[] = {"color_r", "color_g", "color_b", "print_r", "print_g", "print_b",
+                                           "print_stripes", "print_checks", "print_dots", "print_logo",
+                                           "print_scale_cm"};
+#define N_LOOK (int)(sizeof GARMENT_LOOK / sizeof GARMENT_LOOK[0])
+#define N_GARMENT_T (2 + 2 * AVATAR_LM_N + N_LOOK)
 
 static int n_targets(bool person) { return person ? N_PERSON_T : N_GARMENT_T; }
 
@@ -51,6 +58,8 @@ static void garment_target_name(int k, char *buf, size_t n)
 {
     if (k < 2)
         snprintf(buf, n, "%s", k ? "sleeve" : "length");
+    else if (k >= 2 + 2 * AVATAR_LM_N)
+        snprintf(buf, n, "%s", GARMENT_LOOK[k - 2 - 2 * AVATAR_LM_N]);
     else
         snprintf(buf, n, "lm_%s_%c", avatar_landmark_name((enum avatar_landmark)((k - 2) / 2)), (k - 2) % 2 ? 'y' : 'x');
 }
@@ -94,6 +103,21 @@ static enum tryon_status targets_of(const struct json_val *v, bool person, float
             row[3 + 2 * l] = (float)(p->items[1].num / h * 2 - 1);
         }
     }
+    float *look = row + 2 + 2 * AVATAR_LM_N;
+    const struct json_val *base = json_get(v, "color_srgb"), *print = json_get(v, "print");
+    const struct json_val *pc = json_get(print, "color_srgb");
+    const char *kind = json_get_str(print, "kind");
+    if (!base || base->type != JSON_ARR || base->n != 3 || !kind)
+        return tryon_fail(TRYON_EFORMAT, "truth of %s has no colour or print", json_get_str(v, "id"));
+    bool plain = !strcmp(kind, "none") || !pc || pc->type != JSON_ARR || pc->n != 3;
+    for (int c = 0; c < 3; c++) {
+        look[c] = (float)base->items[c].num;
+        look[3 + c] = plain ? look[c] : (float)pc->items[c].num;
+    }
+    static const char *const kinds[4] = {"stripes", "checks", "dots", "logo"};
+    for (int k = 0; k < 4; k++)
+        look[6 + k] = strcmp(kind, kinds[k]) ? 0.0f : 1.0f;
+    look[10] = plain ? NAN : (float)(100.0 * json_get_num(print, "scale_m", NAN));
     return TRYON_OK;
 }
 
