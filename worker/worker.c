@@ -279,6 +279,8 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
         gs->net = true;
     }
     s = avatar_estimate_garment(&im, mask, type, &gs->est);
+    if (s == TRYON_OK && net && gp.type == gs->est.type)   /* the network read this type of garment */
+        worker_nets_garment_apply(&gp, &gs->est);
     if (s)
         snprintf(gs->error, sizeof gs->error, "garment %s: %s: %s", p->garment_id, p->garment_image, tryon_errmsg());
     else

@@ -103,6 +103,9 @@ struct worker_net_garment {
 };
 enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
                                       struct worker_net_garment *pred);
+/* Put the network's length, sleeve and landmarks into a classical estimate made for the
+   same photo with the network's type (landmarks only where the estimate has them). */
+void worker_nets_garment_apply(const struct worker_net_garment *pred, struct avatar_garment_est *est);
 
 /* ---- synthetic photos (`tryon synth`, bench/avatar_eval, tests) ----
  * A synth config (a YAML file in configs/synth/, format in its README.md) describes a set

@@ -477,10 +477,12 @@ static void eval_garment(const struct avatar_model *model, struct worker_nets *n
             snprintf(r->back_error, sizeof r->back_error, "the generator is not conditioned on this garment "
                      "encoder's features");
         imgf_free(&pred.back);
-        if (avatar_estimate_garment(&im, mask, avatar_garment_type_name(pred.type), &est))
+        if (avatar_estimate_garment(&im, mask, avatar_garment_type_name(pred.type), &est)) {
             snprintf(r->w[WAY_FIT].error, sizeof r->w[WAY_FIT].error, "%s", tryon_errmsg());
-        else
+        } else {
+            worker_nets_garment_apply(&pred, &est);   /* as the worker does */
             garment_errors(&est, t, h, r, &r->w[WAY_FIT]);
+        }
     }
     free(mask);
     img8_free(&im);
