@@ -12,7 +12,9 @@
  * Person: the letterboxed photo (worker_nn_input) -> phenotype and pose -> the prior of the
  * silhouette fit (avatar_estimate_person_prior), which still solves stature and placement.
  * Garment: the same input -> the type (arg-max of the class logits) -> the classical
- * estimator reads length, sleeve, landmarks and colour for that type. Inference runs in
+ * estimator reads the colour and which landmarks the type has; the network's length,
+ * sleeve and landmarks replace the classical ones (worker_nets_garment_apply: they are the
+ * more accurate on the held-out set, bench/RESULTS.md). Inference runs in
  * eval mode with batch norm folded (NN_MODE_INFER_FOLD), one photo at a time, on the
  * worker's kernels context: its bytes do not depend on the thread count. */
 #include "worker/internal.h"
@@ -24,8 +26,10 @@
 
 #include "nn/nn.h"
 
-/* Strength of the learned prior in the fit's loss (per unit squared deviation of a macro). */
-#define PERSON_PRIOR_STRENGTH 0.05f
+/* Strength of the learned prior in the fit's loss (per unit squared deviation of a macro): chosen
+   among 0.05, 0.2, 0.5 and 1 on the calibration set (configs/synth/calib.yaml) as the best
+   girths and per-vertex error with the silhouette IoU still above the classical fit's. */
+#define PERSON_PRIOR_STRENGTH 0.2f
 
 static const char *const PERSON_NEEDS[] = {"gender", "age", "muscle", "weight", "proportions",
                                            "arm_down_deg", "leg_spread_deg", "torso_turn_abs_deg"};
@@ -398,4 +402,19 @@ enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img
         pred->lm[l][1] = (reg_get(n, vals, ny) + 1.0f) * 0.5f * (float)im->h;
     }
     return back_texture(nets, pred);
+}
+
+void worker_nets_garment_apply(const struct worker_net_garment *pred, struct avatar_garment_est *est)
+{
+    if (isfinite(pred->length))
+        est->length = fminf(1.0f, fmaxf(0.0f, pred->length));
+    if (isfinite(pred->sleeve))
+        est->sleeve = fminf(1.0f, fmaxf(0.0f, pred->sleeve));
+    /* the landmarks the type has (the classical estimate marks them present) */
+    for (int l = 0; l < AVATAR_LM_N; l++)
+        if (est->lm[l][0] >= 0.0f && est->lm[l][1] >= 0.0f && isfinite(pred->lm[l][0]) && isfinite(pred->lm[l][1]) &&
+            pred->lm[l][0] >= 0.0f && pred->lm[l][1] >= 0.0f) {
+            est->lm[l][0] = pred->lm[l][0];
+            est->lm[l][1] = pred->lm[l][1];
+        }
 }
