@@ -103,8 +103,8 @@ struct worker_net_garment {
 };
 enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
                                       struct worker_net_garment *pred);
-/* Put the network's length, sleeve and landmarks into a classical estimate made for the
-   same photo with the network's type (landmarks only where the estimate has them). */
+/* Put the network's length and landmarks into a classical estimate made for the same photo
+   with the network's type (landmarks only where the estimate has them; the sleeve stays). */
 void worker_nets_garment_apply(const struct worker_net_garment *pred, struct avatar_garment_est *est);
 
 /* ---- synthetic photos (`tryon synth`, bench/avatar_eval, tests) ----

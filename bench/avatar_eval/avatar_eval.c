@@ -1014,7 +1014,7 @@ static void summary(const struct person_res *pr, int np, const struct garment_re
     printf("\nMean absolute errors over the photos each way estimated; \"network\" is the network alone "
            "(its own regression of stature and the tape measurements; its body is built from its phenotype, pose "
            "and stature), \"network + fit\" the silhouette fit with the network's prior / the classical garment "
-           "estimator with the network's type as the hint, then the network's length, sleeve and landmarks "
+           "estimator with the network's type as the hint, then the network's length and landmarks "
            "(what the worker does). Sleeve: t-shirts, long sleeves and dresses only. "
            "Per-vertex: mean distance of the estimated body's vertices from the true body's, body frame.\n\n");
     printf("| metric | classical | network | network + fit |\n|---|---|---|---|\n");
