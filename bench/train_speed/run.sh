@@ -19,10 +19,12 @@ trap 'rm -rf "$work"' EXIT
 if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 run_layout() {   # ranks threads -> "samples/s comm%" medians
-    local ranks=$1 threads=$2 sps=() comm=()
+    local ranks=$1 threads=$2
+    local sps=() comm=()
     for r in $(seq "$reps"); do
-        local out="$work/r$ranks-t$threads-$r" cmd=("$tryon" train "$here/configs/train/body_encoder.yaml"
-            --data "$data" --out "$out" --steps "$steps" --threads "$threads" --quiet)
+        local out="$work/r$ranks-t$threads-$r"
+        local cmd=("$tryon" train "$here/configs/train/body_encoder.yaml" --data "$data" --out "$out"
+                   --steps "$steps" --threads "$threads")
         if [ "$ranks" -gt 1 ]; then cmd=(mpirun -np "$ranks" --bind-to none "${cmd[@]}"); fi
         local line
         line=$("${cmd[@]}" 2>&1 | grep -E '^tryon train: steps' || true)
