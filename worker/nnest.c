@@ -392,6 +392,8 @@ enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img
     if (avatar_garment_type_parse(n->classes[best], &pred->type))
         return tryon_fail(TRYON_EFORMAT, "%s: class '%s' is not a garment type", n->name, n->classes[best]);
     pred->confidence = (float)(1.0 / z);
+    pred->printed = fmaxf(reg_get(n, vals, "print_stripes"),
+                          fmaxf(reg_get(n, vals, "print_checks"), reg_get(n, vals, "print_dots"))) > 0.5f;
     pred->length = reg_get(n, vals, "length");
     pred->sleeve = reg_get(n, vals, "sleeve");
     for (int l = 0; l < AVATAR_LM_N; l++) {

@@ -286,7 +286,7 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     else
         gs->ok = true;
     /* the texture is a refinement: without it (too few landmarks) the garment is plain */
-    gs->back_net = gp.back.w > 0;
+    gs->back_net = gp.back.w > 0 && gp.printed;   /* a plain or logo garment keeps a plain back */
     if (s == TRYON_OK && avatar_garment_texture_back(w->model, &im, mask, &gs->est, WORKER_TEXTURE_SIZE,
                                                      gs->back_net ? &gp.back : NULL, gp.back_side_m, &gs->tex))
         snprintf(gs->tex_error, sizeof gs->tex_error, "%s", tryon_errmsg());

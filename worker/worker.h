@@ -100,6 +100,9 @@ struct worker_net_garment {
     struct imgf back;          /* the back generator's completion of the back's print (linear RGB,
                                   row 0 = top; w = 0 without a generator); the caller frees it */
     float back_side_m;         /* metres of the back its side spans */
+    bool printed;              /* the network reads a print that covers the garment (stripes,
+                                  checks, dots): the back carries it. False for a plain garment
+                                  or a logo (on the front only): its back is plain */
 };
 enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
                                       struct worker_net_garment *pred);

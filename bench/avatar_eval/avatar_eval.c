@@ -471,8 +471,15 @@ static void eval_garment(const struct avatar_model *model, struct worker_nets *n
         landmark_error(json_get(t, "landmarks"), pred.lm, false, h, w);
         w->length_err = pred.length - r->length;
         w->sleeve_err = has_sleeves(r->type_true) ? pred.sleeve - r->sleeve : NAN;
-        if (back && pred.back.w > 0)
+        if (back && pred.back.w > 0 && !pred.printed && r->base_ok) {
+            /* as the worker: a garment the network reads as plain (or logo) keeps the
+               texture's plain back colour */
+            for (int i = 0; i < pred.back.w * pred.back.h; i++)
+                memcpy(pred.back.px + (size_t)i * 3, r->base_lin, sizeof r->base_lin);
             generated_back(&pred, r);
+        } else if (back && pred.back.w > 0) {
+            generated_back(&pred, r);
+        }
         else if (back)
             snprintf(r->back_error, sizeof r->back_error, "the generator is not conditioned on this garment "
                      "encoder's features");
@@ -954,7 +961,8 @@ static void back_section(const struct garment_res *gr, int ng, const struct back
         printf("\n\n");
         return;
     }
-    printf("Generator %s: %d x %d texels over %.3f m of the back, zero noise (as the worker runs it). Truth: "
+    printf("Generator %s: %d x %d texels over %.3f m of the back, zero noise, for the garments the network reads as printed (stripes, checks, dots); the others keep "
+           "the classical plain back colour, as the worker does. Truth: "
            "worker_synth_back_patch of the garment rebuilt from its truth object (%d of %d garments; a logo sits on "
            "the front, so a logo garment's back is plain). Classical: the constant back panel of "
            "avatar_garment_texture (the front's dominant colour). Mean L1 per texel and channel, sRGB 0..1:\n\n",
