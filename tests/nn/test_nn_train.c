@@ -138,26 +138,6 @@ static enum tryon_status run1(const struct nn_train_cfg *c, const char *out, int
     return s;
 }
 
-/* ----- 2 ranks over threads (sums in rank order, like a fixed MPI reduction) ----------*/
-
-/* W ranks as threads over one fake transport, into root/out. */
-static void run_ranks(const struct nn_train_cfg *c, const char *out, int stop_after, volatile sig_atomic_t *stop,
-                      struct rank_job *jobs)
-{
-    struct fake fk;
-    memset(&fk, 0, sizeof fk);
-    pthread_barrier_init(&fk.bar, NULL, W);
-    pthread_t th[W];
-    for (int r = 0; r < W; r++) {
-        jobs[r] = (struct rank_job){.f = &fk, .rank = r, .cfg = c, .out = out, .stop_after = stop_after,
-                                    .stop = stop};
-        pthread_create(&th[r], NULL, rank_main, &jobs[r]);
-    }
-    for (int r = 0; r < W; r++)
-        pthread_join(th[r], NULL);
-    pthread_barrier_destroy(&fk.bar);
-}
-
 /* ----- error cases --------------------------------------------------------------------*/
 /* Load (and, when the config parses, run) a config; the message must hold `want`. */
 static void expect_error(const char *rel, const char *want)
