@@ -144,6 +144,86 @@ void sched_queue_init(struct sched_queue *q, int total, int workers, int min_chu
 /* Next chunk [*start, *start + *count); false when the queue is empty. */
 bool sched_queue_next(struct sched_queue *q, int *start, int *count);
 
+/* ===== master ============================================================================
+ * The render job's master as a state machine with no transport (DESIGN.md section 2):
+ * events come in (a rank asks for work, a result, a rank leaves after a signal, a rank is
+ * lost, a clock tick, a stop signal), actions come out (send pairs to a rank, journal a
+ * record, exclude a rank, drain, abort, or just say something). farm/ moves the messages (MPI, or in-process for
+ * one rank) and carries the actions out; the unit tests drive it with event scripts.
+ *
+ * Ranks: `first` .. world-1 are workers (first = 1 when there are other ranks, 0 when
+ * rank 0 renders alone). Pairs are indices into the catalog's pairs; the plan's todo
+ * pairs are handed out in order, in chunks (guided self-scheduling) or one static block
+ * per worker. Results of a rank arrive in the order of the pairs it was sent.
+ *
+ * Failures. A record is {"status":"ok"|"failed", "fault":...}: fault "input" (the pair's
+ * own photos cannot be used: the same on every rank) is journaled at once, never retried
+ * and never held against the rank. Any other failure is retried on another rank while the
+ * pair has attempts left (`retries`), and proves nothing by itself: a failed pair that then
+ * fails elsewhere too is the pair's fault; one that succeeds elsewhere is held against the
+ * rank it failed on. A rank whose pairs failed `max_streak` times in a row (since its last
+ * ok) is suspended: it gets no fresh pairs (its unstarted ones go to the others) until the
+ * retries judge those failures; when `max_streak` of them are held against it, it is
+ * excluded for good. A timed-out pair (tick past pair_timeout) writes its rank off as hung;
+ * a lost rank (it died) is out too; either way the pair in progress is a failed attempt and
+ * the rank's other pairs go back uncharged. With no other live rank, a failed pair is
+ * retried on the same rank and no rank is suspended.
+ *
+ * Stop: after sched_master_stop every request is answered with "stop" (n = 0); results
+ * still arriving are journaled when ok; failed ones and the pairs abandoned by leaving
+ * ranks stay pending (a re-run renders them). sched_master_finished says when every
+ * worker was stopped, left, hung or was lost; sched_master_finish then journals the
+ * pairs whose retry never found a rank (their last failure) and asks for an abort when a
+ * rank hung (it never finalizes). */
+enum sched_act_kind {
+    SCHED_ACT_SEND,      /* send pairs[0..n) to rank; n = 0: tell it to stop */
+    SCHED_ACT_JOURNAL,   /* journal `text` (a record line; attempts > 1 added as "attempts") */
+    SCHED_ACT_EXCLUDE,   /* rank gets no more work for now or for good: `text` says why */
+    SCHED_ACT_DRAIN,     /* a stop began: no more work is handed out */
+    SCHED_ACT_ABORT,     /* end the job (a hung rank never finalizes): `text` says why */
+    SCHED_ACT_NOTE,      /* nothing to do but say `text` (a rank released, a stray result) */
+};
+struct sched_action {
+    enum sched_act_kind kind;
+    int rank;              /* SEND, EXCLUDE: the rank; else -1 */
+    const int32_t *pairs;  /* SEND: n pair indices */
+    int n;
+    int pair;              /* JOURNAL: the pair; else -1 */
+    bool ok;               /* JOURNAL: the record's status is "ok" */
+    const char *text;      /* JOURNAL: the record; EXCLUDE, ABORT: a message; else NULL */
+};
+struct sched_master_opts {
+    int world;             /* ranks; >= 1 */
+    int retries;           /* extra attempts of a failed pair, >= 0 */
+    double pair_timeout;   /* seconds without a result that make a rank hung; 0 = never */
+    bool chunking_static;  /* one block of the plan per worker instead of guided chunks */
+    int max_streak;        /* failed pairs in a row that suspend a rank; >= 1 */
+};
+struct sched_master_stats {
+    long long events, sends, journaled;
+    int hung, excluded, lost, suspended_now;
+};
+struct sched_master;
+/* A master over the plan's todo pairs of catalog c; both must outlive it. */
+enum tryon_status sched_master_create(const struct sched_catalog *c, const struct sched_plan *plan,
+                                      const struct sched_master_opts *o, struct sched_master **out);
+void sched_master_free(struct sched_master *m); /* NULL is fine */
+/* Events; `now` is monotonic seconds (time_now() in a job, the script's clock in tests). */
+void sched_master_request(struct sched_master *m, int rank, double now);
+void sched_master_result(struct sched_master *m, int rank, const char *record, size_t len, double now);
+void sched_master_leaving(struct sched_master *m, int rank, double now); /* after a signal */
+void sched_master_lost(struct sched_master *m, int rank, double now);
+void sched_master_tick(struct sched_master *m, double now);
+void sched_master_stop(struct sched_master *m, double now);
+/* The next action of the events so far, in order; false when none is left. a's pointers
+ * stay valid until the next event or sched_master_finish. */
+bool sched_master_action(struct sched_master *m, struct sched_action *a);
+bool sched_master_finished(const struct sched_master *m);
+void sched_master_finish(struct sched_master *m);
+/* The pairs rank holds that have no result yet (in order), for "rank N holds ..." lines. */
+int sched_master_held(const struct sched_master *m, int rank, const int32_t **pairs);
+void sched_master_get_stats(const struct sched_master *m, struct sched_master_stats *s);
+
 /* ===== aggregation =======================================================================
  * Run on rank 0 at the end of a job, also after a failed or interrupted one. Writes
  * (each file atomically: temporary name, fsync, rename):
