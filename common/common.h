@@ -70,10 +70,26 @@ double time_now(void); /* monotonic seconds */
 /* Read a whole file into a malloc'd buffer with a NUL after the last byte (not counted in
  * *len). max_bytes = 0 means no limit; a larger file fails with TRYON_ELIMIT. */
 enum tryon_status fs_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *len);
-/* Write bytes to path atomically: path.tmp.<pid>, fsync, rename, fsync the folder. */
+/* Write bytes to path atomically: path.tmp.<pid>, fsync, rename, fsync the folder (under
+ * the confinement below: no link followed inside the root; a link at path is replaced). */
 enum tryon_status fs_write_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p; mode 0755. */
 enum tryon_status fs_mkdirs(const char *path);
+/* Output confinement. After fs_confine(root) (a command's output folder; NULL lifts it),
+ * every write of the process to a path below root (the path string starts with root and
+ * "/"), through fs_write_atomic, fs_mkdirs, fs_mkdirs_parent, fs_open_parent and
+ * fs_open_out, enters each folder below root with O_NOFOLLOW: a symbolic link inside root
+ * is refused with TRYON_EIO naming it, never followed, so nothing is written outside root
+ * through a planted link. Root itself (and above it) is resolved as usual. Set it once,
+ * before threads start. */
+void fs_confine(const char *root);
+/* The folder that holds path, opened as *dfd (O_DIRECTORY; mkdir -p first when create),
+ * and path's last component in leaf (cap bytes): for openat/renameat/linkat. The caller
+ * closes *dfd. */
+enum tryon_status fs_open_parent(const char *path, bool create, int *dfd, char *leaf, size_t cap);
+/* open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode) under the confinement: a link at any
+ * component inside root, the last included, is refused naming it. */
+enum tryon_status fs_open_out(const char *path, int flags, unsigned mode, int *fd);
 /* mkdir -p of the folder that holds path. */
 enum tryon_status fs_mkdirs_parent(const char *path);
 bool fs_exists(const char *path);
@@ -181,6 +197,10 @@ enum tryon_status imgf_to_srgb8(const struct imgf *src, struct img8 *dst);
  * works on any channel count. dst is allocated. */
 enum tryon_status imgf_resize(const struct imgf *src, int w, int h, struct imgf *dst);
 enum tryon_status img8_resize(const struct img8 *src, int w, int h, struct img8 *dst);
+/* Shrink by an integer factor k: each k x k block (clipped at the edges) becomes its mean in
+ * premultiplied linear light, as img8_resize would, but 8-bit to 8-bit without a float copy
+ * of the source (for very large photos). c = 3 or 4; dst is allocated. */
+enum tryon_status img8_reduce(const struct img8 *src, int k, struct img8 *dst);
 
 /* ===== YAML documents with line numbers ==================================================
  * A parsed YAML file as a plain tree. Lines are 1-based. Aliases are rejected (a catalog

@@ -101,56 +101,205 @@ enum tryon_status fs_read_gz(const char *path, size_t max_bytes, uint8_t **data,
     return TRYON_OK;
 }
 
-static void fsync_dir_of(const char *path)
+/* ---- output confinement ----
+ * The root below which no symbolic link is followed when writing (fs_confine), as given,
+ * without trailing slashes; "" = none. */
+static char confine_root[PATH_MAX];
+static size_t confine_len;
+
+void fs_confine(const char *root)
 {
-    char dir[PATH_MAX];
-    fs_dirname(dir, sizeof dir, path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+    confine_root[0] = 0;
+    confine_len = 0;
+    if (!root || !root[0])
+        return;
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    if (n >= sizeof confine_root)
+        return;
+    memcpy(confine_root, root, n);
+    confine_root[n] = 0;
+    confine_len = n;
+}
+
+/* The part of path below the confinement root, or NULL when path is not below it. */
+static const char *below_root(const char *path)
+{
+    if (!confine_len || strncmp(path, confine_root, confine_len) != 0 || path[confine_len] != '/')
+        return NULL;
+    const char *rel = path + confine_len;
+    while (*rel == '/')
+        rel++;
+    return rel;
+}
+
+/* Step from folder fd dfd into its entry `name` (a folder), creating it when asked, never
+ * through a symbolic link. Closes dfd; returns the new fd or -1 with a message on `shown`. */
+static int step_into(int dfd, const char *name, bool create, const char *shown)
+{
+    if (!strcmp(name, ".."))
+        return close(dfd), tryon_fail(TRYON_EINVAL, "%s: '..' inside the output folder", shown), -1;
+    if (create && mkdirat(dfd, name, 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        close(dfd);
+        tryon_fail(TRYON_EIO, "%s: cannot create folder: %s", shown, strerror(e));
+        return -1;
     }
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        struct stat st;
+        bool link = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+        close(dfd);
+        if (link)
+            tryon_fail(TRYON_EIO, "%s is a symbolic link inside the output folder %s: refusing to write through it "
+                       "(remove the link)", shown, confine_root);
+        else
+            tryon_fail(TRYON_EIO, "%s: %s", shown, e == ENOTDIR ? "not a folder" : strerror(e));
+        return -1;
+    }
+    close(dfd);
+    return fd;
+}
+
+static int open_parent(const char *path, bool create, char *leaf, size_t cap)
+{
+    const char *rel = below_root(path);
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (!name[0] || strlen(name) >= cap) {
+        tryon_fail(TRYON_EINVAL, "%s: not a file name", path);
+        return -1;
+    }
+    snprintf(leaf, cap, "%s", name);
+    if (!rel) {
+        char dir[PATH_MAX];
+        fs_dirname(dir, sizeof dir, path);
+        if (create && fs_mkdirs(dir))
+            return -1;
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            tryon_fail(TRYON_EIO, "%s: cannot open the folder: %s", dir, strerror(errno));
+        return fd;
+    }
+    int dfd = open(confine_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        tryon_fail(TRYON_EIO, "%s: cannot open the folder: %s", confine_root, strerror(errno));
+        return -1;
+    }
+    char shown[PATH_MAX];
+    size_t at = (size_t)snprintf(shown, sizeof shown, "%s", confine_root);
+    for (const char *p = rel; dfd >= 0 && p < name;) {
+        const char *e = strchr(p, '/');
+        size_t n = (size_t)(e - p);
+        if (n > 0 && !(n == 1 && p[0] == '.')) {
+            char comp[NAME_MAX + 1];
+            if (n > NAME_MAX) {
+                close(dfd);
+                tryon_fail(TRYON_ELIMIT, "%s: name too long", path);
+                return -1;
+            }
+            memcpy(comp, p, n);
+            comp[n] = 0;
+            if (at < sizeof shown)
+                at += (size_t)snprintf(shown + at, sizeof shown - at, "/%s", comp);
+            dfd = step_into(dfd, comp, create, shown);
+        }
+        p = e + 1;
+    }
+    return dfd;
+}
+
+enum tryon_status fs_open_parent(const char *path, bool create, int *dfd, char *leaf, size_t cap)
+{
+    *dfd = open_parent(path, create, leaf, cap);
+    return *dfd < 0 ? TRYON_EIO /* open_parent left the message */ : TRYON_OK;
+}
+
+enum tryon_status fs_open_out(const char *path, int flags, unsigned mode, int *fd)
+{
+    char leaf[NAME_MAX + 1];
+    int dfd = open_parent(path, false, leaf, sizeof leaf);
+    *fd = -1;
+    if (dfd < 0)
+        return TRYON_EIO /* open_parent left the message */;
+    *fd = openat(dfd, leaf, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    int e = errno;
+    close(dfd);
+    if (*fd < 0)
+        return tryon_fail(TRYON_EIO, "%s %s", path,
+                          e == ELOOP ? "is a symbolic link: refusing to write through it (remove the link)"
+                                     : strerror(e));
+    return TRYON_OK;
 }
 
 enum tryon_status fs_write_atomic(const char *path, const void *data, size_t len)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    char leaf[NAME_MAX + 1], tmp[NAME_MAX + 1];
+    int dfd = open_parent(path, false, leaf, sizeof leaf);
+    if (dfd < 0)
+        return TRYON_EIO /* open_parent left the message */;
+    if (snprintf(tmp, sizeof tmp, "%.200s.tmp.%ld", leaf, (long)getpid()) >= (int)sizeof tmp) {
+        close(dfd);
         return tryon_fail(TRYON_ELIMIT, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return tryon_fail(TRYON_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    }
+    /* a stale temporary (or a link planted under its name) is removed, never followed */
+    unlinkat(dfd, tmp, 0);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        close(dfd);
+        return tryon_fail(TRYON_EIO, "%s.tmp.%ld: cannot create: %s", path, (long)getpid(), strerror(e));
+    }
     const uint8_t *p = data;
     size_t left = len;
-    while (left > 0) {
+    int err = 0;
+    while (left > 0 && !err) {
         ssize_t w = write(fd, p, left);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return tryon_fail(TRYON_EIO, "%s: write failed: %s", path, strerror(e));
+            if (errno != EINTR)
+                err = errno;
+            continue;
         }
         p += w;
         left -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if (!err && fsync(fd) != 0)
+        err = errno;
+    if (close(fd) != 0 && !err)
+        err = errno;
+    /* rename replaces the entry: a link at the final name is replaced, not written through */
+    if (!err && renameat(dfd, tmp, dfd, leaf) != 0) {
         int e = errno;
-        unlink(tmp);
-        return tryon_fail(TRYON_EIO, "%s: write failed: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
+        unlinkat(dfd, tmp, 0);
+        close(dfd);
         return tryon_fail(TRYON_EIO, "%s: rename failed: %s", path, strerror(e));
     }
-    fsync_dir_of(path);
+    if (err) {
+        unlinkat(dfd, tmp, 0);
+        close(dfd);
+        return tryon_fail(TRYON_EIO, "%s: write failed: %s", path, strerror(err));
+    }
+    fsync(dfd);
+    close(dfd);
     return TRYON_OK;
 }
 
 enum tryon_status fs_mkdirs(const char *path)
 {
+    if (below_root(path)) {
+        /* inside the confinement: every folder entered with no link followed */
+        char probe[PATH_MAX];
+        if (snprintf(probe, sizeof probe, "%s/.", path) >= (int)sizeof probe)
+            return tryon_fail(TRYON_ELIMIT, "%s: path too long", path);
+        char leaf[8];
+        int fd = open_parent(probe, true, leaf, sizeof leaf);
+        if (fd < 0)
+            return TRYON_EIO /* open_parent left the message */;
+        close(fd);
+        return TRYON_OK;
+    }
     char buf[PATH_MAX];
     size_t n = strlen(path);
     if (n == 0)

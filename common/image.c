@@ -6,6 +6,7 @@
  * a fixed zlib level and writes no time chunk, so equal pixels give equal bytes. */
 #include "common.h"
 
+#include <assert.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -480,4 +481,39 @@ enum tryon_status img8_resize(const struct img8 *src, int w, int h, struct img8 
     s = imgf_to_srgb8(&out, dst);
     imgf_free(&out);
     return s;
+}
+
+enum tryon_status img8_reduce(const struct img8 *src, int k, struct img8 *dst)
+{
+    assert(k >= 1 && (src->c == 3 || src->c == 4));
+    int w = (src->w + k - 1) / k, h = (src->h + k - 1) / k, c = src->c;
+    enum tryon_status s = img8_alloc(dst, w, h, c);
+    if (s)
+        return s;
+    float lut[256];
+    for (int v = 0; v < 256; v++)
+        lut[v] = img_srgb_to_linear((float)v / 255.0f);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            /* block [x k, min((x+1) k, w)) x [y k, ...): premultiplied linear mean */
+            double sum[4] = {0, 0, 0, 0};
+            int n = 0;
+            for (int sy = y * k; sy < (y + 1) * k && sy < src->h; sy++)
+                for (int sx = x * k; sx < (x + 1) * k && sx < src->w; sx++, n++) {
+                    const uint8_t *p = src->px + ((size_t)sy * src->w + sx) * c;
+                    double a = c == 4 ? p[3] / 255.0 : 1.0;
+                    for (int q = 0; q < 3; q++)
+                        sum[q] += lut[p[q]] * a;
+                    sum[3] += a;
+                }
+            uint8_t *o = dst->px + ((size_t)y * w + x) * c;
+            double a = sum[3] / n;
+            for (int q = 0; q < 3; q++) {
+                double lin = sum[3] > 1e-9 ? sum[q] / sum[3] : 0.0;
+                o[q] = (uint8_t)lrintf(255.0f * fminf(fmaxf(img_linear_to_srgb((float)lin), 0.0f), 1.0f));
+            }
+            if (c == 4)
+                o[3] = (uint8_t)lrint(255.0 * a);
+        }
+    return TRYON_OK;
 }

@@ -69,6 +69,20 @@ void comm_send_work(int dst, const int32_t *pairs, int n)
     MPI_CHECK(MPI_Send(pairs, n, MPI_INT32_T, dst, COMM_TAG_WORK, MPI_COMM_WORLD));
 }
 
+static int link_poll(void *user, struct comm_msg *msg)
+{
+    (void)user;
+    return comm_poll(msg);
+}
+
+static void link_send(void *user, int dst, const int32_t *pairs, int n)
+{
+    (void)user;
+    comm_send_work(dst, pairs, n);
+}
+
+void comm_link(struct farm_link *out) { *out = (struct farm_link){NULL, link_poll, link_send}; }
+
 int comm_request_work(int32_t *pairs, int cap)
 {
     MPI_CHECK(MPI_Send(NULL, 0, MPI_BYTE, 0, COMM_TAG_REQUEST, MPI_COMM_WORLD));

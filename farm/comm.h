@@ -44,6 +44,20 @@ int comm_request_work(int32_t *pairs, int cap);
 void comm_send_result(const char *line, size_t len);
 void comm_send_leaving(int abandoned);
 
+/* The master's side of the render protocol as a small interface, as struct nn_comm is
+ * for training: over MPI (comm_link) or, when rank 0 renders alone, in-process
+ * (farm/render.c). The master's logic (scheduler/master.c) sees only this. */
+struct farm_link {
+    void *user;
+    /* The next message for the master: 1 when *msg was filled (data malloc'd, the caller
+       frees it), 0 when none is waiting. */
+    int (*poll)(void *user, struct comm_msg *msg);
+    /* Pairs for rank dst; n = 0 tells it to stop. */
+    void (*send_work)(void *user, int dst, const int32_t *pairs, int n);
+};
+/* The link over MPI_COMM_WORLD (comm_poll, comm_send_work). */
+void comm_link(struct farm_link *out);
+
 /* Collectives used outside the render protocol. */
 void comm_barrier(void);
 /* An nn_comm over MPI_COMM_WORLD for data-parallel training (allreduce + bcast). */

@@ -8,6 +8,7 @@
  * safe: the merged journal is rebuilt from the parts each time. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +27,26 @@ static void merge_usage(FILE *f)
             "Merges the output folders of `tryon render --slice K/N` runs of one catalog into OUT:\n"
             "journal, renders (hard links where possible), manifest, summary, contact sheets, gallery.\n"
             "\n"
+            "Every ok record of every part is checked against its render (size, SHA-256, PNG) first;\n"
+            "a part whose files do not match its journal is refused and nothing is merged.\n"
+            "\n"
             "exit status: 0 every pair of the catalog ok; 1 some failed or are missing (a slice not\n"
-            "rendered or not finished: the message names it); 2 bad arguments or parts that do not\n"
-            "belong together; 3 environment failure\n");
+            "rendered or not finished: the message names it); 2 bad arguments, parts that do not\n"
+            "belong together, or a part whose files do not match its journal; 3 environment failure\n");
 }
 
-/* Link src to dst (replacing dst), else copy it. */
+/* Link src to dst (replacing dst; no link followed inside OUT), else copy it. */
 static enum tryon_status link_or_copy(const char *src, const char *dst)
 {
-    unlink(dst);
-    if (link(src, dst) == 0)
+    char leaf[NAME_MAX + 1];
+    int dfd;
+    enum tryon_status ls = fs_open_parent(dst, false, &dfd, leaf, sizeof leaf);
+    if (ls)
+        return ls;
+    unlinkat(dfd, leaf, 0);
+    int linked = linkat(AT_FDCWD, src, dfd, leaf, 0);
+    close(dfd);
+    if (linked == 0)
         return TRYON_OK;
     uint8_t *data;
     size_t len;
@@ -102,6 +113,39 @@ static int read_part(const char *dir, struct part *p)
     return 0;
 }
 
+/* A part's ok records against its files (sched_verify_output): a render deleted, changed
+ * or replaced by a link after its slice finished is refused, naming the file, before
+ * anything is merged. */
+static int verify_part(const struct part *p, const struct sched_catalog *cat)
+{
+    if (p->end > cat->n_pairs)
+        return 0; /* refused below: the catalog changed */
+    struct sched_journal *pj = NULL;
+    if (sched_journal_open(p->dir, &pj)) {
+        fprintf(stderr, "tryon merge: %s\n", tryon_errmsg());
+        return FARM_EXIT_ENV;
+    }
+    int code = 0, bad = 0;
+    for (int k = p->first; k < p->end && bad < 10; k++) {
+        bool ok = false;
+        const char *l = sched_journal_get(pj, cat->persons[cat->pairs[k].person].id,
+                                          cat->garments[cat->pairs[k].garment].id, &ok);
+        char why[PATH_MAX + 200];
+        if (l && ok && !sched_verify_output(p->dir, l, strlen(l), true, why, sizeof why)) {
+            fprintf(stderr, "tryon merge: %s: %s\n", p->dir, why);
+            bad++;
+        }
+    }
+    if (bad) {
+        fprintf(stderr, "tryon merge: %s does not match its journal: nothing was merged; render slice %d/%d again "
+                "into it (`tryon render CATALOG --slice %d/%d --out %s` re-renders what does not match)\n",
+                p->dir, p->slice, p->of, p->slice, p->of, p->dir);
+        code = FARM_EXIT_USAGE;
+    }
+    sched_journal_close(pj);
+    return code;
+}
+
 int farm_cmd_merge(int argc, char **argv, int rank, int world)
 {
     (void)world;
@@ -141,6 +185,7 @@ int farm_cmd_merge(int argc, char **argv, int rank, int world)
     }
     double t0 = time_now();
     int code = 0;
+    fs_confine(out); /* nothing below OUT is written through a symbolic link */
     struct part *parts = calloc((size_t)n_dirs, sizeof *parts);
     char *job_text = NULL;
     struct sched_catalog *cat = NULL;
@@ -180,6 +225,9 @@ int farm_cmd_merge(int argc, char **argv, int rank, int world)
         fprintf(stderr, "tryon merge: %s\n", tryon_errmsg());
         code = FARM_EXIT_USAGE;
     }
+    /* every ok record of every part must match its render before anything is merged */
+    for (int i = 0; i < n_dirs && !code; i++)
+        code = verify_part(&parts[i], cat);
     char path[PATH_MAX], marker[PATH_MAX];
     if (!code) {
         fs_join(path, sizeof path, out, "journal.log");

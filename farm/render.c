@@ -18,6 +18,7 @@
  * fsync per burst). --simulate, --chunking and --slice serve benchmarks and array jobs. */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -338,7 +339,7 @@ static void progress_print(struct progress *p, bool final)
     fflush(stdout);
 }
 
-static void pair_of(const struct sched_catalog *cat, int idx, struct worker_pair *wp)
+static void pair_of(const struct sched_catalog *cat, uint64_t job_seed, int idx, struct worker_pair *wp)
 {
     const struct sched_entry *pe = &cat->persons[cat->pairs[idx].person];
     const struct sched_entry *ge = &cat->garments[cat->pairs[idx].garment];
@@ -350,6 +351,7 @@ static void pair_of(const struct sched_catalog *cat, int idx, struct worker_pair
     wp->garment_type = ge->type ? ge->type : "";
     for (int k = 0; k < 3; k++)
         wp->garment_size_cm[k] = (float)ge->size_cm[k];
+    wp->seed = hash_pair_seed(job_seed, pe->id, ge->id);
 }
 
 /* Whether the progress line may redraw itself with \r. Under mpirun a rank's stdout is a
@@ -373,10 +375,10 @@ static bool stdout_is_terminal(void)
 
 /* A pair's simulated cost in seconds, drawn from the pair seed: the same pair costs the
  * same on every rank and run, so static and dynamic chunking see identical work. */
-static double sim_cost(const struct sim_dist *d, uint64_t job_seed, const char *person, const char *garment)
+static double sim_cost(const struct sim_dist *d, uint64_t pair_seed)
 {
     struct rng r;
-    rng_seed(&r, hash_pair_seed(job_seed, person, garment));
+    rng_seed(&r, pair_seed);
     switch (d->kind) {
     case SIM_CONST: return d->mean_s;
     case SIM_EXP: return -d->mean_s * log(1.0 - rng_double(&r));
@@ -396,14 +398,16 @@ static void sleep_s(double s)
 
 static void sleep_ms(int ms) { sleep_s(ms / 1000.0); }
 
-/* A failed record made by farm/ itself (timeout, verification, injected fault). */
-static void failed_record(struct json_w *r, const char *person, const char *garment, int rank, const char *error)
+/* A failed record made by farm/ itself (verification, injected fault); fault as in worker.h. */
+static void failed_record(struct json_w *r, const char *person, const char *garment, int rank, const char *fault,
+                          const char *error)
 {
     json_w_reset(r);
     json_obj_begin(r);
     json_key(r, "person"); json_str(r, person);
     json_key(r, "garment"); json_str(r, garment);
     json_key(r, "status"); json_str(r, "failed");
+    json_key(r, "fault"); json_str(r, fault);
     json_key(r, "error"); json_str(r, error);
     json_key(r, "output"); json_str(r, NULL);
     json_key(r, "sha256"); json_str(r, NULL);
@@ -414,40 +418,15 @@ static void failed_record(struct json_w *r, const char *person, const char *garm
 
 /* After an ok render: the file named in the record exists, has the recorded size and
  * SHA-256, and decodes as a PNG. A mismatch turns the record into a failure (retried). */
-static void verify_output(const char *out_dir, int rank, struct json_w *rec)
+static void verify_output(const char *out_dir, int rank, const struct worker_pair *wp, struct json_w *rec)
 {
-    struct json_val *v;
-    if (json_parse(rec->buf, rec->len, "record", &v))
-        return; /* the journal refuses it with a message */
-    const char *status = json_get_str(v, "status"), *output = json_get_str(v, "output");
-    const char *sha = json_get_str(v, "sha256");
-    const struct json_val *bytes = json_get(v, "bytes");
-    char err[PATH_MAX + 200] = "";
-    if (status && !strcmp(status, "ok") && output && sha && bytes && bytes->type == JSON_NUM) {
-        char path[PATH_MAX];
-        uint8_t *data = NULL;
-        size_t len = 0;
-        char got[65];
-        struct img8 im = {0};
-        struct img_limits lim = img_default_limits();
-        if (fs_join(path, sizeof path, out_dir, output) || fs_read_all(path, lim.max_file_bytes, &data, &len))
-            snprintf(err, sizeof err, "output check: %s", tryon_errmsg());
-        else if ((double)len != bytes->num)
-            snprintf(err, sizeof err, "output check: %s has %zu bytes, the record says %.0f", path, len, bytes->num);
-        else if (sha256_hex(data, len, got), strcmp(got, sha) != 0)
-            snprintf(err, sizeof err, "output check: %s does not match its recorded SHA-256", path);
-        else if (img_decode_png(data, len, path, &lim, &im, NULL))
-            snprintf(err, sizeof err, "output check: %s", tryon_errmsg());
-        img8_free(&im);
-        free(data);
+    if (!strstr(rec->buf, "\"status\":\"ok\""))
+        return;
+    char why[PATH_MAX + 200], err[PATH_MAX + 220];
+    if (!sched_verify_output(out_dir, rec->buf, rec->len, true, why, sizeof why)) {
+        snprintf(err, sizeof err, "output check: %s", why);
+        failed_record(rec, wp->person_id, wp->garment_id, rank, "output", err);
     }
-    if (err[0]) {
-        char person[SCHED_ID_MAX + 1], garment[SCHED_ID_MAX + 1];
-        snprintf(person, sizeof person, "%s", json_get_str(v, "person"));
-        snprintf(garment, sizeof garment, "%s", json_get_str(v, "garment"));
-        failed_record(rec, person, garment, rank, err);
-    }
-    json_free(v);
 }
 
 /* What one rank does with one pair: render (or simulate) it, check the output, and leave
@@ -464,13 +443,13 @@ struct pair_ctx {
 static enum tryon_status do_pair(const struct pair_ctx *c, int idx, int rank, struct json_w *rec)
 {
     struct worker_pair wp;
-    pair_of(c->cat, idx, &wp);
+    pair_of(c->cat, c->job_seed, idx, &wp);
     if (c->fail_injected) {
-        failed_record(rec, wp.person_id, wp.garment_id, rank, "injected failure (TRYON_TEST_FAIL_RANKS)");
+        failed_record(rec, wp.person_id, wp.garment_id, rank, "rank", "injected failure (TRYON_TEST_FAIL_RANKS)");
         return TRYON_OK;
     }
     if (c->sim->kind != SIM_OFF) {
-        double cost = sim_cost(c->sim, c->job_seed, wp.person_id, wp.garment_id);
+        double cost = sim_cost(c->sim, wp.seed);
         sleep_s(cost);
         json_w_reset(rec);
         json_obj_begin(rec);
@@ -486,7 +465,7 @@ static enum tryon_status do_pair(const struct pair_ctx *c, int idx, int rank, st
     }
     enum tryon_status s = worker_run_pair(c->wk, &wp, rank, rec);
     if (!s)
-        verify_output(c->out_dir, rank, rec);
+        verify_output(c->out_dir, rank, &wp, rec);
     return s;
 }
 
@@ -506,42 +485,6 @@ static bool fail_injected(int rank)
     return false;
 }
 
-/* ---- the master's bookkeeping ---- */
-struct mrank {                /* one worker rank as the master sees it */
-    int32_t *held;            /* the chunk it was last given, pair indices in order */
-    int n, cap, pos;          /* held[pos] is in progress; results arrive in order */
-    int revoked_from;         /* held[revoked_from..] were taken back: drop their results */
-    double started;           /* when held[pos] began (chunk sent or previous result) */
-    int streak;               /* failed pairs in a row */
-    bool done;                /* told to stop, or left after a signal */
-    bool parked;              /* asked for work while none was free: answered later */
-    bool excluded;            /* failed FARM_MAX_STREAK pairs in a row: no more work */
-    bool hung;                /* a pair ran past --pair-timeout: written off */
-    bool got_static;          /* --chunking static: its block was handed out */
-};
-#define FARM_MAX_STREAK 3
-
-struct retry { int pair, last_rank; char *record; /* last failed record, or NULL */ };
-
-struct master {
-    const struct sched_catalog *cat;
-    const struct sched_plan *plan;
-    const struct render_opts *o;
-    struct sched_journal *j;
-    struct progress *pg;
-    FILE *inflight;           /* OUT/inflight.log: every assignment, for post-mortems */
-    int world, active;        /* active: ranks neither done nor hung */
-    struct mrank *r;
-    struct sched_queue q;
-    uint8_t *attempts;        /* failed attempts per catalog pair */
-    struct retry *retries;
-    int n_retries, cap_retries;
-    char **batch;             /* records waiting for the next group commit */
-    int n_batch, cap_batch;
-    long long messages;       /* sent and received by the master */
-    int code;
-};
-
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
@@ -552,347 +495,215 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
-/* Journal the batch in one write + fsync and count it. */
-static void master_flush(struct master *m)
+/* ---- rank 0 alone: the link to itself ----
+ * The master asks, gets chunks and reads results through the same link as over MPI; here
+ * "sending" a chunk stores it and each poll renders its next pair. After a signal the
+ * rest of the chunk is abandoned (a LEAVING message), as a worker rank does. */
+struct self_link {
+    const struct pair_ctx *pc;
+    int32_t *chunk;
+    int n, pos, cap;
+    bool asked, stopped;
+    int code;                 /* FARM_EXIT_ENV when a pair could not even be recorded */
+    struct json_w rec;
+};
+
+static char *xstrndup(const char *s, size_t n)
 {
-    if (m->n_batch == 0)
-        return;
-    if (!m->code && sched_journal_append_batch(m->j, (const char *const *)m->batch, m->n_batch)) {
+    char *d = xrealloc(NULL, n + 1);
+    memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+static int self_poll(void *user, struct comm_msg *msg)
+{
+    struct self_link *l = user;
+    if (l->stopped)
+        return 0;
+    *msg = (struct comm_msg){0, COMM_TAG_REQUEST, xstrndup("", 0), 0};
+    if (!l->asked) {
+        l->asked = true;
+        return 1;
+    }
+    if (l->pos >= l->n)
+        return 0; /* waiting for an answer */
+    if (farm_stop_requested || l->code) {
+        msg->tag = COMM_TAG_LEAVING;
+        l->stopped = true;
+        return 1;
+    }
+    if (do_pair(l->pc, l->chunk[l->pos], 0, &l->rec)) {
         fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
-        m->code = FARM_EXIT_ENV;
+        l->code = FARM_EXIT_ENV;
+        msg->tag = COMM_TAG_LEAVING;
+        l->stopped = true;
+        return 1;
     }
-    for (int i = 0; i < m->n_batch; i++) {
-        if (!m->code) {
-            m->pg->done++;
-            if (!strstr(m->batch[i], "\"status\":\"ok\""))
-                m->pg->failed++;
+    l->pos++;
+    free(msg->data);
+    *msg = (struct comm_msg){0, COMM_TAG_RESULT, xstrndup(l->rec.buf, l->rec.len), l->rec.len};
+    if (l->pos >= l->n)
+        l->asked = false; /* the chunk is done: ask again on the next poll */
+    return 1;
+}
+
+static void self_send(void *user, int dst, const int32_t *pairs, int n)
+{
+    struct self_link *l = user;
+    assert(dst == 0);
+    if (n == 0) {
+        l->stopped = true;
+        return;
+    }
+    if (n > l->cap) {
+        l->cap = n;
+        l->chunk = xrealloc(l->chunk, sizeof *l->chunk * (size_t)n);
+    }
+    memcpy(l->chunk, pairs, sizeof *pairs * (size_t)n);
+    l->n = n;
+    l->pos = 0;
+}
+
+/* ---- the master: scheduler/master.c's state machine over a link ---- */
+#define FARM_MAX_STREAK 3
+
+struct serve_io {
+    const struct sched_catalog *cat;
+    struct sched_journal *j;
+    struct progress *pg;
+    FILE *inflight;           /* OUT/inflight.log: every assignment, for post-mortems (NULL alone) */
+    char **batch;             /* journal records waiting for the next group commit */
+    int n_batch, cap_batch;
+    long long messages;       /* sent and received by the master */
+    bool abort;               /* a rank hung: end the job with MPI_Abort */
+    int code;
+};
+
+/* Journal the batch in one write + fsync and count it. */
+static void serve_flush(struct serve_io *io)
+{
+    if (io->n_batch == 0)
+        return;
+    if (!io->code && sched_journal_append_batch(io->j, (const char *const *)io->batch, io->n_batch)) {
+        fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
+        io->code = FARM_EXIT_ENV;
+    }
+    for (int i = 0; i < io->n_batch; i++) {
+        if (!io->code) {
+            io->pg->done++;
+            if (!strstr(io->batch[i], "\"status\":\"ok\""))
+                io->pg->failed++;
         }
-        free(m->batch[i]);
+        free(io->batch[i]);
     }
-    m->n_batch = 0;
-    progress_print(m->pg, false);
-}
-
-/* Queue a record for the journal; attempts > 1 is written into it. */
-static void master_record(struct master *m, const char *line, int attempts)
-{
-    if (m->n_batch == m->cap_batch) {
-        m->cap_batch = m->cap_batch ? 2 * m->cap_batch : 64;
-        m->batch = xrealloc(m->batch, sizeof *m->batch * (size_t)m->cap_batch);
-    }
-    size_t len = strlen(line);
-    char *copy = xrealloc(NULL, len + 32);
-    if (attempts > 1 && len > 2 && line[len - 1] == '}')
-        snprintf(copy, len + 32, "%.*s,\"attempts\":%d}", (int)(len - 1), line, attempts);
-    else
-        memcpy(copy, line, len + 1);
-    m->batch[m->n_batch++] = copy;
-    if (m->n_batch >= 256)
-        master_flush(m);
-}
-
-static void pair_name(const struct sched_catalog *cat, int idx, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s/%s", cat->persons[cat->pairs[idx].person].id, cat->garments[cat->pairs[idx].garment].id);
-}
-
-/* A failed attempt of pair idx on rank: retried while attempts last, else journaled. */
-static void master_failed(struct master *m, int idx, int rank, const char *line)
-{
-    int a = ++m->attempts[idx];
-    if (a <= m->o->retries && !farm_stop_requested) {
-        if (m->n_retries == m->cap_retries) {
-            m->cap_retries = m->cap_retries ? 2 * m->cap_retries : 16;
-            m->retries = xrealloc(m->retries, sizeof *m->retries * (size_t)m->cap_retries);
-        }
-        m->retries[m->n_retries++] = (struct retry){idx, rank, strdup(line)};
-    } else if (!farm_stop_requested) {
-        master_record(m, line, a);
-    }
-}
-
-/* Give back rank's pairs from position `from` on (not charged as attempts). */
-static void master_revoke(struct master *m, int rank, int from)
-{
-    struct mrank *mr = &m->r[rank];
-    for (int i = from; i < mr->revoked_from; i++) {
-        if (m->n_retries == m->cap_retries) {
-            m->cap_retries = m->cap_retries ? 2 * m->cap_retries : 16;
-            m->retries = xrealloc(m->retries, sizeof *m->retries * (size_t)m->cap_retries);
-        }
-        m->retries[m->n_retries++] = (struct retry){mr->held[i], -1, NULL};
-    }
-    if (from < mr->revoked_from)
-        mr->revoked_from = from;
-}
-
-static bool rank_live(const struct mrank *mr) { return !mr->done && !mr->hung && !mr->excluded; }
-
-/* Pairs in progress on ranks that may still answer. */
-static int master_in_flight(const struct master *m)
-{
-    int n = 0;
-    for (int r = 1; r < m->world; r++)
-        if (!m->r[r].hung && m->r[r].pos < m->r[r].revoked_from)
-            n += m->r[r].revoked_from - m->r[r].pos;
-    return n;
-}
-
-static void master_send(struct master *m, int rank, const int32_t *pairs, int count)
-{
-    struct mrank *mr = &m->r[rank];
-    comm_send_work(rank, pairs, count);
-    m->messages++;
-    mr->parked = false;
-    if (count == 0) {
-        if (!mr->done && !mr->hung)
-            m->active--;
-        mr->done = true;
-        return;
-    }
-    if (count > mr->cap) {
-        mr->cap = count;
-        mr->held = xrealloc(mr->held, sizeof *mr->held * (size_t)count);
-    }
-    memcpy(mr->held, pairs, sizeof *pairs * (size_t)count);
-    mr->n = mr->revoked_from = count;
-    mr->pos = 0;
-    mr->started = time_now();
-    if (m->inflight) {
-        fprintf(m->inflight, "%d", rank);
-        for (int i = 0; i < count; i++)
-            fprintf(m->inflight, " %d", pairs[i]);
-        fputc('\n', m->inflight);
-        fflush(m->inflight);
-    }
-}
-
-/* Answer rank's request: a retry from another rank, else fresh pairs, else (while pairs
- * are still in flight elsewhere and might come back) park it, else stop it. */
-static void master_serve(struct master *m, int rank, int32_t *chunk)
-{
-    struct mrank *mr = &m->r[rank];
-    if (farm_stop_requested || m->code || !rank_live(mr)) {
-        master_send(m, rank, NULL, 0);
-        return;
-    }
-    int others = 0;
-    for (int r = 1; r < m->world; r++)
-        others += r != rank && rank_live(&m->r[r]);
-    for (int i = 0; i < m->n_retries; i++) {
-        if (m->retries[i].last_rank != rank || others == 0) {
-            chunk[0] = m->retries[i].pair;
-            free(m->retries[i].record);
-            m->retries[i] = m->retries[--m->n_retries];
-            master_send(m, rank, chunk, 1);
-            return;
-        }
-    }
-    int start = 0, count = 0;
-    if (m->o->chunking_static) {
-        if (!mr->got_static) {
-            int64_t n = m->plan->n_todo, w = m->world - 1;
-            start = (int)(n * (rank - 1) / w);
-            count = (int)(n * rank / w) - start;
-            mr->got_static = true;
-        }
-    } else if (!sched_queue_next(&m->q, &start, &count)) {
-        count = 0;
-    }
-    if (count > 0) {
-        for (int i = 0; i < count; i++)
-            chunk[i] = m->plan->todo[start + i];
-        master_send(m, rank, chunk, count);
-        return;
-    }
-    if (master_in_flight(m) > 0 || m->n_retries > 0) {
-        mr->parked = true;
-        return;
-    }
-    master_send(m, rank, NULL, 0);
-}
-
-static void master_result(struct master *m, int rank, const char *line)
-{
-    struct mrank *mr = &m->r[rank];
-    if (mr->pos >= mr->n) {
-        log_warn("rank %d sent a result for no pair it held; ignored", rank);
-        return;
-    }
-    int idx = mr->held[mr->pos];
-    bool revoked = mr->pos >= mr->revoked_from;
-    mr->pos++;
-    mr->started = time_now();
-    if (revoked || mr->hung)
-        return;
-    if (strstr(line, "\"status\":\"ok\"")) {
-        mr->streak = 0;
-        master_record(m, line, m->attempts[idx] + 1);
-        return;
-    }
-    master_failed(m, idx, rank, line);
-    if (++mr->streak >= FARM_MAX_STREAK && !mr->excluded) {
-        mr->excluded = true;
-        fprintf(stderr, "tryon render: rank %d failed %d pairs in a row; it gets no more work\n", rank, mr->streak);
-        master_revoke(m, rank, mr->pos);
-    }
-}
-
-/* --pair-timeout: a rank whose current pair is overdue is written off as hung; the pair
- * is a failed attempt and the rest of its chunk goes to the others. */
-static void master_check_deadlines(struct master *m)
-{
-    double now = time_now();
-    for (int r = 1; r < m->world; r++) {
-        struct mrank *mr = &m->r[r];
-        if (mr->done || mr->hung || mr->pos >= mr->revoked_from || now - mr->started <= m->o->pair_timeout)
-            continue;
-        int idx = mr->held[mr->pos];
-        char name[2 * SCHED_ID_MAX + 2], err[256];
-        pair_name(m->cat, idx, name, sizeof name);
-        snprintf(err, sizeof err, "timed out: no result within %g s on rank %d", m->o->pair_timeout, r);
-        fprintf(stderr, "tryon render: %s: %s; rank %d gets no more work\n", name, err, r);
-        const struct sched_entry *pe = &m->cat->persons[m->cat->pairs[idx].person];
-        const struct sched_entry *ge = &m->cat->garments[m->cat->pairs[idx].garment];
-        struct json_w rec;
-        json_w_init(&rec);
-        failed_record(&rec, pe->id, ge->id, r, err);
-        mr->hung = true;
-        m->active--;
-        master_revoke(m, r, mr->pos + 1);
-        mr->revoked_from = mr->pos;
-        master_failed(m, idx, r, rec.buf);
-        json_w_free(&rec);
-    }
+    io->n_batch = 0;
+    progress_print(io->pg, false);
 }
 
 /* What every rank holds now, on stderr (after a signal: e.g. mpirun ending the job
  * because a rank died). */
-static void master_print_held(const struct master *m, const char *why)
+static void print_held(const struct sched_master *sm, const struct sched_catalog *cat, int world, const char *why)
 {
-    for (int r = 1; r < m->world; r++) {
-        const struct mrank *mr = &m->r[r];
-        if (mr->pos >= mr->revoked_from)
+    for (int r = 1; r < world; r++) {
+        const int32_t *held;
+        int n = sched_master_held(sm, r, &held);
+        if (n == 0)
             continue;
-        fprintf(stderr, "tryon render: %s: rank %d holds %d unfinished pair%s:", why, r, mr->revoked_from - mr->pos,
-                mr->revoked_from - mr->pos == 1 ? "" : "s");
-        for (int i = mr->pos; i < mr->revoked_from && i < mr->pos + 8; i++) {
-            char name[2 * SCHED_ID_MAX + 2];
-            pair_name(m->cat, mr->held[i], name, sizeof name);
-            fprintf(stderr, " %s", name);
-        }
-        if (mr->revoked_from - mr->pos > 8)
-            fprintf(stderr, " and %d more (OUT/inflight.log lists them)", mr->revoked_from - mr->pos - 8);
+        fprintf(stderr, "tryon render: %s: rank %d holds %d unfinished pair%s:", why, r, n, n == 1 ? "" : "s");
+        for (int i = 0; i < n && i < 8; i++)
+            fprintf(stderr, " %s/%s", cat->persons[cat->pairs[held[i]].person].id,
+                    cat->garments[cat->pairs[held[i]].garment].id);
+        if (n > 8)
+            fprintf(stderr, " and %d more (OUT/inflight.log lists them)", n - 8);
         fputc('\n', stderr);
     }
     fflush(stderr);
 }
 
-struct master_result { long long messages; int hung, excluded; };
-
-/* Rank 0 with workers: serve until every worker was told to stop, left, or hung. */
-static int run_master(struct master *m, struct master_result *res)
+/* Carry out the actions of the master's last event. */
+static void serve_actions(struct serve_io *io, struct sched_master *sm, const struct farm_link *link, int world)
 {
-    m->r = calloc((size_t)m->world, sizeof *m->r);
-    m->attempts = calloc((size_t)(m->cat->n_pairs > 0 ? m->cat->n_pairs : 1), 1);
-    int32_t *chunk = malloc(sizeof(int32_t) * (size_t)(m->plan->n_todo > 0 ? m->plan->n_todo : 1));
-    if (!m->r || !m->attempts || !chunk) {
-        fprintf(stderr, "tryon render: out of memory\n");
-        exit(FARM_EXIT_ENV);
-    }
-    sched_queue_init(&m->q, m->plan->n_todo, m->world - 1, 1);
-    m->active = m->world - 1;
-    bool told = false;
-    double next_deadline_check = 0;
-    while (m->active > 0) {
-        struct comm_msg msg;
-        int got = 0;
-        while (got < 512 && comm_poll(&msg)) {
-            got++;
-            m->messages++;
-            if (msg.tag == COMM_TAG_REQUEST) {
-                master_serve(m, msg.src, chunk);
-            } else if (msg.tag == COMM_TAG_RESULT) {
-                master_result(m, msg.src, msg.data);
-            } else if (msg.tag == COMM_TAG_LEAVING) {
-                struct mrank *mr = &m->r[msg.src];
-                mr->revoked_from = mr->pos; /* abandoned: they stay pending */
-                if (!mr->done && !mr->hung) {
-                    mr->done = true;
-                    m->active--;
-                }
+    struct sched_action a;
+    while (sched_master_action(sm, &a)) {
+        switch (a.kind) {
+        case SCHED_ACT_SEND:
+            link->send_work(link->user, a.rank, a.pairs, a.n);
+            io->messages++;
+            if (io->inflight && a.n > 0) {
+                fprintf(io->inflight, "%d", a.rank);
+                for (int i = 0; i < a.n; i++)
+                    fprintf(io->inflight, " %d", a.pairs[i]);
+                fputc('\n', io->inflight);
+                fflush(io->inflight);
             }
+            break;
+        case SCHED_ACT_JOURNAL:
+            if (io->n_batch == io->cap_batch) {
+                io->cap_batch = io->cap_batch ? 2 * io->cap_batch : 64;
+                io->batch = xrealloc(io->batch, sizeof *io->batch * (size_t)io->cap_batch);
+            }
+            io->batch[io->n_batch++] = xstrndup(a.text, strlen(a.text));
+            if (io->n_batch >= 256)
+                serve_flush(io);
+            break;
+        case SCHED_ACT_EXCLUDE:
+        case SCHED_ACT_NOTE:
+            fprintf(stderr, "tryon render: %s\n", a.text);
+            break;
+        case SCHED_ACT_DRAIN:
+            if (farm_stop_requested)
+                print_held(sm, io->cat, world, "stopping on a signal");
+            break;
+        case SCHED_ACT_ABORT:
+            io->abort = true;
+            break;
+        }
+    }
+}
+
+/* Serve until every worker was stopped, left, hung or was lost; then journal what is left. */
+static void serve(struct serve_io *io, struct sched_master *sm, const struct farm_link *link, int world,
+                  double pair_timeout)
+{
+    bool stopping = false;
+    double next_tick = 0;
+    while (!sched_master_finished(sm)) {
+        int got = 0;
+        struct comm_msg msg;
+        for (;;) {
+            if (!stopping && (farm_stop_requested || io->code)) {
+                /* a signal, or the journal cannot be written: hand out nothing more */
+                stopping = true;
+                sched_master_stop(sm, time_now());
+                serve_actions(io, sm, link, world);
+            }
+            if (got >= 512 || !link->poll(link->user, &msg))
+                break;
+            got++;
+            io->messages++;
+            double now = time_now();
+            if (msg.tag == COMM_TAG_REQUEST)
+                sched_master_request(sm, msg.src, now);
+            else if (msg.tag == COMM_TAG_RESULT)
+                sched_master_result(sm, msg.src, msg.data, msg.len, now);
+            else if (msg.tag == COMM_TAG_LEAVING)
+                sched_master_leaving(sm, msg.src, now);
             free(msg.data);
+            serve_actions(io, sm, link, world);
         }
-        master_flush(m);
-        if (farm_stop_requested && !told) {
-            told = true;
-            master_print_held(m, "stopping on a signal");
-        }
-        for (int r = 1; r < m->world; r++)
-            if (m->r[r].parked)
-                master_serve(m, r, chunk);
-        if (m->o->pair_timeout > 0 && time_now() >= next_deadline_check) {
-            master_check_deadlines(m);
-            next_deadline_check = time_now() + 0.1;
+        serve_flush(io);
+        if (pair_timeout > 0 && time_now() >= next_tick) {
+            sched_master_tick(sm, time_now());
+            serve_actions(io, sm, link, world);
+            next_tick = time_now() + 0.1;
         }
         if (!got)
             sleep_ms(1);
     }
-    /* pairs whose retries never found a worker keep their last failure */
-    for (int i = 0; i < m->n_retries; i++) {
-        if (m->retries[i].record && !farm_stop_requested)
-            master_record(m, m->retries[i].record, m->attempts[m->retries[i].pair]);
-        free(m->retries[i].record);
-    }
-    master_flush(m);
-    res->messages = m->messages;
-    res->hung = res->excluded = 0;
-    for (int r = 1; r < m->world; r++) {
-        res->hung += m->r[r].hung;
-        res->excluded += m->r[r].excluded;
-        if (m->r[r].hung || m->r[r].excluded)
-            fprintf(stderr, "tryon render: rank %d was %s\n", r,
-                    m->r[r].hung ? "written off (a pair timed out)" : "excluded (failed pairs in a row)");
-        free(m->r[r].held);
-    }
-    free(m->r);
-    free(m->attempts);
-    free(m->retries);
-    free(m->batch);
-    free(chunk);
-    return m->code;
-}
-
-/* Rank 0 alone: do the plan in order. A failed pair is retried in place (there is no
- * other worker), --retries times. */
-static int run_single(struct master *m, const struct pair_ctx *pc)
-{
-    struct json_w rec;
-    json_w_init(&rec);
-    for (int i = 0; i < m->plan->n_todo && !m->code; i++) {
-        if (farm_stop_requested)
-            break;
-        int idx = m->plan->todo[i];
-        for (int attempt = 1;; attempt++) {
-            if (do_pair(pc, idx, 0, &rec)) {
-                fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
-                m->code = FARM_EXIT_ENV;
-                break;
-            }
-            bool ok = strstr(rec.buf, "\"status\":\"ok\"") != NULL;
-            if (ok || attempt > m->o->retries || farm_stop_requested) {
-                if (ok || !farm_stop_requested)
-                    master_record(m, rec.buf, attempt);
-                break;
-            }
-        }
-        master_flush(m);
-    }
-    master_flush(m);
-    free(m->batch);
-    json_w_free(&rec);
-    return m->code;
+    sched_master_finish(sm);
+    serve_actions(io, sm, link, world);
+    serve_flush(io);
 }
 
 /* A worker rank: request chunks, do them, report each pair, until told to stop. */
@@ -1032,8 +843,9 @@ static void write_simulate_report(const struct render_opts *o, const struct sche
 {
     double sum = 0;
     for (int i = 0; i < plan->n_todo; i++) {
-        int idx = plan->todo[i];
-        sum += sim_cost(sim, seed, cat->persons[cat->pairs[idx].person].id, cat->garments[cat->pairs[idx].garment].id);
+        struct worker_pair wp;
+        pair_of(cat, seed, plan->todo[i], &wp);
+        sum += sim_cost(sim, wp.seed);
     }
     int workers = world > 1 ? world - 1 : 1;
     double ideal = sum / workers;
@@ -1100,6 +912,9 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     struct sched_plan plan = {0};
     char inflight_path[PATH_MAX] = "";
     FILE *inflight = NULL;
+    /* nothing below OUT is written through a symbolic link (a planted OUT/renders or
+       OUT/journal.log link is refused, naming it); every rank writes there */
+    fs_confine(o.out);
     if (!code && rank == 0) {
         sched_catalog_report(cat, stderr);
         if (fs_mkdirs(o.out)) {
@@ -1114,16 +929,20 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
             fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
             code = FARM_EXIT_ENV;
         }
-        if (!code && sched_plan_make(cat, journal, &plan)) {
+        /* a journaled pair counts as done only while its render and photos still match */
+        if (!code && (sched_plan_make(cat, journal, &plan) ||
+                      (!o.simulate && sched_plan_verify(cat, journal, o.out, &plan, stderr)))) {
             fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
             code = FARM_EXIT_ENV;
         }
         if (!code && world > 1) {
             fs_join(inflight_path, sizeof inflight_path, o.out, "inflight.log");
             report_previous_run(cat, journal, inflight_path);
-            inflight = fopen(inflight_path, "w");
-            if (!inflight) {
-                fprintf(stderr, "tryon render: %s: cannot write: %s\n", inflight_path, strerror(errno));
+            int fd = -1;
+            if (fs_open_out(inflight_path, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd) || !(inflight = fdopen(fd, "w"))) {
+                fprintf(stderr, "tryon render: %s\n", fd < 0 ? tryon_errmsg() : strerror(errno));
+                if (fd >= 0)
+                    close(fd);
                 code = FARM_EXIT_ENV;
             }
         }
@@ -1170,11 +989,27 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     /* live OUT/status.json and progress page (scheduler/status.c, helper G); sched_aggregate stops it */
     sched_status_start(cat, o.out);
     struct progress pg = {o.quiet, stdout_is_terminal(), plan.n_todo, 0, 0, time_now(), 0};
-    struct master m = {.cat = cat, .plan = &plan, .o = &o, .j = journal, .pg = &pg, .inflight = inflight,
-                       .world = world};
-    struct master_result mres = {0};
+    struct sched_master_opts mo = {world, o.retries, o.pair_timeout, o.chunking_static, FARM_MAX_STREAK};
+    struct sched_master *sm = NULL;
+    if (sched_master_create(cat, &plan, &mo, &sm)) {
+        fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
+        comm_abort(FARM_EXIT_ENV);
+    }
+    struct serve_io io = {.cat = cat, .j = journal, .pg = &pg, .inflight = inflight};
+    struct self_link self = {.pc = &pc};
+    json_w_init(&self.rec);
+    struct farm_link link = {&self, self_poll, self_send};
+    if (world > 1)
+        comm_link(&link);
     double t_serve = time_now();
-    code = world == 1 ? run_single(&m, &pc) : run_master(&m, &mres);
+    serve(&io, sm, &link, world, o.pair_timeout);
+    code = io.code ? io.code : self.code;
+    struct sched_master_stats mst;
+    sched_master_get_stats(sm, &mst);
+    sched_master_free(sm);
+    free(io.batch);
+    free(self.chunk);
+    json_w_free(&self.rec);
     double serve_wall = time_now() - t_serve;
     progress_print(&pg, true);
     worker_free(wk);
@@ -1183,7 +1018,7 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
 
     struct sched_counts n;
     if (o.simulate) {
-        write_simulate_report(&o, cat, &plan, &sim, ws.job_seed, world, serve_wall, mres.messages);
+        write_simulate_report(&o, cat, &plan, &sim, ws.job_seed, world, serve_wall, io.messages);
     } else {
         struct sched_run_info info = {time_now() - t0, world, ws.preset, pg.done - pg.failed,
                                       ws.width, ws.height, ws.spp, ws.max_depth, ws.job_seed, true};
@@ -1207,7 +1042,9 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     if (!o.simulate)
         printf("gallery: %s/index.html\n", o.out);
     fflush(stdout);
-    if (!n.pending && inflight_path[0])
+    /* every worker answered, left or was written off: nothing is held any more (the log
+       survives only a master that is killed, and then names what the ranks held) */
+    if (inflight_path[0])
         unlink(inflight_path);
     sched_plan_free(&plan);
     sched_journal_close(journal);
@@ -1215,10 +1052,10 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     if (!code)
         code = n.pending ? (farm_stop_requested ? FARM_EXIT_REQUEUE : FARM_EXIT_FAILED)
                          : n.failed ? FARM_EXIT_FAILED : FARM_EXIT_OK;
-    if (mres.hung) {
+    if (io.abort) {
         /* a hung rank never reaches MPI_Finalize: end the job, with this run's verdict */
-        fprintf(stderr, "tryon render: ending the job with exit code %d: %d rank%s did not answer\n", code, mres.hung,
-                mres.hung == 1 ? "" : "s");
+        fprintf(stderr, "tryon render: ending the job with exit code %d: %d rank%s did not answer\n", code, mst.hung,
+                mst.hung == 1 ? "" : "s");
         fflush(NULL);
         comm_abort(code);
     }

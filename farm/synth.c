@@ -251,6 +251,7 @@ int farm_cmd_synth(int argc, char **argv, int rank, int world)
     if (spp > 0)
         cfg.spp = spp;
 
+    fs_confine(out); /* nothing below OUT is written through a symbolic link */
     struct worker_settings ws;
     memset(&ws, 0, sizeof ws);
     worker_preset("preview", &ws);

@@ -9,6 +9,7 @@
 #include "scheduler/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -19,18 +20,28 @@
 struct afile {
     FILE *f;
     char path[PATH_MAX];
-    char tmp[PATH_MAX + 32];
+    int dfd;                  /* the folder it goes in (opened with no link followed) */
+    char leaf[NAME_MAX + 1], tmp[NAME_MAX + 1];
 };
 
 static enum tryon_status af_open(struct afile *a, const char *out_dir, const char *rel)
 {
     a->f = NULL;
+    a->dfd = -1;
     enum tryon_status s = fs_join(a->path, sizeof a->path, out_dir, rel);
-    if (s)
+    if (s || (s = fs_open_parent(a->path, false, &a->dfd, a->leaf, sizeof a->leaf)))
         return s;
-    snprintf(a->tmp, sizeof a->tmp, "%s.tmp.%ld", a->path, (long)getpid());
-    if (!(a->f = fopen(a->tmp, "wb")))
-        return tryon_fail(TRYON_EIO, "%s: cannot create: %s", a->tmp, strerror(errno));
+    snprintf(a->tmp, sizeof a->tmp, "%.200s.tmp.%ld", a->leaf, (long)getpid());
+    unlinkat(a->dfd, a->tmp, 0);
+    int fd = openat(a->dfd, a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 || !(a->f = fdopen(fd, "wb"))) {
+        s = tryon_fail(TRYON_EIO, "%s.tmp: cannot create: %s", a->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        close(a->dfd);
+        a->dfd = -1;
+        return s;
+    }
     return TRYON_OK;
 }
 
@@ -42,19 +53,16 @@ static enum tryon_status af_commit(struct afile *a)
     if (fclose(a->f) != 0 && !err)
         err = errno;
     a->f = NULL;
-    if (!err && rename(a->tmp, a->path) != 0)
+    if (!err && renameat(a->dfd, a->tmp, a->dfd, a->leaf) != 0)
         err = errno;
-    if (err) {
-        unlink(a->tmp);
+    if (err)
+        unlinkat(a->dfd, a->tmp, 0);
+    else
+        fsync(a->dfd);
+    close(a->dfd);
+    a->dfd = -1;
+    if (err)
         return tryon_fail(TRYON_EIO, "%s: write failed: %s", a->path, strerror(err));
-    }
-    char dir[PATH_MAX];
-    fs_dirname(dir, sizeof dir, a->path);
-    FILE *d = fopen(dir, "r");
-    if (d) {
-        fsync(fileno(d));
-        fclose(d);
-    }
     return TRYON_OK;
 }
 

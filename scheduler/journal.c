@@ -185,11 +185,9 @@ enum tryon_status sched_journal_open(const char *out_dir, struct sched_journal *
         goto fail;
     }
     bool existed = fs_exists(path);
-    j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (j->fd < 0) {
-        s = tryon_fail(TRYON_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* never through a link planted at OUT/journal.log (fs_open_out refuses it) */
+    if ((s = fs_open_out(path, O_RDWR | O_CREAT | O_APPEND, 0644, &j->fd)))
         goto fail;
-    }
     if (flock(j->fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
         s = tryon_fail(TRYON_EIO, "%s: another job is using this output folder", path);
         goto fail;

@@ -387,8 +387,9 @@ static void park(struct sched_master *m, int rank)
     m->parked[m->n_parked++] = rank;
 }
 
-/* Answer rank: a retry (not one it failed itself, while others could take it), else fresh
- * pairs unless it is suspended, else park it while pairs may still come back, else stop. */
+/* Answer rank: a retry (not one it failed itself, while others could take it; for a
+ * suspended rank only another rank's failure), else fresh pairs unless it is suspended,
+ * else park it while pairs may still come back, else stop. */
 static void serve(struct sched_master *m, int rank, double now)
 {
     struct mrank *r = &m->r[rank];
@@ -400,7 +401,9 @@ static void serve(struct sched_master *m, int rank, double now)
     if (r->suspended && others == 0)
         judge_rank(m, rank); /* alone now: nobody can judge its failures */
     for (int i = 0; i < m->n_rq; i++) {
-        if (m->rq[i].last_rank != rank || others == 0) {
+        /* a suspended rank only helps judge other ranks' failures */
+        int last = m->rq[i].last_rank;
+        if (others == 0 || (last != rank && (!r->suspended || last >= 0))) {
             int32_t idx = m->rq[i].pair;
             memmove(m->rq + i, m->rq + i + 1, sizeof *m->rq * (size_t)(m->n_rq - i - 1));
             m->n_rq--;
@@ -515,7 +518,7 @@ void sched_master_request(struct sched_master *m, int rank, double now)
     serve_parked(m, now);
 }
 
-/* What a result record says: ok, and whether a failure is the input's. */
+/* What a result record says: ok, and whether a failure is final (the input's or the pair's). */
 static void read_record(const char *rec, size_t len, bool *parsed, bool *ok, bool *input, char *person,
                         char *garment)
 {
@@ -529,7 +532,7 @@ static void read_record(const char *rec, size_t len, bool *parsed, bool *ok, boo
             (!strcmp(st, "ok") || !strcmp(st, "failed"))) {
             *parsed = true;
             *ok = !strcmp(st, "ok");
-            *input = !*ok && fault && !strcmp(fault, "input");
+            *input = !*ok && fault && (!strcmp(fault, "input") || !strcmp(fault, "pair"));
             strcpy(person, p);
             strcpy(garment, g);
         }

@@ -134,6 +134,20 @@ struct sched_plan { int *todo; int n_todo; int *invalid; int n_invalid; int n_do
 enum tryon_status sched_plan_make(const struct sched_catalog *c, const struct sched_journal *j, struct sched_plan *out);
 void sched_plan_free(struct sched_plan *p);
 
+/* ===== verification ======================================================================
+ * The disk against the journal (verify.c). sched_verify_output checks an ok record (a
+ * journal line) against its file OUT/<output>: present, a regular file (a symbolic link is
+ * not followed), the recorded "bytes" and "sha256", and with decode a PNG that decodes.
+ * True when it all holds; else false and why (a message naming the file).
+ * sched_plan_verify does that for every pair the plan counts as done, and also compares the
+ * record's "inputs" (person_sha256, garment_sha256) with the photos' bytes now: each pair
+ * that does not match goes back into todo (catalog order kept, n_done lowered), named with
+ * the reason on `report` (at most 20 lines and a count). Files are read and hashed in
+ * parallel (OpenMP). Records without "inputs" are checked on their output alone. */
+bool sched_verify_output(const char *out_dir, const char *record, size_t len, bool decode, char *why, size_t cap);
+enum tryon_status sched_plan_verify(const struct sched_catalog *c, const struct sched_journal *j, const char *out_dir,
+                                    struct sched_plan *plan, FILE *report);
+
 /* ===== chunk queue =======================================================================
  * Guided self-scheduling over items [0, total) for `workers` workers: each request gets
  * max(min_chunk, ceil(remaining / (2 workers))) items (never more than remain), so chunks
@@ -157,8 +171,9 @@ bool sched_queue_next(struct sched_queue *q, int *start, int *count);
  * per worker. Results of a rank arrive in the order of the pairs it was sent.
  *
  * Failures. A record is {"status":"ok"|"failed", "fault":...}: fault "input" (the pair's
- * own photos cannot be used: the same on every rank) is journaled at once, never retried
- * and never held against the rank. Any other failure is retried on another rank while the
+ * own photos cannot be used) or "pair" (the pair fails the same on every rank, e.g. a drape
+ * that does not settle) is final: journaled at once, never retried, never held against
+ * the rank. Any other failure is retried on another rank while the
  * pair has attempts left (`retries`), and proves nothing by itself: a failed pair that then
  * fails elsewhere too is the pair's fault; one that succeeds elsewhere is held against the
  * rank it failed on. A rank whose pairs failed `max_streak` times in a row (since its last

@@ -9,6 +9,13 @@
 #include "raytrace/raytrace.h"
 
 struct avatar_model *worker_model(struct worker *w);
+/* Photos are worked on at most WORKER_PHOTO_MAX_SIDE pixels on their long side: a larger
+   decoded photo is shrunk in place by the smallest integer factor that fits (img8_reduce)
+   before segmentation, so a 6000x4000 photo costs its decoded 96 MB, not a gigabyte
+   through the fit. Catalog
+   and training photos both go through it (worker.c, nninput.c). */
+#define WORKER_PHOTO_MAX_SIDE 1024
+enum tryon_status worker_photo_reduce(struct img8 *im);
 /* Which part of the body a garment type covers: dress full; skirt, trousers, shorts
    bottom; t-shirt, long-sleeve top. */
 enum worker_cover { WORKER_COVER_TOP, WORKER_COVER_BOTTOM, WORKER_COVER_FULL };

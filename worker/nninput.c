@@ -43,12 +43,28 @@ enum tryon_status worker_nn_input(const struct img8 *rgba, const uint8_t *mask, 
     return TRYON_OK;
 }
 
+enum tryon_status worker_photo_reduce(struct img8 *im)
+{
+    int side = im->w > im->h ? im->w : im->h;
+    if (side <= WORKER_PHOTO_MAX_SIDE)
+        return TRYON_OK;
+    struct img8 small;
+    enum tryon_status s = img8_reduce(im, (side + WORKER_PHOTO_MAX_SIDE - 1) / WORKER_PHOTO_MAX_SIDE, &small);
+    if (s)
+        return s;
+    img8_free(im);
+    *im = small;
+    return TRYON_OK;
+}
+
 enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const char *name,
                                         const struct img_limits *lim, int size, uint8_t *out)
 {
     struct img8 im;
     bool alpha = false;
     enum tryon_status s = img_decode_png(png, len, name, lim, &im, &alpha);
+    if (s == TRYON_OK && (s = worker_photo_reduce(&im)))
+        img8_free(&im);
     if (s)
         return s;
     uint8_t *mask = malloc((size_t)im.w * im.h);

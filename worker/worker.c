@@ -28,6 +28,8 @@ struct person_slot {
     char id[72];
     bool ok;
     char error[600];
+    const char *fault;             /* when !ok: the record's "fault" (fault_of) */
+    char sha256[65];               /* of the photo's bytes as read ("" when unreadable) */
     struct avatar_person_est est;
     struct avatar_mesh body;
     float skin[3];                 /* linear RGB albedo sampled from the photo */
@@ -41,6 +43,8 @@ struct garment_slot {
     char id[72];
     bool ok;
     char error[600];
+    const char *fault;             /* when !ok: the record's "fault" (fault_of) */
+    char sha256[65];               /* of the photo's bytes as read ("" when unreadable) */
     struct avatar_garment_est est;
     struct imgf tex;               /* UV atlas texture from the photo (w = 0: none, plain colour) */
     char tex_error[200];           /* why there is no texture */
@@ -142,13 +146,39 @@ void worker_free(struct worker *w)
     free(w);
 }
 
-/* Load a photo and segment it; times go to the two counters. */
+/* What a failure says about the pair, as the record's "fault" (scheduler.h, "master"):
+ * "input" when the photo itself cannot be used (not a PNG, over the limits, no figure the
+ * segmentation or the estimator can read) — the same on every rank, never retried; else
+ * `other` (a read error, memory: worth a retry elsewhere). */
+static const char *fault_of(enum tryon_status s, const char *other)
+{
+    switch (s) {
+    case TRYON_EINVAL:
+    case TRYON_EFORMAT:
+    case TRYON_ELIMIT:
+    case TRYON_ENOTSETTLED:
+    case TRYON_EUNSUPPORTED: return "input";
+    default: return other;
+    }
+}
+
+/* Load a photo and segment it; times go to the two counters, the SHA-256 of the file's
+ * bytes (recorded so a resume can tell a changed input) to sha. */
 static enum tryon_status load_and_segment(const char *path, const struct img_limits *lim, struct img8 *im,
-                                          uint8_t **mask, double *t_load, double *t_segment)
+                                          uint8_t **mask, double *t_load, double *t_segment, char sha[65])
 {
     double t0 = time_now();
     bool alpha = false;
-    enum tryon_status s = img_load_png(path, lim, im, &alpha);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    enum tryon_status s = fs_read_all(path, lim->max_file_bytes, &data, &len);
+    if (s == TRYON_OK) {
+        sha256_hex(data, len, sha);
+        s = img_decode_png(data, len, path, lim, im, &alpha);
+        free(data);
+        if (s == TRYON_OK && (s = worker_photo_reduce(im)))
+            img8_free(im);
+    }
     *t_load = time_now() - t0;
     if (s)
         return s;
@@ -220,9 +250,11 @@ static struct person_slot *get_person(struct worker *w, const struct worker_pair
     snprintf(ps->id, sizeof ps->id, "%s", p->person_id);
     struct img8 im;
     uint8_t *mask = NULL;
-    enum tryon_status s = load_and_segment(p->person_image, &w->s->limits, &im, &mask, &ps->t_load, &ps->t_segment);
+    enum tryon_status s =
+        load_and_segment(p->person_image, &w->s->limits, &im, &mask, &ps->t_load, &ps->t_segment, ps->sha256);
     if (s) {
         snprintf(ps->error, sizeof ps->error, "person %s: %s", p->person_id, tryon_errmsg());
+        ps->fault = fault_of(s, "io");
         return ps;
     }
     double t0 = time_now();
@@ -234,9 +266,10 @@ static struct person_slot *get_person(struct worker *w, const struct worker_pair
     if (s == TRYON_OK)
         sample_skin(&im, mask, ps->skin);
     ps->t_body = time_now() - t0;
-    if (s)
+    if (s) {
         snprintf(ps->error, sizeof ps->error, "person %s: %s: %s", p->person_id, p->person_image, tryon_errmsg());
-    else
+        ps->fault = fault_of(s, "estimate");
+    } else
         ps->ok = true;
     free(mask);
     img8_free(&im);
@@ -261,9 +294,11 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     snprintf(gs->id, sizeof gs->id, "%s", p->garment_id);
     struct img8 im;
     uint8_t *mask = NULL;
-    enum tryon_status s = load_and_segment(p->garment_image, &w->s->limits, &im, &mask, &gs->t_load, &gs->t_segment);
+    enum tryon_status s =
+        load_and_segment(p->garment_image, &w->s->limits, &im, &mask, &gs->t_load, &gs->t_segment, gs->sha256);
     if (s) {
         snprintf(gs->error, sizeof gs->error, "garment %s: %s", p->garment_id, tryon_errmsg());
+        gs->fault = fault_of(s, "io");
         return gs;
     }
     double t0 = time_now();
@@ -281,10 +316,12 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     s = avatar_estimate_garment(&im, mask, type, &gs->est);
     if (s == TRYON_OK && net && gp.type == gs->est.type)   /* the network read this type of garment */
         worker_nets_garment_apply(&gp, &gs->est);
-    if (s)
+    if (s) {
         snprintf(gs->error, sizeof gs->error, "garment %s: %s: %s", p->garment_id, p->garment_image, tryon_errmsg());
-    else
+        gs->fault = fault_of(s, "estimate");
+    } else {
         gs->ok = true;
+    }
     /* the texture is a refinement: without it (too few landmarks) the garment is plain */
     gs->back_net = gp.back.w > 0 && gp.printed;   /* a plain or logo garment keeps a plain back */
     if (s == TRYON_OK && avatar_garment_texture_back(w->model, &im, mask, &gs->est, WORKER_TEXTURE_SIZE,
@@ -376,7 +413,7 @@ static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pai
     rt_studio_default(&studio);
     struct rt_film ff = {0};
     s = worker_render_meshes(w, meshes, mats, 2, &vw->cam, &studio, vw->bmin, vw->bmax, FIT_SPP, 1,
-                             hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id), w->s->threads, &ff);
+                             p->seed, w->s->threads, &ff);
     imgf_free(&heat);
     struct img8 im;
     if (s == TRYON_OK && (s = img8_alloc(&im, ff.w, ff.h, 3)) == TRYON_OK) {
@@ -587,6 +624,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     double t_start = time_now();
     double t_garment = 0, t_render = 0, t_encode = 0, t_extra = 0;
     char error[1400] = "";
+    const char *fault = NULL;      /* the record's "fault" when error is set */
     char sha[65] = "";
     size_t bytes = 0;
     char output[PATH_MAX];
@@ -596,10 +634,13 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     struct garment_slot *gs = get_garment(w, p);
     if (!gs)
         return tryon_fail(TRYON_ENOMEM, "worker: out of memory for the garment cache");
-    if (!ps->ok)
+    if (!ps->ok) {
         snprintf(error, sizeof error, "%s", ps->error);
-    else if (!gs->ok)
+        fault = ps->fault;
+    } else if (!gs->ok) {
         snprintf(error, sizeof error, "%s", gs->error);
+        fault = gs->fault;
+    }
 
     struct avatar_draped draped = {0};
     const struct avatar_mesh *garment = &draped.mesh;
@@ -610,8 +651,10 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         enum tryon_status s = avatar_garment_drape(w->model, &ps->est.body, &ps->body, &gs->est, &size, NULL, w->kctx,
                                                    &draped);
         t_garment = time_now() - t0;
-        if (s)
+        if (s) {
             snprintf(error, sizeof error, "garment %s on person %s: %s", p->garment_id, p->person_id, tryon_errmsg());
+            fault = s == TRYON_ENOTSETTLED ? "pair" : "drape"; /* a drape that does not settle does so anywhere */
+        }
     }
     struct view vw;
     if (!error[0]) {
@@ -628,11 +671,13 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
             mats[1].texture = &gs->tex;
         enum tryon_status s = worker_render_meshes(w, meshes, mats, 2, &vw.cam, &studio, vw.bmin, vw.bmax, w->s->spp,
                                                    w->s->max_depth,
-                                                   hash_pair_seed(w->s->job_seed, p->person_id, p->garment_id),
+                                                   p->seed,
                                                    w->s->threads, &film);
         t_render = time_now() - t0;
-        if (s)
+        if (s) {
             snprintf(error, sizeof error, "render: %s", tryon_errmsg());
+            fault = "render";
+        }
     }
     if (!error[0]) {
         double t0 = time_now();
@@ -645,8 +690,10 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
             img8_free(&im);
         }
         t_encode = time_now() - t0;
-        if (s)
+        if (s) {
             snprintf(error, sizeof error, "output: %s", tryon_errmsg());
+            fault = "output";
+        }
     }
     if (!error[0] && (w->s->write_aovs || w->s->write_meshes)) {
         double t0 = time_now();
@@ -665,8 +712,10 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
                 s = avatar_write_obj(path, meshes, names, 2);
         }
         t_extra = time_now() - t0;
-        if (s)
+        if (s) {
             snprintf(error, sizeof error, "extra outputs: %s", tryon_errmsg());
+            fault = "output";
+        }
     }
     rt_film_free(&film);
 
@@ -686,6 +735,8 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     json_str(r, p->garment_id);
     json_key(r, "status");
     json_str(r, error[0] ? "failed" : "ok");
+    json_key(r, "fault");
+    json_str(r, error[0] ? fault : NULL);
     json_key(r, "error");
     json_str(r, error[0] ? error : NULL);
     json_key(r, "output");
@@ -696,6 +747,14 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     json_int(r, (long long)bytes);
     json_key(r, "rank");
     json_int(r, rank);
+    /* what the render was made from: a resume re-renders the pair when these change */
+    json_key(r, "inputs");
+    json_obj_begin(r);
+    json_key(r, "person_sha256");
+    json_str(r, ps->sha256[0] ? ps->sha256 : NULL);
+    json_key(r, "garment_sha256");
+    json_str(r, gs->sha256[0] ? gs->sha256 : NULL);
+    json_obj_end(r);
     json_key(r, "seconds");
     json_obj_begin(r);
     json_key(r, "load");
@@ -721,6 +780,11 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         record_fit(r, &draped);
     json_obj_end(r);
     avatar_draped_free(&draped);
+    /* a failure that may pass on a second try (a read error) is not cached */
+    if (!ps->ok && strcmp(ps->fault, "input"))
+        person_clear(ps);
+    if (!gs->ok && strcmp(gs->fault, "input"))
+        gs->id[0] = 0;
     return TRYON_OK;
 }
 

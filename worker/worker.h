@@ -5,8 +5,15 @@
  * per-rank caches of person and garment estimates (pairs arrive person-major, so a
  * person's estimate is reused for all its garments). worker_run_pair never fails because
  * of one pair's input: the failure is written into the pair's record and the worker goes
- * on. Everything random in a pair is seeded by hash_pair_seed(job seed, person, garment),
- * so the output bytes depend on nothing else (not the rank, chunk or resume). */
+ * on. Everything random in a pair is seeded by its worker_pair.seed (hash_pair_seed(job
+ * seed, person, garment), computed once by the caller), so the output bytes depend on
+ * nothing else (not the rank, chunk or resume).
+ *
+ * A failed pair's record carries "fault": "input" (a photo cannot be used: not a PNG, over
+ * the limits, no figure the segmentation or estimator reads), "pair" (its drape does not
+ * settle: the same anywhere), or what failed that might not fail elsewhere: "io" (reading a
+ * photo), "estimate", "drape", "render", "output" (writing the files). The master retries
+ * only the latter kind (scheduler.h, "master"). */
 #ifndef TRYON_WORKER_H
 #define TRYON_WORKER_H
 
@@ -42,6 +49,8 @@ struct worker_pair {
     const char *garment_id, *garment_image;
     const char *garment_type;               /* "" = estimate */
     float garment_size_cm[3];               /* chest, waist, hip girths it is cut for; 0 = the wearer's */
+    uint64_t seed;                          /* hash_pair_seed(job seed, person, garment): every
+                                               random number of the pair comes from it */
 };
 
 struct worker;
@@ -55,8 +64,9 @@ void worker_estimators(const struct worker *w, char *buf, size_t n);
 
 /* Render one pair into OUT/renders/<person>/<garment>.png (written under a temporary name
  * and renamed) and write its journal record into `record` (reset first): one JSON object
- * with person, garment, status ("ok"|"failed"), error, output, sha256, bytes, rank,
- * seconds per stage, body and garment estimates. Returns TRYON_OK whenever a record was
+ * with person, garment, status ("ok"|"failed"), fault, error, output, sha256, bytes, rank,
+ * inputs (person_sha256, garment_sha256: of the photo files' bytes), seconds per stage,
+ * body and garment estimates. Returns TRYON_OK whenever a record was
  * produced, the pair's own failure included. */
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *record);
 

@@ -4,7 +4,11 @@
 #include "check.h"
 #include "common/common.h"
 
+#include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void test_sha256(void)
@@ -153,6 +157,74 @@ static void test_resize(void)
     CHECK_NEAR(img_linear_to_srgb(img_srgb_to_linear(0.5f)), 0.5, 1e-6);
 }
 
+/* img8_reduce: premultiplied linear block means, partial blocks at the edges. */
+static void test_reduce(void)
+{
+    struct img8 a, b;
+    CHECK(img8_alloc(&a, 5, 3, 4) == TRYON_OK);
+    for (int i = 0; i < 15; i++) {
+        uint8_t *p = a.px + i * 4;
+        bool white = (i % 5) % 2 == 0; /* columns 0, 2, 4 white, 1, 3 black; all opaque */
+        p[0] = p[1] = p[2] = white ? 255 : 0;
+        p[3] = 255;
+    }
+    a.px[14 * 4 + 3] = 0; /* the bottom-right pixel transparent: it adds no colour */
+    CHECK(img8_reduce(&a, 2, &b) == TRYON_OK);
+    CHECK_EQ_INT(b.w, 3);
+    CHECK_EQ_INT(b.h, 2);
+    /* half white, half black in linear light: 0.5 linear = sRGB 188 */
+    CHECK_EQ_INT(b.px[0], (int)lrintf(255.0f * img_linear_to_srgb(0.5f)));
+    CHECK_EQ_INT(b.px[3], 255);
+    /* the right column's blocks are white only (column 4) */
+    CHECK_EQ_INT(b.px[2 * 4], 255);
+    /* bottom-right block: one transparent pixel of one: colour 0, alpha 0 */
+    CHECK_EQ_INT(b.px[(1 * 3 + 2) * 4 + 3], 0);
+    img8_free(&b);
+    CHECK(img8_reduce(&a, 1, &b) == TRYON_OK);
+    CHECK(b.w == 5 && b.h == 3 && memcmp(a.px, b.px, 14 * 4) == 0); /* k = 1 copies */
+    img8_free(&b);
+    img8_free(&a);
+}
+
+/* fs_confine: no write below the root goes through a symbolic link. */
+static void test_confine(void)
+{
+    CHECK(fs_mkdirs("t_conf/out") == TRYON_OK && fs_mkdirs("t_conf/outside") == TRYON_OK);
+    unlink("t_conf/out/renders");
+    unlink("t_conf/out/journal.log");
+    unlink("t_conf/out/f.txt");
+    CHECK(symlink("../outside", "t_conf/out/renders") == 0);
+    CHECK(fs_write_atomic("t_conf/outside/victim.txt", "keep", 4) == TRYON_OK);
+    CHECK(symlink("../outside/victim.txt", "t_conf/out/journal.log") == 0);
+    CHECK(symlink("../outside/victim.txt", "t_conf/out/f.txt") == 0);
+    /* unconfined, the link is followed (what the issue saw) */
+    CHECK(fs_mkdirs("t_conf/out/renders/ava") == TRYON_OK);
+    rmdir("t_conf/outside/ava");
+    fs_confine("t_conf/out");
+    CHECK(fs_mkdirs("t_conf/out/renders/ava") == TRYON_EIO);
+    CHECK_CONTAINS(tryon_errmsg(), "t_conf/out/renders is a symbolic link");
+    CHECK(fs_write_atomic("t_conf/out/renders/x.png", "x", 1) == TRYON_EIO);
+    int fd = -2;
+    CHECK(fs_open_out("t_conf/out/journal.log", O_RDWR | O_CREAT | O_APPEND, 0644, &fd) == TRYON_EIO && fd < 0);
+    CHECK_CONTAINS(tryon_errmsg(), "journal.log is a symbolic link");
+    /* a link at the final name is replaced, not written through */
+    CHECK(fs_write_atomic("t_conf/out/f.txt", "new", 3) == TRYON_OK);
+    struct stat st;
+    CHECK(lstat("t_conf/out/f.txt", &st) == 0 && S_ISREG(st.st_mode));
+    uint8_t *data;
+    size_t len;
+    CHECK(fs_read_all("t_conf/outside/victim.txt", 0, &data, &len) == TRYON_OK && len == 4 && !memcmp(data, "keep", 4));
+    free(data);
+    CHECK(!fs_exists("t_conf/outside/ava") && !fs_exists("t_conf/outside/x.png"));
+    /* ordinary folders and files below the root work */
+    CHECK(fs_mkdirs("t_conf/out/aovs/ben") == TRYON_OK);
+    CHECK(fs_write_atomic("t_conf/out/aovs/ben/a.png", "y", 1) == TRYON_OK);
+    fd = -1;
+    CHECK(fs_open_out("t_conf/out/log.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd) == TRYON_OK && fd >= 0);
+    close(fd);
+    fs_confine(NULL);
+}
+
 static void test_yaml(void)
 {
     const char *text = "a: 1\nb:\n  - x\n  - y: 2.5\n    z: true\nc: hello\n";
@@ -297,6 +369,8 @@ int main(void)
     test_rng();
     test_png();
     test_resize();
+    test_reduce();
+    test_confine();
     test_yaml();
     test_json();
     test_arena_fs();

@@ -64,7 +64,8 @@ int main(int argc, char **argv)
     synth_to_file(w, &c, 1, person_png, &pt);               /* ben: alpha */
     synth_to_file(w, &c, c.n_persons + 3, garment_png, &gt); /* jeans-indigo */
 
-    struct worker_pair p = {"ben", person_png, 0, "jeans-indigo", garment_png, "", {0, 0, 0}};
+    struct worker_pair p = {"ben", person_png, 0, "jeans-indigo", garment_png, "", {0, 0, 0},
+                            hash_pair_seed(ws.job_seed, "ben", "jeans-indigo")};
     struct json_w rec;
     json_w_init(&rec);
     CHECK_EQ_INT(worker_run_pair(w, &p, 0, &rec), TRYON_OK);
@@ -72,6 +73,19 @@ int main(int argc, char **argv)
     CHECK_EQ_INT(json_parse(rec.buf, rec.len, "record", &r), TRYON_OK);
     CHECK_STR(json_get_str(r, "status"), "ok");
     CHECK_STR(json_get_str(r, "output"), "renders/ben/jeans-indigo.png");
+    CHECK(json_get(r, "fault") && json_get(r, "fault")->type == JSON_NULL);
+    {
+        /* the inputs' hashes are the photo files' SHA-256 */
+        uint8_t *bytes;
+        size_t n;
+        char want[65];
+        CHECK(fs_read_all(person_png, 0, &bytes, &n) == TRYON_OK);
+        sha256_hex(bytes, n, want);
+        free(bytes);
+        const struct json_val *in = json_get(r, "inputs");
+        CHECK(in && json_get_str(in, "person_sha256") && !strcmp(json_get_str(in, "person_sha256"), want));
+        CHECK(in && json_get_str(in, "garment_sha256") && strlen(json_get_str(in, "garment_sha256")) == 64);
+    }
     uint8_t *data = NULL;
     size_t len = 0;
     CHECK_EQ_INT(fs_read_all("pair-out/renders/ben/jeans-indigo.png", 0, &data, &len), TRYON_OK);
@@ -123,11 +137,24 @@ int main(int argc, char **argv)
     json_free(r);
 
     /* a missing garment photo fails its pair alone, naming the file */
-    struct worker_pair bad = {"ben", person_png, 0, "ghost", "pair-in/nothing-here.png", "", {0, 0, 0}};
+    struct worker_pair bad = {"ben", person_png, 0, "ghost", "pair-in/nothing-here.png", "", {0, 0, 0},
+                              hash_pair_seed(ws.job_seed, "ben", "ghost")};
     CHECK_EQ_INT(worker_run_pair(w, &bad, 0, &rec), TRYON_OK);
     CHECK_EQ_INT(json_parse(rec.buf, rec.len, "record", &r), TRYON_OK);
     CHECK_STR(json_get_str(r, "status"), "failed");
     CHECK_CONTAINS(json_get_str(r, "error"), "nothing-here.png");
+    CHECK_STR(json_get_str(r, "fault"), "io"); /* a file that cannot be read may be readable elsewhere */
+    json_free(r);
+    /* a file that is not a PNG is the input's fault: the master journals it without a retry */
+    char text_png[300];
+    snprintf(text_png, sizeof text_png, "%s.txt.png", garment_png);
+    CHECK(fs_write_atomic(text_png, "not a png\n", 10) == TRYON_OK);
+    struct worker_pair txt = {"ben", person_png, 0, "text", text_png, "", {0, 0, 0},
+                              hash_pair_seed(ws.job_seed, "ben", "text")};
+    CHECK_EQ_INT(worker_run_pair(w, &txt, 0, &rec), TRYON_OK);
+    CHECK_EQ_INT(json_parse(rec.buf, rec.len, "record", &r), TRYON_OK);
+    CHECK_STR(json_get_str(r, "status"), "failed");
+    CHECK_STR(json_get_str(r, "fault"), "input");
     json_free(r);
 
     json_free(pt);
