@@ -117,6 +117,13 @@ enum tryon_status avatar_body_measure(const struct avatar_model *m, const struct
    TRYON_EINVAL when nothing is left in the foreground, or (keyed) when a second separate
    component holds at least a quarter of the largest one's pixels (two subjects). */
 enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_t *mask);
+/* The top of a silhouette (mask w x h, nonzero = subject), as a person photo shows a head
+   above the shoulders: head_ratio = the widest row of the top 8% of its height over the
+   widest row between 15% and 50% of it (a standing person: about 0.15-0.3, a head over the
+   shoulders and arms; a garment's top is its shoulders, straps or waistband: 0.5 and
+   more), head_fill = the share of that top band's bounding box the mask fills (a head
+   about 0.7; a thin hook or strap much less). Both 0 for an empty mask. */
+void avatar_silhouette_top(const uint8_t *mask, int w, int h, float *head_ratio, float *head_fill);
 
 /* ===== the studio photo camera =========================================================== */
 /* The studio camera person photos are assumed to be taken with (and that `tryon synth`

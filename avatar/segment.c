@@ -344,3 +344,50 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
                           "one subject per photo expected", fg, second);
     return TRYON_OK;
 }
+
+void avatar_silhouette_top(const uint8_t *mask, int w, int h, float *head_ratio, float *head_fill)
+{
+    *head_ratio = *head_fill = 0;
+    int top = -1, bottom = -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (mask[(size_t)y * w + x]) {
+                if (top < 0)
+                    top = y;
+                bottom = y;
+                break;
+            }
+    if (top < 0)
+        return;
+    int H = bottom - top + 1;
+    /* widest span of a row in [y0, y1], and the union of those rows' spans */
+    int band_x0 = w, band_x1 = -1, head = 0, body = 0;
+    long band_px = 0;
+    for (int y = top; y <= bottom && y <= top + H / 2; y++) {
+        int x0 = -1, x1 = -1;
+        long px = 0;
+        for (int x = 0; x < w; x++)
+            if (mask[(size_t)y * w + x]) {
+                if (x0 < 0)
+                    x0 = x;
+                x1 = x;
+                px++;
+            }
+        if (x0 < 0)
+            continue;
+        int span = x1 - x0 + 1;
+        if (y <= top + H * 8 / 100) {
+            head = span > head ? span : head;
+            band_x0 = x0 < band_x0 ? x0 : band_x0;
+            band_x1 = x1 > band_x1 ? x1 : band_x1;
+            band_px += px;
+        } else if (y >= top + H * 15 / 100) {
+            body = span > body ? span : body;
+        }
+    }
+    int rows = H * 8 / 100 + 1;
+    if (body > 0)
+        *head_ratio = (float)head / (float)body;
+    if (band_x1 >= band_x0)
+        *head_fill = (float)band_px / ((float)(band_x1 - band_x0 + 1) * (float)rows);
+}

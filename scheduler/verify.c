@@ -71,10 +71,12 @@ bool sched_verify_output(const char *out_dir, const char *record, size_t len, bo
     struct img_limits lim = img_default_limits();
     if (!output || !sha || !bytes || bytes->type != JSON_NUM)
         snprintf(why, cap, "its journal record names no output, size and SHA-256");
-    else if (!fs_path_inside(out_dir, output) || fs_join(path, sizeof path, out_dir, output))
-        snprintf(why, cap, "its output %s is not inside %s", output, out_dir);
+    else if (output[0] == '/' || strstr(output, "..") || fs_join(path, sizeof path, out_dir, output))
+        snprintf(why, cap, "its output %s is not a path inside %s", output, out_dir);
     else if (read_nofollow(path, lim.max_file_bytes, &data, &n))
         snprintf(why, cap, "%s", tryon_errmsg());
+    else if (!fs_path_inside(out_dir, output))
+        snprintf(why, cap, "%s: a folder on the way to it is a symbolic link out of %s", path, out_dir);
     else if ((double)n != bytes->num)
         snprintf(why, cap, "%s has %zu bytes, its record says %.0f", path, n, bytes->num);
     else {

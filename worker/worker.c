@@ -22,6 +22,17 @@
 #include "raytrace/raytrace.h"
 
 #define WORKER_TEXTURE_SIZE 512   /* garment UV atlas texture side, texels */
+/* What a photo must look like to be read as what the catalog says it is (the refusals of
+ * get_person / get_garment). A standing person's top is a head: on the calibration set
+ * (configs/synth/calib.yaml, 60 persons, 60 garments) its width is 0.16-0.32 of the widest
+ * row below it and it fills 0.66-0.83 of its box, while every garment's top is 0.50 of the
+ * width below it or more (avatar_silhouette_top). The fitted body then covers a person's
+ * silhouette at IoU 0.61 and more there (0.8 and more on the demo), a garment photo's at
+ * 0.3-0.5. */
+#define WORKER_HEAD_RATIO_MIN 0.1f   /* narrower is a hanger's hook, not a head */
+#define WORKER_HEAD_RATIO_MAX 0.4f
+#define WORKER_HEAD_FILL_MIN 0.5f
+#define WORKER_PERSON_MIN_IOU 0.5f
 
 /* The estimate of one person photo and the body built from it. */
 struct person_slot {
@@ -241,6 +252,12 @@ static void sample_skin(const struct img8 *im, const uint8_t *mask, float skin[3
     }
 }
 
+/* Whether a silhouette's top reads as a head (avatar_silhouette_top's figures). */
+static bool has_head(float ratio, float fill)
+{
+    return ratio >= WORKER_HEAD_RATIO_MIN && ratio < WORKER_HEAD_RATIO_MAX && fill > WORKER_HEAD_FILL_MIN;
+}
+
 static struct person_slot *get_person(struct worker *w, const struct worker_pair *p)
 {
     struct person_slot *ps = &w->person;
@@ -258,9 +275,25 @@ static struct person_slot *get_person(struct worker *w, const struct worker_pair
         return ps;
     }
     double t0 = time_now();
+    float head_ratio, head_fill;
+    avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
+    if (!has_head(head_ratio, head_fill)) {
+        snprintf(ps->error, sizeof ps->error,
+                 "person %s: %s shows no head above the shoulders (its top is %.2f of the width below it, a standing "
+                 "person's 0.15-0.3): is it a garment photo, or is the head cut off?", p->person_id,
+                 p->person_image, head_ratio);
+        ps->fault = "input";
+        free(mask);
+        img8_free(&im);
+        return ps;
+    }
     struct avatar_person_prior prior;
     ps->net = worker_nets_name(w->nets, WORKER_NET_BODY, NULL) && worker_nets_person(w->nets, &im, mask, &prior, NULL) == TRYON_OK;
     s = avatar_estimate_person_prior(w->model, &im, mask, p->height_hint_cm, ps->net ? &prior : NULL, &ps->est);
+    if (s == TRYON_OK && ps->est.iou < WORKER_PERSON_MIN_IOU)
+        s = tryon_fail(TRYON_EINVAL, "the photo does not show one full standing figure: the body fitted to its "
+                       "silhouette covers it at IoU %.2f (a person photo gives 0.6 or more); is the figure cut off, "
+                       "or are there several?", ps->est.iou);
     if (s == TRYON_OK)
         s = avatar_body_build(w->model, &ps->est.body, &ps->body);
     if (s == TRYON_OK)
@@ -302,6 +335,19 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
         return gs;
     }
     double t0 = time_now();
+    float head_ratio, head_fill;
+    avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
+    if (has_head(head_ratio, head_fill)) {
+        snprintf(gs->error, sizeof gs->error,
+                 "garment %s: %s looks like a person photo (a head above the shoulders: its top is %.2f of the width "
+                 "below it, a garment's is 0.5 or more); give a product photo of the garment alone",
+                 p->garment_id, p->garment_image, head_ratio);
+        gs->fault = "input";
+        gs->t_estimate = time_now() - t0;
+        free(mask);
+        img8_free(&im);
+        return gs;
+    }
     /* the network names the type unless the catalog does; the classical estimator reads the
        rest for that type; the back generator completes the back's print */
     const char *type = p->garment_type ? p->garment_type : "";

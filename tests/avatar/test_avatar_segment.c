@@ -139,6 +139,37 @@ int main(void)
     CHECK(avatar_segment(&im, true, mask) == TRYON_EINVAL);
     img8_free(&im);
 
+    /* the top of a silhouette: a head above the shoulders, a garment's shoulders, a hook */
+    float ratio, fill;
+    for (int shape = 0; shape < 3; shape++) {
+        memset(mask, 0, W * H);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                bool on = false;
+                if (shape == 0) /* a head of radius 9 at rows 10-28 over a 70 px wide body to row 140 */
+                    on = (x - 100) * (x - 100) + (y - 19) * (y - 19) <= 81 || (y >= 30 && y < 140 && x >= 65 && x < 135);
+                else if (shape == 1) /* a tee: shoulders at the top, as wide as below */
+                    on = y >= 10 && y < 110 && x >= 50 && x < 150;
+                else /* a hanger's hook (2 px) over a garment */
+                    on = (y >= 10 && y < 25 && x >= 99 && x < 101) || (y >= 25 && y < 140 && x >= 50 && x < 150);
+                mask[y * W + x] = on ? 255 : 0;
+            }
+        avatar_silhouette_top(mask, W, H, &ratio, &fill);
+        if (shape == 0) {
+            CHECK_NEAR(ratio, 19.0 / 70.0, 0.03); /* the top 8% of 130 rows are all head */
+            CHECK(fill > 0.6f);
+        } else if (shape == 1) {
+            CHECK_NEAR(ratio, 1.0, 1e-6);
+            CHECK_NEAR(fill, 1.0, 1e-6);
+        } else {
+            /* its box is the hook itself: full, but far too narrow for a head */
+            CHECK(ratio < 0.05f);
+            CHECK_NEAR(fill, 1.0, 1e-6);
+        }
+    }
+    memset(mask, 0, W * H);
+    avatar_silhouette_top(mask, W, H, &ratio, &fill);
+    CHECK(ratio == 0 && fill == 0);
     free(mask);
     return check_result("test_avatar_segment");
 }

@@ -222,6 +222,11 @@ static void test_confine(void)
     fd = -1;
     CHECK(fs_open_out("t_conf/out/log.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd) == TRYON_OK && fd >= 0);
     close(fd);
+    /* a root that does not exist yet is made on the first write below it */
+    fs_confine("t_conf/new-out");
+    CHECK(fs_mkdirs("t_conf/new-out/persons") == TRYON_OK && fs_exists("t_conf/new-out/persons"));
+    rmdir("t_conf/new-out/persons");
+    rmdir("t_conf/new-out");
     fs_confine(NULL);
 }
 
