@@ -134,6 +134,31 @@ static const char *below_root(const char *path)
     return rel;
 }
 
+/* mkdir -p with no confinement. */
+static enum tryon_status mkdirs_plain(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0)
+        return TRYON_OK;
+    if (n >= sizeof buf)
+        return tryon_fail(TRYON_ELIMIT, "%s: path too long", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return tryon_fail(TRYON_EIO, "%s: cannot create folder: %s", buf, strerror(errno));
+            buf[i] = c;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tryon_fail(TRYON_EIO, "%s: not a folder", path);
+    return TRYON_OK;
+}
+
 /* Step from folder fd dfd into its entry `name` (a folder), creating it when asked, never
  * through a symbolic link. Closes dfd; returns the new fd or -1 with a message on `shown`. */
 static int step_into(int dfd, const char *name, bool create, const char *shown)
@@ -184,6 +209,12 @@ static int open_parent(const char *path, bool create, char *leaf, size_t cap)
         return fd;
     }
     int dfd = open(confine_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 && errno == ENOENT && create) {
+        /* the root itself is made as usual (it is above the confinement) */
+        if (mkdirs_plain(confine_root))
+            return -1;
+        dfd = open(confine_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
     if (dfd < 0) {
         tryon_fail(TRYON_EIO, "%s: cannot open the folder: %s", confine_root, strerror(errno));
         return -1;
@@ -300,26 +331,7 @@ enum tryon_status fs_mkdirs(const char *path)
         close(fd);
         return TRYON_OK;
     }
-    char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0)
-        return TRYON_OK;
-    if (n >= sizeof buf)
-        return tryon_fail(TRYON_ELIMIT, "%s: path too long", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return tryon_fail(TRYON_EIO, "%s: cannot create folder: %s", buf, strerror(errno));
-            buf[i] = c;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return tryon_fail(TRYON_EIO, "%s: not a folder", path);
-    return TRYON_OK;
+    return mkdirs_plain(path);
 }
 
 enum tryon_status fs_mkdirs_parent(const char *path)

@@ -14,11 +14,7 @@ static void w_put(struct json_w *w, const char *s, size_t n)
         size_t cap = w->cap ? w->cap : 256;
         while (cap < w->len + n + 1)
             cap *= 2;
-        char *nb = realloc(w->buf, cap);
-        if (!nb) {
-            fprintf(stderr, "json writer: out of memory\n");
-            abort();
-        }
+        char *nb = tryon_xrealloc(w->buf, cap);
         w->buf = nb;
         w->cap = cap;
     }

@@ -59,7 +59,7 @@ int farm_cmd_info(int argc, char **argv, int rank, int world)
     char base[4096];
     fs_join(base, sizeof base, assets, "3dobjs/base.obj");
     printf("tryon %s\n", TRYON_VERSION);
-    printf("build:     C17, %s\n", TRYON_BUILD_TYPE);
+    printf("build:     C17, %s (%s)\n", TRYON_BUILD_TYPE, TRYON_BUILD_ID);
     printf("mpi:       %d rank%s on %s (%s)\n", world, world == 1 ? "" : "s", host, lib);
     printf("cpu:       %s SIMD, %d OpenMP threads\n", ki.cpu_isa, ki.omp_threads);
     if (!ki.cuda_built)

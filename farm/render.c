@@ -257,8 +257,10 @@ static int resolve_settings(const struct render_opts *o, const struct sched_cata
     return 0;
 }
 
-/* OUT/job.json records the settings that decide output bytes; resuming into a folder
- * rendered with other settings would mix two jobs, so it is refused with a clear error. */
+/* OUT/job.json records the settings that decide output bytes, and the build that started
+ * the folder. Resuming into a folder rendered with other settings would mix two jobs: it is
+ * refused with a clear error. Another build may resume (a fix, a new release): it says so,
+ * since its renders may differ in bytes from those journaled, and job.json keeps the first. */
 static int check_job_file(const struct worker_settings *s, const struct render_opts *o)
 {
     char path[PATH_MAX];
@@ -281,6 +283,8 @@ static int check_job_file(const struct worker_settings *s, const struct render_o
         json_key(&w, "slice"); json_int(&w, o->slice_k);
         json_key(&w, "of"); json_int(&w, o->slice_n);
     }
+    size_t settings_len = w.len; /* the settings end here; the build follows */
+    json_key(&w, "build"); json_str(&w, TRYON_BUILD_ID);
     json_obj_end(&w);
     char text[8192];
     snprintf(text, sizeof text, "%s\n", w.buf);
@@ -290,11 +294,21 @@ static int check_job_file(const struct worker_settings *s, const struct render_o
     size_t len;
     if (fs_exists(path)) {
         if (fs_read_all(path, 1 << 20, &old, &len) == TRYON_OK) {
-            if (len != tlen || memcmp(old, text, len) != 0) {
-                fprintf(stderr, "tryon render: %s was rendered with other settings (%.*s); now %s. "
-                        "Use another --out folder or remove it.\n", s->out_dir, (int)strcspn((char *)old, "\n"),
-                        (char *)old, w.buf);
+            const char *ob = strstr((char *)old, ",\"build\":");
+            size_t olen = ob ? (size_t)(ob - (char *)old) : strcspn((char *)old, "}");
+            if (olen != settings_len || memcmp(old, text, olen) != 0) {
+                fprintf(stderr, "tryon render: %s was rendered with other settings (%.*s}); now %.*s}. "
+                        "Use another --out folder or remove it.\n", s->out_dir, (int)olen, (char *)old,
+                        (int)settings_len, text);
                 code = FARM_EXIT_USAGE;
+            } else {
+                struct json_val *v = NULL;
+                const char *build = json_parse((const char *)old, len, path, &v) == TRYON_OK ? json_get_str(v, "build") : NULL;
+                if (!build || strcmp(build, TRYON_BUILD_ID))
+                    fprintf(stderr, "tryon render: %s was started by build %s; this is build %s: its renders may "
+                            "differ in bytes from those already journaled\n", s->out_dir, build ? build : "(unrecorded)",
+                            TRYON_BUILD_ID);
+                json_free(v);
             }
             free(old);
         }
@@ -485,16 +499,6 @@ static bool fail_injected(int rank)
     return false;
 }
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fprintf(stderr, "tryon render: out of memory\n");
-        exit(FARM_EXIT_ENV);
-    }
-    return q;
-}
-
 /* ---- rank 0 alone: the link to itself ----
  * The master asks, gets chunks and reads results through the same link as over MPI; here
  * "sending" a chunk stores it and each poll renders its next pair. After a signal the
@@ -510,7 +514,7 @@ struct self_link {
 
 static char *xstrndup(const char *s, size_t n)
 {
-    char *d = xrealloc(NULL, n + 1);
+    char *d = tryon_xmalloc(n + 1);
     memcpy(d, s, n);
     d[n] = 0;
     return d;
@@ -558,7 +562,7 @@ static void self_send(void *user, int dst, const int32_t *pairs, int n)
     }
     if (n > l->cap) {
         l->cap = n;
-        l->chunk = xrealloc(l->chunk, sizeof *l->chunk * (size_t)n);
+        l->chunk = tryon_xrealloc(l->chunk, sizeof *l->chunk * (size_t)n);
     }
     memcpy(l->chunk, pairs, sizeof *pairs * (size_t)n);
     l->n = n;
@@ -641,7 +645,7 @@ static void serve_actions(struct serve_io *io, struct sched_master *sm, const st
         case SCHED_ACT_JOURNAL:
             if (io->n_batch == io->cap_batch) {
                 io->cap_batch = io->cap_batch ? 2 * io->cap_batch : 64;
-                io->batch = xrealloc(io->batch, sizeof *io->batch * (size_t)io->cap_batch);
+                io->batch = tryon_xrealloc(io->batch, sizeof *io->batch * (size_t)io->cap_batch);
             }
             io->batch[io->n_batch++] = xstrndup(a.text, strlen(a.text));
             if (io->n_batch >= 256)
@@ -760,7 +764,7 @@ static void report_previous_run(const struct sched_catalog *cat, const struct sc
         if (end == line || r < 1 || r > 1 << 20)
             continue;
         if (r >= world) {
-            last = xrealloc(last, sizeof *last * (size_t)(r + 1));
+            last = tryon_xrealloc(last, sizeof *last * (size_t)(r + 1));
             for (int i = world; i <= r; i++)
                 last[i] = NULL;
             world = (int)r + 1;
@@ -804,7 +808,7 @@ static void report_previous_run(const struct sched_catalog *cat, const struct sc
 /* w's text and a newline, written atomically. */
 static enum tryon_status write_json_file(const char *path, const struct json_w *w)
 {
-    char *text = xrealloc(NULL, w->len + 2);
+    char *text = tryon_xrealloc(NULL, w->len + 2);
     memcpy(text, w->buf, w->len);
     text[w->len] = '\n';
     enum tryon_status s = fs_write_atomic(path, text, w->len + 1);

@@ -98,11 +98,7 @@ static void text_add(struct text *t, const char *s, size_t n)
         size_t cap = t->cap ? t->cap : 4096;
         while (t->len + n + 1 > cap)
             cap *= 2;
-        char *nb = realloc(t->buf, cap);
-        if (!nb) {
-            fprintf(stderr, "tryon synth: out of memory\n");
-            exit(FARM_EXIT_ENV);
-        }
+        char *nb = tryon_xrealloc(t->buf, cap);
         t->buf = nb, t->cap = cap;
     }
     memcpy(t->buf + t->len, s, n);

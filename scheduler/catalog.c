@@ -131,11 +131,7 @@ static enum tryon_status parse_render(const struct yml_doc *doc, const struct ym
 
 static char *xstrdup(const char *s)
 {
-    char *d = strdup(s);
-    if (!d) {
-        fprintf(stderr, "scheduler: out of memory\n");
-        abort();
-    }
+    char *d = tryon_xstrdup(s);
     return d;
 }
 

@@ -92,14 +92,10 @@ static enum tryon_status index_record(struct sched_journal *j, const char *text,
         j->n_ok -= r->ok;
         free(r->line);
     } else {
-        r->person = strdup(person);
-        r->garment = strdup(garment);
+        r->person = tryon_xstrdup(person);
+        r->garment = tryon_xstrdup(garment);
         r->hash = h;
         j->n++;
-        if (!r->person || !r->garment) {
-            fprintf(stderr, "scheduler: out of memory\n");
-            abort();
-        }
     }
     r->line = line;
     r->ok = strcmp(status, "ok") == 0;

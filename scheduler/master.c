@@ -83,11 +83,7 @@ static void *xgrow(void *p, int *cap, int need, size_t elem)
     int c = *cap ? *cap : 16;
     while (c < need)
         c *= 2;
-    void *q = realloc(p, (size_t)c * elem);
-    if (!q) {
-        fprintf(stderr, "scheduler: out of memory\n");
-        abort();
-    }
+    void *q = tryon_xrealloc(p, (size_t)c * elem);
     *cap = c;
     return q;
 }
@@ -95,10 +91,6 @@ static void *xgrow(void *p, int *cap, int need, size_t elem)
 /* ---- actions ---- */
 static char *keep_str(struct sched_master *m, char *s)
 {
-    if (!s) {
-        fprintf(stderr, "scheduler: out of memory\n");
-        abort();
-    }
     m->strs = xgrow(m->strs, &m->cap_strs, m->n_strs + 1, sizeof *m->strs);
     m->strs[m->n_strs++] = s;
     return s;
@@ -117,9 +109,12 @@ static char *fmt(struct sched_master *m, const char *f, ...)
 {
     va_list ap;
     va_start(ap, f);
-    char *s = NULL;
-    if (vasprintf(&s, f, ap) < 0)
-        s = NULL;
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, f, ap);
+    char *s = tryon_xmalloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, f, aq);
+    va_end(aq);
     va_end(ap);
     return keep_str(m, s);
 }
@@ -271,7 +266,7 @@ static void journal(struct sched_master *m, int idx, const char *line, bool ok)
     if (attempts > 1 && len > 2 && line[len - 1] == '}')
         text = fmt(m, "%.*s,\"attempts\":%d}", (int)(len - 1), line, attempts);
     else
-        text = keep_str(m, strdup(line));
+        text = keep_str(m, tryon_xstrdup(line));
     struct sched_action *a = act(m, SCHED_ACT_JOURNAL, -1);
     a->pair = idx;
     a->ok = ok;
@@ -322,11 +317,7 @@ static void failed_attempt(struct sched_master *m, int idx, int rank, const char
         m->r[rank].unresolved++;
     }
     free(p->record);
-    p->record = strdup(record);
-    if (!p->record) {
-        fprintf(stderr, "scheduler: out of memory\n");
-        abort();
-    }
+    p->record = tryon_xstrdup(record);
     if (m->attempts[idx] <= m->o.retries) {
         push_retry(m, idx, rank);
     } else {
@@ -379,11 +370,7 @@ static void park(struct sched_master *m, int rank)
     m->r[rank].parked = true;
     int cap = m->o.world;
     if (!m->parked)
-        m->parked = malloc(sizeof *m->parked * (size_t)cap);
-    if (!m->parked) {
-        fprintf(stderr, "scheduler: out of memory\n");
-        abort();
-    }
+        m->parked = tryon_xmalloc(sizeof *m->parked * (size_t)cap);
     m->parked[m->n_parked++] = rank;
 }
 
@@ -703,7 +690,7 @@ void sched_master_finish(struct sched_master *m)
         int idx = m->rq[i].pair;
         struct pfail *p = pf_get(m, idx, false);
         if (p && p->record && !m->draining)
-            journal(m, idx, keep_str(m, strdup(p->record)), false);
+            journal(m, idx, keep_str(m, tryon_xstrdup(p->record)), false);
     }
     m->n_rq = 0;
     if (m->st.hung)

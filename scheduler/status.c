@@ -111,9 +111,7 @@ static int pair_index(const struct sched_catalog *c, int p, int g)
 
 static char *dup_or_empty(const char *s)
 {
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
+    char *d = tryon_xstrdup(s ? s : "");
     return d;
 }
 
@@ -255,9 +253,7 @@ static enum tryon_status write_status(struct sched_live *L, const char *state)
     char path[PATH_MAX];
     enum tryon_status s = fs_join(path, sizeof path, L->out_dir, "status.json");
     if (!s) {
-        char *text = malloc(w.len + 2);
-        if (!text)
-            abort();
+        char *text = tryon_xmalloc(w.len + 2);
         memcpy(text, w.buf, w.len);
         text[w.len] = '\n';
         s = fs_write_atomic(path, text, w.len + 1);
@@ -265,9 +261,7 @@ static enum tryon_status write_status(struct sched_live *L, const char *state)
     }
     if (!s && !(s = fs_join(path, sizeof path, L->out_dir, "status.js"))) {
         size_t cap = w.len + 32;
-        char *text = malloc(cap);
-        if (!text)
-            abort();
+        char *text = tryon_xmalloc(cap);
         int n = snprintf(text, cap, "tryon_status(%s);\n", w.buf);
         s = fs_write_atomic(path, text, (size_t)n);
         free(text);

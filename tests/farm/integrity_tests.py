@@ -178,6 +178,14 @@ def case_resume(tryon, demo, work):
     n = len(journal_records(out))
     p = run([tryon, "render", cat, "--out", out] + TINY, 0)
     check("rendered again" not in p.stderr and len(journal_records(out)) == n, "an intact folder resumes as done")
+    # the build is recorded; a resume by another build says so (and keeps the folder's record)
+    job = json.load(open(os.path.join(out, "job.json")))
+    check(job.get("build", "").startswith("0.") and "was started by build" not in p.stderr,
+          "job.json records this build: " + str(job))
+    job["build"] = "0.0.1+older Release cpu"
+    open(os.path.join(out, "job.json"), "w").write(json.dumps(job, separators=(",", ":")) + "\n")
+    p = run([tryon, "render", cat, "--out", out] + TINY, 0)
+    check("was started by build 0.0.1+older Release cpu; this is build" in p.stderr, "another build is named: " + p.stderr)
 
 
 def case_merge(tryon, demo, work):
