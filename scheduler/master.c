@@ -328,6 +328,20 @@ static void failed_attempt(struct sched_master *m, int idx, int rank, const char
 }
 
 /* ---- handing out work ---- */
+/* Rank r takes no more work (told to stop, or it left): out of the active and live counts. */
+static void rank_stopped(struct sched_master *m, struct mrank *r)
+{
+    if (!r->done && !r->hung && !r->lost) {
+        m->active--;
+        if (rank_live(r))
+            m->live--;
+        if (r->suspended)
+            m->st.suspended_now--;
+        r->suspended = false;
+    }
+    r->done = true;
+}
+
 static void send(struct sched_master *m, int rank, const int32_t *pairs, int n)
 {
     struct mrank *r = &m->r[rank];
@@ -342,15 +356,7 @@ static void send(struct sched_master *m, int rank, const int32_t *pairs, int n)
             }
     }
     if (n == 0) {
-        if (!r->done && !r->hung && !r->lost) {
-            m->active--;
-            if (rank_live(r))
-                m->live--;
-            if (r->suspended)
-                m->st.suspended_now--;
-            r->suspended = false;
-        }
-        r->done = true;
+        rank_stopped(m, r);
         return;
     }
     int before = rank_pending(r);
@@ -587,15 +593,7 @@ void sched_master_leaving(struct sched_master *m, int rank, double now)
     } else {
         revoke(m, rank, r->pos); /* it left on its own: the others take them */
     }
-    if (!r->done && !r->hung && !r->lost) {
-        m->active--;
-        if (rank_live(r))
-            m->live--;
-        if (r->suspended)
-            m->st.suspended_now--;
-        r->suspended = false;
-        r->done = true;
-    }
+    rank_stopped(m, r);
     serve_parked(m, now);
 }
 

@@ -103,6 +103,18 @@ static bool has(const struct lit *l, const char *needle)
     return false;
 }
 
+/* Results of pairs first..last from rank, in order, at time t; l holds the last event's actions. */
+static void results(struct sched_master *m, const struct cat *k, int rank, int first, int last, const char *status,
+                    const char *fault, double t, struct lit *l)
+{
+    char rec[256];
+    for (int idx = first; idx <= last; idx++) {
+        record(k, idx, rank, status, fault, rec, sizeof rec);
+        sched_master_result(m, rank, rec, strlen(rec), t);
+        drain_actions(m, l);
+    }
+}
+
 /* Three workers; rank 1 fails its first pairs; the retries on ranks 2 and 3 decide. */
 static void test_literal(void)
 {
@@ -132,11 +144,7 @@ static void test_literal(void)
     CHECK(has(&l, "journal 0 {\"person\":\"p0\",\"garment\":\"g0\",\"status\":\"failed\",\"fault\":\"input\""));
     CHECK(!strstr(l.log[0], "attempts"));
     /* three other failures in a row: rank 1 is suspended, its last pair goes back */
-    for (int idx = 1; idx <= 3; idx++) {
-        record(&k, idx, 1, "failed", "render", rec, sizeof rec);
-        sched_master_result(m, 1, rec, strlen(rec), 1.0 + idx);
-        drain_actions(m, &l);
-    }
+    results(m, &k, 1, 1, 3, "failed", "render", 2.0, &l);
     CHECK(has(&l, "exclude 1 rank 1 failed 3 pairs in a row; it gets no new pairs"));
     struct sched_master_stats st;
     sched_master_get_stats(m, &st);
@@ -146,15 +154,9 @@ static void test_literal(void)
     drain_actions(m, &l);
     CHECK_EQ_INT(l.n, 0);
     /* rank 2 finishes pair 4 and asks: it gets rank 1's failed pair 1 (retries first) */
-    record(&k, 4, 2, "ok", NULL, rec, sizeof rec);
-    sched_master_result(m, 2, rec, strlen(rec), 5.0);
-    drain_actions(m, &l);
+    results(m, &k, 2, 4, 4, "ok", NULL, 5.0, &l);
     CHECK(has(&l, "journal 4 "));
-    for (int idx = 5; idx <= 7; idx++) {
-        record(&k, idx, 2, "ok", NULL, rec, sizeof rec);
-        sched_master_result(m, 2, rec, strlen(rec), 5.0 + idx);
-        drain_actions(m, &l);
-    }
+    results(m, &k, 2, 5, 7, "ok", NULL, 6.0, &l);
     sched_master_request(m, 2, 13.0);
     drain_actions(m, &l);
     CHECK_STR(l.log[0], "send 2: 1");
@@ -169,11 +171,7 @@ static void test_literal(void)
     /* its own failures 2 and 3 wait for another rank; it gets fresh pairs: ceil(13 / 6) */
     CHECK(has(&l, "send 1: 11 12 13"));
     /* rank 3 takes pair 2 after its chunk and it succeeds: held against rank 1 */
-    for (int idx = 8; idx <= 10; idx++) {
-        record(&k, idx, 3, "ok", NULL, rec, sizeof rec);
-        sched_master_result(m, 3, rec, strlen(rec), 15.0 + idx);
-        drain_actions(m, &l);
-    }
+    results(m, &k, 3, 8, 10, "ok", NULL, 20.0, &l);
     sched_master_request(m, 3, 30.0);
     drain_actions(m, &l);
     CHECK_STR(l.log[0], "send 3: 2");
