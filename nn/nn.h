@@ -161,6 +161,13 @@ enum nn_mode {
 
 struct nn_model;
 
+/* A compute context on the CPU backend with `threads` threads (0 = all cores), for models
+ * and for what else a caller shares it with (avatar's drape takes the same struct
+ * kern_ctx). NULL with a message when it cannot be made. The caller owns it and frees it
+ * with nn_ctx_free after every model made on it. */
+struct kern_ctx *nn_ctx_create(int threads);
+void nn_ctx_free(struct kern_ctx *ctx);   /* NULL is fine */
+
 /* Build a model for batches of up to max_batch samples on ctx (borrowed). cfg is copied.
  * Every category of memory is allocated here (optimizer state at its first step). */
 enum tryon_status nn_model_create(const struct nn_cfg *cfg, struct kern_ctx *ctx, int max_batch,
@@ -206,6 +213,11 @@ enum tryon_status nn_model_save(const struct nn_model *m, const char *path, cons
  * nn_model_tensor_shape. NULL when there is no such input/output. */
 float *nn_model_input(struct nn_model *m, const char *name);
 const float *nn_model_output(const struct nn_model *m, const char *name);
+/* Copy n floats of host memory into input `name`, or the first n floats of output `name`
+ * into host memory (n <= max_batch samples of its shape; an unknown name or a bigger n is
+ * a bug: assert). Waits for the copy (and, for an output, the forward before it). */
+void nn_model_set_input(struct nn_model *m, const char *name, const float *host, size_t n);
+void nn_model_get_output(const struct nn_model *m, const char *name, float *host, size_t n);
 /* Gradient of an output (TRAIN mode): zeroed by every forward(train); the caller adds
  * d loss / d output into it (kern_loss_* do) before nn_model_backward. */
 float *nn_model_output_grad(struct nn_model *m, const char *name);
