@@ -16,7 +16,6 @@
  *   context computes what a CPU context of the same thread count does, bit for bit.
  * usage: test_nn_model CONFIG_DIR */
 #include "nn_test_util.h"
-#include "nn/nn_internal.h"
 
 #include <string.h>
 #include <unistd.h>
