@@ -38,7 +38,6 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
-#include "kernels/kfn_cloth.h"
 
 #define REQUERY_MOVE_M 0.002f   /* a vertex that moved this far since its last query asks again */
 #define CONTACT_RANGE_M 0.01f   /* planes farther than thickness + this are inactive */
@@ -354,7 +353,6 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     }
     /* host arrays */
     float *h_rest = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_rest);
-    float *h_brest = malloc((size_t)(tp.nb ? tp.nb : 1) * sizeof *h_brest);
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
     float *xwin = malloc((size_t)nv * 3 * sizeof *xwin) /* window-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
     float *qpos = malloc((size_t)nv * 3 * sizeof *qpos), *qdist = malloc((size_t)nv * sizeof *qdist);
@@ -365,7 +363,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     float *h_attpos = malloc((size_t)(na ? na : 1) * 3 * sizeof *h_attpos);
     uint64_t *hash = prm->self_radius > 0 ? malloc((size_t)nv * 2 * sizeof *hash) : NULL;
     float *sdx = prm->self_radius > 0 ? malloc((size_t)nv * 3 * sizeof *sdx) : NULL;
-    if (!h_rest || !h_brest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !h_att || !h_attpos ||
+    if (!h_rest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !h_att || !h_attpos ||
         (prm->self_radius > 0 && (!hash || !sdx))) {
         st = oom();
         goto done_host;
@@ -377,11 +375,6 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         mean_rest += h_rest[e] / tp.ne;
     if (mean_rest <= 0)
         mean_rest = 1;
-    for (int b = 0; b < tp.nb; b++) {
-        const int32_t *q = tp.bend + (size_t)b * 4;
-        h_brest[b] = kfn_cloth_dihedral_angle(cm->rest + (size_t)q[0] * 3, cm->rest + (size_t)q[1] * 3,
-                                              cm->rest + (size_t)q[2] * 3, cm->rest + (size_t)q[3] * 3, NULL);
-    }
     na = 0;
     for (int i = 0; i < nv; i++) {
         h_w[i] = cm->pinned && cm->pinned[i] ? 0.0f : 1.0f;
@@ -409,7 +402,10 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     kern_upload_i32(kctx, d_bend, tp.bend, (size_t)tp.nb * 4);
     kern_upload_i32(kctx, d_att, h_att, (size_t)na);
     kern_upload(kctx, d_rest, h_rest, (size_t)tp.ne);
-    kern_upload(kctx, d_brest, h_brest, (size_t)tp.nb);
+    float *d_xrest = kern_alloc(kctx, nv3);   /* (nv,3) the rest shape, for the hinges' rest angles */
+    kern_upload(kctx, d_xrest, cm->rest, nv3);
+    kern_cloth_bend_rest(kctx, tp.nb, d_bend, d_xrest, d_brest);
+    kern_release(kctx, d_xrest);
     kern_upload(kctx, d_attpos, h_attpos, (size_t)na * 3);
     c.edge = d_edge, c.edge_rest = d_rest, c.bend = d_bend, c.bend_rest = d_brest, c.att = d_att, c.att_pos = d_attpos;
 
@@ -504,7 +500,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     kern_release(kctx, d_rest), kern_release(kctx, d_brest), kern_release(kctx, d_attpos);
     kern_release(kctx, c.edge_lambda), kern_release(kctx, c.bend_lambda);
 done_host:
-    free(h_rest), free(h_brest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist);
+    free(h_rest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist);
     free(h_att), free(h_attpos), free(hash), free(sdx);
     if (own)
         kern_destroy(own);

@@ -1,11 +1,11 @@
 /* common.h: the one public header of common/, the bottom of the module stack.
  *
  * Everything every other module needs and that depends on libc (plus libpng, zlib and
- * libyaml) only: status codes and error messages, logging, files, an arena allocator,
- * hashing (SHA-256, 64-bit mixing), a seeded RNG, PNG image I/O and resampling, YAML
- * documents with line numbers, and a JSON writer and reader.
+ * libyaml) only: status codes and error messages, logging, files, hashing (SHA-256, 64-bit
+ * mixing), a seeded RNG, PNG image I/O and resampling, YAML documents with line numbers,
+ * and a JSON writer and reader.
  *
- * Prefixes: tryon_ (status), log_, fs_, arena_, hash_/sha256_, rng_, img_, yml_, json_.
+ * Prefixes: tryon_ (status), log_, fs_, hash_/sha256_, rng_, img_, yml_, json_.
  * Ownership: a function that returns a pointer through an `out` argument hands it to the
  * caller, who frees it with the matching *_free. Nothing here keeps global state except the
  * log level/rank and a thread-local error message.
@@ -118,21 +118,6 @@ void fs_dirname(char *out, size_t cap, const char *path);
 bool fs_path_inside(const char *dir, const char *rel);
 /* The folder of the CC0 MakeHuman data: $TRYON_ASSETS, else the build's default. */
 const char *tryon_asset_dir(void);
-
-/* ===== arena allocator ===================================================================
- * Bump allocation from chained blocks; reset frees everything at once (per-pair memory). */
-struct arena_block;
-struct arena {
-    struct arena_block *head; /* current block (newest first) */
-    size_t block_size;        /* default size of a new block, bytes */
-    size_t used_total;        /* bytes handed out since the last reset */
-};
-void arena_init(struct arena *a, size_t block_size);
-/* Zeroed memory aligned to `align` (a power of two); aborts on out-of-memory. */
-void *arena_alloc(struct arena *a, size_t size, size_t align);
-char *arena_strdup(struct arena *a, const char *s);
-void arena_reset(struct arena *a); /* keeps the first block, frees the rest */
-void arena_free(struct arena *a);
 
 /* ===== hashing ===========================================================================*/
 struct sha256 { uint32_t h[8]; uint64_t nbytes; uint8_t buf[64]; size_t nbuf; };

@@ -100,6 +100,7 @@ struct kern_ops {
     void (*cloth_contact)(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s,
                           float mu_k, float push_cap);
     void (*cloth_velocity)(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
+    void (*cloth_bend_rest)(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest);
 };
 
 /* A context; backends keep their own state behind `impl`. */

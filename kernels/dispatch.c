@@ -623,3 +623,10 @@ void kern_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float
     if (c->nv)
         ctx->ops->cloth_velocity(ctx, c, h, damping);
 }
+
+void kern_cloth_bend_rest(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest)
+{
+    assert(nb >= 0 && (nb == 0 || (bend && x && rest)));
+    if (nb)
+        ctx->ops->cloth_bend_rest(ctx, nb, bend, x, rest);
+}

@@ -213,7 +213,7 @@ void kern_adamw_step(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n,
 
 /* ===== cloth (XPBD) =====================================================================
  * The substep operations of avatar/'s cloth drape (the loop and the collision queries stay
- * there), on arrays in the context's memory. Per-element math: kernels/kfn_cloth.h.
+ * there) and the rest angles of its bending constraints, on arrays in the context's memory. Per-element math: kernels/kfn_cloth.h.
  * Constraints are stored sorted by colour: constraints of one colour share no vertex, so a
  * call covers one colour, [first, first + count), and runs its constraints in parallel with
  * a result independent of the thread count. */
@@ -245,5 +245,9 @@ void kern_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float a
 void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap);
 /* v = (1 - damping h) (x - xprev) / h. */
 void kern_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
+/* The rest shape of the bending constraints: rest[b] = the signed dihedral angle (radians,
+   in (-pi, pi], 0 when flat or degenerate) of hinge b of bend (nb,4; as kern_cloth.bend) on
+   positions x (nv,3, metres), the same function kern_cloth_bend measures its constraint with. */
+void kern_cloth_bend_rest(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest);
 
 #endif

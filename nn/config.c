@@ -11,13 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *nn_op_name(enum nn_op op)
-{
-    static const char *names[] = {"input", "conv", "convT", "bn", "act", "maxpool", "avgpool",
-                                  "gap", "linear", "add", "concat", "upsample", "tile", "reshape"};
-    return (unsigned)op < sizeof names / sizeof names[0] ? names[op] : "?";
-}
-
 struct builder {
     const struct yml_doc *doc;
     struct nn_cfg *cfg;
@@ -569,18 +562,4 @@ enum tryon_status nn_cfg_from_string(const char *yaml, const char *name, struct 
     s = cfg_from_doc(doc, out);
     yml_free(doc);
     return s;
-}
-
-void nn_cfg_print(const struct nn_cfg *cfg, FILE *f)
-{
-    fprintf(f, "model %s (%s): %d layers\n", cfg->name, cfg->kind, cfg->n_layers);
-    for (int i = 0; i < cfg->n_layers; i++) {
-        const struct nn_layer *L = &cfg->layers[i];
-        fprintf(f, "  %3d %-28s %-8s", i, L->name, nn_op_name(L->op));
-        for (int j = 0; j < L->nin; j++)
-            fprintf(f, " %s%s", j ? "+" : "<- ", cfg->layers[L->in[j]].name);
-        fprintf(f, "  -> %dx%dx%d\n", L->c, L->h, L->w);
-    }
-    for (int i = 0; i < cfg->n_outputs; i++)
-        fprintf(f, "  output %s = %s\n", cfg->outputs[i].name, cfg->layers[cfg->outputs[i].layer].name);
 }

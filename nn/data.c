@@ -9,7 +9,7 @@
  * samples of 4x96x96 are 740 MB) and split by shards: the last val_shards shards are the
  * validation set. The epoch order is a pure function of (seed, epoch), so a resumed run
  * sees the same batches as an uninterrupted one. */
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 #include <assert.h>
 #include <limits.h>

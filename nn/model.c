@@ -380,6 +380,10 @@ static enum tryon_status copy_cfg(struct nn_cfg *dst, const struct nn_cfg *src)
     return TRYON_OK;
 }
 
+struct kern_ctx *nn_ctx_create(int threads) { return kern_create(KERN_BACKEND_CPU, threads); }
+
+void nn_ctx_free(struct kern_ctx *ctx) { kern_destroy(ctx); }
+
 enum tryon_status nn_model_create(const struct nn_cfg *cfg, struct kern_ctx *ctx, int max_batch, enum nn_mode mode,
                                   struct nn_model **out)
 {
@@ -455,6 +459,11 @@ void nn_model_free(struct nn_model *m)
 }
 
 /* ----- named tensors ----------------------------------------------------------------------*/
+static size_t numel(const struct nn_layer *l, int n)
+{
+    return (size_t)n * l->c * l->h * l->w;
+}
+
 static int find_input(const struct nn_model *m, const char *name)
 {
     for (int i = 0; i < m->cfg.n_layers; i++)
@@ -481,6 +490,20 @@ const float *nn_model_output(const struct nn_model *m, const char *name)
 {
     int i = find_output(m, name);
     return i < 0 ? NULL : m->rt[i].y;
+}
+
+void nn_model_set_input(struct nn_model *m, const char *name, const float *host, size_t n)
+{
+    int i = find_input(m, name);
+    assert(i >= 0 && n <= numel(&m->cfg.layers[i], m->max_batch));
+    kern_upload(m->ctx, m->rt[i].y, host, n);
+}
+
+void nn_model_get_output(const struct nn_model *m, const char *name, float *host, size_t n)
+{
+    int i = find_output(m, name);
+    assert(i >= 0 && n <= numel(&m->cfg.layers[i], m->max_batch));
+    kern_download(m->ctx, host, m->rt[i].y, n);
 }
 
 float *nn_model_output_grad(struct nn_model *m, const char *name)
@@ -547,11 +570,6 @@ static struct kern_pool2d pool_desc(const struct nn_model *m, int i, int n)
     kern_pool2d_init(&d);
     assert(d.oh == l->h && d.ow == l->w);
     return d;
-}
-
-static size_t numel(const struct nn_layer *l, int n)
-{
-    return (size_t)n * l->c * l->h * l->w;
 }
 
 void nn_model_forward(struct nn_model *m, int n, bool train)

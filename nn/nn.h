@@ -4,11 +4,16 @@
  * - safetensors files (nn_st_*): read with full validation, write atomically.
  * - models (nn_model_*): a small graph of named layers built from a YAML description in
  *   configs/models/ (ResNet-style encoder, DCGAN-style conditional generator and
- *   discriminator), with forward, backward, parameter lists, AdamW, and weights I/O whose
- *   tensor names are the layer names ("stem.conv.weight", "layer1.0.bn1.running_mean").
- * - data-parallel gradient averaging (nn_dp_*) behind the caller-provided struct nn_comm:
- *   bucketed in-place allreduce of the flat gradient arena; NCCL on CUDA builds that have
- *   it (TRYON_HAVE_NCCL), host staging through the callbacks otherwise.
+ *   discriminator), with forward, backward, AdamW, and weights I/O whose tensor names are
+ *   the layer names ("stem.conv.weight", "layer1.0.bn1.running_mean"); the compute context
+ *   they run on (nn_ctx_*) and host copies of their inputs and outputs, so that a caller
+ *   that only runs networks (worker/) needs no kernels call.
+ * - training (nn_train_*): the config and the data-parallel loop, the ranks' transport
+ *   provided by the caller (struct nn_comm): bucketed in-place allreduce of the flat
+ *   gradient arena; NCCL on CUDA builds that have it (TRYON_HAVE_NCCL), host staging
+ *   through the callbacks otherwise.
+ * What only nn/ (and its tests) call -- the dataset, the data-parallel planner, parameter
+ * tables -- is declared in nn/nn_internal.h.
  *
  * Memory (sized up front and carved, as llm.c does): a model makes one backend allocation
  * per category -- parameters+buffers, parameter gradients, activations (+ one int32
@@ -66,17 +71,8 @@ struct nn_st_file {
 /* Read and validate a file; max_bytes 0 = 4 GiB. Errors: TRYON_EIO, TRYON_ELIMIT,
  * TRYON_EFORMAT with "path: what" (the tensor named where one is at fault). */
 enum tryon_status nn_st_read(const char *path, size_t max_bytes, struct nn_st_file **out);
-/* Same from bytes in memory (copied); `name` is used in messages. */
-enum tryon_status nn_st_parse(const uint8_t *bytes, size_t len, const char *name, struct nn_st_file **out);
 void nn_st_free(struct nn_st_file *f);
-const struct nn_st_tensor *nn_st_find(const struct nn_st_file *f, const char *name); /* NULL if absent */
 const char *nn_st_meta(const struct nn_st_file *f, const char *key);                   /* NULL if absent */
-size_t nn_st_numel(const struct nn_st_tensor *t);
-size_t nn_dtype_size(enum nn_dtype d);
-const char *nn_dtype_name(enum nn_dtype d); /* "F32", ... */
-/* Copy a tensor's bytes out (unaligned-safe). *_f32 asserts t is F32, *_i32 that it is I32. */
-void nn_st_copy_f32(const struct nn_st_file *f, const struct nn_st_tensor *t, float *dst);
-void nn_st_copy_i32(const struct nn_st_file *f, const struct nn_st_tensor *t, int32_t *dst);
 /* Convenience for tests and tools: a malloc'd float copy of tensor `name`, checking dtype
  * F32 and, when expect_numel > 0, its element count. */
 enum tryon_status nn_st_get_f32(const struct nn_st_file *f, const char *name, size_t expect_numel,
@@ -90,8 +86,7 @@ void nn_st_writer_free(struct nn_st_writer *w);
 enum tryon_status nn_st_add(struct nn_st_writer *w, const char *name, enum nn_dtype dtype, int ndim,
                             const int64_t *shape, const void *data);
 enum tryon_status nn_st_add_meta(struct nn_st_writer *w, const char *key, const char *value);
-/* Serialize to a malloc'd buffer (caller frees), or write to path (fs_write_atomic). */
-enum tryon_status nn_st_serialize(const struct nn_st_writer *w, uint8_t **bytes, size_t *len);
+/* Write to path atomically (fs_write_atomic). */
 enum tryon_status nn_st_write(const struct nn_st_writer *w, const char *path);
 
 /* ===== model description ================================================================
@@ -106,7 +101,6 @@ enum nn_op {
     NN_OP_INPUT, NN_OP_CONV, NN_OP_CONVT, NN_OP_BN, NN_OP_ACT, NN_OP_MAXPOOL, NN_OP_AVGPOOL,
     NN_OP_GAP, NN_OP_LINEAR, NN_OP_ADD, NN_OP_CONCAT, NN_OP_UPSAMPLE, NN_OP_TILE, NN_OP_RESHAPE,
 };
-const char *nn_op_name(enum nn_op op);
 
 #define NN_NAME_MAX 64
 
@@ -148,8 +142,6 @@ struct nn_cfg {
 enum tryon_status nn_cfg_load(const char *path, struct nn_cfg **out);
 enum tryon_status nn_cfg_from_string(const char *yaml, const char *name, struct nn_cfg **out);
 void nn_cfg_free(struct nn_cfg *cfg);
-/* Human-readable layer table (one line per layer: name, op, inputs, output shape). */
-void nn_cfg_print(const struct nn_cfg *cfg, FILE *f);
 
 /* ===== models ===========================================================================*/
 enum nn_mode {
@@ -161,37 +153,21 @@ enum nn_mode {
 
 struct nn_model;
 
+/* A compute context on the CPU backend with `threads` threads (0 = all cores), for models
+ * and for what else a caller shares it with (avatar's drape takes the same struct
+ * kern_ctx). NULL with a message when it cannot be made. The caller owns it and frees it
+ * with nn_ctx_free after every model made on it. */
+struct kern_ctx *nn_ctx_create(int threads);
+void nn_ctx_free(struct kern_ctx *ctx);   /* NULL is fine */
+
 /* Build a model for batches of up to max_batch samples on ctx (borrowed). cfg is copied.
  * Every category of memory is allocated here (optimizer state at its first step). */
 enum tryon_status nn_model_create(const struct nn_cfg *cfg, struct kern_ctx *ctx, int max_batch,
                                   enum nn_mode mode, struct nn_model **out);
 void nn_model_free(struct nn_model *m);
-const struct nn_cfg *nn_model_cfg(const struct nn_model *m);
-
-/* Parameters (trainable) and buffers (BN running statistics), by name, in a fixed order. */
-struct nn_param_info {
-    char name[NN_NAME_MAX + 16];
-    int ndim;
-    int64_t shape[4];
-    size_t numel;
-    bool trainable;       /* false for buffers */
-    bool decay;           /* conv/linear weights: AdamW weight decay applies */
-    float *data;          /* backend memory, inside the parameter allocation */
-    float *grad;          /* backend memory (NULL for buffers and outside TRAIN mode) */
-};
-int nn_model_n_params(const struct nn_model *m);              /* params + buffers */
-const struct nn_param_info *nn_model_param(const struct nn_model *m, int i);
-const struct nn_param_info *nn_model_find_param(const struct nn_model *m, const char *name);
-size_t nn_model_numel_trainable(const struct nn_model *m);
-/* The flat arenas: trainable parameters first (decayed ones first), then buffers.
- * grads has nn_model_numel_trainable floats in the same order. */
-float *nn_model_param_arena(const struct nn_model *m, size_t *numel_all);
-float *nn_model_grad_arena(const struct nn_model *m);
 
 /* Initialise every parameter from seed (cfg->init scheme; deterministic). */
 void nn_model_init_params(struct nn_model *m, uint64_t seed);
-/* Set one parameter/buffer from host floats (numel must match); re-folds in FOLD mode. */
-enum tryon_status nn_model_set_param(struct nn_model *m, const char *name, const float *host, size_t numel);
 /* Load all parameters and buffers from safetensors: every model tensor must be present
  * with dtype F32 and the model's shape; a file tensor the model does not know is an error
  * (PyTorch's "*.num_batches_tracked" counters are accepted and ignored). */
@@ -206,12 +182,14 @@ enum tryon_status nn_model_save(const struct nn_model *m, const char *path, cons
  * nn_model_tensor_shape. NULL when there is no such input/output. */
 float *nn_model_input(struct nn_model *m, const char *name);
 const float *nn_model_output(const struct nn_model *m, const char *name);
+/* Copy n floats of host memory into input `name`, or the first n floats of output `name`
+ * into host memory (n <= max_batch samples of its shape; an unknown name or a bigger n is
+ * a bug: assert). Waits for the copy (and, for an output, the forward before it). */
+void nn_model_set_input(struct nn_model *m, const char *name, const float *host, size_t n);
+void nn_model_get_output(const struct nn_model *m, const char *name, float *host, size_t n);
 /* Gradient of an output (TRAIN mode): zeroed by every forward(train); the caller adds
  * d loss / d output into it (kern_loss_* do) before nn_model_backward. */
 float *nn_model_output_grad(struct nn_model *m, const char *name);
-/* Gradient of an input (after backward), when requested with nn_model_want_input_grad. */
-const float *nn_model_input_grad(const struct nn_model *m, const char *name);
-enum tryon_status nn_model_want_input_grad(struct nn_model *m, const char *name);
 /* Per-sample shape (c, h, w) of a named input or output; false when unknown. */
 bool nn_model_tensor_shape(const struct nn_model *m, const char *name, int *c, int *h, int *w);
 
@@ -232,7 +210,6 @@ struct nn_adamw_cfg {
 };
 struct nn_adamw_cfg nn_adamw_defaults(void); /* lr 1e-3, 0.9, 0.999, 1e-8, wd 0.01, decay_all false */
 void nn_model_adamw_step(struct nn_model *m, const struct nn_adamw_cfg *cfg);
-int nn_model_adamw_t(const struct nn_model *m); /* steps taken */
 
 /* Bytes of backend memory per category (for reports and benchmarks). */
 struct nn_mem {
@@ -242,8 +219,9 @@ void nn_model_mem(const struct nn_model *m, struct nn_mem *out);
 /* Multiply-adds x2 of one forward of n samples (convs, convTs, linears). */
 double nn_model_flops(const struct nn_model *m, int n);
 
-/* ===== data-parallel gradient averaging =================================================
- * The caller provides the transport (farm/comm.c wraps MPI; tests use threads). */
+/* ===== the ranks' transport ============================================================
+ * Training averages gradients over ranks through a transport the caller provides
+ * (farm/comm.c wraps MPI; tests use threads). */
 struct nn_comm {
     int rank, world;
     void *user;
@@ -253,77 +231,12 @@ struct nn_comm {
     int (*bcast)(void *user, void *buf, size_t n, int root);
 };
 
-struct nn_dp;
-/* Plan buckets of at most bucket_bytes (0 = 25 MiB) over the model's gradient arena, in
- * backward order (last layers first), each a run of whole parameters (a parameter bigger
- * than a bucket gets its own). On a CUDA context with NCCL built, creates the NCCL
- * communicator (unique id from rank 0 through comm->bcast, one per nn_dp); otherwise
- * gradients travel through comm->allreduce_sum (staged through host memory on CUDA).
- * comm is copied. */
-enum tryon_status nn_dp_create(struct nn_model *m, const struct nn_comm *comm, size_t bucket_bytes,
-                               struct nn_dp **out);
-void nn_dp_free(struct nn_dp *dp);
-int nn_dp_n_buckets(const struct nn_dp *dp);
-/* Replace every gradient by its mean over ranks. Same result bytes on every rank. */
-enum tryon_status nn_dp_average_grads(struct nn_dp *dp);
-/* Copy parameters and buffers of rank `root` to every rank (start of training). */
-enum tryon_status nn_dp_broadcast_params(struct nn_dp *dp, int root);
-/* Replace BN running statistics by their mean over ranks (before saving or evaluating). */
-enum tryon_status nn_dp_average_buffers(struct nn_dp *dp);
-/* "nccl" or "host" */
-const char *nn_dp_transport(const struct nn_dp *dp);
 
 /* ===== training =========================================================================
  * `tryon train`: a shard dataset written by `tryon synth` (nn/data.c), a training config
  * (configs/train/README.md), and the data-parallel loop with checkpoints and resume
  * (nn/train.c). */
 #define NN_MODEL_VERSION "1"   /* metadata "tryon_model_version" of trained weight files */
-
-/* AdamW state access for checkpoints. The moments are backend memory of
- * nn_model_numel_trainable floats each, owned by the model; NULL before the first step. */
-float *nn_model_adamw_moments(struct nn_model *m, float **v);
-/* Restore AdamW state from host copies of both moments (numel_trainable floats each) and
- * the step count t (>= 0); allocates the moment memory when needed. */
-void nn_model_adamw_set_state(struct nn_model *m, const float *m_host, const float *v_host, int t);
-
-/* --- dataset: DIR/index.json (format "tryon-shards-1") + safetensors shards -------------
- * Every shard of one kind is loaded into RAM (inputs as bytes); the last val_shards shards
- * are the validation split, never trained on. */
-struct nn_data;
-enum nn_split { NN_SPLIT_TRAIN = 0, NN_SPLIT_VAL = 1 };
-/* Open DIR/index.json, validate every field (shard files must lie inside DIR), and load
- * the shards of `kind`. Errors name the file (index.json field, or the shard). val_shards
- * must leave at least one training shard. */
-enum tryon_status nn_data_open(const char *dir, const char *kind, int val_shards, struct nn_data **out);
-/* As nn_data_open, and also load every shard's per-sample image tensor `image` (NULL =
- * none): U8 [n, C, B, B] with [C, B, B] given by index.json kinds.<kind>.<image>, and the
- * optional positive number kinds.<kind>.<image>_side_m (the image's side in metres). */
-enum tryon_status nn_data_open_image(const char *dir, const char *kind, int val_shards, const char *image,
-                                     struct nn_data **out);
-void nn_data_free(struct nn_data *d);
-/* The image tensor's per-sample shape (C, B, B) and side_m (NaN when index.json has none);
- * false when the dataset was opened without one. side_m may be NULL. */
-bool nn_data_image_shape(const struct nn_data *d, int *c, int *side, double *side_m);
-/* Image tensor of samples idx[0..n) of a split into host memory (n, C, B, B): byte / 127.5 - 1. */
-void nn_data_fill_image(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, float *host);
-int nn_data_count(const struct nn_data *d, enum nn_split s);   /* samples */
-int nn_data_side(const struct nn_data *d);                     /* S of input [4, S, S] */
-int nn_data_n_targets(const struct nn_data *d);
-const char *nn_data_target_name(const struct nn_data *d, int j);
-int nn_data_target_index(const struct nn_data *d, const char *name); /* -1 when absent */
-int nn_data_n_classes(const struct nn_data *d);                /* 0 when the kind has none */
-const char *nn_data_class_name(const struct nn_data *d, int k);
-bool nn_data_has_labels(const struct nn_data *d);
-/* Sample i of a split: its target row (n_targets floats, NaN = absent) and class label. */
-const float *nn_data_target(const struct nn_data *d, enum nn_split s, int i);
-int32_t nn_data_label(const struct nn_data *d, enum nn_split s, int i);
-/* Network input of samples idx[0..n) of a split into host memory (n, 4, S, S):
- * byte / 127.5 - 1; flip[i] (flip may be NULL) mirrors sample i horizontally. */
-void nn_data_fill_input(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, const bool *flip,
-                        float *host);
-/* The training order of one epoch: a permutation of 0..n-1 that depends only on (seed,
- * epoch). */
-void nn_data_permutation(uint64_t seed, int epoch, int n, int32_t *perm);
 
 /* --- training config (a YAML in configs/train/) ----------------------------------------------*/
 enum nn_loss_type { NN_LOSS_MSE, NN_LOSS_SOFTMAX_CE };
@@ -374,13 +287,7 @@ struct nn_train_cfg {
 };
 /* Parse a training YAML; every error names path:line. */
 enum tryon_status nn_train_cfg_load(const char *path, struct nn_train_cfg **out);
-/* Same from text; relative paths resolve against base_dir, messages use `name`. */
-enum tryon_status nn_train_cfg_from_string(const char *yaml, const char *name, const char *base_dir,
-                                           struct nn_train_cfg **out);
 void nn_train_cfg_free(struct nn_train_cfg *cfg);
-/* Learning rate of step s (1-based): linear warm-up to lr_max over `warmup` steps, then a
- * cosine from lr_max to lr_min at step `steps`. */
-double nn_train_lr(const struct nn_train_cfg *cfg, int step);
 
 /* --- the training loop ------------------------------------------------------------------*/
 struct nn_train_opts {

@@ -1,11 +1,122 @@
-/* nn_internal.h: what the files of nn/ share and nobody else sees: the model struct, the
- * per-layer run-time record, the lifetime planner, and what the supervised trainer
+/* nn_internal.h: what the files of nn/ share and no other module sees (nn's tests may): the
+ * safetensors, model, data-parallel and dataset functions only nn/ calls, the model struct,
+ * the per-layer run-time record, the lifetime planner, and what the supervised trainer
  * (train.c) shares with the GAN trainer (gan.c): agreement over ranks, the batch order,
  * checkpoint folders, optimizer and per-rank buffer files. */
 #ifndef TRYON_NN_INTERNAL_H
 #define TRYON_NN_INTERNAL_H
 
 #include "nn/nn.h"
+
+/* ===== nn's internal API ================================================================
+ * Used by the files of nn/ and by nn's tests (tests/nn, tests/farm/test_nn_mpi.c); no other
+ * module calls these (the public ones are in nn.h). */
+
+/* --- safetensors (format in nn.h) ---------------------------------------------------- */
+/* nn_st_read from bytes in memory (copied); `name` is used in messages. */
+enum tryon_status nn_st_parse(const uint8_t *bytes, size_t len, const char *name, struct nn_st_file **out);
+const struct nn_st_tensor *nn_st_find(const struct nn_st_file *f, const char *name); /* NULL if absent */
+size_t nn_st_numel(const struct nn_st_tensor *t);
+const char *nn_dtype_name(enum nn_dtype d); /* "F32", ... */
+/* Copy a tensor's bytes out (unaligned-safe). *_f32 asserts t is F32, *_i32 that it is I32. */
+void nn_st_copy_f32(const struct nn_st_file *f, const struct nn_st_tensor *t, float *dst);
+void nn_st_copy_i32(const struct nn_st_file *f, const struct nn_st_tensor *t, int32_t *dst);
+/* Serialize to a malloc'd buffer (caller frees); nn_st_write writes these bytes. */
+enum tryon_status nn_st_serialize(const struct nn_st_writer *w, uint8_t **bytes, size_t *len);
+
+/* --- models: parameters, arenas, input gradients --------------------------------------*/
+/* The model's own copy of its description. */
+const struct nn_cfg *nn_model_cfg(const struct nn_model *m);
+/* Parameters (trainable) and buffers (BN running statistics), by name, in a fixed order. */
+struct nn_param_info {
+    char name[NN_NAME_MAX + 16];
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+    bool trainable;       /* false for buffers */
+    bool decay;           /* conv/linear weights: AdamW weight decay applies */
+    float *data;          /* backend memory, inside the parameter allocation */
+    float *grad;          /* backend memory (NULL for buffers and outside TRAIN mode) */
+};
+int nn_model_n_params(const struct nn_model *m);              /* params + buffers */
+const struct nn_param_info *nn_model_param(const struct nn_model *m, int i);
+const struct nn_param_info *nn_model_find_param(const struct nn_model *m, const char *name);
+size_t nn_model_numel_trainable(const struct nn_model *m);
+/* The flat arenas: trainable parameters first (decayed ones first), then buffers.
+ * grads has nn_model_numel_trainable floats in the same order. */
+float *nn_model_param_arena(const struct nn_model *m, size_t *numel_all);
+float *nn_model_grad_arena(const struct nn_model *m);
+
+/* Gradient of an input (after backward), when requested with nn_model_want_input_grad. */
+const float *nn_model_input_grad(const struct nn_model *m, const char *name);
+enum tryon_status nn_model_want_input_grad(struct nn_model *m, const char *name);
+/* AdamW steps taken (nn_model_adamw_step). */
+int nn_model_adamw_t(const struct nn_model *m);
+
+/* --- data-parallel gradient averaging over the caller's struct nn_comm (nn.h) -----------*/
+struct nn_dp;
+/* Plan buckets of at most bucket_bytes (0 = 25 MiB) over the model's gradient arena, in
+ * backward order (last layers first), each a run of whole parameters (a parameter bigger
+ * than a bucket gets its own). On a CUDA context with NCCL built, creates the NCCL
+ * communicator (unique id from rank 0 through comm->bcast, one per nn_dp); otherwise
+ * gradients travel through comm->allreduce_sum (staged through host memory on CUDA).
+ * comm is copied. */
+enum tryon_status nn_dp_create(struct nn_model *m, const struct nn_comm *comm, size_t bucket_bytes,
+                               struct nn_dp **out);
+void nn_dp_free(struct nn_dp *dp);
+int nn_dp_n_buckets(const struct nn_dp *dp);
+/* Replace every gradient by its mean over ranks. Same result bytes on every rank. */
+enum tryon_status nn_dp_average_grads(struct nn_dp *dp);
+/* Copy parameters and buffers of rank `root` to every rank (start of training). */
+enum tryon_status nn_dp_broadcast_params(struct nn_dp *dp, int root);
+/* Replace BN running statistics by their mean over ranks (before saving or evaluating). */
+enum tryon_status nn_dp_average_buffers(struct nn_dp *dp);
+/* "nccl" or "host" */
+const char *nn_dp_transport(const struct nn_dp *dp);
+
+/* --- dataset: DIR/index.json (format "tryon-shards-1") + safetensors shards -------------
+ * Every shard of one kind is loaded into RAM (inputs as bytes); the last val_shards shards
+ * are the validation split, never trained on. */
+struct nn_data;
+enum nn_split { NN_SPLIT_TRAIN = 0, NN_SPLIT_VAL = 1 };
+/* Open DIR/index.json, validate every field (shard files must lie inside DIR), and load
+ * the shards of `kind`. Errors name the file (index.json field, or the shard). val_shards
+ * must leave at least one training shard. */
+enum tryon_status nn_data_open(const char *dir, const char *kind, int val_shards, struct nn_data **out);
+/* As nn_data_open, and also load every shard's per-sample image tensor `image` (NULL =
+ * none): U8 [n, C, B, B] with [C, B, B] given by index.json kinds.<kind>.<image>, and the
+ * optional positive number kinds.<kind>.<image>_side_m (the image's side in metres). */
+enum tryon_status nn_data_open_image(const char *dir, const char *kind, int val_shards, const char *image,
+                                     struct nn_data **out);
+void nn_data_free(struct nn_data *d);
+/* The image tensor's per-sample shape (C, B, B) and side_m (NaN when index.json has none);
+ * false when the dataset was opened without one. side_m may be NULL. */
+bool nn_data_image_shape(const struct nn_data *d, int *c, int *side, double *side_m);
+/* Image tensor of samples idx[0..n) of a split into host memory (n, C, B, B): byte / 127.5 - 1. */
+void nn_data_fill_image(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, float *host);
+int nn_data_count(const struct nn_data *d, enum nn_split s);   /* samples */
+int nn_data_side(const struct nn_data *d);                     /* S of input [4, S, S] */
+int nn_data_n_targets(const struct nn_data *d);
+const char *nn_data_target_name(const struct nn_data *d, int j);
+int nn_data_target_index(const struct nn_data *d, const char *name); /* -1 when absent */
+int nn_data_n_classes(const struct nn_data *d);                /* 0 when the kind has none */
+const char *nn_data_class_name(const struct nn_data *d, int k);
+bool nn_data_has_labels(const struct nn_data *d);
+/* Sample i of a split: its target row (n_targets floats, NaN = absent) and class label. */
+const float *nn_data_target(const struct nn_data *d, enum nn_split s, int i);
+int32_t nn_data_label(const struct nn_data *d, enum nn_split s, int i);
+/* Network input of samples idx[0..n) of a split into host memory (n, 4, S, S):
+ * byte / 127.5 - 1; flip[i] (flip may be NULL) mirrors sample i horizontally. */
+void nn_data_fill_input(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, const bool *flip,
+                        float *host);
+/* The training order of one epoch: a permutation of 0..n-1 that depends only on (seed,
+ * epoch). */
+void nn_data_permutation(uint64_t seed, int epoch, int n, int32_t *perm);
+
+/* --- training -------------------------------------------------------------------------*/
+/* Learning rate of step s (1-based): linear warm-up to lr_max over `warmup` steps, then a
+ * cosine from lr_max to lr_min at step `steps`. */
+double nn_train_lr(const struct nn_train_cfg *cfg, int step);
 
 /* Per-layer run-time state. Pointers are backend memory carved from the model's arenas. */
 struct nn_lrt {

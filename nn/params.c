@@ -106,20 +106,6 @@ void nn_model_fold(struct nn_model *m)
     m->folded = true;
 }
 
-enum tryon_status nn_model_set_param(struct nn_model *m, const char *name, const float *host, size_t numel)
-{
-    const struct nn_param_info *p = nn_model_find_param(m, name);
-    if (!p)
-        return tryon_fail(TRYON_EINVAL, "nn: model '%s' has no parameter '%s'", m->cfg.name, name);
-    if (p->numel != numel)
-        return tryon_fail(TRYON_EINVAL, "nn: parameter '%s' has %zu elements, got %zu", name, p->numel, numel);
-    if (m->mode == NN_MODE_INFER_FOLD)
-        return tryon_fail(TRYON_EUNSUPPORTED, "nn: '%s': a folded model takes whole weight files only (nn_model_load)",
-                          name);
-    kern_upload(m->ctx, p->data, host, numel);
-    return TRYON_OK;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);

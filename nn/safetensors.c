@@ -5,7 +5,7 @@
  * tensor bytes. Reading validates everything a corrupt or hostile file could break
  * (lengths, offsets, dtypes, shapes, overlaps) before any data is used; writing pads the
  * header with spaces so the data starts 8-byte aligned, as the reference writer does. */
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -23,7 +23,8 @@ static const struct { enum nn_dtype d; const char *name; size_t size; } dtypes[]
     {NN_F32, "F32", 4}, {NN_F64, "F64", 8}, {NN_I32, "I32", 4}, {NN_I64, "I64", 8}, {NN_U8, "U8", 1},
 };
 
-size_t nn_dtype_size(enum nn_dtype d)
+/* Bytes of one element; 0 for an unknown dtype. */
+static size_t dtype_size(enum nn_dtype d)
 {
     for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
         if (dtypes[i].d == d)
@@ -231,7 +232,7 @@ static enum tryon_status st_validate(struct nn_st_file *f)
                            key, (unsigned long long)a, (unsigned long long)b, data_len);
             break;
         }
-        if (b - a != numel * nn_dtype_size(t->dtype)) {
+        if (b - a != numel * dtype_size(t->dtype)) {
             s = tryon_fail(TRYON_EFORMAT, "%s: tensor '%s': %llu bytes for %llu elements of %s", p, key,
                            (unsigned long long)(b - a), (unsigned long long)numel, dt);
             break;
@@ -416,7 +417,7 @@ enum tryon_status nn_st_add(struct nn_st_writer *w, const char *name, enum nn_dt
     size_t nlen = strlen(name);
     if (nlen == 0 || nlen > ST_NAME_MAX || strcmp(name, "__metadata__") == 0)
         return tryon_fail(TRYON_EINVAL, "safetensors: invalid tensor name '%s'", name);
-    if (ndim < 0 || ndim > 8 || nn_dtype_size(dtype) == 0)
+    if (ndim < 0 || ndim > 8 || dtype_size(dtype) == 0)
         return tryon_fail(TRYON_EINVAL, "safetensors: tensor '%s': bad rank %d or dtype", name, ndim);
     for (size_t i = 0; i < w->n; i++)
         if (strcmp(w->items[i].name, name) == 0)
@@ -440,7 +441,7 @@ enum tryon_status nn_st_add(struct nn_st_writer *w, const char *name, enum nn_dt
     }
     it->ndim = ndim;
     it->dtype = dtype;
-    it->nbytes = numel * nn_dtype_size(dtype);
+    it->nbytes = numel * dtype_size(dtype);
     it->name = strdup(name);
     it->data = malloc(it->nbytes ? it->nbytes : 1);
     if (!it->name || !it->data) {

@@ -29,14 +29,18 @@
 #include <unistd.h>
 
 /* ===== AdamW state accessors =============================================================*/
-float *nn_model_adamw_moments(struct nn_model *m, float **v)
+/* The checkpoints' view of AdamW: the moments m (returned) and v (*v), backend memory of
+   nn_model_numel_trainable floats each, owned by the model; NULL before the first step. */
+static float *adamw_moments(struct nn_model *m, float **v)
 {
     if (v)
         *v = m->adam_mem ? m->adam_mem + m->n_train : NULL;
     return m->adam_mem;
 }
 
-void nn_model_adamw_set_state(struct nn_model *m, const float *m_host, const float *v_host, int t)
+/* Restore AdamW state from host copies of both moments (numel_trainable floats each) and
+   the step count t (>= 0); allocates the moment memory when needed. */
+static void adamw_set_state(struct nn_model *m, const float *m_host, const float *v_host, int t)
 {
     assert(m->mode == NN_MODE_TRAIN && t >= 0);
     if (!m->n_train)
@@ -393,14 +397,6 @@ enum tryon_status nn_train_cfg_load(const char *path, struct nn_train_cfg **out)
     char base[PATH_MAX];
     fs_dirname(base, sizeof base, path);
     return cfg_finish(doc, s, path, base, out);
-}
-
-enum tryon_status nn_train_cfg_from_string(const char *yaml, const char *name, const char *base_dir,
-                                           struct nn_train_cfg **out)
-{
-    struct yml_doc *doc = NULL;
-    enum tryon_status s = yml_load_string(yaml, strlen(yaml), name, &doc);
-    return cfg_finish(doc, s, name, base_dir ? base_dir : "", out);
 }
 
 double nn_train_lr(const struct nn_train_cfg *cfg, int step)
@@ -879,7 +875,7 @@ void nn_tr_prune_ckpts(const char *out_dir)
 enum tryon_status nn_tr_save_optim(struct nn_model *m, struct kern_ctx *ctx, const char *path)
 {
     size_t nt = nn_model_numel_trainable(m);
-    float *vdev, *mdev = nn_model_adamw_moments(m, &vdev);
+    float *vdev, *mdev = adamw_moments(m, &vdev);
     float *host = malloc((nt ? nt : 1) * sizeof *host);
     struct nn_st_writer *w = nn_st_writer_create();
     if (!host || !w) {
@@ -925,7 +921,7 @@ enum tryon_status nn_tr_load_optim(struct nn_model *m, const char *path)
                         (s = nn_st_get_f32(f, "adamw.v", nt, &vh, NULL)) < 0))
         s = tryon_failctx(s, "%s", path);
     if (s == TRYON_OK && at > 0)
-        nn_model_adamw_set_state(m, mh, vh, (int)at);
+        adamw_set_state(m, mh, vh, (int)at);
     free(mh);
     free(vh);
     nn_st_free(f);

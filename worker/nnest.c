@@ -16,7 +16,7 @@
  * length and landmarks replace the classical ones (worker_nets_garment_apply: they were the
  * more accurate on the calibration set, configs/synth/calib.yaml). Inference runs in
  * eval mode with batch norm folded (NN_MODE_INFER_FOLD), one photo at a time, on the
- * worker's kernels context: its bytes do not depend on the thread count. */
+ * worker's compute context (nn_ctx_create): its bytes do not depend on the thread count. */
 #include "worker/internal.h"
 
 #include <limits.h>
@@ -233,7 +233,6 @@ static void net_load(const char *dir, const char *file, struct kern_ctx *ctx, en
 }
 
 struct worker_nets {
-    struct kern_ctx *ctx;   /* borrowed */
     struct worker_net body, garment, back;
     char body_why[320], garment_why[320], back_why[320];
 };
@@ -243,7 +242,6 @@ enum tryon_status worker_nets_load(const char *dir, struct kern_ctx *ctx, struct
     struct worker_nets *n = calloc(1, sizeof *n);
     if (!n)
         return tryon_fail(TRYON_ENOMEM, "worker: out of memory for the networks");
-    n->ctx = ctx;
     if (!dir || !dir[0]) {
         snprintf(n->body_why, sizeof n->body_why, "no model folder");
         snprintf(n->garment_why, sizeof n->garment_why, "no model folder");
@@ -277,8 +275,7 @@ const char *worker_nets_name(const struct worker_nets *n, enum worker_net_id id,
 }
 
 /* Forward one photo; the outputs stay in the model. */
-static enum tryon_status net_forward(struct worker_net *n, struct kern_ctx *ctx, const struct img8 *im,
-                                     const uint8_t *mask)
+static enum tryon_status net_forward(struct worker_net *n, const struct img8 *im, const uint8_t *mask)
 {
     int S = n->side;
     enum tryon_status s = worker_nn_input(im, mask, S, n->in8);
@@ -286,15 +283,15 @@ static enum tryon_status net_forward(struct worker_net *n, struct kern_ctx *ctx,
         return s;
     for (size_t i = 0; i < (size_t)4 * S * S; i++)
         n->in_host[i] = (float)n->in8[i] / 127.5f - 1.0f;
-    kern_upload(ctx, nn_model_input(n->m, "image"), n->in_host, (size_t)4 * S * S);
+    nn_model_set_input(n->m, "image", n->in_host, (size_t)4 * S * S);
     nn_model_forward(n->m, 1, false);
     return TRYON_OK;
 }
 
 /* The un-standardised regression outputs, by target name (NAN when the head lacks it). */
-static void reg_values(struct worker_net *n, struct kern_ctx *ctx, float *vals)
+static void reg_values(const struct worker_net *n, float *vals)
 {
-    kern_download(ctx, vals, nn_model_output(n->m, "reg"), (size_t)n->n_reg);
+    nn_model_get_output(n->m, "reg", vals, (size_t)n->n_reg);
     for (int k = 0; k < n->n_reg; k++)
         vals[k] = vals[k] * n->std[k] + n->mean[k];
 }
@@ -313,13 +310,13 @@ enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8
     struct worker_net *n = &nets->body;
     if (!n->m)
         return tryon_fail(TRYON_EUNSUPPORTED, "no body network: %s", nets->body_why);
-    enum tryon_status s = net_forward(n, nets->ctx, im, mask);
+    enum tryon_status s = net_forward(n, im, mask);
     if (s)
         return s;
     float vals[256];
     if (n->n_reg > 256)
         return tryon_fail(TRYON_EFORMAT, "%s: too many regression targets", n->name);
-    reg_values(n, nets->ctx, vals);
+    reg_values(n, vals);
     float q[N_PERSON_NEEDS];
     for (int k = 0; k < N_PERSON_NEEDS; k++)
         if (!isfinite(q[k] = reg_get(n, vals, PERSON_NEEDS[k])))
@@ -347,13 +344,13 @@ static enum tryon_status back_texture(struct worker_nets *nets, struct worker_ne
     if (!g->m || !nn_model_tensor_shape(e->m, "features", &fc, &fh, &fw) || fc * fh * fw != g->cond_dim)
         return TRYON_OK;
     float *cond = g->in_host, *noise = cond + g->cond_dim, *img = noise + g->noise_dim;
-    kern_download(nets->ctx, cond, nn_model_output(e->m, "features"), (size_t)g->cond_dim);
+    nn_model_get_output(e->m, "features", cond, (size_t)g->cond_dim);
     memset(noise, 0, sizeof(float) * (size_t)g->noise_dim);
-    kern_upload(nets->ctx, nn_model_input(g->m, "features"), cond, (size_t)g->cond_dim);
-    kern_upload(nets->ctx, nn_model_input(g->m, "noise"), noise, (size_t)g->noise_dim);
+    nn_model_set_input(g->m, "features", cond, (size_t)g->cond_dim);
+    nn_model_set_input(g->m, "noise", noise, (size_t)g->noise_dim);
     nn_model_forward(g->m, 1, false);
     int B = g->side;
-    kern_download(nets->ctx, img, nn_model_output(g->m, "image"), (size_t)3 * B * B);
+    nn_model_get_output(g->m, "image", img, (size_t)3 * B * B);
     enum tryon_status s = imgf_alloc(&pred->back, B, B, 3);
     if (s)
         return s;
@@ -373,14 +370,14 @@ enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img
     struct worker_net *n = &nets->garment;
     if (!n->m)
         return tryon_fail(TRYON_EUNSUPPORTED, "no garment network: %s", nets->garment_why);
-    enum tryon_status s = net_forward(n, nets->ctx, im, mask);
+    enum tryon_status s = net_forward(n, im, mask);
     if (s)
         return s;
     float logits[64], vals[256];
     if (n->n_classes > 64 || n->n_reg > 256)
         return tryon_fail(TRYON_EFORMAT, "%s: too many outputs", n->name);
-    kern_download(nets->ctx, logits, nn_model_output(n->m, "category"), (size_t)n->n_classes);
-    reg_values(n, nets->ctx, vals);
+    nn_model_get_output(n->m, "category", logits, (size_t)n->n_classes);
+    reg_values(n, vals);
     int best = 0;
     for (int k = 1; k < n->n_classes; k++)
         if (logits[k] > logits[best])

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "avatar/avatar.h"
-#include "kernels/kernels.h"
+#include "nn/nn.h"
 #include "raytrace/raytrace.h"
 
 #define WORKER_TEXTURE_SIZE 512   /* garment UV atlas texture side, texels */
@@ -69,7 +69,8 @@ struct worker {
     const struct worker_settings *s;
     struct avatar_model *model;
     struct rt_device *dev;
-    struct kern_ctx *kctx;         /* the drape's and the networks' kernels (CPU, the render's thread count) */
+    struct kern_ctx *kctx;         /* the drape's and the networks' compute context (nn_ctx_create: CPU, the
+                                      render's thread count) */
     struct worker_nets *nets;      /* the learned estimators (either may be absent: classical) */
     struct person_slot person;     /* the last person (pairs are person-major) */
     struct garment_slot *garments; /* every garment this rank has seen */
@@ -108,7 +109,7 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
         return st;
     }
     w->dev = rt_device_create(s->threads);
-    w->kctx = w->dev ? kern_create(KERN_BACKEND_CPU, s->threads) : NULL;
+    w->kctx = w->dev ? nn_ctx_create(s->threads) : NULL;
     if (!w->kctx) {
         rt_device_free(w->dev);
         avatar_model_free(w->model);
@@ -151,7 +152,7 @@ void worker_free(struct worker *w)
         imgf_free(&w->garments[i].tex);
     free(w->garments);
     worker_nets_free(w->nets);
-    kern_destroy(w->kctx);
+    nn_ctx_free(w->kctx);
     rt_device_free(w->dev);
     avatar_model_free(w->model);
     free(w);

@@ -284,4 +284,5 @@ extern "C" const struct kern_ops kern_ops_cuda = {
     .cloth_attach = kcuda_cloth_attach,
     .cloth_contact = kcuda_cloth_contact,
     .cloth_velocity = kcuda_cloth_velocity,
+    .cloth_bend_rest = kcuda_cloth_bend_rest,
 };

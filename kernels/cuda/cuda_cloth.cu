@@ -1,6 +1,6 @@
 /* cuda_cloth.cu: the XPBD cloth substep operations on the GPU (kern_cloth_predict ...
- * kern_cloth_velocity): one thread per vertex, per constraint of the colour being solved or
- * per attachment, each calling the kfn_cloth.h function the reference loops of
+ * kern_cloth_velocity) and the bending rest angles (kern_cloth_bend_rest): one thread per
+ * vertex, per constraint of the colour being solved, per attachment or per hinge, each calling the kfn_cloth.h function the reference loops of
  * kernels/ref/ref_cloth.c call, so both backends run the same arithmetic. Constraints of
  * one call share no vertex, so threads never write the same position: no atomics, and the
  * result does not depend on the launch geometry. The struct kern_cloth is passed to the
@@ -54,6 +54,17 @@ __global__ static void k_cloth_velocity(struct kern_cloth c, float h, float damp
     KCUDA_FOR(i, (size_t)c.nv) kfn_cloth_velocity((int)i, c.x, c.xprev, c.v, h, damping);
 }
 
+/* one thread per hinge b in [0, nb) */
+__global__ static void k_cloth_bend_rest(int nb, const int32_t *bend, const float *x, float *rest)
+{
+    KCUDA_FOR(b, (size_t)nb)
+    {
+        const int32_t *q = bend + b * 4;
+        rest[b] = kfn_cloth_dihedral_angle(x + (size_t)q[0] * 3, x + (size_t)q[1] * 3, x + (size_t)q[2] * 3,
+                                           x + (size_t)q[3] * 3, NULL);
+    }
+}
+
 extern "C" {
 
 void kcuda_cloth_predict(struct kern_ctx *ctx, const struct kern_cloth *c, const float g[3], float h)
@@ -102,6 +113,14 @@ void kcuda_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, floa
     if (c->nv <= 0)
         return;
     k_cloth_velocity<<<kcuda_blocks((size_t)c->nv), KCUDA_THREADS, 0, kcuda_stream(ctx)>>>(*c, h, damping);
+    KCUDA_LAUNCHED();
+}
+
+void kcuda_cloth_bend_rest(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest)
+{
+    if (nb <= 0)
+        return;
+    k_cloth_bend_rest<<<kcuda_blocks((size_t)nb), KCUDA_THREADS, 0, kcuda_stream(ctx)>>>(nb, bend, x, rest);
     KCUDA_LAUNCHED();
 }
 

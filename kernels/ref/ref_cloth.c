@@ -1,6 +1,8 @@
-/* ref_cloth.c: the reference cloth substep operations: plain loops over vertices or over a
- * colour's constraints, each element computed by its kfn_cloth.h function. The fast CPU
- * backend (kernels/cpu/cloth.c) runs the same functions on OpenMP threads. */
+/* ref_cloth.c: the reference cloth substep operations and bending rest angles: plain loops
+ * over vertices, over a colour's constraints or over hinges, each element computed by its
+ * kfn_cloth.h function. The fast CPU backend (kernels/cpu/cloth.c) runs the same functions
+ * on OpenMP threads (the attachments and the rest angles, run once per call or per drape,
+ * stay these loops there). */
 #include "kernels/kfn_cloth.h"
 #include "kernels/ref/ref.h"
 
@@ -44,4 +46,14 @@ void kern_ref_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, f
     (void)ctx;
     for (int i = 0; i < c->nv; i++)
         kfn_cloth_velocity(i, c->x, c->xprev, c->v, h, damping);
+}
+
+void kern_ref_cloth_bend_rest(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest)
+{
+    (void)ctx;
+    for (int b = 0; b < nb; b++) {
+        const int32_t *q = bend + (size_t)b * 4;
+        rest[b] = kfn_cloth_dihedral_angle(x + (size_t)q[0] * 3, x + (size_t)q[1] * 3, x + (size_t)q[2] * 3,
+                                           x + (size_t)q[3] * 3, NULL);
+    }
 }

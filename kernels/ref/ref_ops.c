@@ -52,4 +52,5 @@ const struct kern_ops kern_ops_ref = {
     .cloth_attach = kern_ref_cloth_attach,
     .cloth_contact = kern_ref_cloth_contact,
     .cloth_velocity = kern_ref_cloth_velocity,
+    .cloth_bend_rest = kern_ref_cloth_bend_rest,
 };

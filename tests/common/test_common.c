@@ -1,6 +1,6 @@
 /* test_common.c: common/ against known values: SHA-256 test vectors (FIPS 180-4),
  * PNG round trips and rejection of bad files, YAML line numbers and key checks, JSON
- * write/parse round trip, RNG determinism and moments, arena alignment, path containment. */
+ * write/parse round trip, RNG determinism and moments, path containment. */
 #include "check.h"
 #include "common/common.h"
 
@@ -335,20 +335,8 @@ static void test_json(void)
     }
 }
 
-static void test_arena_fs(void)
+static void test_fs(void)
 {
-    struct arena a;
-    arena_init(&a, 1024);
-    for (int i = 0; i < 100; i++) {
-        void *p = arena_alloc(&a, (size_t)(i * 37 + 1), 64);
-        CHECK(((uintptr_t)p & 63) == 0);
-    }
-    void *big = arena_alloc(&a, 100000, 16);
-    CHECK(big != NULL);
-    arena_reset(&a);
-    CHECK(a.used_total == 0);
-    arena_free(&a);
-
     CHECK(fs_mkdirs("t_dir/sub/deeper") == TRYON_OK);
     CHECK(fs_write_atomic("t_dir/sub/f.txt", "x", 1) == TRYON_OK);
     CHECK(fs_path_inside("t_dir", "sub/f.txt"));
@@ -378,6 +366,6 @@ int main(void)
     test_confine();
     test_yaml();
     test_json();
-    test_arena_fs();
+    test_fs();
     return check_result("test_common");
 }

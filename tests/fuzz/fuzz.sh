@@ -16,7 +16,7 @@ if ! command -v "$cc" >/dev/null; then
 fi
 mkdir -p "$build/crashes"
 
-common=(common/arena.c common/fs.c common/hash.c common/image.c common/json.c common/status.c common/yaml.c)
+common=(common/fs.c common/hash.c common/image.c common/json.c common/status.c common/yaml.c)
 flags=(-std=c17 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I. -Wall -Wextra -Wno-unused-parameter)
 libs=(-lpng -lz -lyaml -lm -lpthread)

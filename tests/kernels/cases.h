@@ -421,6 +421,19 @@ static void case_adamw(struct cmp_env *e)
     kern_adamw_step(e->ctx, &h, n, p, g, m, v);
 }
 
+/* ---- cloth ---------------------------------------------------------------------------*/
+
+/* Rest angles of random hinges over random positions; an index may repeat within a hinge
+   (a degenerate hinge: angle 0 on every backend). */
+static void case_cloth_bend_rest(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 4, 40), nb = cmp_int(e, 1, 300);
+    cmp_note(e, "nv %d nb %d", nv, nb);
+    const float *x = cmp_in(e, (size_t)nv * 3, -1, 1);
+    const int32_t *bend = cmp_in_labels(e, (size_t)nb * 4, nv);
+    kern_cloth_bend_rest(e->ctx, nb, bend, x, cmp_out(e, "rest", (size_t)nb));
+}
+
 /* Every op of kernels.h with its limit. */
 static const struct cmp_case kern_cases[] = {
     {"gemm", case_gemm, 1e-5},
@@ -464,6 +477,7 @@ static const struct cmp_case kern_cases[] = {
     {"loss_bce_logits", case_bce, 1e-5},
     {"loss_softmax_ce", case_softmax_ce, 1e-5},
     {"adamw_step", case_adamw, 1e-6},
+    {"cloth_bend_rest", case_cloth_bend_rest, 4e-6},
 };
 #define KERN_NCASES ((int)(sizeof(kern_cases) / sizeof(kern_cases[0])))
 

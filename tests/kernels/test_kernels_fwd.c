@@ -1,6 +1,7 @@
 /* test_kernels_fwd.c: forward values against cases computed by hand (numbers in the
  * comments), plus the host helpers of kernels.h: backend parsing and query, context
- * creation, memory, descriptor init, batch-norm folding. Runs on REF and CPU contexts.
+ * creation, memory, descriptor init, batch-norm folding; the cloth bending rest angles.
+ * Runs on REF and CPU contexts.
  * Tolerance: 1e-5 absolute on values of order 1-50 unless a line says otherwise. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -304,6 +305,20 @@ static void test_eltwise_known(struct kern_ctx *ctx)
     check_vec("concat", cy, wc, 12, 0.0);
 }
 
+/* Rest angles of hinges on the edge x3 = (0,0,0) -> x4 = (1,0,0), first triangle (x1 = (0,1,0),
+   x3, x4): the second wing x2 flat (0,-1,0): 0; up (0,0,1): +pi/2; down (0,0,-1): -pi/2;
+   (0,-1,1): pi/4; a degenerate first triangle (x1 = (0.5,0,0) on the edge): 0. */
+static void test_cloth_bend_rest_known(struct kern_ctx *ctx)
+{
+    const float x[8 * 3] = {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, -1, 0, 0, 0, 1, 0, 0, -1, 0, -1, 1, 0.5f, 0, 0};
+    const int32_t bend[5 * 4] = {2, 3, 0, 1, 2, 4, 0, 1, 2, 5, 0, 1, 2, 6, 0, 1, 7, 3, 0, 1};
+    float rest[5];
+    kern_cloth_bend_rest(ctx, 5, bend, x, rest);
+    const float pi = 3.14159265f;
+    const float want[5] = {0, pi / 2, -pi / 2, pi / 4, 0};
+    check_vec("cloth_bend_rest", rest, want, 5, 1e-6);
+}
+
 /* conv(x; w', b') == bn_infer(conv(x; w, b)) after folding, plain and transposed. */
 static void test_bn_fold(struct kern_ctx *ctx)
 {
@@ -405,6 +420,7 @@ int main(void)
         test_dense_known(ctx);
         test_eltwise_known(ctx);
         test_bn_fold(ctx);
+        test_cloth_bend_rest_known(ctx);
         kern_destroy(ctx);
     }
     return check_result("test_kernels_fwd");

@@ -1,10 +1,11 @@
 /* nn_test_util.h: helpers shared by the nn/ tests: golden-file access, the normalized
- * error used against PyTorch, and backend iteration. Header-only (one executable per test). */
+ * error used against PyTorch, and backend iteration. Header-only (one executable per test).
+ * It includes nn/nn_internal.h: the tests also check what only nn/ itself calls. */
 #ifndef TRYON_TESTS_NN_UTIL_H
 #define TRYON_TESTS_NN_UTIL_H
 
 #include "check.h"
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

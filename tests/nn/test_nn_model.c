@@ -10,10 +10,12 @@
  *   BN) applies it itself (kern_conv2d_fwd_act), with the same output bytes as the
  *   separate activation pass (the model's plan is edited back to compare);
  * - inference memory by lifetime is under a third of training memory, and for a ResNet-18
- *   shape stays within 4 times the largest activation plus the input.
+ *   shape stays within 4 times the largest activation plus the input;
+ * - the host I/O a caller without kernels calls uses (nn_ctx_create, nn_model_set_input,
+ *   nn_model_get_output) moves exactly the bytes kern_upload / kern_download move, and its
+ *   context computes what a CPU context of the same thread count does, bit for bit.
  * usage: test_nn_model CONFIG_DIR */
 #include "nn_test_util.h"
-#include "nn/nn_internal.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -250,6 +252,67 @@ static void test_infer_determinism(struct nn_cfg *cfg)
     free(o[1]);
 }
 
+/* One sample through nn_model_set_input / nn_model_get_output on an nn_ctx_create context,
+   against kern_upload / kern_download on a kern_create(CPU) context: the same bytes. */
+static void test_host_io(struct nn_cfg *cfg)
+{
+    struct kern_ctx *ctx[2] = {nn_ctx_create(2), kern_create(KERN_BACKEND_CPU, 2)};
+    struct nn_model *m[2] = {NULL, NULL};
+    float *out[2] = {NULL, NULL};
+    CHECK(ctx[0] && ctx[1]);
+    size_t k = 0;
+    for (int v = 0; v < 2 && ctx[0] && ctx[1]; v++) {
+        CHECK(nn_model_create(cfg, ctx[v], 2, NN_MODE_INFER_FOLD, &m[v]) == TRYON_OK);
+        if (!m[v])
+            break;
+        nn_model_init_params(m[v], 41);
+        struct rng r;
+        rng_seed(&r, 42);
+        for (int i = 0; i < cfg->n_layers; i++) {
+            const struct nn_layer *L = &cfg->layers[i];
+            if (L->op != NN_OP_INPUT)
+                continue;
+            size_t n = (size_t)L->c * L->h * L->w;
+            float *h = malloc(n * sizeof *h), *back = malloc(n * sizeof *back);
+            for (size_t j = 0; j < n; j++)
+                h[j] = rng_normal(&r);
+            if (v == 0)
+                nn_model_set_input(m[v], L->name, h, n);
+            else
+                kern_upload(ctx[v], nn_model_input(m[v], L->name), h, n);
+            kern_download(ctx[v], back, nn_model_input(m[v], L->name), n);
+            CHECK_MSG(memcmp(h, back, n * sizeof *h) == 0, "%s: input %s holds other bytes than were set", cfg->name,
+                      L->name);
+            free(h);
+            free(back);
+        }
+        nn_model_forward(m[v], 1, false);
+        int c, hh, w;
+        nn_model_tensor_shape(m[v], cfg->outputs[0].name, &c, &hh, &w);
+        k = (size_t)c * hh * w;
+        out[v] = malloc(k * sizeof(float));
+        if (v == 0) {
+            nn_model_get_output(m[v], cfg->outputs[0].name, out[v], k);
+            float *direct = malloc(k * sizeof *direct);
+            kern_download(ctx[v], direct, nn_model_output(m[v], cfg->outputs[0].name), k);
+            CHECK_MSG(memcmp(out[v], direct, k * sizeof *direct) == 0, "%s: nn_model_get_output differs from the "
+                      "output tensor", cfg->name);
+            free(direct);
+        } else {
+            kern_download(ctx[v], out[v], nn_model_output(m[v], cfg->outputs[0].name), k);
+        }
+    }
+    if (out[0] && out[1])
+        CHECK_MSG(memcmp(out[0], out[1], k * sizeof(float)) == 0, "%s: nn_ctx_create's context computes other bytes "
+                  "than a CPU context", cfg->name);
+    for (int v = 0; v < 2; v++) {
+        free(out[v]);
+        nn_model_free(m[v]);
+    }
+    nn_ctx_free(ctx[0]);
+    kern_destroy(ctx[1]);
+}
+
 static void test_thread_determinism(struct nn_cfg *cfg)
 {
     size_t n1 = 0, n2 = 0;
@@ -307,6 +370,7 @@ int main(int argc, char **argv)
         test_partial_batch(cfg);
         test_thread_determinism(cfg);
         test_infer_determinism(cfg);
+        test_host_io(cfg);
         /* encoder: conv -> BN -> ReLU (fused once the BN is folded); generator: convT
          * only (never fused); discriminator: conv -> leaky ReLU (fused in every mode) */
         test_fused_act(cfg, NN_MODE_INFER_FOLD, i != 1);
