@@ -44,3 +44,12 @@ char *tryon_xstrdup_at(const char *s, const char *file, int line)
     memcpy(d, s, n);
     return d;
 }
+
+void *tryon_xaligned_at(size_t align, size_t n, const char *file, int line)
+{
+    size_t rounded = (n + align - 1) & ~(align - 1);
+    void *p = aligned_alloc(align, rounded ? rounded : align);
+    if (!p)
+        out_of_memory(n, file, line);
+    return p;
+}

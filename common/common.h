@@ -66,18 +66,22 @@ void log_write(enum log_level lvl, const char *fmt, ...) __attribute__((format(p
 /* ===== memory ==========================================================================
  * The one out-of-memory policy. An allocation whose size the input decides (an image, a
  * catalog, a journal, a tensor file) is checked by its caller and fails with TRYON_ENOMEM
- * naming that input, like any input that is too big. Every other allocation goes through
- * these: on failure they print "tryon: out of memory (N bytes) at file:line" and abort, so
- * the rank ends as a crashed one does (mpirun ends the job; a re-run resumes). Nothing else
- * exits or aborts for memory. n = 0 allocates one byte. */
+ * naming that input, like any input that is too big. Any other allocation that fails ends
+ * the process with a message naming the place and abort(), so the rank ends as a crashed
+ * one does (mpirun ends the job; a re-run resumes); these do that for plain allocations
+ * ("tryon: out of memory (N bytes) at file:line"). Nothing exits with a status for memory.
+ * n = 0 allocates one byte. */
 void *tryon_xmalloc_at(size_t n, const char *file, int line);
 void *tryon_xcalloc_at(size_t count, size_t size, const char *file, int line);
 void *tryon_xrealloc_at(void *p, size_t n, const char *file, int line);
 char *tryon_xstrdup_at(const char *s, const char *file, int line);
+/* n bytes (rounded up to a multiple of align, a power of two) at an align-byte boundary. */
+void *tryon_xaligned_at(size_t align, size_t n, const char *file, int line);
 #define tryon_xmalloc(n) tryon_xmalloc_at((n), __FILE__, __LINE__)
 #define tryon_xcalloc(count, size) tryon_xcalloc_at((count), (size), __FILE__, __LINE__)
 #define tryon_xrealloc(p, n) tryon_xrealloc_at((p), (n), __FILE__, __LINE__)
 #define tryon_xstrdup(s) tryon_xstrdup_at((s), __FILE__, __LINE__)
+#define tryon_xaligned(align, n) tryon_xaligned_at((align), (n), __FILE__, __LINE__)
 
 /* ===== time ============================================================================ */
 double time_now(void); /* monotonic seconds */

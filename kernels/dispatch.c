@@ -127,12 +127,7 @@ float *kern_scratch(struct kern_ctx *ctx, size_t n)
 {
     if (n > ctx->scratch_n) {
         free(ctx->scratch);
-        size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-        ctx->scratch = aligned_alloc(64, bytes);
-        if (!ctx->scratch) {
-            fprintf(stderr, "%s:%d: kernels: out of host memory for %zu scratch floats\n", __FILE__, __LINE__, n);
-            abort();
-        }
+        ctx->scratch = tryon_xaligned(64, n * sizeof(float));
         ctx->scratch_n = n;
     }
     return ctx->scratch;

@@ -405,9 +405,7 @@ static void validate(struct gan *t)
     t->val_l1 = NAN;
     if (!n)
         return;
-    int32_t *idx = malloc((size_t)t->b * sizeof *idx);
-    if (!idx)
-        abort();
+    int32_t *idx = tryon_xmalloc((size_t)t->b * sizeof *idx);
     memset(t->h_noise, 0, (size_t)t->b * (size_t)t->zdim * sizeof(float));
     kern_upload(t->ctx, nn_model_input(t->g, "noise"), t->h_noise, (size_t)t->b * (size_t)t->zdim);
     double sum = 0;

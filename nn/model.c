@@ -101,10 +101,8 @@ static void add_param(struct nn_model *m, int li, const char *suffix, int ndim, 
 static void build_param_table(struct nn_model *m)
 {
     int cap = 4 * m->cfg.n_layers + 1;
-    m->params = calloc((size_t)cap, sizeof *m->params);
-    m->param_layer = calloc((size_t)cap, sizeof *m->param_layer);
-    if (!m->params || !m->param_layer)
-        abort();
+    m->params = tryon_xcalloc((size_t)cap, sizeof *m->params);
+    m->param_layer = tryon_xcalloc((size_t)cap, sizeof *m->param_layer);
     for (int i = 0; i < m->cfg.n_layers; i++) {
         const struct nn_layer *L = &m->cfg.layers[i];
         struct nn_lrt *r = &m->rt[i];
@@ -265,9 +263,7 @@ static void plan_acts(struct nn_model *m)
     size_t n_bn = 0;
     for (int i = 0; i < L; i++)
         n_bn += m->cfg.layers[i].op == NN_OP_BN;
-    struct nn_slot *s = calloc((size_t)(unsigned)L + n_bn, sizeof *s);
-    if (!s)
-        abort();
+    struct nn_slot *s = tryon_xcalloc((size_t)(unsigned)L + n_bn, sizeof *s);
     for (int i = 0; i < L; i++) {
         s[i].start = i;
         s[i].end = -1;
@@ -328,9 +324,7 @@ static void plan_grads(struct nn_model *m)
     kern_release(m->ctx, m->agrad_mem);
     m->agrad_mem = NULL;
     mark_needs_grad(m);
-    struct nn_slot *s = calloc((size_t)L, sizeof *s);
-    if (!s)
-        abort();
+    struct nn_slot *s = tryon_xcalloc((size_t)L, sizeof *s);
     for (int i = 0; i < L; i++) {
         s[i].start = L + 2;
         s[i].end = -1;
@@ -406,9 +400,7 @@ enum tryon_status nn_model_create(const struct nn_cfg *cfg, struct kern_ctx *ctx
     }
     analyse(m);
     build_param_table(m);
-    m->param_off = calloc((size_t)m->n_params + 1, sizeof *m->param_off);
-    if (!m->param_off)
-        abort();
+    m->param_off = tryon_xcalloc((size_t)m->n_params + 1, sizeof *m->param_off);
     size_t np = layout_params(m);
     m->param_mem = kern_alloc(ctx, np ? np : 16);
     m->mem.params = np * sizeof(float);

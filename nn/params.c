@@ -31,9 +31,7 @@ static double fan_in(const struct nn_param_info *w)
 
 void nn_model_init_params(struct nn_model *m, uint64_t seed)
 {
-    float *host = malloc(max_param_numel(m) * sizeof *host);
-    if (!host)
-        abort();
+    float *host = tryon_xmalloc(max_param_numel(m) * sizeof *host);
     for (int i = 0; i < m->n_params; i++) {
         struct nn_param_info *p = &m->params[i];
         const struct nn_layer *l = &m->cfg.layers[m->param_layer[i]];
@@ -72,9 +70,7 @@ void nn_model_fold(struct nn_model *m)
 {
     assert(m->mode == NN_MODE_INFER_FOLD && !m->folded);
     size_t mx = max_param_numel(m);
-    float *w = malloc(mx * sizeof *w), *st = malloc(4 * mx * sizeof *st), *b = malloc(mx * sizeof *b);
-    if (!w || !st || !b)
-        abort();
+    float *w = tryon_xmalloc(mx * sizeof *w), *st = tryon_xmalloc(4 * mx * sizeof *st), *b = tryon_xmalloc(mx * sizeof *b);
     for (int i = 0; i < m->cfg.n_layers; i++) {
         struct nn_lrt *r = &m->rt[i];
         if (r->fold_bn < 0)

@@ -27,11 +27,9 @@ static int by_off(const void *a, const void *b, void *ctx)
 
 size_t nn_plan_slots(struct nn_slot *s, int n)
 {
-    int *order = malloc((size_t)(n ? n : 1) * sizeof *order);
-    int *placed = malloc((size_t)(n ? n : 1) * sizeof *placed);
-    int *near = malloc((size_t)(n ? n : 1) * sizeof *near);
-    if (!order || !placed || !near)
-        abort();
+    int *order = tryon_xmalloc((size_t)n * sizeof *order);
+    int *placed = tryon_xmalloc((size_t)n * sizeof *placed);
+    int *near = tryon_xmalloc((size_t)n * sizeof *near);
     int k = 0;
     for (int i = 0; i < n; i++) {
         s[i].off = 0;

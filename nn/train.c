@@ -743,12 +743,8 @@ static void validate(struct trainer *t)
     t->val_total = NAN;
     if (!n)
         return;
-    double *sum = calloc((size_t)c->n_losses * 2, sizeof *sum);
-    if (!sum)
-        abort();
-    int32_t *idx = malloc((size_t)t->b * sizeof *idx);
-    if (!idx)
-        abort();
+    double *sum = tryon_xcalloc((size_t)c->n_losses * 2, sizeof *sum);
+    int32_t *idx = tryon_xmalloc((size_t)t->b * sizeof *idx);
     for (int at = 0; at < n; at += t->b) {
         int k = n - at < t->b ? n - at : t->b;
         for (int i = 0; i < k; i++)
@@ -823,9 +819,7 @@ static int list_ckpts(const char *out_dir, int **steps)
             continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 16;
-            int *ns = realloc(*steps, (size_t)cap * sizeof *ns);
-            if (!ns)
-                abort();
+            int *ns = tryon_xrealloc(*steps, (size_t)cap * sizeof *ns);
             *steps = ns;
         }
         (*steps)[n++] = s;
@@ -1176,9 +1170,7 @@ void nn_tr_digest_update(struct sha256 *h, struct nn_model *m, struct kern_ctx *
 {
     size_t n;
     float *arena = nn_model_param_arena(m, &n);
-    float *host = malloc((n ? n : 1) * sizeof *host);
-    if (!host)
-        abort();
+    float *host = tryon_xmalloc((n ? n : 1) * sizeof *host);
     kern_download(ctx, host, arena, n);
     sha256_update(h, host, n * sizeof *host);
     free(host);

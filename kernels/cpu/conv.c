@@ -348,9 +348,7 @@ static void conv_fwd(struct kern_ctx *ctx, const struct kern_conv2d *d, const fl
     struct scratch sc = scratch_of(ctx, &g, 0, kcpu_cgemm_ws(g.p, g.crs), 0);
     bool whole = by_image(ctx->threads, d->n);
     kcpu_pack_b_fn pack = kcpu_isa() == KCPU_AVX512 ? kcpu_pack_im2col_avx512 : kcpu_pack_im2col_generic;
-    int *taps = malloc(sizeof(int) * 3 * (size_t)S);
-    if (!taps)
-        abort();
+    int *taps = tryon_xmalloc(sizeof(int) * 3 * (size_t)S);
     for (int s = 0; s < S; s++) {
         int off = s * dil(d->dil_w) - d->pad_w;
         int phase = ((off % sw) + sw) % sw;

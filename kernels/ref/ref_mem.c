@@ -10,14 +10,8 @@
 /* n bytes (n may be 0), 64-byte aligned and zeroed. */
 static void *host_alloc(size_t bytes)
 {
-    size_t rounded = (bytes + 63) & ~(size_t)63;
-    if (rounded == 0)
-        rounded = 64;
-    void *p = aligned_alloc(64, rounded);
-    if (!p) {
-        fprintf(stderr, "%s:%d: kernels: out of host memory allocating %zu bytes\n", __FILE__, __LINE__, bytes);
-        abort();
-    }
+    size_t rounded = bytes ? (bytes + 63) & ~(size_t)63 : 64;
+    void *p = tryon_xaligned(64, rounded);
     memset(p, 0, rounded);
     return p;
 }
