@@ -360,6 +360,8 @@ def main():
         t0 = time.time()
         c.catalog, c.pairs = farm_tests.demo_subset(os.path.join(repo, "configs", "demo"), os.path.join(work, "catalog"))
         check(len(c.pairs) >= 4, f"at least 4 pairs to render: {c.pairs}")
+        # one thread, as each rank has (two OpenMP threads on a busy 2-core machine spin
+        # against the other processes and took three times longer here)
         ref_out = os.path.join(work, "ref")
         farm_tests.run([tryon, "render", c.catalog, "--out", ref_out, "--threads", "1"] + TINY, 0)
         c.ref = farm_tests.render_hashes(ref_out)

@@ -66,9 +66,10 @@ def main():
     catalog, pairs = farm_tests.demo_subset(os.path.join(repo, "configs", "demo"), os.path.join(work, "catalog"))
     env_extra = {"TRYON_ROOT": repo, "TRYON": tryon}
 
-    # the reference: a plain one-process render
+    # the reference: a plain one-process render (one thread: on a busy 2-core machine two
+    # OpenMP threads spin against the other processes and take several times longer)
     ref = os.path.join(work, "ref")
-    farm_tests.run([tryon, "render", catalog, "--out", ref] + TINY, 0)
+    farm_tests.run([tryon, "render", catalog, "--out", ref, "--threads", "1"] + TINY, 0)
 
     root = tempfile.mkdtemp(prefix="tryon-slurm-")
     # the node claims at least 4 CPUs (config_overrides) so a master and 2 workers fit on
