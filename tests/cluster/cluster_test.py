@@ -29,7 +29,8 @@ The catalog is the demo catalog's four persons with its two cheapest garments to
 (8 pairs at 40x60, 2 spp): the whole demo catalog takes minutes of cloth simulation on
 2 cores. Exit 77 (ctest SKIP) when namespaces cannot be made or Slurm is not installed.
 Everything is removed at the end (daemons, namespaces, mounts, folder), and what a killed
-run left is removed at the start. Only the Python standard library is used.
+run left is removed at the start (every process of a run lives in its namespaces: the
+one-host references run on cluster-a, outside Slurm). Only the Python standard library is used.
 """
 import json
 import os
@@ -121,6 +122,12 @@ class Cluster:
             shutil.copytree(self.slurm.path("log"), keep)
         self.hosts.destroy()
 
+    def on_a(self, cmd):
+        """Run a plain one-host command (the references) on cluster-a, outside Slurm; it must
+        exit 0. Inside the namespace, a test killed meanwhile leaves no process behind that
+        writes into the next run's WORK_DIR: the next start's clean_stale() kills it."""
+        return farm_tests.run(self.hosts.a.enter() + cmd, 0)
+
     def submit(self, script, args, name, sbatch_opts):
         log = os.path.join(self.work, name + "-%j.log")
         p = self.slurm.run(["sbatch", "--parsable", "--time=10", "--chdir=" + self.work, "--output=" + log]
@@ -210,7 +217,7 @@ def case_train(c):
         f.write(text)
     data = os.path.join(c.work, "data")
     shutil.rmtree(data, ignore_errors=True)
-    farm_tests.run([c.tryon, "synth", data_cfg, "--out", data, "--quiet", "--threads", "1"], 0)
+    c.on_a([c.tryon, "synth", data_cfg, "--out", data, "--quiet", "--threads", "1"])
     with open(os.path.join(c.work, "model.yaml"), "w") as f:
         f.write(train_tests.MODEL)
     cfg = os.path.join(c.work, "train.yaml")
@@ -220,7 +227,7 @@ def case_train(c):
         f.write(text.replace("val_shards: 1", "val_shards: 0"))
     ref = os.path.join(c.work, "train-ref")
     shutil.rmtree(ref, ignore_errors=True)
-    farm_tests.run(farm_tests.mpirun(2, [c.tryon, "train", cfg, "--out", ref, "--threads", "1", "--device", "cpu"]), 0)
+    c.on_a(farm_tests.mpirun(2, [c.tryon, "train", cfg, "--out", ref, "--threads", "1", "--device", "cpu"]))
     out = os.path.join(c.work, "train")
     shutil.rmtree(out, ignore_errors=True)
     c.slurm.env["TRYON_DEVICE"] = "cpu"
@@ -363,7 +370,7 @@ def main():
         # one thread, as each rank has (two OpenMP threads on a busy 2-core machine spin
         # against the other processes and took three times longer here)
         ref_out = os.path.join(work, "ref")
-        farm_tests.run([tryon, "render", c.catalog, "--out", ref_out, "--threads", "1"] + TINY, 0)
+        c.on_a([tryon, "render", c.catalog, "--out", ref_out, "--threads", "1"] + TINY)
         c.ref = farm_tests.render_hashes(ref_out)
         check(len(c.ref) == len(c.pairs), "the one-host reference rendered every pair")
         print(f"reference: one-host render of {len(c.pairs)} pairs ({time.time() - t0:.1f} s)", flush=True)
