@@ -12,14 +12,15 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 endif
 
-.PHONY: all deps test-deps assets configure build demo test test-long test-sanitize test-sanitize-quick fuzz clean
+.PHONY: all deps test-deps assets configure build demo test test-long test-cluster test-cluster-quick test-sanitize \
+        test-sanitize-quick fuzz clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
 
-# Packages only the tests use (headless Chromium, Slurm + munge); `make demo` does not need them.
+# Packages only the tests use (headless Chromium, Slurm + munge, iproute2); `make demo` does not need them.
 test-deps: deps
 	@bash scripts/install-deps.sh --test
 
@@ -37,10 +38,25 @@ build: deps configure
 demo: assets build
 	@bash scripts/demo.sh "$(BUILD)" "$(DEMO_OUT)"
 
-# The quick suite, then its sanitized subset (test-sanitize-quick).
+# The quick suite, the quick two-node cluster test (test-cluster-quick), then the
+# sanitized subset (test-sanitize-quick).
 test: test-deps assets build
-	cd $(BUILD) && ctest --output-on-failure -j 1 -LE long
+	cd $(BUILD) && ctest --output-on-failure -j 1 -LE 'long|cluster'
+	@$(MAKE) --no-print-directory test-cluster-quick
 	@$(MAKE) --no-print-directory test-sanitize-quick
+
+# The slurm/ scripts on a two-node cluster made of network namespaces on this machine
+# (tests/cluster: root, iproute2, Slurm, munge): every cluster-labelled test.
+test-cluster: test-deps assets build
+	cd $(BUILD) && ctest --output-on-failure -j 1 -L cluster
+
+# The part of `make test`: the quick cluster test where namespaces can be made, else one
+# line saying why (the probe exits 77 then; any other failure of the probe fails).
+test-cluster-quick:
+	@why=$$(python3 tests/cluster/cluster_test.py --probe 2>&1); rc=$$?; \
+	if [ $$rc -eq 0 ]; then cd $(BUILD) && ctest --output-on-failure -j 1 -L cluster -LE long; \
+	elif [ $$rc -eq 77 ]; then echo "make test: the two-node cluster test is skipped: $${why#SKIP: }"; \
+	else echo "$$why" >&2; exit 1; fi
 
 test-long: assets build
 	cd $(BUILD) && ctest --output-on-failure -j 1 -L long

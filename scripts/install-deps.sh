@@ -4,14 +4,15 @@
 # Needs root (or sudo) only when something is missing.
 #   install-deps.sh          what `make demo` and the build need
 #   install-deps.sh --test   only the extra packages `make test` uses: headless Chromium for the
-#                            live progress page test, Slurm and munge for the local Slurm test
+#                            live progress page test, Slurm and munge for the local Slurm test,
+#                            iproute2 for the two-node cluster test (network namespaces)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libopenmpi-dev openmpi-bin
       libembree-dev libpng-dev libyaml-dev zlib1g-dev
       python3 python3-pip ca-certificates procps)
-test_pkgs=(chromium slurm-wlm munge)
+test_pkgs=(chromium slurm-wlm munge iproute2)
 
 case "${1:-}" in
   "") ;;

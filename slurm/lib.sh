@@ -14,6 +14,12 @@
 # ranks stop taking work, finish or abandon the pairs in flight, flush the journal and
 # exit 75; then the script requeues the job (`scontrol requeue`), and the next run resumes
 # from OUT/journal.log.
+#
+# Lost ranks: a rank killed by SIGKILL (the OOM killer, a host's processes killed) ends the
+# step (--kill-on-bad-exit) and the launcher exits 137; the script requeues the job too,
+# and the next run renders again the pairs the dead ranks held (OUT/inflight.log). A whole
+# host lost (its slurmd gone) is Slurm's own case: after SlurmdTimeout the node is marked
+# DOWN, the job ends with NODE_FAIL and Slurm requeues it by itself (--requeue).
 
 tryon_stopped=""
 
@@ -47,9 +53,13 @@ tryon_launch() {
         rc=$?
     done
     trap - USR1 TERM INT
-    if [ "$rc" -eq 75 ] || { [ -n "$tryon_stopped" ] && [ "$rc" -ne 0 ]; }; then
+    if [ "$rc" -eq 75 ] || [ "$rc" -eq 137 ] || { [ -n "$tryon_stopped" ] && [ "$rc" -ne 0 ]; }; then
         if [ -n "${SLURM_JOB_ID:-}" ] && [ "${SLURM_RESTART_COUNT:-0}" -lt "${TRYON_MAX_REQUEUES:-20}" ]; then
-            echo "tryon: stopped early (status $rc): requeueing job $SLURM_JOB_ID to resume" >&2
+            if [ "$rc" -eq 137 ] && [ -z "$tryon_stopped" ]; then
+                echo "tryon: a rank was killed (status 137): requeueing job $SLURM_JOB_ID to render its pairs again" >&2
+            else
+                echo "tryon: stopped early (status $rc): requeueing job $SLURM_JOB_ID to resume" >&2
+            fi
             scontrol requeue "$SLURM_JOB_ID"   # an array task has its own SLURM_JOB_ID
         fi
     fi

@@ -94,6 +94,30 @@ def render_hashes(out):
     return h
 
 
+# the demo's two cheapest garments to drape (trousers, shorts: seconds per pair where the
+# dress takes minutes on 2 cores)
+CHEAP_GARMENTS = ("jeans-indigo", "shorts-sand")
+
+
+def demo_subset(demo, folder, garments=CHEAP_GARMENTS):
+    """The demo catalog with its pairs narrowed to `garments` (every person), written into
+    `folder` with copies of its images (catalog paths stay inside the catalog's folder), for
+    the tests that run whole catalogs several times (tests/slurm, tests/cluster).
+    Returns (catalog path, pairs in catalog order)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    for sub in ("persons", "garments"):
+        shutil.copytree(os.path.join(demo, sub), os.path.join(folder, sub))
+    text = open(os.path.join(demo, "catalog.yaml")).read()
+    check(text.count("\npairs: all\n") == 1, "the demo catalog ends with `pairs: all`")
+    pairs = [(p, g) for p, g in demo_pairs(demo) if g in garments]
+    check(len({g for _, g in pairs}) == len(garments), f"the demo catalog has the garments {garments}: {pairs}")
+    listed = "pairs:\n" + "".join(f"  - {{person: {p}, garment: {g}}}\n" for p, g in pairs)
+    path = os.path.join(folder, "catalog.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("\npairs: all\n", "\n" + listed))
+    return path, pairs
+
+
 def case_cli(tryon, demo, work):
     p = run([tryon, "--help"], 0)
     check("render" in p.stdout and "check" in p.stdout, "--help lists the commands")

@@ -5,7 +5,8 @@ usage: slurm_test.py REPO TRYON WORK_DIR
 
 Starts munged, slurmctld and slurmd on this machine in a private temporary folder (own
 slurm.conf, munge key and socket, free ports), then through sbatch:
-  1. slurm/render.sbatch on the demo catalog; halfway through, SIGUSR1 to the batch shell
+  1. slurm/render.sbatch on the demo's persons with its two cheapest garments (8 pairs,
+     farm_tests.demo_subset); halfway through, SIGUSR1 to the batch shell
      (what --signal=B:USR1@... sends before the time limit): the job must drain, exit 75,
      requeue itself, resume and finish;
   2. slurm/submit-array.sh with 2 slices and the merge job chained with afterok.
@@ -13,29 +14,23 @@ Every output is checked: each pair once and ok, PNGs decode, renders byte-equal 
 plain `tryon render`, the merged gallery lists every pair. The daemons are stopped by PID.
 Exit 77 (ctest SKIP) only when Slurm or munge is not installed or the daemons cannot start.
 """
-import hashlib
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "farm")]
+import farm_tests      # noqa: E402  check, fail, run, png_size, manifest, render_hashes, demo_subset
+import private_slurm   # noqa: E402
+
+from farm_tests import check, fail  # noqa: E402
+
 SKIP = 77
 TINY = ["--size", "40x60", "--spp", "2", "--quiet"]
-
-
-def fail(msg):
-    print("FAIL:", msg)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 def skip(msg):
@@ -51,149 +46,11 @@ def free_port():
     return port
 
 
-class Slurm:
-    """A private munged + slurmctld + slurmd; stop() kills them by PID."""
-
-    def __init__(self, root):
-        self.root = root
-        self.pidfiles = []
-        self.env = dict(os.environ)
-
-    def path(self, *parts):
-        return os.path.join(self.root, *parts)
-
-    def start(self):
-        for d in ("munge", "munge-run", "state", "spool", "log"):
-            os.makedirs(self.path(d), exist_ok=True)
-        os.chmod(self.path("munge"), 0o700)
-        os.chmod(self.path("munge-run"), 0o755)
-        key = self.path("munge", "munge.key")
-        with open(key, "wb") as f:
-            f.write(os.urandom(1024))
-        os.chmod(key, 0o400)
-        sock = self.path("munge-run", "munge.sock")
-        self.pidfiles.append(self.path("munged.pid"))
-        p = subprocess.run(["munged", "--force", "--key-file=" + key, "--socket=" + sock,
-                            "--pid-file=" + self.path("munged.pid"), "--log-file=" + self.path("log", "munged.log"),
-                            "--seed-file=" + self.path("munge", "seed")], capture_output=True, text=True)
-        if p.returncode != 0:
-            skip("munged did not start: " + p.stderr.strip())
-        host = socket.gethostname()
-        # the node claims at least 4 CPUs (config_overrides) so a master and 2 workers fit
-        # on a 2-core machine; the master mostly sleeps
-        cpus = max(4, os.cpu_count() or 1)
-        conf = f"""ClusterName=tryontest
-SlurmctldHost={host}(127.0.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket={sock},cred_expire=10
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
-StateSaveLocation={self.path("state")}
-SlurmdSpoolDir={self.path("spool")}
-SlurmctldPidFile={self.path("slurmctld.pid")}
-SlurmdPidFile={self.path("slurmd.pid")}
-SlurmctldLogFile={self.path("log", "slurmctld.log")}
-SlurmdLogFile={self.path("log", "slurmd.log")}
-SlurmctldDebug=info
-SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=pmix
-ReturnToService=2
-SwitchType=switch/none
-MailProg=/bin/true
-MinJobAge=600
-KillWait=5
-SlurmdParameters=config_overrides
-NodeName=localhost NodeAddr=127.0.0.1 NodeHostname={host} CPUs={cpus} Boards=1 SocketsPerBoard=1 CoresPerSocket={cpus} ThreadsPerCore=1 RealMemory=1000 State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
-"""
-        with open(self.path("slurm.conf"), "w") as f:
-            f.write(conf)
-        self.env["SLURM_CONF"] = self.path("slurm.conf")
-        for name, cmd in (("slurmctld", ["slurmctld", "-c"]), ("slurmd", ["slurmd", "-N", "localhost"])):
-            self.pidfiles.append(self.path(name + ".pid"))
-            p = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
-            if p.returncode != 0:
-                skip(f"{name} did not start: {p.stderr.strip()} (log: {self.path('log', name + '.log')})")
-        t0 = time.time()
-        while time.time() - t0 < 30:
-            p = subprocess.run(["sinfo", "-h", "-o", "%T"], env=self.env, capture_output=True, text=True)
-            if p.stdout.strip() == "idle":
-                return
-            time.sleep(0.3)
-        skip("the Slurm node did not become idle in 30 s: " + self.tail_logs())
-
-    def tail_logs(self):
-        text = ""
-        for name in ("slurmctld.log", "slurmd.log"):
-            try:
-                text += f"\n--- {name}\n" + "".join(open(self.path("log", name)).readlines()[-15:])
-            except OSError:
-                pass
-        return text
-
-    def stop(self):
-        for pf in reversed(self.pidfiles):
-            try:
-                pid = int(open(pf).read().split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
-            else:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-
-    def run(self, cmd, extra_env=None):
-        return subprocess.run(cmd, env=dict(self.env, **(extra_env or {})), capture_output=True, text=True)
-
-    def job(self, jobid):
-        p = self.run(["scontrol", "-o", "show", "job", str(jobid)])
-        fields = {}
-        for tok in p.stdout.split():
-            if "=" in tok:
-                k, v = tok.split("=", 1)
-                fields.setdefault(k, v)
-        return fields
-
-    def wait(self, jobid, timeout):
-        t0 = time.time()
-        while time.time() - t0 < timeout:
-            j = self.job(jobid)
-            if j.get("JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
-                return j
-            time.sleep(0.3)
-        fail(f"job {jobid} did not finish in {timeout} s: {self.job(jobid)}" + self.tail_logs())
-
-
-def manifest(out):
-    with open(os.path.join(out, "manifest.jsonl")) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def hashes(out):
-    return {(r["person"], r["garment"]): hashlib.sha256(open(os.path.join(out, r["output"]), "rb").read()).hexdigest()
-            for r in manifest(out) if r["status"] == "ok"}
+def wait(slurm, jobid, timeout):
+    j = slurm.wait(jobid, timeout)
+    if j is None:
+        fail(f"job {jobid} did not finish in {timeout} s: {slurm.job(jobid)}" + slurm.tail_logs())
+    return j
 
 
 def main():
@@ -201,24 +58,29 @@ def main():
     for tool in ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo"):
         if not shutil.which(tool):
             skip(f"{tool} is not installed (apt-get install slurm-wlm munge)")
-    sys.path.insert(0, os.path.join(repo, "tests", "farm"))
-    import farm_tests  # png_size, demo_pairs
 
-    demo = os.path.join(repo, "configs", "demo")
-    catalog = os.path.join(demo, "catalog.yaml")
-    pairs = farm_tests.demo_pairs(demo)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
+    # the demo's persons with its two cheapest garments (8 pairs): the whole demo catalog
+    # rendered three times takes many minutes of cloth simulation on 2 cores
+    catalog, pairs = farm_tests.demo_subset(os.path.join(repo, "configs", "demo"), os.path.join(work, "catalog"))
     env_extra = {"TRYON_ROOT": repo, "TRYON": tryon}
 
-    # the reference: a plain one-process render
+    # the reference: a plain one-process render (one thread: on a busy 2-core machine two
+    # OpenMP threads spin against the other processes and take several times longer)
     ref = os.path.join(work, "ref")
-    farm_tests.run([tryon, "render", catalog, "--out", ref] + TINY, 0)
+    farm_tests.run([tryon, "render", catalog, "--out", ref, "--threads", "1"] + TINY, 0)
 
     root = tempfile.mkdtemp(prefix="tryon-slurm-")
-    slurm = Slurm(root)
+    # the node claims at least 4 CPUs (config_overrides) so a master and 2 workers fit on
+    # a 2-core machine; the master mostly sleeps
+    node = private_slurm.Node("localhost", "127.0.0.1", socket.gethostname(), cpus=max(4, os.cpu_count() or 1))
+    slurm = private_slurm.Slurm(root, [node], (free_port(), free_port()))
     try:
-        slurm.start()
+        try:
+            slurm.start()
+        except private_slurm.Unavailable as e:
+            skip(str(e))
         slurm.env.update(env_extra)
         common = ["--parsable", "--nodes=1", "--ntasks=3", "--ntasks-per-node=3", "--cpus-per-task=1",
                   "--time=10", "--chdir=" + work]
@@ -248,18 +110,18 @@ def main():
             time.sleep(0.1)
         # a requeued job waits cred_expire (10 s here, 120 s by default) before it may
         # start again on the same node: Slurm's own guard against a half-killed last run
-        j = slurm.wait(jobid, 120)
+        j = wait(slurm, jobid, 120)
         text = open(log.replace("%j", jobid)).read()
         check(j["JobState"] == "COMPLETED" and j.get("ExitCode") == "0:0", f"render job completed: {j}\n{text}" + slurm.tail_logs())
         check("status 75" in text and "requeueing" in text, "the log shows the drain (75) and the requeue:\n" + text)
         check("srun --mpi=pmix" in text or "mpirun" in text, "the log names the launcher")
-        recs = manifest(out)
+        recs = farm_tests.manifest(out)
         check([(r["person"], r["garment"]) for r in recs] == pairs, "each pair once, in catalog order")
         check(all(r["status"] == "ok" for r in recs), "every pair ok after the requeue")
         check(len(open(journal).read().splitlines()) == len(pairs), "the journal has each pair once")
         for r in recs:
             check(farm_tests.png_size(os.path.join(out, r["output"])) == (40, 60, 4), "renders decode")
-        check(hashes(out) == hashes(ref), "renders equal an uninterrupted one-process run")
+        check(farm_tests.render_hashes(out) == farm_tests.render_hashes(ref), "renders equal an uninterrupted one-process run")
 
         # 2. the array of 2 slices and the merge chained with afterok
         out = os.path.join(work, "array")
@@ -268,17 +130,17 @@ def main():
         check(p.returncode == 0, "submit-array.sh: " + p.stdout + p.stderr)
         words = p.stdout.split()
         array_id, merge_id = words[2], words[-1]
-        j = slurm.wait(merge_id, 120)
+        j = wait(slurm, merge_id, 120)
         check(j["JobState"] == "COMPLETED", f"merge job completed: {j} " + p.stdout)
         for k in (0, 1):
             t = slurm.job(f"{array_id}_{k}")
             check(t.get("JobState") == "COMPLETED", f"array task {k} completed: {t}")
-            part = manifest(os.path.join(out, f"part-{k}"))
+            part = farm_tests.manifest(os.path.join(out, f"part-{k}"))
             check(len(part) == len(pairs) // 2, f"part-{k} holds its {len(pairs) // 2} pairs")
-        recs = manifest(out)
+        recs = farm_tests.manifest(out)
         check([(r["person"], r["garment"]) for r in recs] == pairs, "the merged manifest lists each pair once")
         check(all(r["status"] == "ok" for r in recs), "every merged pair ok")
-        check(hashes(out) == hashes(ref), "merged renders equal a one-process run")
+        check(farm_tests.render_hashes(out) == farm_tests.render_hashes(ref), "merged renders equal a one-process run")
         html = open(os.path.join(out, "index.html")).read()
         check(all(f"renders/{pid}/{gid}.png" in html for pid, gid in pairs), "the merged gallery shows every pair")
         s = json.load(open(os.path.join(out, "summary.json")))
