@@ -64,7 +64,8 @@ int main(int argc, char **argv)
     synth_to_file(w, &c, 1, person_png, &pt);               /* ben: alpha */
     synth_to_file(w, &c, c.n_persons + 3, garment_png, &gt); /* jeans-indigo */
 
-    struct worker_pair p = {"ben", person_png, 0, "jeans-indigo", garment_png, "", {0, 0, 0}};
+    struct worker_pair p = {.person_id = "ben", .person_image = person_png, .garment_id = "jeans-indigo",
+                            .garment_image = garment_png, .garment_type = ""};
     struct json_w rec;
     json_w_init(&rec);
     CHECK_EQ_INT(worker_run_pair(w, &p, 0, &rec), TRYON_OK);
@@ -123,7 +124,8 @@ int main(int argc, char **argv)
     json_free(r);
 
     /* a missing garment photo fails its pair alone, naming the file */
-    struct worker_pair bad = {"ben", person_png, 0, "ghost", "pair-in/nothing-here.png", "", {0, 0, 0}};
+    struct worker_pair bad = {.person_id = "ben", .person_image = person_png, .garment_id = "ghost",
+                              .garment_image = "pair-in/nothing-here.png", .garment_type = ""};
     CHECK_EQ_INT(worker_run_pair(w, &bad, 0, &rec), TRYON_OK);
     CHECK_EQ_INT(json_parse(rec.buf, rec.len, "record", &r), TRYON_OK);
     CHECK_STR(json_get_str(r, "status"), "failed");
