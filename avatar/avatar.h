@@ -329,7 +329,7 @@ struct kern_ctx;
 /* Drape garment g on the body (body_mesh = avatar_body_build of body): the template of
    avatar_garment_build (its push-outside fit is the start and the rest shape), rest edges
    scaled to `size` (NULL = cut for the wearer) against the body's measurements (girths
-   horizontally; length_cm vertically against the template's height on this body, which must
+   horizontally, one not given following the nearest level given; length_cm vertically against the template's height on this body, which must
    lie within half to twice of it, else TRYON_EINVAL), then XPBD
    cloth (avatar/drape.c): stretch, bending, gravity, friction, the body kept 3 mm away,
    the floor, a waistband for skirts, trousers and shorts, self-collision for dresses and

@@ -1319,15 +1319,24 @@ static float height_m(const float *pos, int n, enum avatar_garment_type t)
 
 /* Per-vertex rest scale (nv,2) for a garment of `size` on a body (meas, lv: its girths and
    their levels): the horizontal factor is size girth / body girth at the chest, waist and
-   hip levels, linear between them and constant beyond; the vertical one size->length_cm /
+   hip levels, linear between them and constant beyond; a girth the size does not give takes
+   the factor of the nearest level it gives (a shirt sized by chest and waist keeps the
+   waist's below it), `ease` when it gives none. The vertical factor is size->length_cm /
    the template's height (1 when 0). */
 static void size_scale(const struct avatar_measurements *meas, const struct av_measure_levels *lv,
-                       const struct avatar_size *size, const struct surf *s, float natural_cm, float *scale)
+                       const struct avatar_size *size, const struct surf *s, float ease, float natural_cm, float *scale)
 {
     float v = size->length_cm > 0 ? size->length_cm / natural_cm : 1.0f;
-    float f[3] = {size->chest_cm > 0 ? size->chest_cm / meas->chest_cm : 1.0f,
-                  size->waist_cm > 0 ? size->waist_cm / meas->waist_cm : 1.0f,
-                  size->hip_cm > 0 ? size->hip_cm / meas->hip_cm : 1.0f};
+    float given[3] = {size->chest_cm, size->waist_cm, size->hip_cm}, body[3] = {meas->chest_cm, meas->waist_cm, meas->hip_cm};
+    float f[3];
+    for (int k = 0; k < 3; k++) {
+        int near = -1;   /* the nearest level with a girth: itself, then the next one down or up */
+        for (int d = 0; d < 3 && near < 0; d++)
+            for (int sgn = 1; sgn >= -1 && near < 0; sgn -= 2)
+                if (k + sgn * d >= 0 && k + sgn * d < 3 && given[k + sgn * d] > 0)
+                    near = k + sgn * d;
+        f[k] = near >= 0 ? given[near] / body[near] : ease;
+    }
     float y[3] = {lv->chest_y, lv->waist_y, lv->hip_y};
     for (int i = 0; i < s->nv; i++) {
         float py = s->pos[(size_t)i * 3 + 1], h;
@@ -1388,7 +1397,7 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
     if ((st = av_body_measure_levels(m, body, &meas, &lv)))
         goto done;
     if (size && (size->chest_cm > 0 || size->waist_cm > 0 || size->hip_cm > 0 || size->length_cm > 0)) {
-        size_scale(&meas, &lv, size, &s, natural_cm, scale);
+        size_scale(&meas, &lv, size, &s, 1.0f + type_ease[ge.type], natural_cm, scale);
     } else {   /* cut for the wearer: the type's ease around the girth */
         float e = 1.0f + type_ease[ge.type];
         for (int i = 0; i < s.nv; i++)
