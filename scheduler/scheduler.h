@@ -184,12 +184,19 @@ bool sched_queue_next(struct sched_queue *q, int *start, int *count);
  *                       + SCHED_SHEET_PAD, height SCHED_SHEET_ROWS * (box height +
  *                       SCHED_LABEL_H + SCHED_SHEET_PAD) + SCHED_SHEET_PAD. Sheets left over
  *                       from an earlier, longer run are removed.
- *   OUT/index.html      a self-contained gallery (inline CSS, no scripts): counts, links to
- *                       the contact sheets, manifest and summary, the failures with their
- *                       errors, and a grid of the renders (relative links to
- *                       renders/<person>/<garment>.png) with each pair's status; past
+ *   OUT/index.html      a self-contained gallery (inline CSS and script, relative links, works
+ *                       from file://): counts, links to the contact sheets, manifest and
+ *                       summary, the failures with their errors, filters (person, garment,
+ *                       status, size verdict; state in the URL's #fragment, e.g.
+ *                       #size=tight&person=ava) and a card per pair: its status, the person
+ *                       and garment photos, the render (renders/<person>/<garment>.png), the
+ *                       turntable and fit map where the record / OUT has them, the record's
+ *                       recommended size with its per-region verdicts and every size's
+ *                       verdict (else the drape's fit), a failure's error; past
  *                       SCHED_HTML_PAGE pairs the grid continues on index-002.html, ...
  *                       Every id and message is HTML-escaped.
+ *   OUT/photos/persons/<id>.png, OUT/photos/garments/<id>.png  the catalog's photos (entries
+ *                       without an entry error), hard-linked where possible, else copied.
  * j may be NULL (nothing journaled: every valid pair is pending). The contact sheets are
  * built in parallel (OpenMP) and are byte-identical whatever the thread count. A render
  * that cannot be read does not fail the aggregation; failing to write an output does

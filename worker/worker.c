@@ -554,6 +554,10 @@ static void record_fit(struct json_w *r, const struct avatar_draped *d)
     json_numf(r, d->residual, 4);
     json_key(r, "mean_speed_mm_s");
     json_numf(r, 1e3 * d->mean_speed, 4);
+    if (d->mesh.nv) {
+        json_key(r, "length_cm");
+        json_numf(r, d->length_cm, 5);
+    }
     json_obj_end(r);
     if (!d->mesh.nv)
         return;

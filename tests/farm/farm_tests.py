@@ -16,6 +16,8 @@ Each case renders the demo catalog (configs/demo) at a tiny size and checks the 
   diskfull     unwritable output folder and a full small tmpfs: clear errors, consistent journal
   slices       --slice K/N parts merged with `tryon merge` equal one whole render
   simulate     --simulate: every pair once, static and guided, resume after a drain
+  shopper      size charts around a measured wearer (M recommended between S and M; S, loose,
+               below the chart), --all-sizes, --views, --turntable, the gallery's cards
 Only the Python standard library is used.
 """
 import hashlib
@@ -518,6 +520,10 @@ def case_badinput(tryon, demo, work):
         ("persons:\n  - id: 'a b/c'\n    image: img/ava.png\ngarments:\n  - id: tee\n    image: img/tee-red.png\n"
          "pairs: all\n", ":2:"),
         (head + "pairs: [\n", "catalog.yaml:"),
+        (head + "    sizes:\n      - {name: S, chest_cm: 84}\n      - {name: 'S/M', chest_cm: 92}\n",
+         ":9: size name 'S/M' must be"),
+        (head + "    sizes:\n      - {name: M, chest_cm: 92}\n      - {name: L, chest_cm: 90}\n",
+         ":9: size 'L': chest_cm 90 is not above the 92 of size 'M'"),
     ]
     for text, needle in cases:
         cat = write_catalog(base, text)
@@ -553,6 +559,122 @@ def case_badinput(tryon, demo, work):
         for pid in ("huge", "text", "missing", "escape"):
             check(recs[(pid, g)]["status"] == "failed" and recs[(pid, g)]["error"], f"{pid} fails with a reason")
     check("catalog.yaml:" in recs[("huge", "tee")]["error"], "the manifest error names the YAML line")
+
+
+def riff_chunks(path):
+    """The top-level chunks of a RIFF/WEBP file as (fourcc, payload); checks the header."""
+    data = open(path, "rb").read()
+    check(data[:4] == b"RIFF" and data[8:12] == b"WEBP", f"{path}: not a WebP file")
+    (size,) = struct.unpack("<I", data[4:8])
+    check(size + 8 == len(data), f"{path}: RIFF size {size + 8} != {len(data)} bytes")
+    pos, chunks = 12, []
+    while pos + 8 <= len(data):
+        kind, (n,) = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])
+        chunks.append((kind, data[pos + 8:pos + 8 + n]))
+        pos += 8 + n + (n & 1)
+    check(pos == len(data), f"{path}: chunks do not end at the end of the file")
+    return chunks
+
+
+def u24(b):
+    return b[0] | b[1] << 8 | b[2] << 16
+
+
+def case_shopper(tryon, demo, work):
+    base = os.path.join(work, "cat")
+    shutil.rmtree(base, ignore_errors=True)
+    os.makedirs(os.path.join(base, "img"))
+    for sub, f in (("persons", "ava.png"), ("garments", "tee-red.png")):
+        shutil.copy(os.path.join(demo, sub, f), os.path.join(base, "img", f))
+    head = "seed: 7\npersons:\n  - id: ava\n    image: img/ava.png\ngarments:\n"
+    # the wearer's girths, from a pair without a chart (the estimate is deterministic)
+    cat = write_catalog(base, head + "  - id: tee\n    image: img/tee-red.png\n")
+    plain = os.path.join(work, "plain")
+    shutil.rmtree(plain, ignore_errors=True)
+    run([tryon, "render", cat, "--out", plain] + TINY, 0)
+    meas = manifest(plain)[0]["body"]["measurements_cm"]
+    x, w = meas["chest"], meas["waist"]
+    length = manifest(plain)[0]["drape"]["length_cm"]   # the tee as photographed, on this body
+    # the issue's charts moved onto this wearer: S 84/68, M 92/76, L 100/84 for a 91.5 cm chest
+    # and a 72 cm waist; and a chart whose smallest size is cut for 12.5 cm more than the chest,
+    # 6 cm longer than the photographed tee
+    row = "      - {{name: {}, chest_cm: {:.2f}, waist_cm: {:.2f}}}\n"
+    lrow = "      - {{name: {}, chest_cm: {:.2f}, waist_cm: {:.2f}, length_cm: {:.2f}}}\n"
+    text = (head + "  - id: tee-fit\n    image: img/tee-red.png\n    sizes:\n"
+            + row.format("S", x - 7.5, w - 4) + row.format("M", x + 0.5, w + 4) + row.format("L", x + 8.5, w + 12)
+            + "  - id: tee-big\n    image: img/tee-red.png\n    sizes:\n"
+            + lrow.format("S", x + 12.5, w + 16, length + 6) + lrow.format("M", x + 20.5, w + 24, length + 8))
+    cat = write_catalog(base, text)
+    out = os.path.join(work, "sized")
+    shutil.rmtree(out, ignore_errors=True)
+    run(mpirun(2, [tryon, "render", cat, "--out", out, "--views", "4", "--turntable", "--all-sizes", "--aovs"] + TINY), 0)
+    recs = {r["garment"]: r for r in manifest(out)}
+    fit, big = recs["tee-fit"]["size"], recs["tee-big"]["size"]
+    check(fit["recommended"] == "M" and fit["verdict"] == "good", f"tee-fit: M recommended, good: {fit}")
+    check(fit["position"] == "between" and fit["between"] == ["S", "M"] and fit["candidates"] == ["S", "M"],
+          f"tee-fit: between S and M, both draped: {fit}")
+    check("between sizes S and M" in fit["note"], "the note says so: " + fit["note"])
+    by = {z["name"]: z for z in fit["sizes"]}
+    check(by["S"]["verdict"] == "tight" and by["S"]["fit"]["chest"]["verdict"] == "tight", f"S is tight: {by['S']}")
+    check(abs(by["S"]["fit"]["chest"]["ease_cm"] + 7.5) < 0.02 and abs(by["M"]["fit"]["chest"]["ease_cm"] - 0.5) < 0.02,
+          "ease = size girth - body girth")
+    check(all(by[n]["draped"] for n in "SML"), "--all-sizes drapes every size")
+    check(big["recommended"] == "S" and big["verdict"] == "loose" and big["position"] == "below",
+          f"tee-big: S recommended, loose, below the chart: {big}")
+    check("smaller than the smallest size" in big["note"], "the note says so: " + big["note"])
+    bl = big["sizes"][0]["fit"]["length"]
+    check(abs(bl["size_cm"] - (length + 6)) < 0.02 and abs(bl["worn_cm"] - bl["size_cm"]) <= 2.0,
+          f"S is draped {length + 6:.1f} cm long (within 2 cm): {bl}")
+    check(recs["tee-fit"]["drape"]["steps"] > 0 and recs["tee-fit"]["fit"]["chest"]["verdict"] == "good",
+          "the record's drape and fit are the recommended size's")
+    rd = os.path.join(out, "renders", "ava")
+    main_png = open(os.path.join(rd, "tee-fit.png"), "rb").read()
+    for n in "SML":
+        png_size(os.path.join(rd, f"tee-fit@{n}.png"))
+        check(by[n]["output"] == f"renders/ava/tee-fit@{n}.png", "each size's output in the record")
+    check(open(os.path.join(rd, "tee-fit@M.png"), "rb").read() == main_png, "the main render shows the recommended size")
+    check(open(os.path.join(rd, "tee-fit@S.png"), "rb").read() != main_png, "S is another render")
+    check(open(os.path.join(rd, "tee-big@S.png"), "rb").read() == open(os.path.join(rd, "tee-big.png"), "rb").read(),
+          "tee-big's main render is S")
+    # the views: view 0 is the main render, byte for byte; the others differ
+    vd = os.path.join(out, "views", "ava", "tee-fit")
+    check(sorted(os.listdir(vd)) == ["0.png", "1.png", "2.png", "3.png"], "four views")
+    check(open(os.path.join(vd, "0.png"), "rb").read() == main_png, "view 0 is the main render")
+    views = [open(os.path.join(vd, f"{k}.png"), "rb").read() for k in range(4)]
+    check(len(set(views)) == 4, "every view differs")
+    for k in range(4):
+        check(png_size(os.path.join(vd, f"{k}.png")) == (40, 60, 4), "views at the render size")
+    check(recs["tee-fit"]["views"] == {"count": 4, "folder": "views/ava/tee-fit", "turntable": "views/ava/tee-fit.webp"},
+          "the record names the views: " + str(recs["tee-fit"].get("views")))
+    # the turntable: an animated WebP of 4 frames, 1 s each, looping, on a 40x60 canvas
+    webp = os.path.join(out, "views", "ava", "tee-fit.webp")
+    chunks = riff_chunks(webp)
+    kinds = [k for k, _ in chunks]
+    check(kinds[:2] == [b"VP8X", b"ANIM"] and kinds.count(b"ANMF") == 4, f"VP8X, ANIM, 4 ANMF: {kinds}")
+    vp8x = chunks[0][1]
+    check(vp8x[0] & 0x02 and u24(vp8x[4:7]) + 1 == 40 and u24(vp8x[7:10]) + 1 == 60, "animated 40x60 canvas")
+    check(struct.unpack("<H", chunks[1][1][4:6])[0] == 0, "loops forever")
+    check([u24(p[12:15]) for k, p in chunks if k == b"ANMF"] == [1000] * 4, "each frame shown 1 s (4 s a turn)")
+    # the gallery: photos, sizes, turntable, fit map
+    html = open(os.path.join(out, "index.html")).read()
+    for needle in ('src="photos/persons/ava.png"', 'src="photos/garments/tee-fit.png"', 'src="views/ava/tee-fit.webp"',
+                   'src="aovs/ava/tee-fit.fit.png"', "<h3>Size M ", 'data-garment="tee-big" data-status="ok" '
+                   'data-size="loose"', 'href="renders/ava/tee-fit@L.png"'):
+        check(needle in html, f"the gallery has {needle}")
+    check(open(os.path.join(out, "photos", "persons", "ava.png"), "rb").read() ==
+          open(os.path.join(base, "img", "ava.png"), "rb").read(), "the person photo copied as it is")
+    # without --all-sizes, one rank: the candidates only, the same main render and turntable bytes
+    out1 = os.path.join(work, "sized1")
+    shutil.rmtree(out1, ignore_errors=True)
+    run([tryon, "render", cat, "--out", out1, "--views", "4", "--turntable"] + TINY, 0)
+    r1 = {r["garment"]: r for r in manifest(out1)}
+    check(r1["tee-fit"]["size"]["recommended"] == "M" and r1["tee-big"]["size"]["recommended"] == "S",
+          "the same recommendations")
+    check([z["draped"] for z in r1["tee-fit"]["size"]["sizes"]] == [True, True, False], "L is not draped")
+    check(not os.path.exists(os.path.join(out1, "renders", "ava", "tee-fit@M.png")), "no size renders")
+    check(render_hashes(out1) == render_hashes(out), "main renders equal whatever --all-sizes and the rank count")
+    check(open(os.path.join(out1, "views", "ava", "tee-fit.webp"), "rb").read() == open(webp, "rb").read(),
+          "the turntable's bytes are the same twice")
 
 
 def main():
