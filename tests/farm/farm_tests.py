@@ -17,7 +17,8 @@ Each case renders the demo catalog (configs/demo) at a tiny size and checks the 
   slices       --slice K/N parts merged with `tryon merge` equal one whole render
   simulate     --simulate: every pair once, static and guided, resume after a drain
   shopper      size charts around a measured wearer (M recommended between S and M; S, loose,
-               below the chart), --all-sizes, --views, --turntable, the gallery's cards
+               below the chart), --all-sizes, --views, --turntable (played by Chromium when
+               it can start), the gallery's cards
 Only the Python standard library is used.
 """
 import hashlib
@@ -580,6 +581,47 @@ def u24(b):
     return b[0] | b[1] << 8 | b[2] << 16
 
 
+# A page that decodes a WebP with the browser's own decoder (WebCodecs ImageDecoder; the
+# file is read by XHR, which --allow-file-access-from-files permits on file://) and writes
+# its frame count, looping, frame 2's duration and whether frames 0 and 2 differ.
+TURN_CHECK = """<!DOCTYPE html><html><body><p id="r">pending</p><script>
+var x = new XMLHttpRequest(); x.open('GET', 'SRC'); x.responseType = 'arraybuffer';
+x.onerror = function() { document.getElementById('r').textContent = 'xhr error'; };
+x.onload = function() {
+  var d = new ImageDecoder({data: x.response, type: 'image/webp'});
+  d.tracks.ready.then(function() {
+    var t = d.tracks.selectedTrack;
+    return Promise.all([d.decode({frameIndex: 0}), d.decode({frameIndex: 2})]).then(function(r) {
+      var c = document.createElement('canvas'), g = c.getContext('2d'), px = [];
+      c.width = r[0].image.displayWidth; c.height = r[0].image.displayHeight;
+      for (var k = 0; k < 2; k++) {
+        g.clearRect(0, 0, c.width, c.height); g.drawImage(r[k].image, 0, 0);
+        px.push(g.getImageData(0, 0, c.width, c.height).data);
+      }
+      var diff = 0;
+      for (var i = 0; i < px[0].length; i++) diff += Math.abs(px[0][i] - px[1][i]);
+      document.getElementById('r').textContent = 'frames=' + t.frameCount + ' animated=' + t.animated +
+        ' repeat=' + t.repetitionCount + ' ms=' + r[1].image.duration / 1000 + ' differ=' + (diff > 0);
+    });
+  }).catch(function(e) { document.getElementById('r').textContent = 'error ' + e; });
+};
+x.send();
+</script></body></html>
+"""
+
+
+def chromium_dom(work, page):
+    """The DOM of file://page after its scripts ran, or None when Chromium cannot run."""
+    exe = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not exe:
+        return None
+    p = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--allow-file-access-from-files", "--user-data-dir=" + os.path.join(work, "profile"),
+                        "--virtual-time-budget=4000", "--dump-dom", "file://" + page],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=90)
+    return p.stdout if p.returncode == 0 and p.stdout else None
+
+
 def case_shopper(tryon, demo, work):
     base = os.path.join(work, "cat")
     shutil.rmtree(base, ignore_errors=True)
@@ -663,6 +705,15 @@ def case_shopper(tryon, demo, work):
         check(needle in html, f"the gallery has {needle}")
     check(open(os.path.join(out, "photos", "persons", "ava.png"), "rb").read() ==
           open(os.path.join(base, "img", "ava.png"), "rb").read(), "the person photo copied as it is")
+    # the browser plays it: Chromium decodes 4 frames of 1 s that loop forever and differ
+    page = os.path.join(work, "turn-check.html")
+    open(page, "w").write(TURN_CHECK.replace("SRC", "sized/views/ava/tee-fit.webp"))
+    dom = chromium_dom(work, page)
+    if dom is None:
+        print("SKIPPED the browser check of the turntable: chromium cannot start")
+    else:
+        check("frames=4 animated=true repeat=Infinity ms=1000 differ=true" in dom, "Chromium plays the turntable: "
+              + (dom[dom.find('id="r"'):][:200]))
     # without --all-sizes, one rank: the candidates only, the same main render and turntable bytes
     out1 = os.path.join(work, "sized1")
     shutil.rmtree(out1, ignore_errors=True)
