@@ -3,9 +3,12 @@
  *   person.png  -> load -> segment -> fit the body (avatar: phenotype, pose, stature by
  *                  analysis by synthesis; tape measurements) -> body mesh, skin colour
  *   garment.png -> load -> segment -> estimate type/size/looseness/landmarks -> UV atlas
- *                  texture warped from the photo by the landmarks -> garment on that body
+ *                  texture warped from the photo by the landmarks -> garment draped on that
+ *                  body (with a size chart: the candidate sizes, sizes.c; the recommended
+ *                  one is shown)
  *   studio scene (raytrace: skin and cloth BSDFs) -> path trace -> tone map -> PNG,
- *   written atomically
+ *   written atomically; on demand every size's render, the views around the body and the
+ *   turntable (views.c), AOVs, meshes
  *
  * Person and garment estimates are cached per rank: pairs arrive person-major, so a body
  * is built once per person, and a garment photo is read once per rank. A cached failure

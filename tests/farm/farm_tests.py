@@ -112,6 +112,8 @@ def case_cli(tryon, demo, work):
     run([tryon, "render", os.path.join(demo, "catalog.yaml")], 2)   # no --out
     p = run([tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", work, "--preset", "fancy"], 2)
     check("unknown preset 'fancy'" in p.stderr, "an unknown preset is named")
+    p = run([tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", work, "--views", "0"], 2)
+    check("--views needs an integer in 1..360" in p.stderr, "--views 0 is refused")
 
 
 def case_mpi(tryon, demo, work):
