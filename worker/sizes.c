@@ -68,10 +68,10 @@ static enum avatar_fit_verdict region_verdict(const struct worker_size *sizes, i
     bool listed = r < NGIRTHS && sizes[i].cm[r] > 0;
     if (!listed)
         return drape;
-    float ease = sizes[i].cm[r] - body_cm[r];
-    if (drape == AVATAR_FIT_TIGHT || (ease < 0 && (pos == WORKER_SIZE_ABOVE || drape == AVATAR_FIT_NONE)))
+    float ease = sizes[i].cm[r] - body_cm[r], half = half_step(sizes, n, i, r);
+    if (drape == AVATAR_FIT_TIGHT || ease < -half || (ease < 0 && (pos == WORKER_SIZE_ABOVE || drape == AVATAR_FIT_NONE)))
         return AVATAR_FIT_TIGHT;
-    if (drape == AVATAR_FIT_LOOSE || ease > half_step(sizes, n, i, r))
+    if (drape == AVATAR_FIT_LOOSE || ease > half)
         return AVATAR_FIT_LOOSE;
     return AVATAR_FIT_GOOD;
 }
@@ -118,6 +118,7 @@ enum tryon_status worker_sizes_drape(const struct avatar_model *m, const struct 
                                      struct worker_sized *z)
 {
     memset(z, 0, sizeof *z);
+    z->choice.recommended = -1;   /* until worker_size_choose: nothing chosen */
     z->body_cm[0] = pe->meas.chest_cm, z->body_cm[1] = pe->meas.waist_cm, z->body_cm[2] = pe->meas.hip_cm;
     worker_size_plan(p->sizes, p->n_sizes, z->body_cm, &z->plan);
     enum avatar_fit_verdict v[WORKER_MAX_SIZES][AVATAR_FIT_NREGIONS];

@@ -86,11 +86,14 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
  *     wearer's by more than half a size step (the step to the next size; WORKER_SIZE_STEP_CM
  *     for a one-size chart); ON when U's girths are within WORKER_SIZE_MATCH_CM of the
  *     wearer's (or U is the smallest, not BELOW); BETWEEN the two candidates otherwise.
- *  2. worker_size_choose judges each draped size per region: tight when the drape finds it
- *     tight (or, ABOVE, where the wearer's girth exceeds the size's); loose when the drape
- *     finds it loose or the size's girth exceeds the wearer's by more than half a size step;
- *     good otherwise. A listed girth the drape does not judge (a chest on trousers) takes
- *     the chart's verdict alone (tight when the wearer's girth exceeds it). The recommended
+ *  2. worker_size_choose judges each draped size per region, the chart and the cloth
+ *     together: tight when the drape finds it tight or the wearer's girth exceeds the
+ *     size's by more than half a size step (by anything ABOVE the chart); loose when the
+ *     drape finds it loose or the size's girth exceeds the wearer's by more than half a
+ *     size step; good otherwise: within half a step the cloth decides. A listed girth the
+ *     drape does not judge (a chest on trousers) takes the chart's verdict alone (tight
+ *     when the wearer's girth exceeds it at all). So a wearer nearer the larger candidate
+ *     never gets the smaller, whatever its drape says. The recommended
  *     size is the smallest candidate that draped and is tight nowhere, else the largest
  *     candidate that draped. Its overall verdict: tight ABOVE the chart, loose BELOW it,
  *     otherwise tight if any region is, else loose if any is, else good. */

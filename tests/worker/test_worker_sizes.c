@@ -8,7 +8,8 @@
  * Then: bigger than the largest (the largest, tight), on a size's measurements, within half
  * a step of the smallest (on it, not below), a one-size chart, both candidates tight (the
  * larger), a candidate that did not drape, none draped (-1), a smaller size the drape finds
- * good (recommended: the drape decides), and a listed girth the drape does not judge. */
+ * good though the wearer exceeds it by more than half a step (tight: the chart decides),
+ * one within half a step (the drape decides), and a listed girth the drape does not judge. */
 #include "check.h"
 #include "worker/worker.h"
 
@@ -121,12 +122,29 @@ int main(void)
         run(CHART, 3, mid, v, none, &pl, &ch);
         CHECK_EQ_INT(ch.recommended, -1);
     }
-    {   /* the drape finds S good although its chest is 7.5 cm under the wearer's: S (the cloth decides) */
+    {   /* the drape finds S good, but its chest is 7.5 cm under the wearer's, more than half the
+           8 cm step: the chart calls it tight, M (a 91.5 cm chest never gets S) */
         const enum avatar_fit_verdict v[3][4] = {{G, G, G, G}, {G, G, G, G}, {G, G, G, G}};
         const bool d[3] = {true, true, false};
         run(CHART, 3, mid, v, d, &pl, &ch);
+        CHECK_EQ_INT(ch.region[0][AVATAR_FIT_CHEST], T);
+        CHECK_EQ_INT(ch.region[0][AVATAR_FIT_WAIST], G);   /* 4 cm under: within half a step, the drape's good */
+        CHECK_EQ_INT(ch.recommended, 1);
+        CHECK_EQ_INT(ch.verdict, G);
+    }
+    {   /* 86/70: 2 cm over S, within half a step: the cloth decides (S good: S; S tight: M) */
+        const float near_s[3] = {86.0f, 70.0f, 95.0f};
+        const enum avatar_fit_verdict v[3][4] = {{G, G, G, G}, {G, G, G, G}, {G, G, G, G}};
+        const bool d[3] = {true, true, false};
+        run(CHART, 3, near_s, v, d, &pl, &ch);
+        CHECK_EQ_INT(pl.position, WORKER_SIZE_BETWEEN);
         CHECK_EQ_INT(ch.recommended, 0);
         CHECK_EQ_INT(ch.verdict, G);
+        CHECK_EQ_INT(ch.region[1][AVATAR_FIT_CHEST], L);   /* M 6 cm over the wearer: loose */
+        const enum avatar_fit_verdict vt[3][4] = {{G, T, G, G}, {G, G, G, G}, {G, G, G, G}};
+        run(CHART, 3, near_s, vt, d, &pl, &ch);
+        CHECK_EQ_INT(ch.recommended, 1);
+        CHECK_EQ_INT(ch.verdict, L);
     }
     {   /* trousers with a chest in their chart: the drape does not judge the chest, the chart does */
         const struct worker_size tr[2] = {{"30", {88, 70, 0, 0}}, {"32", {94, 78, 0, 0}}};
