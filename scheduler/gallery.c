@@ -13,6 +13,7 @@
 #include "scheduler/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +172,9 @@ static void html_size(FILE *f, const struct json_val *size)
             html_printf(f, "<tr><td>%s</td><td>", fit->keys[k]);
             html_cm(f, r, "size_cm");
             fputs("</td><td>", f);
-            html_cm(f, r, json_get(r, "worn_cm") ? "worn_cm" : "body_cm");
-            fputs("</td><td>", f);
+            bool worn = json_get(r, "worn_cm") != NULL;   /* a length: the garment's as draped on you */
+            html_cm(f, r, worn ? "worn_cm" : "body_cm");
+            fputs(worn ? " worn</td><td>" : "</td><td>", f);
             html_verdict(f, json_get_str(r, "verdict"));
             fputs("</td></tr>", f);
         }
@@ -376,8 +378,10 @@ static enum tryon_status write_page(const struct sched_catalog *c, const struct 
 }
 
 /* Link src to OUT/<rel> (copy across file systems); nothing to do when it is that file
-   already. A photo that cannot be read is left out (its pairs failed already); failing to
-   write is TRYON_EIO naming the file. */
+   already. src may be a link inside the catalog folder: the link made is to the file it
+   names (AT_SYMLINK_FOLLOW), and whatever stands at OUT/<rel> that is not that file, a
+   symbolic link too, is replaced. A photo that cannot be read is left out (its pairs
+   failed already); failing to write is TRYON_EIO naming the file. */
 static enum tryon_status put_photo(const char *src, const char *out_dir, const char *rel)
 {
     char dst[PATH_MAX];
@@ -387,11 +391,11 @@ static enum tryon_status put_photo(const char *src, const char *out_dir, const c
     struct stat a, b;
     if (stat(src, &a) != 0)
         return TRYON_OK;
-    if (stat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    if (lstat(dst, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         return TRYON_OK;
     if (unlink(dst) != 0 && errno != ENOENT)
         return tryon_fail(TRYON_EIO, "%s: cannot replace: %s", dst, strerror(errno));
-    if (link(src, dst) == 0)
+    if (linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0)
         return TRYON_OK;
     uint8_t *data;
     size_t len;

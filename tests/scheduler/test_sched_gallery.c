@@ -5,7 +5,8 @@
  * with a size chart's record (M recommended, good; a note holding markup), a turntable and
  * a fit map; (p1, g2) ok, S recommended and loose; (p2, g1) ok without a chart (the drape's
  * verdicts); (p2, g2) failed with an error holding markup. The page must show each pair's
- * person and garment photos (copied into OUT/photos, byte-equal, kept on a re-run), the
+ * person and garment photos (copied into OUT/photos, byte-equal, files even where the
+ * catalog's photo is a link, kept on a re-run, a link planted there replaced), the
  * try-on, the turntable and fit map only where they exist, the size verdicts, and escape
  * every message. Then headless Chromium (file:// URLs, CHROMIUM overrides the binary) runs
  * the filters from the URL fragment: size=loose leaves only (p1, g2), person=p2 with
@@ -67,7 +68,10 @@ int main(void)
 {
     util_mkscratch(g_dir, sizeof g_dir, "gallery");
     util_png(g_dir, "cat/img/p1.png", 4, 6, 200, 10, 10, 255);
-    util_png(g_dir, "cat/img/p2.png", 4, 6, 10, 10, 200, 255);
+    util_png(g_dir, "cat/img/p2-photo.png", 4, 6, 10, 10, 200, 255);
+    char lnk[PATH_MAX];   /* p2's photo is a relative link inside the catalog folder */
+    snprintf(lnk, sizeof lnk, "%s/cat/img/p2.png", g_dir);
+    CHECK(symlink("p2-photo.png", lnk) == 0);
     util_png(g_dir, "cat/img/g.png", 4, 4, 10, 200, 10, 255);
     util_write(g_dir, "cat/catalog.yaml",
                "persons:\n  - {id: p1, image: img/p1.png}\n  - {id: p2, image: img/p2.png}\n"
@@ -110,6 +114,8 @@ int main(void)
         size_t la = 0, lb = 0;
         char *da = util_read(a, &la), *db = util_read(b, &lb);
         CHECK_MSG(da && db && la == lb && memcmp(da, db, la) == 0, "%s is a copy of %s", photos[k][1], photos[k][0]);
+        struct stat st;
+        CHECK_MSG(lstat(b, &st) == 0 && S_ISREG(st.st_mode), "%s is a file, not a link", photos[k][1]);
         free(da), free(db);
         char tag[PATH_MAX];
         snprintf(tag, sizeof tag, "src=\"%s\"", photos[k][1]);
@@ -127,7 +133,7 @@ int main(void)
     CHECK_CONTAINS(html, "M recommended, good &lt;b&gt;(S is tight at the chest)&lt;/b&gt;");
     CHECK(!strstr(html, "<b>(S is"));
     CHECK_CONTAINS(html, "<tr><td>chest</td><td>92.0</td><td>91.5</td><td><span class=\"v good\">good</span></td></tr>");
-    CHECK_CONTAINS(html, "<tr><td>length</td><td>70.0</td><td>69.2</td>");
+    CHECK_CONTAINS(html, "<tr><td>length</td><td>70.0</td><td>69.2 worn</td>");
     CHECK_CONTAINS(html, "<span class=\"chip\">S <span class=\"v tight\">tight</span></span>");
     CHECK_CONTAINS(html, "<span class=\"chip rec\"><a href=\"renders/p1/g1@M.png\">M</a> <span class=\"v good\">");
     CHECK_CONTAINS(html, "<span class=\"chip\">L not draped</span>");
@@ -138,10 +144,19 @@ int main(void)
     CHECK_CONTAINS(html, "<select id=\"f-person\"><option value=\"\">all</option><option>p1</option><option>p2</option>"
                          "</select>");
     free(html);
-    /* a re-run keeps the photos (the same files) */
-    CHECK_EQ_INT(sched_aggregate(c, j, out, &info), TRYON_OK);
+    /* a re-run keeps the photos (the same files) and replaces a link planted in their place */
     snprintf(path, sizeof path, "%s/photos/persons/p1.png", out);
-    CHECK(fs_exists(path));
+    char other[PATH_MAX];
+    snprintf(other, sizeof other, "%s/cat/img/g.png", g_dir);
+    CHECK(unlink(path) == 0 && symlink(other, path) == 0);
+    CHECK_EQ_INT(sched_aggregate(c, j, out, &info), TRYON_OK);
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+    size_t l1 = 0, l2 = 0;
+    snprintf(other, sizeof other, "%s/cat/img/p1.png", g_dir);
+    char *d1 = util_read(path, &l1), *d2 = util_read(other, &l2);
+    CHECK(d1 && d2 && l1 == l2 && memcmp(d1, d2, l1) == 0);
+    free(d1), free(d2);
 
     bool browser = true;
     char page[PATH_MAX];
