@@ -24,6 +24,7 @@ Only the Python standard library is used.
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import struct
@@ -631,14 +632,24 @@ def case_shopper(tryon, demo, work):
     for sub, f in (("persons", "ava.png"), ("garments", "tee-red.png")):
         shutil.copy(os.path.join(demo, sub, f), os.path.join(base, "img", f))
     head = "seed: 7\npersons:\n  - id: ava\n    image: img/ava.png\ngarments:\n"
-    # the wearer's girths, from a pair without a chart (the estimate is deterministic)
-    cat = write_catalog(base, head + "  - id: tee\n    image: img/tee-red.png\n")
-    plain = os.path.join(work, "plain")
-    shutil.rmtree(plain, ignore_errors=True)
-    run([tryon, "render", cat, "--out", plain] + TINY, 0)
-    meas = manifest(plain)[0]["body"]["measurements_cm"]
+    # the wearer's girths (the estimate is deterministic) and the tee's length on this body,
+    # from a pair whose only size is too short to drape: it fails before the cloth runs,
+    # saying why, and its record still holds the body's measurements
+    cat = write_catalog(base, head + "  - id: tee\n    image: img/tee-red.png\n"
+                        "    sizes:\n      - {name: XS, chest_cm: 80, length_cm: 20}\n")
+    probe = os.path.join(work, "probe")
+    shutil.rmtree(probe, ignore_errors=True)
+    run([tryon, "render", cat, "--out", probe] + TINY, 1)
+    rec = manifest(probe)[0]
+    m = re.search(r"size XS: avatar: a length of 20\.0 cm is not within half to twice the garment's ([0-9.]+) cm",
+                  rec["error"] or "")
+    check(rec["status"] == "failed" and m and "no candidate size draped" in rec["error"],
+          f"a size too short to drape fails its pair, saying why: {rec['error']}")
+    check(rec["size"]["recommended"] is None and rec["size"]["sizes"][0]["draped"] is False,
+          f"no size recommended: {rec['size']}")
+    meas = rec["body"]["measurements_cm"]
     x, w = meas["chest"], meas["waist"]
-    length = manifest(plain)[0]["drape"]["length_cm"]   # the tee as photographed, on this body
+    length = float(m.group(1))   # the tee as photographed, on this body
     # the charts moved onto this wearer: S 84/68, M 92/76, L 100/84 for a 91.5 cm chest
     # and a 72 cm waist; and a chart whose smallest size is cut for 12.5 cm more than the chest,
     # 6 cm longer than the photographed tee
