@@ -83,7 +83,8 @@ static const char *const CSS =
     ".chips span.rec{border-color:#222;font-weight:600}.legend{color:#666;font-size:12px}";
 
 /* The filters: each select names a data-* attribute of the cards; "" = any. The state is
-   mirrored into location.hash ("person=ava&size=tight") and read from it on load. */
+   mirrored into location.hash ("person=ava&size=tight") and read from it on load (a key
+   or value the page does not offer, or a malformed %-escape, is ignored). */
 static const char *const SCRIPT =
     "(function(){var keys=['person','garment','status','size'];"
     "var sel=keys.map(function(k){return document.getElementById('f-'+k);});"
@@ -96,7 +97,7 @@ static const char *const SCRIPT =
     "document.getElementById('f-count').textContent=n+' of '+cards.length+' pairs shown';"
     "if(location.hash.slice(1)!==q.join('&'))history.replaceState(null,'',q.length?'#'+q.join('&'):location.pathname);}"
     "location.hash.slice(1).split('&').forEach(function(kv){var p=kv.split('='),k=keys.indexOf(p[0]);"
-    "if(k>=0&&p.length==2){var v=decodeURIComponent(p[1]);"
+    "if(k>=0&&p.length==2){var v;try{v=decodeURIComponent(p[1]);}catch(e){return;}"
     "for(var o=0;o<sel[k].options.length;o++)if(sel[k].options[o].value===v)sel[k].value=v;}});"
     "sel.forEach(function(s){s.addEventListener('change',apply);});apply();})();";
 
