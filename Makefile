@@ -69,12 +69,12 @@ test-sanitize: assets
 	cd $(BUILD)-sanitize && ctest --output-on-failure -j 1 -LE long
 
 # The part of `make test` under ASan+UBSan: the unit tests of the code that reads untrusted
-# input (YAML, JSON, PNG, catalogs, journals, the live status, model templates and
+# input (YAML, JSON, PNG, catalogs, journals, the live status and gallery, model templates and
 # safetensors headers) and the fuzz corpora replayed (tests/fuzz: seeds and crash
 # regressions). Only their targets are built: about 2 minutes from scratch on 2 cores
 # (1 min build, 45 s tests). The whole quick suite sanitized is `make test-sanitize`.
 SAN_TESTS ?= test_common test_sched_catalog test_sched_journal test_sched_aggregate test_sched_hostile \
-             test_sched_status test_nn_config test_nn_safetensors test_fuzz_replay_png test_fuzz_replay_yaml \
+             test_sched_status test_sched_gallery test_nn_config test_nn_safetensors test_fuzz_replay_png test_fuzz_replay_yaml \
              test_fuzz_replay_json test_fuzz_replay_nncfg test_fuzz_replay_catalog
 empty :=
 space := $(empty) $(empty)

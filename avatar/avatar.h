@@ -303,8 +303,9 @@ enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, cons
                                               const struct imgf *back, float back_side_m, struct imgf *out);
 /* ===== draping and fit =================================================================== */
 /* The garment's size as the body girths it is cut for (a size chart's chest, waist, hip in
-   cm) and a length factor; zero fields = cut for the wearer (the template's own ease). */
-struct avatar_size { float chest_cm, waist_cm, hip_cm, length; };
+   cm) and its length (top edge to hem, cm); zero fields = cut for the wearer (the template's
+   own ease, the length estimated from the photo). */
+struct avatar_size { float chest_cm, waist_cm, hip_cm, length_cm; };
 enum avatar_fit_region { AVATAR_FIT_CHEST, AVATAR_FIT_WAIST, AVATAR_FIT_HIPS, AVATAR_FIT_LENGTH, AVATAR_FIT_NREGIONS };
 enum avatar_fit_verdict { AVATAR_FIT_NONE = 0, AVATAR_FIT_TIGHT, AVATAR_FIT_GOOD, AVATAR_FIT_LOOSE };
 /* "chest", "waist", "hips", "length"; "tight", "good", "loose" ("none" for a region the
@@ -328,12 +329,15 @@ struct avatar_draped {
     float residual, mean_speed;        /* at the end: RMS stretch residual, mean speed (m/s) */
     float seconds;                     /* the drape's wall time */
     int cloth_nv;                      /* vertices of the single-layer cloth */
+    float length_cm;                   /* the draped cloth's height, top edge to hem, cm */
 };
 void avatar_draped_free(struct avatar_draped *d);
 struct kern_ctx;
 /* Drape garment g on the body (body_mesh = avatar_body_build of body): the template of
    avatar_garment_build (its push-outside fit is the start and the rest shape), rest edges
-   scaled to `size` (NULL = cut for the wearer) against the body's measurements, then XPBD
+   scaled to `size` (NULL = cut for the wearer) against the body's measurements (girths
+   horizontally, one not given following the nearest level given; length_cm vertically against the template's height on this body, which must
+   lie within half to twice of it, else TRYON_EINVAL), then XPBD
    cloth (avatar/drape.c): stretch, bending, gravity, friction, the body kept 3 mm away,
    the floor, a waistband for skirts, trousers and shorts, self-collision for dresses and
    long sleeves. under: an inner garment's draped shell the cloth must stay outside (NULL =

@@ -1303,16 +1303,40 @@ static const float type_ease[AVATAR_GARMENT_NTYPES] = {
     [AVATAR_GARMENT_SKIRT] = 0.05f, [AVATAR_GARMENT_TROUSERS] = 0.05f, [AVATAR_GARMENT_SHORTS] = 0.05f,
 };
 
+/* A garment's length as worn: the height of its points (n,3) from the top edge to the hem,
+   metres. For tops and dresses only the points within LENGTH_BAND_M of the body's midline
+   (x = 0) count, so sleeves hanging below a short hem do not; bottoms have no sleeves. */
+#define LENGTH_BAND_M 0.12f
+static float height_m(const float *pos, int n, enum avatar_garment_type t)
+{
+    bool bottom = t == AVATAR_GARMENT_SKIRT || t == AVATAR_GARMENT_TROUSERS || t == AVATAR_GARMENT_SHORTS;
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (bottom || fabsf(pos[(size_t)i * 3]) < LENGTH_BAND_M)
+            lo = fminf(lo, pos[(size_t)i * 3 + 1]), hi = fmaxf(hi, pos[(size_t)i * 3 + 1]);
+    return hi > lo ? hi - lo : 0.0f;
+}
+
 /* Per-vertex rest scale (nv,2) for a garment of `size` on a body (meas, lv: its girths and
    their levels): the horizontal factor is size girth / body girth at the chest, waist and
-   hip levels, linear between them and constant beyond; the vertical one size->length (1
-   when 0). */
+   hip levels, linear between them and constant beyond; a girth the size does not give takes
+   the factor of the nearest level it gives (a shirt sized by chest and waist keeps the
+   waist's below it), `ease` when it gives none. The vertical factor is size->length_cm /
+   the template's height (1 when 0). */
 static void size_scale(const struct avatar_measurements *meas, const struct av_measure_levels *lv,
-                       const struct avatar_size *size, const struct surf *s, float *scale)
+                       const struct avatar_size *size, const struct surf *s, float ease, float natural_cm, float *scale)
 {
-    float f[3] = {size->chest_cm > 0 ? size->chest_cm / meas->chest_cm : 1.0f,
-                  size->waist_cm > 0 ? size->waist_cm / meas->waist_cm : 1.0f,
-                  size->hip_cm > 0 ? size->hip_cm / meas->hip_cm : 1.0f};
+    float v = size->length_cm > 0 ? size->length_cm / natural_cm : 1.0f;
+    float given[3] = {size->chest_cm, size->waist_cm, size->hip_cm}, body[3] = {meas->chest_cm, meas->waist_cm, meas->hip_cm};
+    float f[3];
+    for (int k = 0; k < 3; k++) {
+        int near = -1;   /* the nearest level with a girth: itself, then the next one down or up */
+        for (int d = 0; d < 3 && near < 0; d++)
+            for (int sgn = 1; sgn >= -1 && near < 0; sgn -= 2)
+                if (k + sgn * d >= 0 && k + sgn * d < 3 && given[k + sgn * d] > 0)
+                    near = k + sgn * d;
+        f[k] = near >= 0 ? given[near] / body[near] : ease;
+    }
     float y[3] = {lv->chest_y, lv->waist_y, lv->hip_y};
     for (int i = 0; i < s->nv; i++) {
         float py = s->pos[(size_t)i * 3 + 1], h;
@@ -1325,7 +1349,7 @@ static void size_scale(const struct avatar_measurements *meas, const struct av_m
         else
             h = f[2];
         scale[i * 2] = h;
-        scale[i * 2 + 1] = size->length > 0 ? size->length : 1.0f;
+        scale[i * 2 + 1] = v;
     }
 }
 
@@ -1339,12 +1363,18 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
     enum tryon_status st = check_est(g, &ge);
     if (st)
         return st;
-    if (size && (!(size->chest_cm >= 0) || !(size->waist_cm >= 0) || !(size->hip_cm >= 0) || !(size->length >= 0) ||
-                 size->chest_cm > 300 || size->waist_cm > 300 || size->hip_cm > 300 || size->length > 2))
-        return tryon_fail(TRYON_EINVAL, "avatar: garment size out of range (girths 0..300 cm, length 0..2)");
+    if (size && (!(size->chest_cm >= 0) || !(size->waist_cm >= 0) || !(size->hip_cm >= 0) || !(size->length_cm >= 0) ||
+                 size->chest_cm > 300 || size->waist_cm > 300 || size->hip_cm > 300 || size->length_cm > 300))
+        return tryon_fail(TRYON_EINVAL, "avatar: garment size out of range (girths and length 0..300 cm)");
     struct surf s = {0};
     if ((st = template_surface(m, body, body_mesh, &ge, &s)))
         return st;
+    float natural_cm = 100.0f * height_m(s.pos, s.nv, ge.type);
+    if (size && size->length_cm > 0 && !(size->length_cm >= 0.5f * natural_cm && size->length_cm <= 2.0f * natural_cm)) {
+        surf_free(&s);
+        return tryon_fail(TRYON_EINVAL, "avatar: a length of %.1f cm is not within half to twice the garment's %.1f cm "
+                          "on this body", size->length_cm, natural_cm);
+    }
     float *rest = malloc((size_t)s.nv * 3 * sizeof *rest), *scale = NULL, *vstrain = malloc((size_t)s.nv * sizeof *vstrain);
     uint8_t *attach = calloc((size_t)s.nv, 1);
     struct avatar_mesh pat = {.nv = s.nv, .nt = s.nt, .pos = rest, .tri = s.tri}, drp = {.nv = s.nv, .nt = s.nt, .tri = s.tri};
@@ -1366,8 +1396,8 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
     struct av_measure_levels lv;
     if ((st = av_body_measure_levels(m, body, &meas, &lv)))
         goto done;
-    if (size && (size->chest_cm > 0 || size->waist_cm > 0 || size->hip_cm > 0 || size->length > 0)) {
-        size_scale(&meas, &lv, size, &s, scale);
+    if (size && (size->chest_cm > 0 || size->waist_cm > 0 || size->hip_cm > 0 || size->length_cm > 0)) {
+        size_scale(&meas, &lv, size, &s, 1.0f + type_ease[ge.type], natural_cm, scale);
     } else {   /* cut for the wearer: the type's ease around the girth */
         float e = 1.0f + type_ease[ge.type];
         for (int i = 0; i < s.nv; i++)
@@ -1402,6 +1432,7 @@ enum tryon_status avatar_garment_drape(const struct avatar_model *m, const struc
     out->seconds = (float)cs.seconds, out->cloth_nv = s.nv;
     if (st)
         goto done;
+    out->length_cm = 100.0f * height_m(s.pos, s.nv, ge.type);
     if ((st = av_drape_fit(m, &lv, body_mesh, bs, &cm, s.pos, prm.thickness, vstrain, out->fit)))
         goto done;
     drp.pos = s.pos;

@@ -282,8 +282,8 @@ int farm_cmd_merge(int argc, char **argv, int rank, int world)
         }
         free(lines);
         sched_journal_close(pj);
-        static const char *const trees[] = {"renders", "aovs", "meshes"};
-        for (int t = 0; t < 3 && !code; t++) {
+        static const char *const trees[] = {"renders", "aovs", "meshes", "views"};
+        for (int t = 0; t < 4 && !code; t++) {
             char a[PATH_MAX], b[PATH_MAX];
             if (fs_join(a, sizeof a, p->dir, trees[t]) || fs_join(b, sizeof b, out, trees[t]) || link_tree(a, b)) {
                 fprintf(stderr, "tryon merge: %s\n", tryon_errmsg());

@@ -49,6 +49,9 @@ struct render_opts {
     double pair_timeout;  /* seconds, 0 = none */
     int retries;          /* extra attempts of a failed pair */
     const char *models;   /* --models DIR | none; NULL = $TRYON_MODELS, else the shipped models/ */
+    int views;            /* --views N, 0 = none */
+    bool turntable;       /* --turntable */
+    bool all_sizes;       /* --all-sizes */
 };
 
 static void render_usage(FILE *f)
@@ -70,6 +73,13 @@ static void render_usage(FILE *f)
             "  --threads N           render threads per rank (default: all cores)\n"
             "  --aovs                also write alpha, depth, normal and albedo images to DIR/aovs/\n"
             "  --meshes              also write the body and garment as OBJ to DIR/meshes/\n"
+            "  --views N             also write N views evenly around the body, view 0 the front (the\n"
+            "                        main render), to DIR/views/<person>/<garment>/<k>.png\n"
+            "  --turntable           also write the views as an animated WebP (one turn in 4 s, looping) to\n"
+            "                        DIR/views/<person>/<garment>.webp; 12 views unless --views says\n"
+            "  --all-sizes           a garment with a size chart: drape every size and write each to\n"
+            "                        DIR/renders/<person>/<garment>@<size>.png (the main render shows the\n"
+            "                        recommended size)\n"
             "  --quiet               no progress line\n"
             "  --slice K/N           render only block K (0..N-1) of N contiguous blocks of the catalog's\n"
             "                        pairs (for array jobs: one OUT per slice, then `tryon merge`)\n"
@@ -129,14 +139,16 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
         {"quiet", no_argument, 0, 'q'},       {"help", no_argument, 0, 'h'},
         {"simulate", required_argument, 0, 'S'}, {"chunking", required_argument, 0, 'C'},
         {"slice", required_argument, 0, 'K'}, {"pair-timeout", required_argument, 0, 'T'},
-        {"retries", required_argument, 0, 'R'}, {"models", required_argument, 0, 'M'}, {0, 0, 0, 0}};
+        {"retries", required_argument, 0, 'R'}, {"models", required_argument, 0, 'M'},
+        {"views", required_argument, 0, 'V'}, {"turntable", no_argument, 0, 'W'},
+        {"all-sizes", no_argument, 0, 'A'},   {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->seed = -1;
     o->retries = 1;
     opterr = rank == 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:V:WA", longs, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -164,6 +176,15 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
             }
             break;
         case 'M': o->models = optarg; break;
+        case 'V':
+            o->views = (int)strtol(optarg, &end, 10);
+            if (*end || o->views < 1 || o->views > 360) {
+                if (rank == 0) fprintf(stderr, "tryon render: --views needs an integer in 1..360\n");
+                return FARM_EXIT_USAGE;
+            }
+            break;
+        case 'W': o->turntable = true; break;
+        case 'A': o->all_sizes = true; break;
         case 'a': o->aovs = true; break;
         case 'm': o->meshes = true; break;
         case 'q': o->quiet = true; break;
@@ -254,6 +275,14 @@ static int resolve_settings(const struct render_opts *o, const struct sched_cata
     s->models_dir = o->models ? o->models : env && env[0] ? env : TRYON_MODEL_DIR;
     if (!strcmp(s->models_dir, "none"))
         s->models_dir = "";
+    s->views = o->views ? o->views : o->turntable ? 12 : 0;
+    s->turntable = o->turntable;
+    s->all_sizes = o->all_sizes;
+    if (s->turntable && !worker_has_webp()) {
+        if (rank == 0) fprintf(stderr, "tryon render: --turntable needs libwebp: this build was configured without "
+                                       "it (install libwebp-dev, e.g. scripts/install-deps.sh, and configure again)\n");
+        return FARM_EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -363,8 +392,16 @@ static void pair_of(const struct sched_catalog *cat, uint64_t job_seed, int idx,
     wp->garment_id = ge->id;
     wp->garment_image = ge->image_path;
     wp->garment_type = ge->type ? ge->type : "";
-    for (int k = 0; k < 3; k++)
+    _Static_assert((int)SCHED_SIZE_KEYS == (int)AVATAR_FIT_NREGIONS && SCHED_MAX_SIZES <= WORKER_MAX_SIZES,
+                   "a catalog's size rows fit a worker_pair's");
+    for (int k = 0; k < SCHED_SIZE_KEYS; k++)
         wp->garment_size_cm[k] = (float)ge->size_cm[k];
+    wp->n_sizes = ge->n_sizes;
+    for (int i = 0; i < ge->n_sizes; i++) {
+        wp->sizes[i].name = ge->sizes[i].name;
+        for (int k = 0; k < SCHED_SIZE_KEYS; k++)
+            wp->sizes[i].cm[k] = (float)ge->sizes[i].cm[k];
+    }
     wp->seed = hash_pair_seed(job_seed, pe->id, ge->id);
 }
 

@@ -1,5 +1,5 @@
 /* aggregate.c: the end-of-job outputs a person reads: manifest, summary, contact sheets
- * (contact.c) and an HTML gallery.
+ * (contact.c) and the HTML gallery (gallery.c).
  *
  * Everything is derived from the catalog and the journal alone, so the same call works
  * after a clean job, a failed one or an interrupted one (unfinished pairs show as
@@ -17,14 +17,7 @@
 #include <unistd.h>
 
 /* ---- a streamed file written atomically ---- */
-struct afile {
-    FILE *f;
-    char path[PATH_MAX];
-    int dfd;                  /* the folder it goes in (opened with no link followed) */
-    char leaf[NAME_MAX + 1], tmp[NAME_MAX + 1];
-};
-
-static enum tryon_status af_open(struct afile *a, const char *out_dir, const char *rel)
+enum tryon_status sched_af_open(struct sched_afile *a, const char *out_dir, const char *rel)
 {
     a->f = NULL;
     a->dfd = -1;
@@ -45,7 +38,7 @@ static enum tryon_status af_open(struct afile *a, const char *out_dir, const cha
     return TRYON_OK;
 }
 
-static enum tryon_status af_commit(struct afile *a)
+enum tryon_status sched_af_commit(struct sched_afile *a)
 {
     int err = 0;
     if (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0)
@@ -81,9 +74,7 @@ static char *entry_error(const struct sched_catalog *c, int i)
     return m;
 }
 
-/* Record of pair i: SCHED_FAILED with *line NULL for an entry error, else the journal's
- * latest record (ok or failed) or SCHED_PENDING with *line NULL. */
-static enum sched_state pair_state(const struct sched_catalog *c, const struct sched_journal *j, int i,
+enum sched_state sched_pair_state(const struct sched_catalog *c, const struct sched_journal *j, int i,
                                    const char **line)
 {
     const struct sched_pair *p = &c->pairs[i];
@@ -102,15 +93,14 @@ void sched_count(const struct sched_catalog *c, const struct sched_journal *j, s
     memset(out, 0, sizeof *out);
     for (int i = 0; i < c->n_pairs; i++) {
         const char *line;
-        enum sched_state st = pair_state(c, j, i, &line);
+        enum sched_state st = sched_pair_state(c, j, i, &line);
         out->ok += st == SCHED_OK;
         out->failed += st == SCHED_FAILED;
         out->pending += st == SCHED_PENDING;
     }
 }
 
-/* The error message of a failed pair, malloc'd ("" when the record gives none). */
-static char *failure_error(const struct sched_catalog *c, int i, const char *line)
+char *sched_failure_error(const struct sched_catalog *c, int i, const char *line)
 {
     if (!line)
         return entry_error(c, i);
@@ -145,15 +135,15 @@ static void synth_record(struct json_w *w, const struct sched_catalog *c, int i,
 static enum tryon_status write_manifest(const struct sched_catalog *c, const struct sched_journal *j,
                                         const char *out_dir)
 {
-    struct afile a;
-    enum tryon_status s = af_open(&a, out_dir, "manifest.jsonl");
+    struct sched_afile a;
+    enum tryon_status s = sched_af_open(&a, out_dir, "manifest.jsonl");
     if (s)
         return s;
     struct json_w w;
     json_w_init(&w);
     for (int i = 0; i < c->n_pairs; i++) {
         const char *line;
-        enum sched_state st = pair_state(c, j, i, &line);
+        enum sched_state st = sched_pair_state(c, j, i, &line);
         if (!line) {
             char *err = st == SCHED_FAILED ? entry_error(c, i) : NULL;
             synth_record(&w, c, i, st == SCHED_FAILED ? "failed" : "pending", err);
@@ -164,7 +154,7 @@ static enum tryon_status write_manifest(const struct sched_catalog *c, const str
         fputc('\n', a.f);
     }
     json_w_free(&w);
-    return af_commit(&a);
+    return sched_af_commit(&a);
 }
 
 /* ---- summary.json ---- */
@@ -208,7 +198,7 @@ static enum tryon_status write_summary(const struct sched_catalog *c, const stru
     json_arr_begin(&fails);
     for (int i = 0; i < c->n_pairs; i++) {
         const char *line;
-        pair_state(c, j, i, &line);
+        sched_pair_state(c, j, i, &line);
         n_ok += state[i] == SCHED_OK;
         n_failed += state[i] == SCHED_FAILED;
         n_pending += state[i] == SCHED_PENDING;
@@ -225,7 +215,7 @@ static enum tryon_status write_summary(const struct sched_catalog *c, const stru
             }
         }
         if (state[i] == SCHED_FAILED) {
-            char *err = failure_error(c, i, line);
+            char *err = sched_failure_error(c, i, line);
             json_obj_begin(&fails);
             json_key(&fails, "person");
             json_str(&fails, c->persons[c->pairs[i].person].id);
@@ -302,185 +292,6 @@ static enum tryon_status write_summary(const struct sched_catalog *c, const stru
     return s;
 }
 
-/* ---- index.html ---- */
-static void html_esc(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-static void page_name(char *out, size_t cap, int page)
-{
-    if (page == 0)
-        snprintf(out, cap, "index.html");
-    else
-        snprintf(out, cap, "index-%03d.html", page + 1);
-}
-
-static const char *const CSS =
-    "body{font-family:system-ui,sans-serif;margin:1.5em;background:#fafafa;color:#222}"
-    "h1{font-size:1.4em}table{border-collapse:collapse}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;"
-    "text-align:left;vertical-align:top}.counts span{display:inline-block;margin-right:1.2em}"
-    ".grid{display:flex;flex-wrap:wrap;gap:10px}figure{margin:0;width:170px;background:#fff;border:1px solid #ddd;"
-    "padding:5px;font-size:12px;word-break:break-all}figure img{width:160px;background:#ddd;display:block}"
-    ".ph{width:160px;height:120px;display:flex;align-items:center;justify-content:center;background:#eee;color:#888}"
-    ".ok .st{color:#175}.failed .st{color:#b11}.failed .ph{background:#f6dede;color:#b11}.pending .st{color:#888}"
-    ".err{color:#b11;font-size:11px}nav a{margin-right:.6em}";
-
-static void html_counts(FILE *f, const struct sched_catalog *c, const uint8_t *state)
-{
-    long long n[3] = {0, 0, 0};
-    for (int i = 0; i < c->n_pairs; i++)
-        n[state[i]]++;
-    fprintf(f, "<p class=\"counts\"><span>total <b>%d</b></span><span>ok <b>%lld</b></span>"
-               "<span>failed <b>%lld</b></span><span>pending <b>%lld</b></span></p>\n",
-            c->n_pairs, n[SCHED_OK], n[SCHED_FAILED], n[SCHED_PENDING]);
-}
-
-static void html_nav(FILE *f, int n_pages, int page)
-{
-    if (n_pages <= 1)
-        return;
-    fputs("<nav>pages: ", f);
-    for (int k = 0; k < n_pages; k++) {
-        char name[32];
-        page_name(name, sizeof name, k);
-        if (k == page)
-            fprintf(f, "<b>%d</b> ", k + 1);
-        else
-            fprintf(f, "<a href=\"%s\">%d</a> ", name, k + 1);
-    }
-    fputs("</nav>\n", f);
-}
-
-static void html_card(FILE *f, const struct sched_catalog *c, const struct sched_journal *j, int i,
-                      const uint8_t *state)
-{
-    static const char *const names[3] = {"pending", "ok", "failed"};
-    const char *pid = c->persons[c->pairs[i].person].id, *gid = c->garments[c->pairs[i].garment].id;
-    fprintf(f, "<figure class=\"%s\">", names[state[i]]);
-    if (state[i] == SCHED_OK) {
-        fputs("<a href=\"renders/", f);
-        html_esc(f, pid);
-        fputc('/', f);
-        html_esc(f, gid);
-        fputs(".png\"><img loading=\"lazy\" src=\"renders/", f);
-        html_esc(f, pid);
-        fputc('/', f);
-        html_esc(f, gid);
-        fputs(".png\" alt=\"", f);
-        html_esc(f, pid);
-        fputs(" / ", f);
-        html_esc(f, gid);
-        fputs("\"></a>", f);
-    } else {
-        fprintf(f, "<div class=\"ph\">%s</div>", names[state[i]]);
-    }
-    fputs("<figcaption>", f);
-    html_esc(f, pid);
-    fputs(" / ", f);
-    html_esc(f, gid);
-    fprintf(f, " <span class=\"st\">%s</span>", names[state[i]]);
-    if (state[i] == SCHED_FAILED) {
-        const char *line;
-        pair_state(c, j, i, &line);
-        char *err = failure_error(c, i, line);
-        fputs("<div class=\"err\">", f);
-        html_esc(f, err ? err : "");
-        fputs("</div>", f);
-        free(err);
-    }
-    fputs("</figcaption></figure>\n", f);
-}
-
-static enum tryon_status write_page(const struct sched_catalog *c, const struct sched_journal *j,
-                                    const char *out_dir, const uint8_t *state, int n_sheets, int n_pages, int page)
-{
-    char name[32];
-    page_name(name, sizeof name, page);
-    struct afile a;
-    enum tryon_status s = af_open(&a, out_dir, name);
-    if (s)
-        return s;
-    FILE *f = a.f;
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>tryon-farm: ", f);
-    html_esc(f, c->path);
-    fprintf(f, "</title>\n<style>%s</style></head><body>\n<h1>tryon-farm: ", CSS);
-    html_esc(f, c->path);
-    fputs("</h1>\n", f);
-    html_counts(f, c, state);
-    fputs("<p><a href=\"manifest.jsonl\">manifest.jsonl</a> &middot; <a href=\"summary.json\">summary.json</a></p>\n",
-          f);
-    if (page == 0) {
-        if (n_sheets > 0) {
-            fputs("<h2>Contact sheets</h2>\n<p>", f);
-            for (int k = 0; k < n_sheets; k++)
-                fprintf(f, "<a href=\"contact/sheet-%03d.png\">sheet %d</a> ", k + 1, k + 1);
-            fputs("</p>\n", f);
-        }
-        bool any = false;
-        for (int i = 0; i < c->n_pairs; i++) {
-            if (state[i] != SCHED_FAILED)
-                continue;
-            if (!any)
-                fputs("<h2>Failures</h2>\n<table><tr><th>person</th><th>garment</th><th>error</th></tr>\n", f);
-            any = true;
-            const char *line;
-            pair_state(c, j, i, &line);
-            char *err = failure_error(c, i, line);
-            fputs("<tr><td>", f);
-            html_esc(f, c->persons[c->pairs[i].person].id);
-            fputs("</td><td>", f);
-            html_esc(f, c->garments[c->pairs[i].garment].id);
-            fputs("</td><td>", f);
-            html_esc(f, err ? err : "");
-            fputs("</td></tr>\n", f);
-            free(err);
-        }
-        if (any)
-            fputs("</table>\n", f);
-    }
-    int first = page * SCHED_HTML_PAGE, last = first + SCHED_HTML_PAGE;
-    if (last > c->n_pairs)
-        last = c->n_pairs;
-    fprintf(f, "<h2>Pairs %d to %d of %d</h2>\n", c->n_pairs ? first + 1 : 0, last, c->n_pairs);
-    html_nav(f, n_pages, page);
-    fputs("<div class=\"grid\">\n", f);
-    for (int i = first; i < last; i++)
-        html_card(f, c, j, i, state);
-    fputs("</div>\n", f);
-    html_nav(f, n_pages, page);
-    fputs("</body></html>\n", f);
-    return af_commit(&a);
-}
-
-static enum tryon_status write_html(const struct sched_catalog *c, const struct sched_journal *j,
-                                    const char *out_dir, const uint8_t *state, int n_sheets)
-{
-    int n_pages = c->n_pairs > 0 ? (c->n_pairs + SCHED_HTML_PAGE - 1) / SCHED_HTML_PAGE : 1;
-    for (int k = 0; k < n_pages; k++) {
-        enum tryon_status s = write_page(c, j, out_dir, state, n_sheets, n_pages, k);
-        if (s)
-            return s;
-    }
-    /* pages of an earlier run over a longer catalog */
-    for (int k = n_pages;; k++) {
-        char name[32], path[PATH_MAX];
-        page_name(name, sizeof name, k);
-        if (fs_join(path, sizeof path, out_dir, name) || unlink(path) != 0)
-            break;
-    }
-    return TRYON_OK;
-}
-
 enum tryon_status sched_aggregate(const struct sched_catalog *c, const struct sched_journal *j,
                                   const char *out_dir, const struct sched_run_info *info)
 {
@@ -492,12 +303,12 @@ enum tryon_status sched_aggregate(const struct sched_catalog *c, const struct sc
         return tryon_fail(TRYON_ENOMEM, "%s: out of memory", out_dir);
     for (int i = 0; i < c->n_pairs; i++) {
         const char *line;
-        state[i] = (uint8_t)pair_state(c, j, i, &line);
+        state[i] = (uint8_t)sched_pair_state(c, j, i, &line);
     }
     int n_sheets = 0;
     if (!(s = write_manifest(c, j, out_dir)) && !(s = write_summary(c, j, out_dir, info, state)) &&
         !(s = sched_contact_write(c, out_dir, state, &n_sheets)))
-        s = write_html(c, j, out_dir, state, n_sheets);
+        s = sched_gallery_write(c, j, out_dir, state, n_sheets);
     free(state);
     sched_status_stop_for(c); /* last status after the gallery: the live page reloads into it */
     return s;

@@ -17,7 +17,11 @@
 static const char *const ROOT_KEYS[] = {"seed", "render", "persons", "garments", "pairs", NULL};
 static const char *const RENDER_KEYS[] = {"preset", "width", "height", "spp", "max_depth", "aovs", "meshes", NULL};
 static const char *const PERSON_KEYS[] = {"id", "image", "height_cm", NULL};
-static const char *const GARMENT_KEYS[] = {"id", "image", "type", "chest_cm", "waist_cm", "hip_cm", NULL};
+static const char *const GARMENT_KEYS[] = {"id",     "image",     "type",  "chest_cm", "waist_cm",
+                                            "hip_cm", "length_cm", "sizes", NULL};
+static const char *const SIZE_KEYS[] = {"name", "chest_cm", "waist_cm", "hip_cm", "length_cm", NULL};
+/* A size row's keys (the garment's own row takes the same ones), their order in size_cm[]. */
+static const char *const ROW_KEYS[SCHED_SIZE_KEYS] = {"chest_cm", "waist_cm", "hip_cm", "length_cm"};
 static const char *const PAIR_KEYS[] = {"person", "garment", NULL};
 static const char *const PRESETS[] = {"preview", "catalog", "hero", NULL};
 /* The garment types avatar/ builds and the aliases avatar_garment_type_parse accepts (kept
@@ -135,6 +139,89 @@ static char *xstrdup(const char *s)
     return d;
 }
 
+/* A size row's girths and length (ROW_KEYS) of map m into cm[] (0 = not given): girths
+   40..300 cm, length 20..300 cm. */
+static enum tryon_status parse_row(const struct yml_doc *doc, const struct yml_node *m, double cm[SCHED_SIZE_KEYS])
+{
+    for (int k = 0; k < SCHED_SIZE_KEYS; k++) {
+        const struct yml_node *v = yml_get(m, ROW_KEYS[k]);
+        if (!v)
+            continue;
+        enum tryon_status s = yml_as_double(doc, v, ROW_KEYS[k], &cm[k]);
+        if (s)
+            return s;
+        double lo = k == SCHED_SIZE_LENGTH ? 20.0 : 40.0;
+        if (!(cm[k] >= lo && cm[k] <= 300.0))
+            return tryon_fail(TRYON_EINVAL, "%s:%d: %s must be between %.0f and 300, not %s", doc->path, v->line,
+                              ROW_KEYS[k], lo, v->str);
+    }
+    return TRYON_OK;
+}
+
+/* A garment's `sizes:` chart (list) into e->sizes; m is the garment's map. Rules in
+   scheduler.h: names as ids and unique, smallest first, every row the same keys, girths
+   growing from row to row, not together with the garment's own chest_cm..length_cm. */
+static enum tryon_status parse_sizes(const struct yml_doc *doc, const struct yml_node *m, const struct yml_node *list,
+                                     struct sched_entry *e)
+{
+    for (int k = 0; k < SCHED_SIZE_KEYS; k++)
+        if (e->size_cm[k] > 0)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: garment '%s' gives both %s and sizes (a chart lists the girths per size)",
+                              doc->path, yml_get(m, ROW_KEYS[k])->line, e->id, ROW_KEYS[k]);
+    enum tryon_status s = yml_expect(doc, list, YML_SEQ, "sizes");
+    if (s)
+        return s;
+    if (list->n == 0 || list->n > SCHED_MAX_SIZES)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: sizes must list 1 to %d sizes, not %d", doc->path, list->line,
+                          SCHED_MAX_SIZES, list->n);
+    if (!(e->sizes = calloc((size_t)list->n, sizeof *e->sizes)))
+        return tryon_fail(TRYON_ENOMEM, "%s: out of memory", doc->path);
+    e->n_sizes = list->n;
+    for (int i = 0; i < list->n; i++) {
+        const struct yml_node *row = list->items[i];
+        struct yml_node *nm;
+        struct sched_size *z = &e->sizes[i];
+        char what[48];
+        snprintf(what, sizeof what, "sizes[%d]", i + 1);
+        const char *name;
+        if ((s = yml_expect(doc, row, YML_MAP, what)) || (s = yml_check_keys(doc, row, SIZE_KEYS)) ||
+            (s = require(doc, row, "name", what, &nm)) || (s = yml_as_str(doc, nm, "name", &name)))
+            return s;
+        if (!id_valid(name))
+            return tryon_fail(TRYON_EINVAL,
+                              "%s:%d: size name '%.80s' must be 1 to %d characters of A-Z a-z 0-9 _ . - (and not . or "
+                              "..): it names files (renders/<person>/<garment>@<size>.png)",
+                              doc->path, nm->line, name, SCHED_ID_MAX);
+        z->name = xstrdup(name);
+        z->line = row->line;
+        if ((s = parse_row(doc, row, z->cm)))
+            return s;
+        if (!(z->cm[SCHED_SIZE_CHEST] > 0 || z->cm[SCHED_SIZE_WAIST] > 0 || z->cm[SCHED_SIZE_HIP] > 0))
+            return tryon_fail(TRYON_EINVAL, "%s:%d: size '%s' lists none of chest_cm, waist_cm, hip_cm", doc->path,
+                              row->line, name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(e->sizes[j].name, name) == 0)
+                return tryon_fail(TRYON_EINVAL, "%s:%d: duplicate size name '%s' (first on line %d)", doc->path,
+                                  nm->line, name, e->sizes[j].line);
+        if (i == 0)
+            continue;
+        const struct sched_size *prev = &e->sizes[i - 1];
+        for (int k = 0; k < SCHED_SIZE_KEYS; k++) {
+            if ((prev->cm[k] > 0) != (z->cm[k] > 0))
+                return tryon_fail(TRYON_EINVAL, "%s:%d: size '%s' %s %s but size '%s' %s (every size lists the same keys)",
+                                  doc->path, row->line, name, z->cm[k] > 0 ? "gives" : "lacks", ROW_KEYS[k],
+                                  prev->name, z->cm[k] > 0 ? "does not" : "does");
+            if (k != SCHED_SIZE_LENGTH && z->cm[k] > 0 && !(z->cm[k] > prev->cm[k]))
+                return tryon_fail(TRYON_EINVAL,
+                                  "%s:%d: size '%s': %s %g is not above the %g of size '%s' (list the sizes smallest "
+                                  "first)",
+                                  doc->path, yml_get(row, ROW_KEYS[k])->line, name, ROW_KEYS[k], z->cm[k], prev->cm[k],
+                                  prev->name);
+        }
+    }
+    return TRYON_OK;
+}
+
 /* Parse one list of persons or garments (structure only; images are checked later). */
 static enum tryon_status parse_entries(const struct yml_doc *doc, const struct yml_node *list, bool garment,
                                        struct sched_entry **out, int *n_out)
@@ -180,16 +267,10 @@ static enum tryon_status parse_entries(const struct yml_doc *doc, const struct y
                 return tryon_fail(TRYON_EINVAL, "%s:%d: height_cm must be between 50 and 300, not %s", doc->path,
                                   v->line, v->str);
         }
-        static const char *const girth[3] = {"chest_cm", "waist_cm", "hip_cm"};
-        for (int k = 0; k < 3; k++) {
-            if (!(v = yml_get(m, girth[k])))
-                continue;
-            if ((s = yml_as_double(doc, v, girth[k], &e[i].size_cm[k])))
-                return s;
-            if (!(e[i].size_cm[k] >= 40.0 && e[i].size_cm[k] <= 300.0))
-                return tryon_fail(TRYON_EINVAL, "%s:%d: %s must be between 40 and 300, not %s", doc->path, v->line,
-                                  girth[k], v->str);
-        }
+        if (garment && (s = parse_row(doc, m, e[i].size_cm)))
+            return s;
+        if (garment && (v = yml_get(m, "sizes")) && (s = parse_sizes(doc, m, v, &e[i])))
+            return s;
         str = "";
         if ((v = yml_get(m, "type"))) {
             if ((s = yml_as_str(doc, v, "type", &str)))
@@ -459,6 +540,9 @@ static void free_entries(struct sched_entry *e, int n)
         free(e[i].image_path);
         free(e[i].type);
         free(e[i].error);
+        for (int k = 0; k < e[i].n_sizes; k++)
+            free(e[i].sizes[k].name);
+        free(e[i].sizes);
     }
     free(e);
 }

@@ -44,6 +44,13 @@
  *       chest_cm: 100       optional, 40..300: the body girths the garment is cut for (a size
  *       waist_cm: 86        chart's row); absent = cut for each wearer. The drape's fit
  *       hip_cm: 104         verdicts compare them with the wearer's body.
+ *       length_cm: 70       optional, 20..300: the garment's length, top edge to hem as worn
+ *       sizes:              optional, instead of the four keys above: the size chart, at most
+ *         - {name: S, chest_cm: 84, waist_cm: 68}     SCHED_MAX_SIZES rows, smallest first. name:
+ *         - {name: M, chest_cm: 92, waist_cm: 76}     as an id (it names files: @<name>.png),
+ *                           unique in the chart; then the four keys above, same ranges; every
+ *                           row lists the same keys, at least one girth, and each girth grows
+ *                           strictly from row to row (length_cm may stay)
  *   pairs: all              optional, default all; or a list of {person: ID, garment: ID};
  *                           at most SCHED_MAX_PAIRS pairs after expansion
  */
@@ -51,6 +58,14 @@
 #define SCHED_MAX_PAIRS 10000000 /* more pairs than this in one catalog is TRYON_ELIMIT, refused
                                     before the pair list is allocated (80 MB at the limit) */
 
+#define SCHED_MAX_SIZES 16      /* rows of one size chart */
+/* Indices into a size row (struct sched_size.cm, sched_entry.size_cm): ROW_KEYS in catalog.c. */
+enum { SCHED_SIZE_CHEST, SCHED_SIZE_WAIST, SCHED_SIZE_HIP, SCHED_SIZE_LENGTH, SCHED_SIZE_KEYS };
+struct sched_size {           /* one row of a garment's size chart */
+    char *name;               /* [A-Za-z0-9_.-]{1,64}, safe in a file name */
+    double cm[SCHED_SIZE_KEYS];/* chest, waist, hip girths it is cut for and its length; 0 = not listed */
+    int line;                 /* YAML line of the row */
+};
 struct sched_entry {          /* one person or garment of the catalog */
     char *id;                 /* [A-Za-z0-9_.-]{1,64}, safe as a file name */
     char *image;              /* path as written in the catalog (relative to the catalog folder) */
@@ -58,7 +73,10 @@ struct sched_entry {          /* one person or garment of the catalog */
     int line;                 /* YAML line of the entry */
     double height_cm;         /* persons: `height_cm` hint, 0 = none */
     char *type;               /* garments: `type` hint ("" = estimate); persons: "" */
-    double size_cm[3];        /* garments: chest_cm, waist_cm, hip_cm it is cut for; 0 = for the wearer */
+    double size_cm[SCHED_SIZE_KEYS]; /* garments: chest_cm, waist_cm, hip_cm it is cut for, length_cm;
+                                 0 = for the wearer */
+    struct sched_size *sizes; /* garments: the `sizes:` chart, smallest first (NULL: none) */
+    int n_sizes;
     char *error;              /* NULL when the image passed validation; else a message naming the
                                  catalog, the YAML line of `image` and the image, e.g.
                                  "catalog.yaml:12: persons/p1.png: not a PNG file (bad signature)" */
@@ -261,12 +279,19 @@ void sched_master_get_stats(const struct sched_master *m, struct sched_master_st
  *                       + SCHED_SHEET_PAD, height SCHED_SHEET_ROWS * (box height +
  *                       SCHED_LABEL_H + SCHED_SHEET_PAD) + SCHED_SHEET_PAD. Sheets left over
  *                       from an earlier, longer run are removed.
- *   OUT/index.html      a self-contained gallery (inline CSS, no scripts): counts, links to
- *                       the contact sheets, manifest and summary, the failures with their
- *                       errors, and a grid of the renders (relative links to
- *                       renders/<person>/<garment>.png) with each pair's status; past
+ *   OUT/index.html      a self-contained gallery (inline CSS and script, relative links, works
+ *                       from file://): counts, links to the contact sheets, manifest and
+ *                       summary, the failures with their errors, filters (person, garment,
+ *                       status, size verdict; state in the URL's #fragment, e.g.
+ *                       #size=tight&person=ava) and a card per pair: its status, the person
+ *                       and garment photos, the render (renders/<person>/<garment>.png), the
+ *                       turntable and fit map where the record / OUT has them, the record's
+ *                       recommended size with its per-region verdicts and every size's
+ *                       verdict (else the drape's fit), a failure's error; past
  *                       SCHED_HTML_PAGE pairs the grid continues on index-002.html, ...
  *                       Every id and message is HTML-escaped.
+ *   OUT/photos/persons/<id>.png, OUT/photos/garments/<id>.png  the catalog's photos (entries
+ *                       without an entry error), hard-linked where possible, else copied.
  * j may be NULL (nothing journaled: every valid pair is pending). The contact sheets are
  * built in parallel (OpenMP) and are byte-identical whatever the thread count. A render
  * that cannot be read does not fail the aggregation; failing to write an output does

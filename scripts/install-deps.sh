@@ -10,7 +10,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config
       libopenmpi-dev openmpi-bin
-      libembree-dev libpng-dev libyaml-dev zlib1g-dev
+      libembree-dev libpng-dev libyaml-dev zlib1g-dev libwebp-dev
       python3 python3-pip ca-certificates procps)
 test_pkgs=(chromium slurm-wlm munge iproute2)
 

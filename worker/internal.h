@@ -12,10 +12,10 @@ struct avatar_model *worker_model(struct worker *w);
 /* Photos are worked on at most WORKER_PHOTO_MAX_SIDE pixels on their long side: a larger
    decoded photo is shrunk in place by the smallest integer factor that fits (img8_reduce)
    before segmentation, so a 6000x4000 photo costs its decoded 96 MB, not a gigabyte
-   through the fit. Catalog
-   and training photos both go through it (worker.c, nninput.c). */
+   through the fit. Catalog and training photos both go through it (worker.c, nninput.c). */
 #define WORKER_PHOTO_MAX_SIDE 1024
 enum tryon_status worker_photo_reduce(struct img8 *im);
+const struct worker_settings *worker_settings(const struct worker *w);
 /* Which part of the body a garment type covers: dress full; skirt, trousers, shorts
    bottom; t-shirt, long-sleeve top. */
 enum worker_cover { WORKER_COVER_TOP, WORKER_COVER_BOTTOM, WORKER_COVER_FULL };
@@ -37,5 +37,61 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
    (strain: (m->nv)) painted into m's uv atlas; blue = compressed 5%, green = at rest, red =
    stretched 5%. */
 enum tryon_status worker_fit_texture(const struct avatar_mesh *m, const float *strain, int size, struct imgf *out);
+
+/* Write an 8-bit image as PNG at OUT/<sub>/<person>/<name> (atomically; folders made);
+   its SHA-256 and size when sha / bytes are not NULL. */
+enum tryon_status worker_write_png(const char *out_dir, const char *sub, const char *person, const char *name,
+                                   const struct img8 *im, char sha[65], size_t *bytes);
+
+/* What a render of the pair shows, besides the view: the two meshes with their materials,
+   the framing (the body's bounds, which place the studio, and the front camera) and the
+   pair's seed. */
+struct worker_look {
+    const struct avatar_mesh *body, *garment;
+    struct rt_material mats[2];
+    float bmin[3], bmax[3];
+    struct rt_camera cam;
+    uint64_t seed;
+};
+/* Render the look (the worker's spp, depth, threads; the default studio) seen from view_deg
+   around the body's vertical axis: the camera orbits with its studio, counter-clockwise
+   seen from above (90 = the wearer's left side, 180 = the back); done by turning the body
+   and garment by -view_deg about the vertical through x = z = 0 in front of the fixed
+   camera and lights. view_deg 0 renders the meshes as they are (the main render). film is
+   allocated (rt_film_free). */
+enum tryon_status worker_render_look(struct worker *w, const struct worker_look *l, float view_deg, struct rt_film *film);
+/* OUT/views/<p>/<g>/<k>.png for k = 0..n-1 (view k at 360 k / n degrees; view 0 is `front`,
+   the main render's image, written again: the same bytes) and with turntable
+   OUT/views/<p>/<g>.webp (WORKER_TURN_MS per turn). turntable_rel receives that file's
+   path relative to OUT ("" without a turntable). */
+#define WORKER_TURN_MS 4000
+enum tryon_status worker_views_write(struct worker *w, const struct worker_pair *p, const struct worker_look *l,
+                                     const struct img8 *front, int n, bool turntable, char turntable_rel[256]);
+
+/* A garment's drapes over its size chart (sizes.c). */
+struct worker_sized {
+    float body_cm[3];                          /* the wearer's chest, waist, hip girths */
+    struct worker_size_plan plan;
+    struct worker_size_choice choice;
+    bool draped[WORKER_MAX_SIZES];             /* the drape of size i settled */
+    struct avatar_draped drape[WORKER_MAX_SIZES]; /* zeroed for sizes not draped */
+    char error[WORKER_MAX_SIZES][400];         /* why size i did not drape ("" = it did or was not tried) */
+    char output[WORKER_MAX_SIZES][256];        /* renders/<p>/<g>@<size>.png once written, else "" */
+    double seconds;                            /* the drapes' wall time together */
+};
+/* Drape the candidates of p's chart (every size when all) on the wearer (pe, its mesh body)
+   and choose (worker_size_choose). A size whose drape fails keeps its message in z->error;
+   only running out of memory fails the call. Release with worker_sized_free. */
+enum tryon_status worker_sizes_drape(const struct avatar_model *m, const struct avatar_person_est *pe,
+                                     const struct avatar_mesh *body, const struct avatar_garment_est *g,
+                                     const struct worker_pair *p, bool all, struct kern_ctx *kctx,
+                                     struct worker_sized *z);
+void worker_sized_free(struct worker_sized *z);
+/* The record's "size" object (a key and its value, into an open object): recommended,
+   verdict, position, between (when between), note, body_cm, candidates, and per size its
+   name, draped, error, verdict, fit per region (verdict; size_cm, body_cm and ease_cm for
+   a listed girth, size_cm and worn_cm for a listed length; drape, strain, gap_cm where the
+   drape judged it) and output. */
+void worker_json_sizes(struct json_w *r, const struct worker_pair *p, const struct worker_sized *z);
 
 #endif

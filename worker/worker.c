@@ -3,9 +3,12 @@
  *   person.png  -> load -> segment -> fit the body (avatar: phenotype, pose, stature by
  *                  analysis by synthesis; tape measurements) -> body mesh, skin colour
  *   garment.png -> load -> segment -> estimate type/size/looseness/landmarks -> UV atlas
- *                  texture warped from the photo by the landmarks -> garment on that body
+ *                  texture warped from the photo by the landmarks -> garment draped on that
+ *                  body (with a size chart: the candidate sizes, sizes.c; the recommended
+ *                  one is shown)
  *   studio scene (raytrace: skin and cloth BSDFs) -> path trace -> tone map -> PNG,
- *   written atomically
+ *   written atomically; on demand every size's render, the views around the body and the
+ *   turntable (views.c), AOVs, meshes
  *
  * Person and garment estimates are cached per rank: pairs arrive person-major, so a body
  * is built once per person, and a garment photo is read once per rank. A cached failure
@@ -407,8 +410,7 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
     return s;
 }
 
-/* Write an 8-bit image as PNG at OUT/<sub>/<person>/<name>; return its SHA-256 and size. */
-static enum tryon_status write_png(const char *out_dir, const char *sub, const char *person, const char *name,
+enum tryon_status worker_write_png(const char *out_dir, const char *sub, const char *person, const char *name,
                                    const struct img8 *im, char sha[65], size_t *bytes)
 {
     char rel[PATH_MAX], path[PATH_MAX];
@@ -435,15 +437,12 @@ static enum tryon_status write_png(const char *out_dir, const char *sub, const c
 /* v in [0,1] (clamped) as an 8-bit value. */
 static uint8_t unit8(float v) { return (uint8_t)lrintf(255.0f * fminf(fmaxf(v, 0.0f), 1.0f)); }
 
-/* The pair's framing: the body's bounds and the camera the render and its AOVs share. */
-struct view { float bmin[3], bmax[3]; struct rt_camera cam; };
-
 /* The fit AOV: the scene again with the garment's albedo = its strain map (worker_fit_texture)
    and the body grey, FIT_SPP samples of the camera rays' first hit; the film's albedo is the
    image (sRGB). */
 #define FIT_SPP 4
 #define FIT_TEX 512
-static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pair *p, const struct view *vw,
+static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pair *p, const struct worker_look *vw,
                                        const struct avatar_mesh *body, const struct avatar_draped *d)
 {
     struct imgf heat = {0};
@@ -468,7 +467,7 @@ static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pai
             im.px[i] = unit8(img_linear_to_srgb(ff.albedo[i]));
         char name[160];
         snprintf(name, sizeof name, "%s.fit.png", p->garment_id);
-        s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
+        s = worker_write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
         img8_free(&im);
     }
     rt_film_free(&ff);
@@ -478,7 +477,7 @@ static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pai
 /* AOVs as 8-bit PNGs: alpha (gray), depth (gray, near bright), normal (RGB = n/2+1/2),
  * albedo (sRGB), and the garment's UV atlas texture (sRGB, when it has one). */
 static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *p, const struct rt_film *f,
-                                    const struct view *vw, const struct imgf *tex, const struct avatar_mesh *body,
+                                    const struct worker_look *vw, const struct imgf *tex, const struct avatar_mesh *body,
                                     const struct avatar_draped *d)
 {
     struct img8 im;
@@ -507,7 +506,7 @@ static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *
         }
         char name[160];
         snprintf(name, sizeof name, "%s.%s.png", p->garment_id, names[a]);
-        s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
+        s = worker_write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
         img8_free(&im);
     }
     if (s == TRYON_OK && tex->w) {
@@ -515,7 +514,7 @@ static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *
             return s;
         char name[160];
         snprintf(name, sizeof name, "%s.texture.png", p->garment_id);
-        s = write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
+        s = worker_write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
         img8_free(&im);
     }
     if (s == TRYON_OK)
@@ -642,6 +641,10 @@ static void record_fit(struct json_w *r, const struct avatar_draped *d)
     json_numf(r, d->residual, 4);
     json_key(r, "mean_speed_mm_s");
     json_numf(r, 1e3 * d->mean_speed, 4);
+    if (d->mesh.nv) {
+        json_key(r, "length_cm");
+        json_numf(r, d->length_cm, 5);
+    }
     json_obj_end(r);
     if (!d->mesh.nv)
         return;
@@ -664,6 +667,39 @@ static void record_fit(struct json_w *r, const struct avatar_draped *d)
         json_obj_end(r);
     }
     json_obj_end(r);
+}
+
+/* --all-sizes: OUT/renders/<p>/<g>@<size>.png for every size that draped (the recommended
+   one is the main render's image again; the others are rendered with its look), their paths
+   into z->output. */
+static enum tryon_status write_sizes(struct worker *w, const struct worker_pair *p, const struct worker_look *look,
+                                     const struct img8 *front, struct worker_sized *z)
+{
+    for (int i = 0; i < p->n_sizes; i++) {
+        if (!z->draped[i])
+            continue;
+        struct img8 im = {0};
+        enum tryon_status s = TRYON_OK;
+        if (i != z->choice.recommended) {
+            struct worker_look l = *look;
+            l.garment = &z->drape[i].mesh;
+            struct rt_film film = {0};
+            s = worker_render_look(w, &l, 0.0f, &film);
+            if (s == TRYON_OK)
+                s = rt_film_to_rgba8(&film, 1.0f, &im);
+            rt_film_free(&film);
+        }
+        char name[160];
+        snprintf(name, sizeof name, "%s@%s.png", p->garment_id, p->sizes[i].name);
+        if (s == TRYON_OK)
+            s = worker_write_png(w->s->out_dir, "renders", p->person_id, name, i == z->choice.recommended ? front : &im,
+                                 NULL, NULL);
+        img8_free(&im);
+        if (s)
+            return s;
+        snprintf(z->output[i], sizeof z->output[i], "renders/%s/%s", p->person_id, name);
+    }
+    return TRYON_OK;
 }
 
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *r)
@@ -689,52 +725,60 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         fault = gs->fault;
     }
 
-    struct avatar_draped draped = {0};
-    const struct avatar_mesh *garment = &draped.mesh;
-    struct rt_film film = {0};
+    struct avatar_draped plain = {0};          /* the drape of a garment without a size chart */
+    const struct avatar_draped *draped = &plain;
+    struct worker_sized *sized = NULL;         /* the drapes over its chart, when it has one */
     if (!error[0]) {
         double t0 = time_now();
-        struct avatar_size size = {p->garment_size_cm[0], p->garment_size_cm[1], p->garment_size_cm[2], 0.0f};
-        enum tryon_status s = avatar_garment_drape(w->model, &ps->est.body, &ps->body, &gs->est, &size, NULL, w->kctx,
-                                                   &draped);
+        enum tryon_status s;
+        if (p->n_sizes > 0) {
+            sized = tryon_xmalloc(sizeof *sized);
+            s = worker_sizes_drape(w->model, &ps->est, &ps->body, &gs->est, p, w->s->all_sizes, w->kctx, sized);
+            int rec = sized->choice.recommended, lo = sized->plan.lo;
+            draped = &sized->drape[rec >= 0 ? rec : lo];
+            if (s == TRYON_OK && rec < 0)
+                s = tryon_fail(TRYON_ENOTSETTLED, "no candidate size draped: %s", sized->error[lo]);
+        } else {
+            const float *cm = p->garment_size_cm;
+            struct avatar_size size = {cm[0], cm[1], cm[2], cm[3]};
+            s = avatar_garment_drape(w->model, &ps->est.body, &ps->body, &gs->est, &size, NULL, w->kctx, &plain);
+        }
         t_garment = time_now() - t0;
         if (s) {
             snprintf(error, sizeof error, "garment %s on person %s: %s", p->garment_id, p->person_id, tryon_errmsg());
-            fault = s == TRYON_ENOTSETTLED ? "pair" : "drape"; /* a drape that does not settle does so anywhere */
+            /* a drape that does not settle, or a size it cannot take, fails the same anywhere */
+            fault = s == TRYON_ENOTSETTLED || s == TRYON_EINVAL ? "pair" : "drape";
         }
     }
-    struct view vw;
+    const struct avatar_mesh *garment = &draped->mesh;
+    struct worker_look look;
+    struct rt_film film = {0};
     if (!error[0]) {
         double t0 = time_now();
-        struct rt_studio studio;
-        rt_studio_default(&studio);
-        avatar_mesh_bounds(&ps->body, vw.bmin, vw.bmax);
-        rt_camera_frame(vw.bmin, vw.bmax, w->s->width, w->s->height, 0.06f, &vw.cam);
-        const struct avatar_mesh *meshes[2] = {&ps->body, garment};
-        struct rt_material mats[2];
-        rt_material_preset(RT_BSDF_SKIN, ps->skin, &mats[0]);
-        rt_material_preset(RT_BSDF_CLOTH, gs->est.color, &mats[1]);
+        look.body = &ps->body;
+        look.garment = garment;
+        avatar_mesh_bounds(&ps->body, look.bmin, look.bmax);
+        rt_camera_frame(look.bmin, look.bmax, w->s->width, w->s->height, 0.06f, &look.cam);
+        rt_material_preset(RT_BSDF_SKIN, ps->skin, &look.mats[0]);
+        rt_material_preset(RT_BSDF_CLOTH, gs->est.color, &look.mats[1]);
         if (gs->tex.w)
-            mats[1].texture = &gs->tex;
-        enum tryon_status s = worker_render_meshes(w, meshes, mats, 2, &vw.cam, &studio, vw.bmin, vw.bmax, w->s->spp,
-                                                   w->s->max_depth,
-                                                   p->seed,
-                                                   w->s->threads, &film);
+            look.mats[1].texture = &gs->tex;
+        look.seed = p->seed;
+        enum tryon_status s = worker_render_look(w, &look, 0.0f, &film);
         t_render = time_now() - t0;
         if (s) {
             snprintf(error, sizeof error, "render: %s", tryon_errmsg());
             fault = "render";
         }
     }
+    struct img8 front = {0};   /* the main render, kept for the views and the sizes' files */
     if (!error[0]) {
         double t0 = time_now();
-        struct img8 im;
-        enum tryon_status s = rt_film_to_rgba8(&film, 1.0f, &im);
+        enum tryon_status s = rt_film_to_rgba8(&film, 1.0f, &front);
         if (s == TRYON_OK) {
             char name[160];
             snprintf(name, sizeof name, "%s.png", p->garment_id);
-            s = write_png(w->s->out_dir, "renders", p->person_id, name, &im, sha, &bytes);
-            img8_free(&im);
+            s = worker_write_png(w->s->out_dir, "renders", p->person_id, name, &front, sha, &bytes);
         }
         t_encode = time_now() - t0;
         if (s) {
@@ -742,11 +786,31 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
             fault = "output";
         }
     }
+    if (!error[0] && sized && w->s->all_sizes) {
+        double t0 = time_now();
+        enum tryon_status s = write_sizes(w, p, &look, &front, sized);
+        t_extra += time_now() - t0;
+        if (s) {
+            snprintf(error, sizeof error, "size renders: %s", tryon_errmsg());
+            fault = "output";
+        }
+    }
+    char turntable[256] = "";
+    if (!error[0] && w->s->views > 0) {
+        double t0 = time_now();
+        enum tryon_status s = worker_views_write(w, p, &look, &front, w->s->views, w->s->turntable, turntable);
+        t_extra += time_now() - t0;
+        if (s) {
+            snprintf(error, sizeof error, "views: %s", tryon_errmsg());
+            fault = "output";
+        }
+    }
+    img8_free(&front);
     if (!error[0] && (w->s->write_aovs || w->s->write_meshes)) {
         double t0 = time_now();
         enum tryon_status s = TRYON_OK;
         if (w->s->write_aovs)
-            s = write_aovs(w, p, &film, &vw, &gs->tex, &ps->body, &draped);
+            s = write_aovs(w, p, &film, &look, &gs->tex, &ps->body, draped);
         if (s == TRYON_OK && w->s->write_meshes) {
             char rel[PATH_MAX], path[PATH_MAX];
             snprintf(rel, sizeof rel, "meshes/%s/%s.obj", p->person_id, p->garment_id);
@@ -758,7 +822,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
             if (s == TRYON_OK)
                 s = avatar_write_obj(path, meshes, names, 2);
         }
-        t_extra = time_now() - t0;
+        t_extra += time_now() - t0;
         if (s) {
             snprintf(error, sizeof error, "extra outputs: %s", tryon_errmsg());
             fault = "output";
@@ -823,10 +887,28 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         record_body(r, ps);
     if (gs->ok)
         record_garment(r, gs);
-    if (draped.steps)
-        record_fit(r, &draped);
+    if (draped->steps)
+        record_fit(r, draped);
+    if (sized)
+        worker_json_sizes(r, p, sized);
+    if (!error[0] && w->s->views > 0) {
+        char folder[256];
+        snprintf(folder, sizeof folder, "views/%s/%s", p->person_id, p->garment_id);
+        json_key(r, "views");
+        json_obj_begin(r);
+        json_key(r, "count");
+        json_int(r, w->s->views);
+        json_key(r, "folder");
+        json_str(r, folder);
+        json_key(r, "turntable");
+        json_str(r, turntable[0] ? turntable : NULL);
+        json_obj_end(r);
+    }
     json_obj_end(r);
-    avatar_draped_free(&draped);
+    avatar_draped_free(&plain);
+    if (sized)
+        worker_sized_free(sized);
+    free(sized);
     /* a failure that may pass on a second try (a read error) is not cached */
     if (!ps->ok && strcmp(ps->fault, "input"))
         person_clear(ps);
@@ -836,3 +918,5 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
 }
 
 struct avatar_model *worker_model(struct worker *w) { return w->model; }
+
+const struct worker_settings *worker_settings(const struct worker *w) { return w->s; }

@@ -37,10 +37,19 @@ struct worker_settings {
     struct img_limits limits;/* input image limits */
     const char *models_dir;  /* trained estimators (body_encoder / garment_encoder .safetensors);
                                 NULL or "" = the classical estimators only */
+    int views;               /* > 0: also OUT/views/<p>/<g>/<k>.png, k = 0..views-1 (worker/views.c) */
+    bool turntable;          /* with views: also OUT/views/<p>/<g>.webp, the views animated */
+    bool all_sizes;          /* a garment with a size chart: drape every size and write
+                                OUT/renders/<p>/<g>@<size>.png for each (worker/sizes.c) */
 };
 
 /* Fill width/height/spp/max_depth from a preset name; TRYON_EINVAL for an unknown one. */
 enum tryon_status worker_preset(const char *name, struct worker_settings *s);
+
+/* One row of a garment's size chart: the body girths it is cut for and its length, cm, in
+   the order of enum avatar_fit_region (chest, waist, hips, length); 0 = not listed. */
+#define WORKER_MAX_SIZES 16
+struct worker_size { const char *name; float cm[AVATAR_FIT_NREGIONS]; };
 
 /* One pair to render: ids (validated) and the catalog's inputs. */
 struct worker_pair {
@@ -48,7 +57,11 @@ struct worker_pair {
     float height_hint_cm;                   /* 0 = none */
     const char *garment_id, *garment_image;
     const char *garment_type;               /* "" = estimate */
-    float garment_size_cm[3];               /* chest, waist, hip girths it is cut for; 0 = the wearer's */
+    float garment_size_cm[AVATAR_FIT_NREGIONS]; /* chest, waist, hip girths it is cut for and its
+                                               length; 0 = the wearer's (ignored with sizes) */
+    int n_sizes;                            /* 0 = no size chart */
+    struct worker_size sizes[WORKER_MAX_SIZES];  /* the chart, smallest first (names validated as
+                                               ids, every girth growing from row to row) */
     uint64_t seed;                          /* hash_pair_seed(job seed, person, garment): every
                                                random number of the pair comes from it */
 };
@@ -66,9 +79,70 @@ void worker_estimators(const struct worker *w, char *buf, size_t n);
  * and renamed) and write its journal record into `record` (reset first): one JSON object
  * with person, garment, status ("ok"|"failed"), fault, error, output, sha256, bytes, rank,
  * inputs (person_sha256, garment_sha256: of the photo files' bytes), seconds per stage,
- * body and garment estimates. Returns TRYON_OK whenever a record was
+ * body and garment estimates, the drape and its fit; with a size chart "size"
+ * (worker_json_sizes: the recommended size, which the render shows); with views "views"
+ * {"count", "folder", "turntable" (path or null)}. Returns TRYON_OK whenever a record was
  * produced, the pair's own failure included. */
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *record);
+
+/* ---- size charts (worker/sizes.c) ----
+ * Which size of a chart to recommend to a wearer with girths body_cm (chest, waist, hip, cm;
+ * the body estimate's measurements). The rule, in two steps around the drapes:
+ *  1. worker_size_plan places the wearer in the chart by the girths it lists (length plays
+ *     no part): the nearest larger size U is the smallest whose every listed girth is at
+ *     least the wearer's; the nearest smaller is the one before it. Those one or two are the
+ *     candidates the worker drapes. Position: ABOVE when no size is that large (the largest
+ *     is the candidate); BELOW when U is the smallest and every listed girth exceeds the
+ *     wearer's by more than half a size step (the step to the next size; WORKER_SIZE_STEP_CM
+ *     for a one-size chart); ON when U's girths are within WORKER_SIZE_MATCH_CM of the
+ *     wearer's (or U is the smallest, not BELOW); BETWEEN the two candidates otherwise.
+ *  2. worker_size_choose judges each draped size per region, the chart and the cloth
+ *     together: tight when the drape finds it tight or the wearer's girth exceeds the
+ *     size's by more than half a size step (by anything ABOVE the chart); loose when the
+ *     drape finds it loose or the size's girth exceeds the wearer's by more than half a
+ *     size step; good otherwise: within half a step the cloth decides. A listed girth the
+ *     drape does not judge (a chest on trousers) takes the chart's verdict alone (tight
+ *     when the wearer's girth exceeds it at all). So a wearer nearer the larger candidate
+ *     never gets the smaller, whatever its drape says. The recommended
+ *     size is the smallest candidate that draped and is tight nowhere, else the largest
+ *     candidate that draped. Its overall verdict: tight ABOVE the chart, loose BELOW it,
+ *     otherwise tight if any region is, else loose if any is, else good. */
+#define WORKER_SIZE_STEP_CM 8.0f   /* a one-size chart's size step, cm */
+#define WORKER_SIZE_MATCH_CM 1.0f  /* a size whose girths are this close to the wearer's is "on" */
+enum worker_size_position { WORKER_SIZE_ON, WORKER_SIZE_BETWEEN, WORKER_SIZE_BELOW, WORKER_SIZE_ABOVE };
+const char *worker_size_position_name(enum worker_size_position p); /* "on", "between", "below", "above" */
+struct worker_size_plan {
+    enum worker_size_position position;
+    int lo, hi;                     /* candidates: sizes lo..hi (hi == lo or lo + 1) */
+};
+void worker_size_plan(const struct worker_size *sizes, int n, const float body_cm[3], struct worker_size_plan *out);
+struct worker_size_choice {
+    int recommended;                /* index into the chart; -1 when no candidate draped */
+    enum avatar_fit_verdict verdict;/* the recommended size's overall verdict */
+    /* per size and region (avatar_fit_region): the combined verdict; NONE for a size not draped
+       or a region neither the chart nor the drape judges */
+    enum avatar_fit_verdict region[WORKER_MAX_SIZES][AVATAR_FIT_NREGIONS];
+};
+/* drape[i]: the drape's verdicts of size i (read only where draped[i]: it settled). */
+void worker_size_choose(const struct worker_size *sizes, int n, const float body_cm[3],
+                        const struct worker_size_plan *plan, const enum avatar_fit_verdict (*drape)[AVATAR_FIT_NREGIONS],
+                        const bool *draped, struct worker_size_choice *out);
+
+/* ---- the turntable (worker/views.c) ----
+ * An animated WebP (libwebp's animation encoder) that loops forever, built frame by frame:
+ * RGBA frames (c = 4) of the begin's size, each shown frame_ms milliseconds, lossy at a fixed
+ * quality (WORKER_WEBP_QUALITY, alpha lossless), single-threaded, so the same frames give
+ * the same bytes. begin: TRYON_EUNSUPPORTED naming the package when the build has no
+ * libwebp. end hands the file's bytes to the caller (*data, malloc'd) and frees the
+ * encoder, as free does without output (NULL is fine). */
+#define WORKER_WEBP_QUALITY 85
+struct worker_webp;
+enum tryon_status worker_webp_begin(int width, int height, int frame_ms, struct worker_webp **out);
+enum tryon_status worker_webp_add(struct worker_webp *a, const struct img8 *frame);
+enum tryon_status worker_webp_end(struct worker_webp *a, uint8_t **data, size_t *len);
+void worker_webp_free(struct worker_webp *a);
+/* Whether this build can write turntables (libwebp was found at configure time). */
+bool worker_has_webp(void);
 
 /* ---- the networks' input (worker/nninput.c) ----
  * A photo as the networks see it: rgba (c = 4) and its segmentation mask (w*h, nonzero =

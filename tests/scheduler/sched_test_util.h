@@ -1,5 +1,6 @@
 /* sched_test_util.h: helpers the scheduler tests share: a scratch folder under the
- * test's working directory, writing small files and PNGs, and reading a file back. */
+ * test's working directory, writing small files and PNGs, reading a file back, and
+ * headless Chromium on a page. */
 #ifndef TRYON_TESTS_SCHED_UTIL_H
 #define TRYON_TESTS_SCHED_UTIL_H
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +80,44 @@ static inline char *util_read(const char *path, size_t *len)
     if (len)
         *len = n;
     return (char *)d;
+}
+
+/* Headless Chromium (CHROMIUM overrides the binary) on file://url (a path, maybe with a
+ * #fragment) with a private profile under scratch. screenshot NULL: the DOM after the
+ * page's scripts ran (4 s of virtual time), malloc'd; else a 1400x1800 screenshot written
+ * to that path and "" returned (static). NULL, with Chromium's log on stderr, when it
+ * cannot run. --no-sandbox: tests may run as root. */
+static inline char *util_chromium(const char *scratch, const char *url, const char *screenshot)
+{
+    const char *bin = getenv("CHROMIUM");
+    if (!bin || !*bin)
+        bin = "chromium";
+    char dom_path[PATH_MAX], mode[PATH_MAX + 64], cmd[4 * PATH_MAX];
+    snprintf(dom_path, sizeof dom_path, "%s/dom.html", scratch);
+    if (screenshot)
+        snprintf(mode, sizeof mode, "--window-size=1400,1800 --screenshot='%s'", screenshot);
+    else
+        snprintf(mode, sizeof mode, "--dump-dom");
+    snprintf(cmd, sizeof cmd,
+             "timeout 90 '%s' --headless --no-sandbox --disable-gpu --disable-dev-shm-usage "
+             "--allow-file-access-from-files --user-data-dir='%s/profile' --virtual-time-budget=4000 "
+             "%s 'file://%s' > '%s' 2> '%s/chromium.log'",
+             bin, scratch, mode, url, dom_path, scratch);
+    int rc = system(cmd);
+    size_t len = 0;
+    char *dom = screenshot ? NULL : util_read(dom_path, &len);
+    bool ok = rc == 0 && (screenshot ? fs_exists(screenshot) : dom && len > 0);
+    if (!ok) {
+        char log_path[PATH_MAX];
+        snprintf(log_path, sizeof log_path, "%s/chromium.log", scratch);
+        char *log = util_read(log_path, NULL);
+        fprintf(stderr, "chromium (%s) did not run (exit %d): %.600s\n", bin, rc, log ? log : "");
+        free(log);
+        free(dom);
+        return NULL;
+    }
+    static char empty[1];
+    return screenshot ? empty : dom;
 }
 
 /* Peak resident memory, for tests that bound what a hostile input may cost. util_peak_reset

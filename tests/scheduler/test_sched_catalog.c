@@ -1,7 +1,8 @@
 /* test_sched_catalog.c: catalog parsing and validation. Every structural error stops the
  * load with a message naming the catalog and the right line; every image problem (missing,
  * not a PNG, huge declared size, ../ escape, absolute path outside, escaping symlink) is
- * recorded on its entry while the load goes on; pairs expand person-major, de-duplicated. */
+ * recorded on its entry while the load goes on; pairs expand person-major, de-duplicated;
+ * size charts load row by row and each of their rules fails naming its line. */
 #include "check.h"
 #include "sched_test_util.h"
 #include "scheduler/scheduler.h"
@@ -326,6 +327,73 @@ static void test_garment_types(void)
     CHECK_CONTAINS(tryon_errmsg(), "old.yaml:7: unknown garment type 'long-sleeve-top'");
 }
 
+/* Size charts: a good chart loads row by row; every rule of scheduler.h fails on its line. */
+#define GHEAD "persons:\n  - id: p1\n    image: img/p.png\ngarments:\n  - id: g1\n    image: img/g.png\n"
+static void test_sizes(void)
+{
+    struct sched_catalog *c = NULL;
+    CHECK_EQ_INT(load_text("chart",
+                           GHEAD "    sizes:\n"
+                                 "      - {name: S, chest_cm: 84, waist_cm: 68}\n"
+                                 "      - {name: M, chest_cm: 92, waist_cm: 76}\n"
+                                 "      - {name: XL-2.b_c, chest_cm: 100, waist_cm: 84.5}\n"
+                                 "  - id: g2\n    image: img/g.png\n    length_cm: 70\n    hip_cm: 96\n",
+                           &c),
+                 TRYON_OK);
+    if (c) {
+        const struct sched_entry *g = &c->garments[0];
+        CHECK_EQ_INT(g->n_sizes, 3);
+        if (g->n_sizes == 3) {
+            CHECK_STR(g->sizes[0].name, "S");
+            CHECK_STR(g->sizes[2].name, "XL-2.b_c");
+            CHECK(g->sizes[1].cm[SCHED_SIZE_CHEST] == 92 && g->sizes[1].cm[SCHED_SIZE_WAIST] == 76);
+            CHECK(g->sizes[2].cm[SCHED_SIZE_WAIST] == 84.5 && g->sizes[2].cm[SCHED_SIZE_HIP] == 0 &&
+                  g->sizes[2].cm[SCHED_SIZE_LENGTH] == 0);
+            CHECK_EQ_INT(g->sizes[1].line, 9);
+        }
+        CHECK(g->size_cm[0] == 0 && g->size_cm[3] == 0);
+        CHECK(c->garments[1].n_sizes == 0 && !c->garments[1].sizes);
+        CHECK(c->garments[1].size_cm[SCHED_SIZE_LENGTH] == 70 && c->garments[1].size_cm[SCHED_SIZE_HIP] == 96);
+        sched_catalog_free(c);
+    }
+    expect_fail("sz_not_list", GHEAD "    sizes: M\n", "7: sizes must be");
+    expect_fail("sz_empty", GHEAD "    sizes: []\n", "7: sizes must list 1 to 16 sizes, not 0");
+    char big[4096];
+    int len = snprintf(big, sizeof big, GHEAD "    sizes:\n");
+    for (int k = 0; k < 17; k++)
+        len += snprintf(big + len, sizeof big - (size_t)len, "      - {name: s%d, chest_cm: %d}\n", k, 60 + k);
+    expect_fail("sz_many", big, "8: sizes must list 1 to 16 sizes, not 17");
+    expect_fail("sz_row_map", GHEAD "    sizes:\n      - S\n", "8: sizes[1] must be a map");
+    expect_fail("sz_no_name", GHEAD "    sizes:\n      - {chest_cm: 84}\n", "8: sizes[1] is missing required key 'name'");
+    expect_fail("sz_bad_name", GHEAD "    sizes:\n      - {name: S/M, chest_cm: 84}\n",
+                "8: size name 'S/M' must be 1 to 64 characters");
+    expect_fail("sz_dotdot", GHEAD "    sizes:\n      - {name: .., chest_cm: 84}\n", "8: size name '..' must be");
+    expect_fail("sz_unknown", GHEAD "    sizes:\n      - {name: S, chest_cm: 84, inseam_cm: 80}\n",
+                "8: unknown key 'inseam_cm'");
+    expect_fail("sz_no_girth", GHEAD "    sizes:\n      - {name: S, length_cm: 70}\n",
+                "8: size 'S' lists none of chest_cm, waist_cm, hip_cm");
+    expect_fail("sz_range", GHEAD "    sizes:\n      - {name: S, chest_cm: 84}\n      - {name: M, chest_cm: 400}\n",
+                "9: chest_cm must be between 40 and 300, not 400");
+    expect_fail("sz_length", GHEAD "    sizes:\n      - {name: S, chest_cm: 84, length_cm: 10}\n",
+                "8: length_cm must be between 20 and 300, not 10");
+    expect_fail("sz_text", GHEAD "    sizes:\n      - {name: S, chest_cm: big}\n", "8:");
+    expect_fail("sz_dup", GHEAD "    sizes:\n      - {name: M, chest_cm: 84}\n      - {name: M, chest_cm: 92}\n",
+                "9: duplicate size name 'M' (first on line 8)");
+    expect_fail("sz_order",
+                GHEAD "    sizes:\n      - {name: S, chest_cm: 84, waist_cm: 68}\n"
+                      "      - {name: M,\n         chest_cm: 92,\n         waist_cm: 68}\n",
+                "11: size 'M': waist_cm 68 is not above the 68 of size 'S' (list the sizes smallest first)");
+    expect_fail("sz_keys", GHEAD "    sizes:\n      - {name: S, chest_cm: 84, waist_cm: 68}\n      - {name: M, chest_cm: 92}\n",
+                "9: size 'M' lacks waist_cm but size 'S' does");
+    expect_fail("sz_keys2", GHEAD "    sizes:\n      - {name: S, chest_cm: 84}\n      - {name: M, chest_cm: 92, length_cm: 70}\n",
+                "9: size 'M' gives length_cm but size 'S' does not");
+    expect_fail("sz_both", GHEAD "    chest_cm: 90\n    sizes:\n      - {name: S, chest_cm: 84}\n",
+                "7: garment 'g1' gives both chest_cm and sizes");
+    expect_fail("sz_person", "persons:\n  - id: p1\n    image: img/p.png\n    sizes: []\n"
+                             "garments:\n  - id: g1\n    image: img/g.png\n",
+                "4: unknown key 'sizes'");
+}
+
 int main(void)
 {
     util_mkscratch(g_dir, sizeof g_dir, "catalog");
@@ -333,6 +401,7 @@ int main(void)
     test_entry_errors();
     test_pairs();
     test_garment_types();
+    test_sizes();
     util_rmtree(g_dir);
     return check_result("test_sched_catalog");
 }

@@ -64,8 +64,9 @@ int main(int argc, char **argv)
     synth_to_file(w, &c, 1, person_png, &pt);               /* ben: alpha */
     synth_to_file(w, &c, c.n_persons + 3, garment_png, &gt); /* jeans-indigo */
 
-    struct worker_pair p = {"ben", person_png, 0, "jeans-indigo", garment_png, "", {0, 0, 0},
-                            hash_pair_seed(ws.job_seed, "ben", "jeans-indigo")};
+    struct worker_pair p = {.person_id = "ben", .person_image = person_png, .garment_id = "jeans-indigo",
+                            .garment_image = garment_png, .garment_type = "",
+                            .seed = hash_pair_seed(ws.job_seed, "ben", "jeans-indigo")};
     struct json_w rec;
     json_w_init(&rec);
     CHECK_EQ_INT(worker_run_pair(w, &p, 0, &rec), TRYON_OK);
@@ -137,8 +138,9 @@ int main(int argc, char **argv)
     json_free(r);
 
     /* a missing garment photo fails its pair alone, naming the file */
-    struct worker_pair bad = {"ben", person_png, 0, "ghost", "pair-in/nothing-here.png", "", {0, 0, 0},
-                              hash_pair_seed(ws.job_seed, "ben", "ghost")};
+    struct worker_pair bad = {.person_id = "ben", .person_image = person_png, .garment_id = "ghost",
+                              .garment_image = "pair-in/nothing-here.png", .garment_type = "",
+                            .seed = hash_pair_seed(ws.job_seed, "ben", "ghost")};
     CHECK_EQ_INT(worker_run_pair(w, &bad, 0, &rec), TRYON_OK);
     CHECK_EQ_INT(json_parse(rec.buf, rec.len, "record", &r), TRYON_OK);
     CHECK_STR(json_get_str(r, "status"), "failed");
@@ -149,8 +151,9 @@ int main(int argc, char **argv)
     char text_png[300];
     snprintf(text_png, sizeof text_png, "%s.txt.png", garment_png);
     CHECK(fs_write_atomic(text_png, "not a png\n", 10) == TRYON_OK);
-    struct worker_pair txt = {"ben", person_png, 0, "text", text_png, "", {0, 0, 0},
-                              hash_pair_seed(ws.job_seed, "ben", "text")};
+    struct worker_pair txt = {.person_id = "ben", .person_image = person_png, .garment_id = "text",
+                              .garment_image = text_png, .garment_type = "",
+                              .seed = hash_pair_seed(ws.job_seed, "ben", "text")};
     CHECK_EQ_INT(worker_run_pair(w, &txt, 0, &rec), TRYON_OK);
     CHECK_EQ_INT(json_parse(rec.buf, rec.len, "record", &r), TRYON_OK);
     CHECK_STR(json_get_str(r, "status"), "failed");
