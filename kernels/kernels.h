@@ -213,7 +213,8 @@ void kern_adamw_step(struct kern_ctx *ctx, const struct kern_adamw *h, size_t n,
 
 /* ===== cloth (XPBD) =====================================================================
  * The substep operations of avatar/'s cloth drape (the loop and the collision queries stay
- * there) and the rest angles of its bending constraints, on arrays in the context's memory. Per-element math: kernels/kfn_cloth.h.
+ * there) and the rest angles of its bending constraints, on arrays in the context's
+ * memory. Per-element math: kernels/kfn_cloth.h.
  * Constraints are stored sorted by colour: constraints of one colour share no vertex, so a
  * call covers one colour, [first, first + count), and runs its constraints in parallel with
  * a result independent of the thread count. */

@@ -148,7 +148,7 @@ enum nn_mode {
     NN_MODE_TRAIN = 0,      /* gradients, all activations kept, forward(train) and forward(eval) */
     NN_MODE_INFER = 1,      /* forward(eval) only; activations share memory by lifetime */
     NN_MODE_INFER_FOLD = 2, /* as INFER, and every BN that follows a conv is folded into it
-                               whenever parameters are set (load / init / set) */
+                               whenever parameters are set (load / init) */
 };
 
 struct nn_model;

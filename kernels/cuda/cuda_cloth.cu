@@ -1,11 +1,11 @@
 /* cuda_cloth.cu: the XPBD cloth substep operations on the GPU (kern_cloth_predict ...
  * kern_cloth_velocity) and the bending rest angles (kern_cloth_bend_rest): one thread per
- * vertex, per constraint of the colour being solved, per attachment or per hinge, each calling the kfn_cloth.h function the reference loops of
- * kernels/ref/ref_cloth.c call, so both backends run the same arithmetic. Constraints of
- * one call share no vertex, so threads never write the same position: no atomics, and the
- * result does not depend on the launch geometry. The struct kern_cloth is passed to the
- * kernels by value (its arrays are device memory on this backend); every kernel runs on
- * the context's stream. */
+ * vertex, per constraint of the colour being solved, per attachment or per hinge, each
+ * calling the kfn_cloth.h function the reference loops of kernels/ref/ref_cloth.c call, so
+ * both backends run the same arithmetic. Constraints of one call share no vertex, so
+ * threads never write the same position: no atomics, and the result does not depend on the
+ * launch geometry. The struct kern_cloth is passed to the kernels by value (its arrays are
+ * device memory on this backend); every kernel runs on the context's stream. */
 #include "kernels/cuda/kcuda.cuh"
 #include "kernels/kfn_cloth.h"
 
