@@ -38,11 +38,16 @@ build: deps configure
 demo: assets build
 	@bash scripts/demo.sh "$(BUILD)" "$(DEMO_OUT)"
 
-# The quick suite, the quick two-node cluster test (test-cluster-quick), then the
-# sanitized subset (test-sanitize-quick).
+# The quick suite with the quick two-node cluster test where namespaces can be made (else one
+# line saying why: the probe exits 77; any other failure of the probe fails), TEST_JOBS tests
+# at a time, then the sanitized subset (test-sanitize-quick).
+TEST_JOBS ?= $(JOBS)
 test: test-deps assets build
-	cd $(BUILD) && ctest --output-on-failure -j 1 -LE 'long|cluster'
-	@$(MAKE) --no-print-directory test-cluster-quick
+	@why=$$(python3 tests/cluster/cluster_test.py --probe 2>&1); rc=$$?; \
+	if [ $$rc -eq 0 ]; then skip='long'; \
+	elif [ $$rc -eq 77 ]; then skip='long|cluster'; echo "make test: the two-node cluster test is skipped: $${why#SKIP: }"; \
+	else echo "$$why" >&2; exit 1; fi; \
+	cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS) -LE "$$skip"
 	@$(MAKE) --no-print-directory test-sanitize-quick
 
 # The slurm/ scripts on a two-node cluster made of network namespaces on this machine
@@ -50,23 +55,22 @@ test: test-deps assets build
 test-cluster: test-deps assets build
 	cd $(BUILD) && ctest --output-on-failure -j 1 -L cluster
 
-# The part of `make test`: the quick cluster test where namespaces can be made, else one
-# line saying why (the probe exits 77 then; any other failure of the probe fails).
-test-cluster-quick:
+# The quick cluster test alone, or the line saying why it cannot run here.
+test-cluster-quick: test-deps assets build
 	@why=$$(python3 tests/cluster/cluster_test.py --probe 2>&1); rc=$$?; \
 	if [ $$rc -eq 0 ]; then cd $(BUILD) && ctest --output-on-failure -j 1 -L cluster -LE long; \
 	elif [ $$rc -eq 77 ]; then echo "make test: the two-node cluster test is skipped: $${why#SKIP: }"; \
 	else echo "$$why" >&2; exit 1; fi
 
 test-long: assets build
-	cd $(BUILD) && ctest --output-on-failure -j 1 -L long
+	cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS) -L long
 
 # The whole quick suite under AddressSanitizer and UndefinedBehaviorSanitizer (CPU only).
 test-sanitize: assets
 	cmake -S . -B $(BUILD)-sanitize -DTRYON_SANITIZE=ON -DTRYON_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug \
 	      -DTRYON_ASSET_DIR="$(ASSET_DIR)" $(CMAKE_ARGS)
 	cmake --build $(BUILD)-sanitize -j $(JOBS)
-	cd $(BUILD)-sanitize && ctest --output-on-failure -j 1 -LE long
+	cd $(BUILD)-sanitize && ctest --output-on-failure -j $(TEST_JOBS) -LE long
 
 # The part of `make test` under ASan+UBSan: the unit tests of the code that reads untrusted
 # input (YAML, JSON, PNG, catalogs, journals, the live status and gallery, model templates and
@@ -82,7 +86,7 @@ test-sanitize-quick: assets
 	cmake -S . -B $(BUILD)-sanitize -DTRYON_SANITIZE=ON -DTRYON_CUDA=OFF -DCMAKE_BUILD_TYPE=Debug \
 	      -DTRYON_ASSET_DIR="$(ASSET_DIR)" $(CMAKE_ARGS)
 	cmake --build $(BUILD)-sanitize -j $(JOBS) --target $(SAN_TESTS)
-	cd $(BUILD)-sanitize && ctest --output-on-failure -j 1 -LE long -R '^($(subst $(space),|,$(strip $(SAN_TESTS))))$$'
+	cd $(BUILD)-sanitize && ctest --output-on-failure -j $(TEST_JOBS) -LE long -R '^($(subst $(space),|,$(strip $(SAN_TESTS))))$$'
 
 # libFuzzer over the PNG decoder, YAML tree, JSON reader, catalog loader and model template
 # loader (tests/fuzz/README.md): clang builds the harnesses in build-fuzz, each runs FUZZ_SECONDS.

@@ -5,9 +5,14 @@ usage: farm_tests.py CASE TRYON DEMO_DIR WORK_DIR
 
 Each case renders the demo catalog (configs/demo) at a tiny size and checks the outputs:
   cli          --help/info/check answers and usage errors
-  mpi          -np 3: every pair rendered, manifest/summary/contact/index consistent
-  determinism  the sha256 of every PNG is equal for -np 1, 2 and 4
+  mpi          -np 3: every pair rendered, manifest/summary/contact/index consistent; its
+               render is the reference the cases below compare bytes with (ctest's fixture
+               farm_ref: it runs first, once)
+  determinism  each garment once (a subset of the catalog: a pair's bytes do not depend on
+               the other pairs): PNG bytes equal to the reference for -np 1, 2 and 4 and for
+               one thread
   resume       SIGKILL the whole job mid-run, run again: each pair once, bytes as uninterrupted
+               (the cheap garments' 8 pairs, as deadworker)
   badinput     bad catalogs fail up front naming file:line; bad images fail alone
   preempt      SIGUSR1 to mpirun, SIGTERM to the ranks: drain, exit 75, resume equal to uninterrupted
   deadworker   SIGKILL one worker rank: the master names it and its pairs; the re-run completes
@@ -103,23 +108,60 @@ def render_hashes(out):
 CHEAP_GARMENTS = ("jeans-indigo", "shorts-sand")
 
 
-def demo_subset(demo, folder, garments=CHEAP_GARMENTS):
-    """The demo catalog with its pairs narrowed to `garments` (every person), written into
-    `folder` with copies of its images (catalog paths stay inside the catalog's folder), for
-    the tests that run whole catalogs several times (tests/slurm, tests/cluster).
+def demo_subset(demo, folder, garments=CHEAP_GARMENTS, pairs=None):
+    """The demo catalog with its pairs narrowed to `garments` (every person), or to the
+    (person, garment) list `pairs`, written into `folder` with copies of its images (catalog
+    paths stay inside the catalog's folder), for the tests that run whole catalogs several
+    times (tests/slurm, tests/cluster, determinism). A pair's bytes do not depend on the
+    other pairs of its catalog, so a subset renders what the whole catalog renders for it.
     Returns (catalog path, pairs in catalog order)."""
     shutil.rmtree(folder, ignore_errors=True)
     for sub in ("persons", "garments"):
         shutil.copytree(os.path.join(demo, sub), os.path.join(folder, sub))
     text = open(os.path.join(demo, "catalog.yaml")).read()
     check(text.count("\npairs: all\n") == 1, "the demo catalog ends with `pairs: all`")
-    pairs = [(p, g) for p, g in demo_pairs(demo) if g in garments]
-    check(len({g for _, g in pairs}) == len(garments), f"the demo catalog has the garments {garments}: {pairs}")
+    if pairs is None:
+        pairs = [(p, g) for p, g in demo_pairs(demo) if g in garments]
+        check(len({g for _, g in pairs}) == len(garments), f"the demo catalog has the garments {garments}: {pairs}")
+    check(set(pairs) <= set(demo_pairs(demo)), f"the demo catalog has the pairs {pairs}")
     listed = "pairs:\n" + "".join(f"  - {{person: {p}, garment: {g}}}\n" for p, g in pairs)
     path = os.path.join(folder, "catalog.yaml")
     with open(path, "w") as f:
         f.write(text.replace("\npairs: all\n", "\n" + listed))
     return path, pairs
+
+
+def one_per_garment(demo):
+    """Each garment of the demo once, the persons in turn: every garment type and every
+    person at a quarter of the catalog's cost."""
+    truth = json.load(open(os.path.join(demo, "truth.json")))
+    persons = [p["id"] for p in truth["persons"]]
+    return [(persons[i % len(persons)], g["id"]) for i, g in enumerate(truth["garments"])]
+
+
+def reference_folder(work):
+    """The render of the whole demo catalog at TINY under -np 3 that the `mpi` case checks
+    and leaves (the ctest fixture farm_ref) beside the other cases' work folders: the bytes
+    the cases that compare with an uninterrupted run compare with."""
+    return os.path.join(os.path.dirname(os.path.abspath(work)), "work-mpi", "np3")
+
+
+def cheap_subset(demo, work):
+    """demo_subset of the cheap garments in work/catalog, with the reference's hashes of its
+    pairs: (catalog, pairs, hashes), for the cases that kill and resume whole jobs."""
+    ref = shared_reference(work)
+    cat, pairs = demo_subset(demo, os.path.join(work, "catalog"))
+    return cat, pairs, {k: ref[k] for k in pairs}
+
+
+def shared_reference(work):
+    """reference_folder's render hashes, checked complete."""
+    ref = reference_folder(work)
+    done = os.path.join(ref, "summary.json")
+    check(os.path.exists(done), f"{ref}: no reference render (ctest runs farm_mpi first: FIXTURES_REQUIRED)")
+    hashes = render_hashes(ref)
+    check(len(hashes) == NP, f"{ref}: the reference has {len(hashes)} of {NP} pairs")
+    return hashes
 
 
 def case_cli(tryon, demo, work):
@@ -142,7 +184,7 @@ def case_cli(tryon, demo, work):
 
 
 def case_mpi(tryon, demo, work):
-    out = os.path.join(work, "np3")
+    out = reference_folder(work)
     shutil.rmtree(out, ignore_errors=True)
     p = run(mpirun(3, [tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", out] + TINY), 0)
     check(f"{NP} ok, 0 failed" in p.stdout, "summary line: " + p.stdout)
@@ -198,30 +240,29 @@ def case_mpi(tryon, demo, work):
 
 
 def case_determinism(tryon, demo, work):
-    hashes = {}
+    # -np 3 against one process is case_mpi's, on the whole catalog; here -np 1, 2 and 4 and
+    # one thread, on each garment once (a subset renders the same bytes as the catalog)
+    ref = shared_reference(work)
+    cat, pairs = demo_subset(demo, os.path.join(work, "catalog"), pairs=one_per_garment(demo))
+    want = {k: ref[k] for k in pairs}
     for n in (1, 2, 4):
         out = os.path.join(work, f"det{n}")
         shutil.rmtree(out, ignore_errors=True)
-        cmd = [tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", out] + TINY
-        run(mpirun(n, cmd), 0)
-        hashes[n] = render_hashes(out)
-        check(len(hashes[n]) == NP, f"-np {n} rendered {NP} pairs")
-    check(hashes[1] == hashes[2] == hashes[4], "PNG bytes are equal for -np 1, 2 and 4")
-    # and across thread counts within a rank
+        run(mpirun(n, [tryon, "render", cat, "--out", out] + TINY), 0)
+        check(render_hashes(out) == want, f"PNG bytes under -np {n} equal one process on the whole catalog")
     out = os.path.join(work, "det1t1")
     shutil.rmtree(out, ignore_errors=True)
-    run([tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", out, "--threads", "1"] + TINY, 0)
-    check(render_hashes(out) == hashes[1], "PNG bytes do not depend on the thread count")
+    run([tryon, "render", cat, "--out", out, "--threads", "1"] + TINY, 0)
+    check(render_hashes(out) == want, "PNG bytes do not depend on the thread count")
 
 
 def case_resume(tryon, demo, work):
-    args = ["--size", "64x96", "--spp", "4", "--quiet"]
-    ref = os.path.join(work, "resume-ref")
-    shutil.rmtree(ref, ignore_errors=True)
-    run([tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", ref] + args, 0)
+    # the cheap garments' 8 pairs: the kill lands after 3, the job is killed whole
+    args = TINY
+    cat, pairs, ref = cheap_subset(demo, work)
     out = os.path.join(work, "resume")
     shutil.rmtree(out, ignore_errors=True)
-    cmd = mpirun(3, [tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", out] + args)
+    cmd = mpirun(3, [tryon, "render", cat, "--out", out] + args)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     journal = os.path.join(out, "journal.log")
     t0 = time.time()
@@ -244,12 +285,12 @@ def case_resume(tryon, demo, work):
         check(time.time() - t0 < 30, "the killed ranks went away")
         time.sleep(0.05)
     done_before = len(open(journal).read().splitlines())
-    check(3 <= done_before < NP, f"killed mid-run ({done_before} pairs journaled)")
-    p = run(mpirun(3, [tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", out] + args), 0)
+    check(3 <= done_before < len(pairs), f"killed mid-run ({done_before} pairs journaled)")
+    p = run(mpirun(3, [tryon, "render", cat, "--out", out] + args), 0)
     recs = manifest(out)
-    check([(r["person"], r["garment"]) for r in recs] == demo_pairs(demo), "each pair once in the final manifest")
+    check([(r["person"], r["garment"]) for r in recs] == pairs, "each pair once in the final manifest")
     check(all(r["status"] == "ok" for r in recs), "all ok after resume")
-    check(render_hashes(out) == render_hashes(ref), "outputs equal an uninterrupted run")
+    check(render_hashes(out) == ref, "outputs equal an uninterrupted run")
 
 
 def rank_pids(mpirun_pid, rank):
@@ -283,28 +324,21 @@ def start_and_wait(cmd, out, lines, env=None):
     return proc
 
 
-def reference(tryon, demo, work, args):
-    ref = os.path.join(work, "ref")
-    shutil.rmtree(ref, ignore_errors=True)
-    run([tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", ref] + args, 0)
-    return render_hashes(ref)
-
-
 def journal_records(out):
     lines = open(os.path.join(out, "journal.log")).read().splitlines()
     return [json.loads(line) for line in lines]
 
 
-def check_complete(out, demo, ref):
+def check_complete(out, pairs, ref):
     recs = manifest(out)
-    check([(r["person"], r["garment"]) for r in recs] == demo_pairs(demo), "each pair once in the manifest")
+    check([(r["person"], r["garment"]) for r in recs] == pairs, "each pair once in the manifest")
     check(all(r["status"] == "ok" for r in recs), "every pair ok: " + str([r for r in recs if r["status"] != "ok"]))
     check(render_hashes(out) == ref, "outputs equal an uninterrupted run")
 
 
 def case_preempt(tryon, demo, work):
-    args = ["--size", "48x72", "--spp", "4", "--quiet"]
-    ref = reference(tryon, demo, work, args)
+    args = TINY
+    ref = shared_reference(work)
     cat = os.path.join(demo, "catalog.yaml")
     # SIGUSR1 to mpirun (Slurm's --signal=B:USR1 forwarded by the batch script): mpirun
     # passes it to every rank, the job drains and mpirun exits with the master's 75
@@ -317,7 +351,7 @@ def case_preempt(tryon, demo, work):
     check(2 <= n < NP, f"drained mid-run ({n} pairs journaled)")
     check("stopped early" in open(out + ".log").read(), "the summary says it stopped early")
     run(mpirun(3, [tryon, "render", cat, "--out", out] + args), 0)
-    check_complete(out, demo, ref)
+    check_complete(out, demo_pairs(demo), ref)
     check(len(journal_records(out)) == NP, "the journal holds each pair once")
     # SIGTERM straight to every rank (Slurm preemption signals every process of the job)
     out = os.path.join(work, "term")
@@ -328,14 +362,13 @@ def case_preempt(tryon, demo, work):
             os.kill(pid, signal.SIGTERM)
     check(proc.wait(timeout=300) == 75, f"mpirun exits 75 when the ranks get SIGTERM (got {proc.returncode})")
     run(mpirun(3, [tryon, "render", cat, "--out", out] + args), 0)
-    check_complete(out, demo, ref)
+    check_complete(out, demo_pairs(demo), ref)
     check(len(journal_records(out)) == NP, "the journal holds each pair once")
 
 
 def case_deadworker(tryon, demo, work):
-    args = ["--size", "48x72", "--spp", "4", "--quiet"]
-    ref = reference(tryon, demo, work, args)
-    cat = os.path.join(demo, "catalog.yaml")
+    args = TINY
+    cat, pairs, ref = cheap_subset(demo, work)   # 8 pairs: rank 1 is killed after 2
     out = os.path.join(work, "dead")
     shutil.rmtree(out, ignore_errors=True)
     proc = start_and_wait(mpirun(3, [tryon, "render", cat, "--out", out] + args), out, 2)
@@ -351,13 +384,13 @@ def case_deadworker(tryon, demo, work):
     p = run(mpirun(3, [tryon, "render", cat, "--out", out] + args), 0)
     held = [line for line in p.stderr.splitlines() if "previous run ended while rank 1 held" in line]
     check(held or "rank 1 holds 0" in log, "the re-run names what rank 1 held: " + p.stderr)
-    check_complete(out, demo, ref)
+    check_complete(out, pairs, ref)
     check(not os.path.exists(os.path.join(out, "inflight.log")), "a complete run removes the assignment log")
 
 
 def case_retry(tryon, demo, work):
     cat = os.path.join(demo, "catalog.yaml")
-    ref = reference(tryon, demo, work, TINY)
+    ref = shared_reference(work)
     # rank 1 fails every pair (test hook): excluded after 3 in a row, its pairs retried
     out = os.path.join(work, "failrank")
     shutil.rmtree(out, ignore_errors=True)
@@ -372,7 +405,7 @@ def case_retry(tryon, demo, work):
     check(all(r["rank"] != 1 for r in recs), "no result of rank 1 is kept")
     retried = [r for r in recs if r.get("attempts") == 2]
     check(len(retried) == 3, f"the 3 pairs rank 1 failed took a second attempt ({len(retried)})")
-    check_complete(out, demo, ref)
+    check_complete(out, demo_pairs(demo), ref)
     # with --retries 0 the pairs rank 1 failed stay failed
     out = os.path.join(work, "noretry")
     shutil.rmtree(out, ignore_errors=True)
@@ -404,7 +437,7 @@ def case_retry(tryon, demo, work):
         check(rc == 0 and f"{NP} ok" in log, f"the job ended cleanly (rc {rc}): {log}")
     else:
         check("rank 1" in log and "did not answer" in log, "the hung rank is named: " + log)
-    check_complete(out, demo, ref)
+    check_complete(out, demo_pairs(demo), ref)
 
 
 def case_diskfull(tryon, demo, work):
@@ -460,7 +493,7 @@ def case_diskfull(tryon, demo, work):
 
 def case_slices(tryon, demo, work):
     cat = os.path.join(demo, "catalog.yaml")
-    ref = reference(tryon, demo, work, TINY)
+    ref = shared_reference(work)
     out = os.path.join(work, "sliced")
     shutil.rmtree(out, ignore_errors=True)
     sizes = []
@@ -475,10 +508,13 @@ def case_slices(tryon, demo, work):
              os.path.join(work, "partial")], 1)
     check("slice 1/3 is missing" in p.stderr, "the missing slice is named: " + p.stderr)
     p = run([tryon, "merge"] + [os.path.join(out, f"part-{k}") for k in range(3)] + ["--out", out], 0)
-    check_complete(out, demo, ref)
+    check_complete(out, demo_pairs(demo), ref)
     html = open(os.path.join(out, "index.html")).read()
     check(all(f"renders/{a}/{b}.png" in html for a, b in demo_pairs(demo)), "the merged gallery shows every pair")
-    run([tryon, "merge", os.path.join(out, "part-0"), "--out", os.path.join(work, "ref")], 2)  # a render folder
+    folder = os.path.join(work, "rendered")   # a render folder (a copy: the reference stays intact)
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(reference_folder(work), folder)
+    run([tryon, "merge", os.path.join(out, "part-0"), "--out", folder], 2)
     run([tryon, "render", cat, "--out", os.path.join(work, "bad"), "--slice", "3/3"] + TINY, 2)
 
 
