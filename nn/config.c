@@ -452,6 +452,98 @@ static enum tryon_status build_discriminator(struct builder *b, const struct yml
     return add_output(b, line, "logit", x);
 }
 
+/* U-Net (Ronneberger et al. 2015) for image-to-image work (the denoiser): level l works at
+   1/2^l of the input size with levels[l] channels; each level is two 3x3 convs with bias +
+   ReLU; max-pool 2x2 between encoder levels; on the way up, nearest upsampling x2, concat
+   with the encoder's features of that level, two 3x3 convs + ReLU; a 3x3 conv with bias
+   to the output channels, no activation. The input side must divide by 2^(levels - 1). */
+static enum tryon_status build_unet(struct builder *b, const struct yml_node *root)
+{
+    const struct yml_doc *doc = b->doc;
+    static const char *const in_keys[] = {"name", "channels", "size", NULL};
+    static const char *const out_keys[] = {"name", "channels", NULL};
+    const struct yml_node *in, *out, *lv;
+    TRY(get_map(doc, root, "input", in_keys, true, &in));
+    TRY(get_map(doc, root, "output", out_keys, true, &out));
+    char iname[NN_NAME_MAX], oname[NN_NAME_MAX];
+    int ic, size, oc;
+    TRY(get_name(doc, in, "image", iname));
+    TRY(get_name(doc, out, "clean", oname));
+    TRY(get_int(doc, in, "channels", 1, 64, -1, &ic));
+    TRY(get_int(doc, in, "size", 4, 4096, -1, &size));
+    TRY(get_int(doc, out, "channels", 1, 64, -1, &oc));
+    if (!(lv = yml_get(root, "levels")))
+        return tryon_fail(TRYON_EINVAL, "%s:%d: missing key 'levels'", doc->path, root->line);
+    TRY(yml_expect(doc, lv, YML_SEQ, "levels"));
+    int nl = (int)lv->n, ch[8];
+    if (nl < 1 || nl > 8)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: levels must list 1 to 8 channel counts", doc->path, lv->line);
+    for (int l = 0; l < nl; l++) {
+        long long v;
+        TRY(yml_as_int(doc, lv->items[l], "levels", &v));
+        if (v < 1 || v > 4096)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: levels[%d] = %lld outside [1, 4096]", doc->path,
+                              lv->items[l]->line, l, v);
+        ch[l] = (int)v;
+    }
+    if (size % (1 << (nl - 1)))
+        return tryon_fail(TRYON_EINVAL, "%s:%d: input size %d does not divide by 2^%d (levels)", doc->path, in->line,
+                          size, nl - 1);
+    if (strcmp(iname, oname) == 0)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: input and output need different names", doc->path, out->line);
+    int line = root->line, x, skip[8];
+    TRYI(x, push(b, in->line, l_input(ic, size, size), "%s", iname));
+    for (int l = 0; l < nl; l++) {
+        if (l > 0)
+            TRYI(x, push(b, line, l_pool(x, NN_OP_MAXPOOL, 2, 2, 0), "enc%d.pool", l));
+        for (int k = 1; k <= 2; k++) {
+            TRYI(x, push(b, line, l_conv(x, ch[l], 3, 1, 1, true), "enc%d.conv%d", l, k));
+            TRYI(x, push(b, line, l_act(x, KERN_ACT_RELU, 0), "enc%d.relu%d", l, k));
+        }
+        skip[l] = x;
+    }
+    for (int l = nl - 2; l >= 0; l--) {
+        TRYI(x, push(b, line, (struct nn_layer){.op = NN_OP_UPSAMPLE, .in = {x}, .nin = 1, .factor = 2}, "dec%d.up",
+                     l));
+        TRYI(x, push(b, line, l_two(NN_OP_CONCAT, x, skip[l]), "dec%d.cat", l));
+        for (int k = 1; k <= 2; k++) {
+            TRYI(x, push(b, line, l_conv(x, ch[l], 3, 1, 1, true), "dec%d.conv%d", l, k));
+            TRYI(x, push(b, line, l_act(x, KERN_ACT_RELU, 0), "dec%d.relu%d", l, k));
+        }
+    }
+    TRYI(x, push(b, out->line, l_conv(x, oc, 3, 1, 1, true), "out.conv"));
+    return add_output(b, out->line, oname, x);
+}
+
+enum tryon_status nn_cfg_set_input_size(struct nn_cfg *cfg, int h, int w)
+{
+    int n_in = 0;
+    for (int i = 0; i < cfg->n_layers; i++) {
+        struct nn_layer *L = &cfg->layers[i];
+        n_in += L->op == NN_OP_INPUT;
+        if (L->op == NN_OP_LINEAR || L->op == NN_OP_TILE || L->op == NN_OP_RESHAPE || L->op == NN_OP_GAP ||
+            (L->op == NN_OP_UPSAMPLE && L->bilinear))
+            return tryon_fail(TRYON_EINVAL, "model '%s': layer '%s' depends on the input size: the model is not "
+                              "fully convolutional", cfg->name, L->name);
+    }
+    if (n_in != 1 || h < 1 || w < 1)
+        return tryon_fail(TRYON_EINVAL, "model '%s': %d inputs, size %dx%d: resizing needs one input and a positive "
+                          "size", cfg->name, n_in, h, w);
+    struct yml_doc doc = {.path = cfg->name};
+    struct builder b = {.doc = &doc, .cfg = cfg};
+    for (int i = 0; i < cfg->n_layers; i++) {
+        struct nn_layer *L = &cfg->layers[i];
+        if (L->op == NN_OP_INPUT) {
+            L->h = h, L->w = w;
+            continue;
+        }
+        enum tryon_status s = infer_shape(&b, L, 0);
+        if (s < 0)
+            return s;
+    }
+    return TRYON_OK;
+}
+
 void nn_cfg_free(struct nn_cfg *cfg)
 {
     if (!cfg)
@@ -469,7 +561,7 @@ static enum tryon_status cfg_from_doc(const struct yml_doc *doc, struct nn_cfg *
         return tryon_fail(TRYON_EINVAL, "%s:%d: a model file is a map", doc->path, root ? root->line : 1);
     static const char *const keys[] = {"name", "template", "init", "bn", "input", "stem", "stages", "width",
                                        "features", "heads", "cond", "noise", "output", "base_channels",
-                                       "min_channels", "max_channels", "image", "slope", NULL};
+                                       "min_channels", "max_channels", "image", "slope", "levels", NULL};
     enum tryon_status s = yml_check_keys(doc, root, keys);
     if (s < 0)
         return s;
@@ -529,9 +621,12 @@ static enum tryon_status cfg_from_doc(const struct yml_doc *doc, struct nn_cfg *
         s = build_generator(&b, root);
     else if (strcmp(tmpl, "dcgan_discriminator") == 0)
         s = build_discriminator(&b, root);
+    else if (strcmp(tmpl, "unet") == 0)
+        s = build_unet(&b, root);
     else
         s = tryon_fail(TRYON_EINVAL,
-                       "%s:%d: unknown template '%s' (expected resnet_encoder, dcgan_generator, dcgan_discriminator)",
+                       "%s:%d: unknown template '%s' (expected resnet_encoder, dcgan_generator, dcgan_discriminator, "
+                       "unet)",
                        doc->path, yml_get(root, "template")->line, tmpl);
     if (s < 0)
         goto fail;

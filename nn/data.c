@@ -1,7 +1,8 @@
 /* data.c: the shard dataset `tryon train` reads (written by `tryon synth` in shard mode).
  *
- * DIR/index.json names the shards of each kind ("persons", "garments"); each shard is a
- * safetensors file with "input" U8 [n, 4, S, S] (planar RGB + mask), "target" F32 [n, T]
+ * DIR/index.json names the shards of each kind ("persons", "garments", "denoise"); each shard
+ * is a safetensors file with "input" U8 [n, C, S, S] (photos: C = 4, planar RGB + mask; the
+ * denoiser's noisy render and its guides: C = 10, see worker/denoise.c), "target" F32 [n, T]
  * (columns = the kind's target names, NaN = absent) and, for kinds with classes, "label"
  * I32 [n], and optionally a per-sample image tensor named by the caller (the GAN's target:
  * garment shards' "back" U8 [n, 3, B, B], shape [3, B, B] in index.json kinds.<kind>.back).
@@ -22,14 +23,14 @@
 
 struct nn_data_split {
     int n;
-    uint8_t *input;   /* (n, 4, S, S) */
+    uint8_t *input;   /* (n, C, S, S) */
     float *target;    /* (n, T) */
     int32_t *label;   /* (n), NULL without classes */
     uint8_t *image;   /* (n, C, B, B), NULL without an image tensor */
 };
 
 struct nn_data {
-    int side, n_targets, n_classes;
+    int side, in_c, n_targets, n_classes; /* input (in_c, side, side) */
     char **targets, **classes;
     bool has_labels;
     char image[NN_NAME_MAX];  /* image tensor name, "" when none */
@@ -147,7 +148,7 @@ static enum tryon_status load_shard(struct nn_data *d, const char *dir, const st
         return tryon_failctx(s, "shard %zu of index.json", r->index);
     const struct nn_st_tensor *ti, *tt, *tl = NULL, *tim = NULL;
     int64_t n = r->count, S = d->side;
-    int64_t shp_in[4] = {n, 4, S, S}, shp_t[2] = {n, d->n_targets}, shp_l[1] = {n},
+    int64_t shp_in[4] = {n, d->in_c, S, S}, shp_t[2] = {n, d->n_targets}, shp_l[1] = {n},
             shp_im[4] = {n, d->img_c, d->img_side, d->img_side};
     s = check_tensor(f, "input", NN_U8, 4, shp_in, &ti);
     if (s == TRYON_OK)
@@ -160,7 +161,7 @@ static enum tryon_status load_shard(struct nn_data *d, const char *dir, const st
         nn_st_free(f);
         return s;
     }
-    size_t per = (size_t)4 * (size_t)S * (size_t)S;
+    size_t per = (size_t)d->in_c * (size_t)S * (size_t)S;
     memcpy(sp->input + (size_t)at * per, f->bytes + f->data_start + ti->begin, (size_t)n * per);
     if (tim) {
         size_t pim = (size_t)d->img_c * (size_t)d->img_side * (size_t)d->img_side;
@@ -188,7 +189,7 @@ static enum tryon_status load_shard(struct nn_data *d, const char *dir, const st
 
 static enum tryon_status alloc_split(struct nn_data *d, struct nn_data_split *sp, const char *path)
 {
-    size_t per = (size_t)4 * (size_t)d->side * (size_t)d->side;
+    size_t per = (size_t)d->in_c * (size_t)d->side * (size_t)d->side;
     size_t n = sp->n ? (size_t)sp->n : 1;
     sp->input = malloc(n * per);
     sp->target = malloc(n * (size_t)(d->n_targets ? d->n_targets : 1) * sizeof(float));
@@ -219,11 +220,12 @@ static enum tryon_status open_parsed(struct nn_data *d, const char *dir, const c
         return fail_idx(path, "\"hold_out\" must be true or false");
     const struct json_val *in = json_get(root, "input");
     long long c, h, w;
-    if (!in || in->type != JSON_ARR || in->n != 3 || !json_int_in(&in->items[0], 4, &c) || c != 4 ||
+    if (!in || in->type != JSON_ARR || in->n != 3 || !json_int_in(&in->items[0], 64, &c) || c < 1 ||
         !json_int_in(&in->items[1], DATA_SIDE_MAX, &h) || !json_int_in(&in->items[2], DATA_SIDE_MAX, &w) || h != w ||
         h < 4)
-        return fail_idx(path, "\"input\" must be [4, S, S] with 4 <= S <= 1024");
+        return fail_idx(path, "\"input\" must be [C, S, S] with 1 <= C <= 64 and 4 <= S <= 1024");
     d->side = (int)h;
+    d->in_c = (int)c;
     const struct json_val *kinds = json_get(root, "kinds");
     if (!kinds || kinds->type != JSON_OBJ)
         return fail_idx(path, "\"kinds\" must be an object");
@@ -368,6 +370,7 @@ enum tryon_status nn_data_open_image(const char *dir, const char *kind, int val_
 
 int nn_data_count(const struct nn_data *d, enum nn_split s) { return d->split[s].n; }
 int nn_data_side(const struct nn_data *d) { return d->side; }
+int nn_data_channels(const struct nn_data *d) { return d->in_c; }
 int nn_data_n_targets(const struct nn_data *d) { return d->n_targets; }
 int nn_data_n_classes(const struct nn_data *d) { return d->n_classes; }
 bool nn_data_has_labels(const struct nn_data *d) { return d->has_labels; }
@@ -408,13 +411,13 @@ void nn_data_fill_input(const struct nn_data *d, enum nn_split s, const int32_t 
                         float *host)
 {
     int S = d->side;
-    size_t per = (size_t)4 * (size_t)S * (size_t)S;
+    size_t per = (size_t)d->in_c * (size_t)S * (size_t)S;
     for (int i = 0; i < n; i++) {
         assert(idx[i] >= 0 && idx[i] < d->split[s].n);
         const uint8_t *src = d->split[s].input + (size_t)idx[i] * per;
         float *dst = host + (size_t)i * per;
         bool fl = flip && flip[i];
-        for (size_t row = 0; row < (size_t)4 * (size_t)S; row++)
+        for (size_t row = 0; row < (size_t)d->in_c * (size_t)S; row++)
             for (int x = 0; x < S; x++)
                 dst[row * (size_t)S + (size_t)x] = (float)src[row * (size_t)S + (size_t)(fl ? S - 1 - x : x)] / 127.5f - 1.0f;
     }

@@ -102,7 +102,7 @@ static enum tryon_status condition_features(struct gan *t)
         s = tryon_fail(TRYON_EINVAL, "%s:%d: gan.condition: model '%s' has no output 'features'", cpath,
                        gc->line_condition, ec->name);
     t->fdim = fc * fh * fw;
-    size_t per = (size_t)4 * (size_t)S * (size_t)S;
+    size_t per = (size_t)nn_data_channels(t->data) * (size_t)S * (size_t)S;
     if (s == TRYON_OK && !(in = malloc(GAN_COND_CHUNK * per * sizeof *in)))
         s = tryon_fail(TRYON_ENOMEM, "train: out of memory");
     for (int sp = 0; sp < 2 && s == TRYON_OK; sp++) {

@@ -96,6 +96,8 @@ enum tryon_status nn_st_write(const struct nn_st_writer *w, const char *path);
  *                        global average pool -> fc "features" -> linear heads
  *   dcgan_generator      concat(cond, noise) -> convT 1->4 -> convT x2 ... -> tanh image
  *   dcgan_discriminator  concat(image, tiled linear(cond)) -> strided convs -> 1 logit
+ *   unet                 image -> conv pairs down (max-pool) and up (nearest x2, concat
+ *                        with the encoder's level) -> conv to the output image (denoiser)
  */
 enum nn_op {
     NN_OP_INPUT, NN_OP_CONV, NN_OP_CONVT, NN_OP_BN, NN_OP_ACT, NN_OP_MAXPOOL, NN_OP_AVGPOOL,
@@ -142,6 +144,12 @@ struct nn_cfg {
 enum tryon_status nn_cfg_load(const char *path, struct nn_cfg **out);
 enum tryon_status nn_cfg_from_string(const char *yaml, const char *name, struct nn_cfg **out);
 void nn_cfg_free(struct nn_cfg *cfg);
+/* Give a fully convolutional model (one input; no linear, tile, reshape, global pooling or
+ * bilinear resize) another input size h x w and infer every layer's shape again: the
+ * parameters stay the same, so weights trained on small patches run on a whole tile.
+ * TRYON_EINVAL naming the layer when the model is not fully convolutional or a size does
+ * not fit (the U-Net's side must divide by 2^(levels - 1)). */
+enum tryon_status nn_cfg_set_input_size(struct nn_cfg *cfg, int h, int w);
 
 /* ===== models ===========================================================================*/
 enum nn_mode {
@@ -239,10 +247,14 @@ struct nn_comm {
 #define NN_MODEL_VERSION "1"   /* metadata "tryon_model_version" of trained weight files */
 
 /* --- training config (a YAML in configs/train/) ----------------------------------------------*/
-enum nn_loss_type { NN_LOSS_MSE, NN_LOSS_SOFTMAX_CE };
+/* mse: standardised regression targets; softmax_ce: class labels; l1_image: mean absolute
+   difference between an image output (C, B, B) and the dataset's image tensor `image`
+   (U8 [n, C, B, B] as byte / 127.5 - 1), at most one such loss. */
+enum nn_loss_type { NN_LOSS_MSE, NN_LOSS_SOFTMAX_CE, NN_LOSS_L1_IMAGE };
 struct nn_train_loss {
     char output[NN_NAME_MAX];  /* model output (head) it applies to */
     enum nn_loss_type type;
+    char image[NN_NAME_MAX];   /* l1_image: the dataset's image tensor */
     int n_targets;             /* mse: dataset target columns compared with the head's units */
     char (*targets)[NN_NAME_MAX];
     float weight;              /* factor of this loss in the total */

@@ -95,7 +95,8 @@ bool nn_data_image_shape(const struct nn_data *d, int *c, int *side, double *sid
 /* Image tensor of samples idx[0..n) of a split into host memory (n, C, B, B): byte / 127.5 - 1. */
 void nn_data_fill_image(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, float *host);
 int nn_data_count(const struct nn_data *d, enum nn_split s);   /* samples */
-int nn_data_side(const struct nn_data *d);                     /* S of input [4, S, S] */
+int nn_data_side(const struct nn_data *d);                     /* S of input [C, S, S] */
+int nn_data_channels(const struct nn_data *d);                 /* C of input [C, S, S] */
 int nn_data_n_targets(const struct nn_data *d);
 const char *nn_data_target_name(const struct nn_data *d, int j);
 int nn_data_target_index(const struct nn_data *d, const char *name); /* -1 when absent */
@@ -105,7 +106,7 @@ bool nn_data_has_labels(const struct nn_data *d);
 /* Sample i of a split: its target row (n_targets floats, NaN = absent) and class label. */
 const float *nn_data_target(const struct nn_data *d, enum nn_split s, int i);
 int32_t nn_data_label(const struct nn_data *d, enum nn_split s, int i);
-/* Network input of samples idx[0..n) of a split into host memory (n, 4, S, S):
+/* Network input of samples idx[0..n) of a split into host memory (n, C, S, S):
  * byte / 127.5 - 1; flip[i] (flip may be NULL) mirrors sample i horizontally. */
 void nn_data_fill_input(const struct nn_data *d, enum nn_split s, const int32_t *idx, int n, const bool *flip,
                         float *host);

@@ -129,7 +129,7 @@ static enum tryon_status cfg_path(const struct yml_doc *doc, const struct yml_no
 static enum tryon_status parse_loss(const struct yml_doc *doc, const struct yml_node *n, int i,
                                     struct nn_train_loss *L)
 {
-    static const char *const keys[] = {"output", "type", "targets", "weight", NULL};
+    static const char *const keys[] = {"output", "type", "targets", "weight", "image", NULL};
     char what[64];
     snprintf(what, sizeof what, "losses[%d]", i);
     enum tryon_status s = yml_expect(doc, n, YML_MAP, what);
@@ -140,7 +140,7 @@ static enum tryon_status parse_loss(const struct yml_doc *doc, const struct yml_
     L->line = n->line;
     L->weight = 1.0f;
     const struct yml_node *o = yml_get(n, "output"), *t = yml_get(n, "type"), *tg = yml_get(n, "targets"),
-                          *w = yml_get(n, "weight");
+                          *w = yml_get(n, "weight"), *im = yml_get(n, "image");
     const char *v;
     if (!o || !t)
         return tryon_fail(TRYON_EINVAL, "%s:%d: %s needs 'output' and 'type'", doc->path, n->line, what);
@@ -155,9 +155,13 @@ static enum tryon_status parse_loss(const struct yml_doc *doc, const struct yml_
         L->type = NN_LOSS_MSE;
     else if (strcmp(v, "softmax_ce") == 0)
         L->type = NN_LOSS_SOFTMAX_CE;
+    else if (strcmp(v, "l1_image") == 0)
+        L->type = NN_LOSS_L1_IMAGE;
     else
-        return tryon_fail(TRYON_EINVAL, "%s:%d: loss type '%s' is unknown (expected mse or softmax_ce)", doc->path,
-                          t->line, v);
+        return tryon_fail(TRYON_EINVAL, "%s:%d: loss type '%s' is unknown (expected mse, softmax_ce or l1_image)",
+                          doc->path, t->line, v);
+    if (im && L->type != NN_LOSS_L1_IMAGE)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: only an l1_image loss takes 'image'", doc->path, im->line);
     if (w) {
         double d;
         if ((s = cfg_dbl(doc, w, "weight", 0, 1e6, &d)) < 0)
@@ -168,6 +172,17 @@ static enum tryon_status parse_loss(const struct yml_doc *doc, const struct yml_
         if (tg)
             return tryon_fail(TRYON_EINVAL, "%s:%d: a softmax_ce loss compares with the dataset's labels and takes no "
                               "targets", doc->path, tg->line);
+        return TRYON_OK;
+    }
+    if (L->type == NN_LOSS_L1_IMAGE) {
+        if (tg || !im)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: an l1_image loss compares with the dataset's image tensor: it "
+                              "needs 'image' and takes no targets", doc->path, (tg ? tg : n)->line);
+        if ((s = yml_as_str(doc, im, "image", &v)) < 0)
+            return s;
+        if (!valid_name(v))
+            return tryon_fail(TRYON_EINVAL, "%s:%d: image '%s' is not a valid name", doc->path, im->line, v);
+        snprintf(L->image, sizeof L->image, "%s", v);
         return TRYON_OK;
     }
     if (!tg)
@@ -360,10 +375,17 @@ static enum tryon_status parse_cfg(const struct yml_doc *doc, const char *base, 
     for (int i = 0; i < n->n; i++) {
         if ((s = parse_loss(doc, n->items[i], i, &c->losses[i])) < 0)
             return s;
-        for (int j = 0; j < i; j++)
+        for (int j = 0; j < i; j++) {
             if (strcmp(c->losses[j].output, c->losses[i].output) == 0)
                 return tryon_fail(TRYON_EINVAL, "%s:%d: output '%s' already has a loss (line %d)", doc->path,
                                   c->losses[i].line, c->losses[i].output, c->losses[j].line);
+            if (c->losses[i].type == NN_LOSS_L1_IMAGE && c->losses[j].type == NN_LOSS_L1_IMAGE)
+                return tryon_fail(TRYON_EINVAL, "%s:%d: a second l1_image loss (the first is at line %d): the dataset "
+                                  "holds one image tensor", doc->path, c->losses[i].line, c->losses[j].line);
+        }
+        if (c->losses[i].type == NN_LOSS_L1_IMAGE && c->flip)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: flip would mirror the input but not the l1_image target: set "
+                              "flip: false", doc->path, c->losses[i].line);
     }
     return TRYON_OK;
 }
@@ -418,6 +440,7 @@ struct loss_rt {
     int *cols;            /* mse: dataset column of each unit */
     double *mean, *std;   /* mse: standardisation of each unit */
     float *out_host, *grad_host; /* (b, units) */
+    float *tgt_host;      /* l1_image: (b, units) the target images */
 };
 
 struct trainer {
@@ -430,9 +453,9 @@ struct trainer {
     struct nn_dp *dp;
     struct nn_data *data;
     char input_name[NN_NAME_MAX];
-    int side, b;          /* input side, per-rank batch */
+    int side, in_c, b;    /* input (in_c, side, side), per-rank batch */
     struct loss_rt *loss;
-    float *in_host;       /* (b, 4, S, S) */
+    float *in_host;       /* (b, in_c, S, S) */
     struct nn_tr_batches bt; /* the batch order; bt.idx = this step's slice */
     bool *flip;           /* (b) */
     char hash[65];        /* config hash */
@@ -526,9 +549,9 @@ static enum tryon_status check_model_input(struct trainer *t)
         return tryon_fail(TRYON_EINVAL, "%s:%d: model '%s' has %d inputs; training takes a one-input model",
                           c->path, c->line_model, mc->name, n_in);
     const struct nn_layer *l = &mc->layers[li];
-    if (l->c != 4 || l->h != t->side || l->w != t->side)
-        return tryon_fail(TRYON_EINVAL, "%s:%d: model '%s' takes input %dx%dx%d, the dataset holds 4x%dx%d", c->path,
-                          c->line_model, mc->name, l->c, l->h, l->w, t->side, t->side);
+    if (l->c != t->in_c || l->h != t->side || l->w != t->side)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: model '%s' takes input %dx%dx%d, the dataset holds %dx%dx%d", c->path,
+                          c->line_model, mc->name, l->c, l->h, l->w, t->in_c, t->side, t->side);
     snprintf(t->input_name, sizeof t->input_name, "%s", l->name);
     return TRYON_OK;
 }
@@ -580,7 +603,17 @@ static enum tryon_status setup_losses(struct trainer *t)
                               t->mcfg->name, L->output, have);
         }
         r->units = oc * oh * ow;
-        if (L->type == NN_LOSS_MSE) {
+        int ic, iside;
+        if (L->type == NN_LOSS_L1_IMAGE) {
+            nn_data_image_shape(t->data, &ic, &iside, NULL);
+            if (oc != ic || oh != iside || ow != iside)
+                return tryon_fail(TRYON_EINVAL, "%s:%d: output '%s' of model '%s' is %dx%dx%d, the dataset's '%s' is "
+                                  "%dx%dx%d", c->path, L->line, L->output, t->mcfg->name, oc, oh, ow, L->image, ic,
+                                  iside, iside);
+            r->tgt_host = malloc((size_t)t->b * (size_t)r->units * sizeof(float));
+            if (!r->tgt_host)
+                return tryon_fail(TRYON_ENOMEM, "train: out of memory");
+        } else if (L->type == NN_LOSS_MSE) {
             if (r->units != L->n_targets)
                 return tryon_fail(TRYON_EINVAL, "%s:%d: output '%s' of model '%s' has %d units, the loss lists %d "
                                   "targets", c->path, L->line, L->output, t->mcfg->name, r->units, L->n_targets);
@@ -655,6 +688,8 @@ static enum tryon_status config_hash(struct trainer *t)
         json_str(&w, L->output), json_int(&w, L->type), json_num(&w, L->weight);
         for (int k = 0; k < L->n_targets; k++)
             json_str(&w, L->targets[k]);
+        if (L->type == NN_LOSS_L1_IMAGE)
+            json_str(&w, L->image);
         json_arr_end(&w);
     }
     json_arr_end(&w);
@@ -673,6 +708,18 @@ static double loss_eval(const struct trainer *t, struct loss_rt *r, enum nn_spli
 {
     int U = r->units;
     double sum = 0;
+    if (r->L->type == NN_LOSS_L1_IMAGE) {
+        size_t k = (size_t)n * (size_t)U;
+        nn_data_fill_image(t->data, sp, idx, n, r->tgt_host);
+        for (size_t i = 0; i < k; i++) {
+            double d = (double)r->out_host[i] - (double)r->tgt_host[i];
+            sum += fabs(d);
+            if (grad)
+                r->grad_host[i] = (float)(r->L->weight * (d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0) / (double)k);
+        }
+        *count = (double)k;
+        return sum;
+    }
     if (r->L->type == NN_LOSS_MSE) {
         long k = 0;
         for (int i = 0; i < n; i++) {
@@ -750,7 +797,7 @@ static void validate(struct trainer *t)
         for (int i = 0; i < k; i++)
             idx[i] = at + i;
         nn_data_fill_input(t->data, NN_SPLIT_VAL, idx, k, NULL, t->in_host);
-        kern_upload(t->ctx, nn_model_input(t->m, t->input_name), t->in_host, (size_t)k * 4 * t->side * t->side);
+        kern_upload(t->ctx, nn_model_input(t->m, t->input_name), t->in_host, (size_t)k * t->in_c * t->side * t->side);
         nn_model_forward(t->m, k, false);
         for (int l = 0; l < c->n_losses; l++) {
             struct loss_rt *r = &t->loss[l];
@@ -1104,7 +1151,7 @@ static enum tryon_status write_final(struct trainer *t)
     }
     int no = 0;
     char input[64], steps[32], seed[32];
-    snprintf(input, sizeof input, "4x%dx%d", t->side, t->side);
+    snprintf(input, sizeof input, "%dx%dx%d", t->in_c, t->side, t->side);
     snprintf(steps, sizeof steps, "%d", c->steps);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     /* the model description travels with the weights: a weight file is self-contained */
@@ -1125,8 +1172,11 @@ static enum tryon_status write_final(struct trainer *t)
         struct json_w w;
         json_w_init(&w);
         json_obj_begin(&w);
-        json_key(&w, "type"), json_str(&w, r->L->type == NN_LOSS_MSE ? "mse" : "softmax_ce");
-        if (r->L->type == NN_LOSS_MSE) {
+        static const char *const type_names[] = {"mse", "softmax_ce", "l1_image"};
+        json_key(&w, "type"), json_str(&w, type_names[r->L->type]);
+        if (r->L->type == NN_LOSS_L1_IMAGE) {
+            json_key(&w, "image"), json_str(&w, r->L->image);
+        } else if (r->L->type == NN_LOSS_MSE) {
             json_key(&w, "targets"), json_arr_begin(&w);
             for (int u = 0; u < r->units; u++)
                 json_str(&w, r->L->targets[u]);
@@ -1201,6 +1251,7 @@ static void trainer_free(struct trainer *t)
             free(t->loss[i].std);
             free(t->loss[i].out_host);
             free(t->loss[i].grad_host);
+            free(t->loss[i].tgt_host);
         }
     free(t->loss);
     free(t->in_host);
@@ -1227,9 +1278,14 @@ static enum tryon_status setup(struct trainer *t)
     enum tryon_status s = nn_cfg_load(c->model_path, &t->mcfg);
     if (s < 0)
         return tryon_failctx(s, "%s:%d: model", c->path, c->line_model);
-    if ((s = nn_data_open(c->data_dir, c->kind, c->val_shards, &t->data)) < 0)
+    const char *image = NULL;   /* the l1_image loss's tensor, loaded with the data */
+    for (int i = 0; i < c->n_losses; i++)
+        if (c->losses[i].type == NN_LOSS_L1_IMAGE)
+            image = c->losses[i].image;
+    if ((s = nn_data_open_image(c->data_dir, c->kind, c->val_shards, image, &t->data)) < 0)
         return tryon_failctx(s, "%s", c->path);
     t->side = nn_data_side(t->data);
+    t->in_c = nn_data_channels(t->data);
     int n_train = nn_data_count(t->data, NN_SPLIT_TRAIN);
     if (c->batch > n_train)
         return tryon_fail(TRYON_EINVAL, "%s:%d: batch %d is larger than the %d training samples", c->path,
@@ -1243,7 +1299,7 @@ static enum tryon_status setup(struct trainer *t)
         return s;
     if ((s = setup_losses(t)) < 0 || (s = config_hash(t)) < 0)
         return s;
-    size_t per = (size_t)4 * (size_t)t->side * (size_t)t->side;
+    size_t per = (size_t)t->in_c * (size_t)t->side * (size_t)t->side;
     t->in_host = malloc((size_t)t->b * per * sizeof(float));
     t->flip = calloc((size_t)t->b, sizeof *t->flip);
     t->step_losses = calloc((size_t)c->n_losses + 2, sizeof(double));
@@ -1263,7 +1319,7 @@ static enum tryon_status train_step(struct trainer *t, int step, bool stop_local
     const struct nn_train_cfg *c = t->cfg;
     next_batch(t);
     nn_data_fill_input(t->data, NN_SPLIT_TRAIN, t->bt.idx, t->b, c->flip ? t->flip : NULL, t->in_host);
-    kern_upload(t->ctx, nn_model_input(t->m, t->input_name), t->in_host, (size_t)t->b * 4 * t->side * t->side);
+    kern_upload(t->ctx, nn_model_input(t->m, t->input_name), t->in_host, (size_t)t->b * t->in_c * t->side * t->side);
     nn_model_zero_grad(t->m);
     nn_model_forward(t->m, t->b, true);
     int nl = c->n_losses;

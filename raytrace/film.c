@@ -23,6 +23,17 @@ float rt_tonemap(float x)
     return RT_KNEE + s * t / (t + s);
 }
 
+float rt_tonemap_inverse(float y)
+{
+    if (!(y > 0.0f))
+        return 0.0f;
+    if (y <= RT_KNEE)
+        return y;
+    const float s = 1.0f - RT_KNEE, top = 1.0f - 0x1p-20f;
+    float u = (y < top ? y : top) - RT_KNEE;   /* u = s t / (t + s)  =>  t = s u / (s - u) */
+    return RT_KNEE + s * u / (s - u);
+}
+
 static uint8_t to8(float v)
 {
     float s = img_linear_to_srgb(fminf(fmaxf(v, 0.0f), 1.0f)) * 255.0f + 0.5f;

@@ -25,7 +25,8 @@
  * Sampling: per pixel, sample k of the pixel's spp draws its film position, and for the
  * first 2 vertices its light and BSDF numbers, from 2-D Sobol points (0,2)-sequence
  * shuffled and Owen-scrambled per pixel and per dimension pair (Burley 2020, "Practical
- * hash-based Owen scrambling"); later bounces and Russian roulette use a per-pixel xoshiro.
+ * hash-based Owen scrambling"); later bounces and Russian roulette use a xoshiro seeded
+ * by (pixel, sample).
  * Determinism: every random number depends only on (settings.seed, pixel, sample), and
  * each pixel sums its samples in order, so the film is bit-identical for any thread count
  * or tile order.
@@ -194,14 +195,32 @@ bool rt_camera_project(const struct rt_camera *cam, const float p[3], float *px,
    the filter, and a pixel is the plain mean of its samples). */
 enum rt_filter { RT_FILTER_BOX = 0,            /* the pixel's own square */
                  RT_FILTER_BLACKMAN_HARRIS = 1 /* separable, radius 1.5 px */ };
-struct rt_settings { int spp;        /* samples per pixel, >= 1 */
+/* A window of the camera's image: the film is its w x h pixels, film pixel (i, j) being
+   image pixel (x + i, y + j), with that pixel's samples (so a crop equals the same region of
+   the whole render). w = 0: the whole image. */
+struct rt_crop { int x, y, w, h; };
+struct rt_settings { int spp;        /* samples per pixel, >= 1 (adaptive: at most) */
                      int max_depth;  /* max surface hits per path, >= 1 (1 = direct light only) */
                      uint64_t seed;  /* e.g. the pair seed */
                      int threads;    /* render threads; 0 = the device's count */
-                     enum rt_filter filter; /* 0 = box */ };
+                     enum rt_filter filter; /* 0 = box */
+                     float noise_threshold; /* > 0: adaptive sampling (below); 0 = every pixel spp */
+                     int min_spp;    /* adaptive: samples every pixel gets first (0 = RT_MIN_SPP) */
+                     struct rt_crop crop; /* {0} = the whole image */ };
+/* Adaptive sampling. Pixels are sampled in passes: every pixel gets min(min_spp, spp)
+   samples, then each pass doubles the count of the pixels still active, up to spp. After a
+   pass a pixel's error is the standard error of its mean, per channel, carried through the
+   display curve (rt_tonemap at exposure 1, then sRGB, 0..1): (D(m + se) - D(m - se)) / 2 for
+   mean m and se = sqrt(var / n), the largest of the three channels. A pixel stays active while
+   the largest error over its 3x3 neighbourhood exceeds noise_threshold (the neighbourhood
+   keeps a pixel whose few samples all missed a rare bright path from stopping alone).
+   Sample k of a pixel is the same whatever the pass it falls in, so a pixel that stopped at
+   n samples is (up to float rounding of the running mean) that pixel rendered with spp = n;
+   film.spp says n for every pixel. */
+#define RT_MIN_SPP 16
 /* Counters of one render (deterministic except seconds). */
 struct rt_stats {
-    uint64_t camera_rays;  /* rtcIntersect1 calls for primary rays (= w*h*spp) */
+    uint64_t camera_rays;  /* rtcIntersect1 calls for primary rays (= the sum of film.spp) */
     uint64_t bounce_rays;  /* rtcIntersect1 calls for indirect rays */
     uint64_t shadow_rays;  /* rtcOccluded1 calls */
     double seconds;        /* wall time of the tracing loop */
@@ -218,13 +237,15 @@ struct rt_film {
     struct rt_stats stats;
     int32_t *object; /* (h, w) object id (rt_scene_add_mesh's return) of the first camera
                         sample's first hit; -1 for a miss or a light */
+    int32_t *spp;    /* (h, w) samples taken in each pixel (settings.spp unless adaptive) */
 };
 /* Render; allocates out's buffers (one allocation, freed by rt_film_free). Opens its own
    OpenMP parallel region of settings.threads threads; called from inside another
    parallel region it runs on the calling thread alone (OpenMP nesting is off by
    default), with the same result. TRYON_EINVAL for a bad camera or settings (sizes <= 0
    or above 16384 or 2^26 pixels, spp < 1, max_depth < 1, threads < 0, a degenerate
-   view, an unknown filter), TRYON_ENOMEM. The scene must be committed (assert). */
+   view, an unknown filter, a negative or non-finite noise threshold, min_spp < 0, a crop
+   not inside the image), TRYON_ENOMEM. The scene must be committed (assert). */
 enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
                             struct rt_film *out);
 void rt_film_free(struct rt_film *f);
@@ -248,6 +269,9 @@ enum tryon_status rt_trace_probe(const struct rt_scene *s, const struct rt_camer
    0.8, 10 -> 0.98: highlights roll off instead of clipping). Increasing; NaN and
    negatives give 0. */
 float rt_tonemap(float x);
+/* Its inverse on [0, 1): the radiance that rt_tonemap maps to y (y <= 0 gives 0; y >= 1,
+   which no radiance reaches, gives the radiance of 1 - 2^-20). */
+float rt_tonemap_inverse(float y);
 /* ACES-like filmic curve: Narkowicz's fit of the ACES RRT+ODT,
    y = x (2.51 x + 0.03) / (x (2.43 x + 0.59) + 0.14) applied to 0.6 x (so 0.18 maps to
    about 0.14, a toe darkens the shadows a little and the shoulder reaches 1 near x = 18);

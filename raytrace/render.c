@@ -1,9 +1,12 @@
 /* render.c: the path-tracing integrator, its sampler and the film's AOVs.
  *
- * The image is cut into 16x16 tiles handed to OpenMP threads with dynamic scheduling.
- * Each pixel owns one xoshiro RNG and 13 scramble seeds, all from hash(settings.seed,
- * pixel index), and draws its spp samples in order, so the film does not depend on
- * thread count or tile order.
+ * The image (or the settings' crop of it) is cut into 16x16 tiles handed to OpenMP threads
+ * with dynamic scheduling, in one pass (spp samples a pixel) or, with adaptive sampling, in
+ * passes of doubling sample counts over the pixels still active (raytrace.h). Each pixel
+ * owns 13 scramble seeds from hash(settings.seed, image pixel index), and each of its
+ * samples a xoshiro RNG seeded by (pixel, sample index); a pass merges its samples' double
+ * sums into the film's running means, so the film does not depend on thread count or tile
+ * order, and sample k of a pixel is the same in whatever pass it is taken.
  * Sampler: sample k uses, for dimension pair d, the k-th point of the 2-D Sobol
  * (0,2)-sequence with its index shuffled and its coordinates Owen-scrambled by seeds of
  * (pixel, d) (Burley 2020: nested uniform scrambling via the Laine-Karras hash on reversed
@@ -676,6 +679,80 @@ static void path(const struct rt_pctx *pc, const struct rt_smp *sm, float fx, fl
     }
 }
 
+/* What samples k0..k1-1 of one pixel add up to (double sums, in sample order). */
+struct rt_px_sum {
+    double rgb[3], sq[3]; /* sum of L and of L^2 per channel */
+    struct rt_aov_acc aov;
+};
+
+/* Samples k0..k1-1 of image pixel (x, y); *obj gets sample 0's first hit when k0 == 0. */
+static void pixel_samples(const struct rt_pctx *pc, uint64_t seed_h, int x, int y, int k0, int k1,
+                          struct rt_px_sum *sum, int32_t *obj)
+{
+    const struct rt_settings *set = pc->set;
+    uint64_t ps = seed_h ^ hash_mix64((uint64_t)y * (uint64_t)pc->cb->w + (uint64_t)x);
+    uint32_t seeds[3 * RT_PAIRS];
+    for (int d = 0; d < 3 * RT_PAIRS; d++)
+        seeds[d] = (uint32_t)(hash_mix64(ps + 0x9e3779b97f4a7c15ull * (uint64_t)(d + 1)) >> 32);
+    struct rng rng;
+    struct rt_smp sm = { .seeds = seeds, .rng = &rng };
+    memset(sum, 0, sizeof *sum);
+    for (int k = k0; k < k1; k++) {
+        float jx, jy, fx, fy;
+        rng_seed(&rng, ps ^ hash_mix64(0xd1b54a32d192ed03ull * (uint64_t)(k + 1)));
+        sm.k = (uint32_t)k;
+        smp2(&sm, 0, &jx, &jy);
+        if (set->filter == RT_FILTER_BLACKMAN_HARRIS) {
+            fx = (float)x + 0.5f + bh_offset(jx);
+            fy = (float)y + 0.5f + bh_offset(jy);
+        } else {
+            fx = (float)x + jx;
+            fy = (float)y + jy;
+        }
+        float L[3];
+        path(pc, &sm, fx, fy, L, &sum->aov, k == 0 ? obj : NULL);
+        for (int c = 0; c < 3; c++) {
+            sum->rgb[c] += L[c];
+            sum->sq[c] += (double)L[c] * L[c];
+        }
+    }
+}
+
+/* The display curve the adaptive error is measured through: rt_tonemap then sRGB, 0..1. */
+static double display(double x)
+{
+    return img_linear_to_srgb(rt_tonemap((float)x));
+}
+
+/* Merge a pixel's sums of samples n..n+m-1 into its film means (n samples so far; depth is
+   merged by the caller, which counts the samples that hit) and, in adaptive mode, into its
+   per-channel sums of squared deviations m2 (Chan et al.'s pairwise update); returns the
+   pixel's display-space error (0 without m2). */
+static float merge_pixel(struct rt_film *f, float *m2, size_t i, int n, int m, const struct rt_px_sum *b)
+{
+    double nt = n + m, inv = 1.0 / nt, err = 0.0;
+    for (int c = 0; c < 3; c++) {
+        double mean_b = b->rgb[c] / m, mean_a = f->rgb[i * 3 + c];
+        double mean = n ? (mean_a * n + b->rgb[c]) * inv : b->rgb[c] * inv;
+        if (m2) {
+            double m2_b = fmax(b->sq[c] - b->rgb[c] * mean_b, 0.0), d = mean_b - mean_a;
+            double q = n ? m2[i * 3 + c] + m2_b + d * d * n * m * inv : m2_b;
+            m2[i * 3 + c] = (float)q;
+            if (nt > 1) {
+                double se = sqrt(q / (nt - 1) * inv);
+                err = fmax(err, 0.5 * (display(mean + se) - display(fmax(mean - se, 0.0))));
+            }
+        }
+        f->rgb[i * 3 + c] = (float)mean;
+        f->normal[i * 3 + c] = (float)(n ? (f->normal[i * 3 + c] * (double)n + b->aov.normal[c]) * inv
+                                         : b->aov.normal[c] * inv);
+        f->albedo[i * 3 + c] = (float)(n ? (f->albedo[i * 3 + c] * (double)n + b->aov.albedo[c]) * inv
+                                         : b->aov.albedo[c] * inv);
+    }
+    f->alpha[i] = (float)(n ? (f->alpha[i] * (double)n + b->aov.alpha) * inv : b->aov.alpha * inv);
+    return (float)err;
+}
+
 enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *cam, const struct rt_settings *set,
                             struct rt_film *out)
 {
@@ -691,15 +768,34 @@ enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *ca
         return tryon_fail(TRYON_EINVAL, "raytrace/render.c: degenerate camera (eye on target, up along the "
                           "view, or vfov %g outside (0,179))", (double)cam->vfov_deg);
     if (set->spp < 1 || set->max_depth < 1 || set->threads < 0 ||
-        (set->filter != RT_FILTER_BOX && set->filter != RT_FILTER_BLACKMAN_HARRIS))
-        return tryon_fail(TRYON_EINVAL, "raytrace/render.c: bad settings spp=%d max_depth=%d threads=%d filter=%d",
-                          set->spp, set->max_depth, set->threads, (int)set->filter);
+        (set->filter != RT_FILTER_BOX && set->filter != RT_FILTER_BLACKMAN_HARRIS) ||
+        !(set->noise_threshold >= 0.0f && isfinite(set->noise_threshold)) || set->min_spp < 0)
+        return tryon_fail(TRYON_EINVAL, "raytrace/render.c: bad settings spp=%d max_depth=%d threads=%d filter=%d "
+                          "noise_threshold=%g min_spp=%d", set->spp, set->max_depth, set->threads, (int)set->filter,
+                          (double)set->noise_threshold, set->min_spp);
+    struct rt_crop crop = set->crop;
+    if (crop.w == 0)
+        crop = (struct rt_crop){ 0, 0, cam->width, cam->height };
+    if (crop.x < 0 || crop.y < 0 || crop.w < 1 || crop.h < 1 || crop.x > cam->width - crop.w ||
+        crop.y > cam->height - crop.h)
+        return tryon_fail(TRYON_EINVAL, "raytrace/render.c: crop %dx%d at (%d,%d) is not inside the %dx%d image",
+                          crop.w, crop.h, crop.x, crop.y, cam->width, cam->height);
 
-    int w = cam->width, h = cam->height;
+    int w = crop.w, h = crop.h;
     size_t np = (size_t)w * h;
-    float *buf = malloc(np * 12 * sizeof(float)); /* 11 float channels + the int32 object id */
+    /* 11 float channels + the int32 object id and sample count */
+    float *buf = calloc(np * 13, sizeof(float));
     if (!buf)
         return tryon_fail(TRYON_ENOMEM, "raytrace/render.c: out of memory for a %dx%d film", w, h);
+    bool adaptive = set->noise_threshold > 0.0f;
+    float *m2 = NULL, *err = NULL;   /* adaptive: (h, w, 3) squared deviations, (h, w) errors */
+    uint8_t *active = NULL;          /* adaptive: (h, w) 1 = sample this pixel in the next pass */
+    if (adaptive && !(m2 = malloc(np * 4 * sizeof(float)), active = malloc(np), m2 && active)) {
+        free(buf), free(m2), free(active);
+        return tryon_fail(TRYON_ENOMEM, "raytrace/render.c: out of memory for a %dx%d film", w, h);
+    }
+    if (adaptive)
+        err = m2 + np * 3;
     out->w = w;
     out->h = h;
     out->rgb = buf;
@@ -708,69 +804,88 @@ enum tryon_status rt_render(const struct rt_scene *s, const struct rt_camera *ca
     out->normal = buf + np * 5;
     out->albedo = buf + np * 8;
     out->object = (int32_t *)(buf + np * 11);
+    out->spp = (int32_t *)(buf + np * 12);
     if (set->filter == RT_FILTER_BLACKMAN_HARRIS)
         pthread_once(&bh_once, bh_init);
     pthread_once(&sobol_once, sobol_init);
     int ntx = (w + RT_TILE - 1) / RT_TILE, nty = (h + RT_TILE - 1) / RT_TILE;
     int nthreads = set->threads > 0 ? set->threads : s->dev->threads;
     struct rt_pctx pc0 = { .scene = s->scene, .s = s, .set = set, .cb = &cb,
-                           .spread = 2.0f * cb.tan_y / (float)h };
+                           .spread = 2.0f * cb.tan_y / (float)cam->height };
     uint64_t seed_h = hash_mix64(set->seed);
     uint64_t n_cam = 0, n_bounce = 0, n_shadow = 0;
     double t0 = time_now();
 
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(+ : n_cam, n_bounce, n_shadow)
-    for (int tile = 0; tile < ntx * nty; tile++) {
-        struct RTCIntersectContext ctx;
-        rtcInitIntersectContext(&ctx);
-        struct rt_counts cnt = { 0, 0, 0 };
-        struct rt_pctx pc = pc0;
-        pc.ctx = &ctx;
-        pc.cnt = &cnt;
-        int x0 = (tile % ntx) * RT_TILE, y0 = (tile / ntx) * RT_TILE;
-        int x1 = x0 + RT_TILE < w ? x0 + RT_TILE : w, y1 = y0 + RT_TILE < h ? y0 + RT_TILE : h;
-        for (int y = y0; y < y1; y++) {
-            for (int x = x0; x < x1; x++) {
-                size_t pix = (size_t)y * w + x;
-                uint64_t ps = seed_h ^ hash_mix64((uint64_t)pix);
-                struct rng rng;
-                rng_seed(&rng, ps);
-                uint32_t seeds[3 * RT_PAIRS];
-                for (int d = 0; d < 3 * RT_PAIRS; d++)
-                    seeds[d] = (uint32_t)(hash_mix64(ps + 0x9e3779b97f4a7c15ull * (uint64_t)(d + 1)) >> 32);
-                struct rt_smp sm = { .seeds = seeds, .rng = &rng };
-                double acc[3] = { 0, 0, 0 };
-                struct rt_aov_acc aov = { 0 };
-                for (int k = 0; k < set->spp; k++) {
-                    float jx, jy, fx, fy;
-                    sm.k = (uint32_t)k;
-                    smp2(&sm, 0, &jx, &jy);
-                    if (set->filter == RT_FILTER_BLACKMAN_HARRIS) {
-                        fx = (float)x + 0.5f + bh_offset(jx);
-                        fy = (float)y + 0.5f + bh_offset(jy);
-                    } else {
-                        fx = (float)x + jx;
-                        fy = (float)y + jy;
-                    }
-                    float L[3];
-                    path(&pc, &sm, fx, fy, L, &aov, k == 0 ? &out->object[pix] : NULL);
-                    for (int c = 0; c < 3; c++)
-                        acc[c] += L[c];
-                }
-                double inv = 1.0 / set->spp;
-                for (int c = 0; c < 3; c++) {
-                    out->rgb[pix * 3 + c] = (float)(acc[c] * inv);
-                    out->normal[pix * 3 + c] = (float)(aov.normal[c] * inv);
-                    out->albedo[pix * 3 + c] = (float)(aov.albedo[c] * inv);
-                }
-                out->alpha[pix] = (float)(aov.alpha * inv);
-                out->depth[pix] = aov.depth_n > 0 ? (float)(aov.depth / aov.depth_n) : 0.0f;
-            }
-        }
-        n_cam += cnt.camera;
-        n_bounce += cnt.bounce;
-        n_shadow += cnt.shadow;
+    /* passes: n0 samples in every pixel, then doubling in the active ones, up to spp */
+    int n_done = 0, n_next = adaptive ? (set->min_spp ? set->min_spp : RT_MIN_SPP) : set->spp;
+    if (n_next > set->spp)
+        n_next = set->spp;
+    float *depth_hits = NULL; /* (h, w) samples whose camera ray hit something (the depth mean's count) */
+    if (!(depth_hits = calloc(np, sizeof(float)))) {
+        free(buf), free(m2), free(active);
+        memset(out, 0, sizeof *out);
+        return tryon_fail(TRYON_ENOMEM, "raytrace/render.c: out of memory for a %dx%d film", w, h);
     }
+    for (;;) {
+        int k0 = n_done, k1 = n_next;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(+ : n_cam, n_bounce, n_shadow)
+        for (int tile = 0; tile < ntx * nty; tile++) {
+            struct RTCIntersectContext ctx;
+            rtcInitIntersectContext(&ctx);
+            struct rt_counts cnt = { 0, 0, 0 };
+            struct rt_pctx pc = pc0;
+            pc.ctx = &ctx;
+            pc.cnt = &cnt;
+            int x0 = (tile % ntx) * RT_TILE, y0 = (tile / ntx) * RT_TILE;
+            int x1 = x0 + RT_TILE < w ? x0 + RT_TILE : w, y1 = y0 + RT_TILE < h ? y0 + RT_TILE : h;
+            for (int y = y0; y < y1; y++) {
+                for (int x = x0; x < x1; x++) {
+                    size_t pix = (size_t)y * w + x;
+                    if (k0 > 0 && !active[pix])
+                        continue;
+                    struct rt_px_sum b;
+                    pixel_samples(&pc, seed_h, crop.x + x, crop.y + y, k0, k1, &b, &out->object[pix]);
+                    float e = merge_pixel(out, m2, pix, k0, k1 - k0, &b);
+                    if (adaptive)
+                        err[pix] = e;
+                    double hits = depth_hits[pix] + b.aov.depth_n;
+                    if (hits > 0)
+                        out->depth[pix] = (float)((out->depth[pix] * (double)depth_hits[pix] + b.aov.depth) / hits);
+                    depth_hits[pix] = (float)hits;
+                    out->spp[pix] = k1;
+                }
+            }
+            n_cam += cnt.camera;
+            n_bounce += cnt.bounce;
+            n_shadow += cnt.shadow;
+        }
+        n_done = n_next;
+        if (!adaptive || n_done >= set->spp)
+            break;
+        n_next = n_done * 2 < set->spp ? n_done * 2 : set->spp;
+        /* the next pass samples the pixels whose 3x3 neighbourhood still has an error above
+           the threshold (and that were sampled in this pass: a stopped pixel stays stopped) */
+        size_t n_active = 0;
+#pragma omp parallel for schedule(static) num_threads(nthreads) reduction(+ : n_active)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                size_t pix = (size_t)y * w + x;
+                bool on = false;
+                if (out->spp[pix] == n_done)
+                    for (int dy = -1; dy <= 1 && !on; dy++)
+                        for (int dx = -1; dx <= 1 && !on; dx++) {
+                            int xx = x + dx, yy = y + dy;
+                            on = xx >= 0 && xx < w && yy >= 0 && yy < h && err[(size_t)yy * w + xx] > set->noise_threshold;
+                        }
+                active[pix] = on;
+                n_active += on;
+            }
+        if (n_active == 0)
+            break;
+    }
+    free(depth_hits);
+    free(m2);
+    free(active);
     out->stats.camera_rays = n_cam;
     out->stats.bounce_rays = n_bounce;
     out->stats.shadow_rays = n_shadow;

@@ -26,12 +26,15 @@ void worker_json_measurements(struct json_w *r, const struct avatar_measurements
    record's estimate and the synthetic photo's truth share the layout). */
 void worker_json_pose(struct json_w *r, const struct avatar_body_params *b);
 /* Render meshes (mats[i] for meshes[i], all subjects; materials and their textures are
-   copied by the scene) in the studio built around bmin..bmax, through cam, into film
-   (allocated), Blackman-Harris pixel filter. threads 0 = the worker's. */
+   copied by the scene) in the studio built around bmin..bmax, through cam, with settings
+   set (threads 0 = the worker's; worker_rt_settings gives the usual ones), into film
+   (allocated). */
 enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
                                        const struct rt_material *mats, int n, const struct rt_camera *cam,
                                        const struct rt_studio *studio, const float bmin[3], const float bmax[3],
-                                       int spp, int max_depth, uint64_t seed, int threads, struct rt_film *film);
+                                       const struct rt_settings *set, struct rt_film *film);
+/* Render settings with the Blackman-Harris pixel filter, no adaptive sampling, no crop. */
+struct rt_settings worker_rt_settings(int spp, int max_depth, uint64_t seed, int threads);
 
 /* The fit AOV's texture (size x size, c = 3, linear albedo): per-vertex strain of mesh m
    (strain: (m->nv)) painted into m's uv atlas; blue = compressed 5%, green = at rest, red =

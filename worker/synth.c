@@ -297,8 +297,8 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         float bmin[3], bmax[3];
         avatar_mesh_bounds(&meshes[0], bmin, bmax);
         const struct avatar_mesh *list[3] = {&meshes[0], &meshes[1], &meshes[2]};
-        s = worker_render_meshes(w, list, mats, 1 + p->n_wear, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH,
-                                 seed, threads, &film);
+        struct rt_settings set = worker_rt_settings(spp, SYNTH_MAX_DEPTH, seed, threads);
+        s = worker_render_meshes(w, list, mats, 1 + p->n_wear, &cam, &studio, bmin, bmax, &set, &film);
     }
     if (s == TRYON_OK)
         s = film_to_image(&film, p->with_alpha, out);
@@ -391,8 +391,8 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
         rt_studio_default(&studio);
         studio.backdrop[0] = studio.backdrop[1] = studio.backdrop[2] = 0.9f;
         const struct avatar_mesh *list[1] = {&garment};
-        s = worker_render_meshes(w, list, &mat, 1, &cam, &studio, bmin, bmax, spp, SYNTH_MAX_DEPTH, seed, threads,
-                                 &film);
+        struct rt_settings set = worker_rt_settings(spp, SYNTH_MAX_DEPTH, seed, threads);
+        s = worker_render_meshes(w, list, &mat, 1, &cam, &studio, bmin, bmax, &set, &film);
     }
     if (s == TRYON_OK)
         s = film_to_image(&film, false, out);

@@ -60,10 +60,11 @@ enum tryon_status worker_render_look(struct worker *w, const struct worker_look 
     const struct worker_settings *ws = worker_settings(w);
     struct rt_studio studio;
     rt_studio_default(&studio);
+    struct rt_settings set = worker_rt_settings(ws->spp, ws->max_depth, l->seed, ws->threads);
+    set.noise_threshold = ws->noise_threshold;
     if (view_deg == 0.0f) {
         const struct avatar_mesh *meshes[2] = {l->body, l->garment};
-        return worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, ws->spp, ws->max_depth,
-                                    l->seed, ws->threads, film);
+        return worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, &set, film);
     }
     /* the subject turns by -view_deg: the camera's orbit the other way */
     struct avatar_mesh turned[2];
@@ -75,8 +76,7 @@ enum tryon_status worker_render_look(struct worker *w, const struct worker_look 
         return s;
     }
     const struct avatar_mesh *meshes[2] = {&turned[0], &turned[1]};
-    s = worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, ws->spp, ws->max_depth, l->seed,
-                             ws->threads, film);
+    s = worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, &set, film);
     avatar_mesh_free(&turned[0]);
     avatar_mesh_free(&turned[1]);
     return s;

@@ -387,7 +387,7 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
 enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
                                        const struct rt_material *mats, int n, const struct rt_camera *cam,
                                        const struct rt_studio *studio, const float bmin[3], const float bmax[3],
-                                       int spp, int max_depth, uint64_t seed, int threads, struct rt_film *film)
+                                       const struct rt_settings *set, struct rt_film *film)
 {
     struct rt_scene *sc = rt_scene_create(w->dev);
     if (!sc)
@@ -402,12 +402,16 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
     }
     rt_scene_add_studio(sc, bmin, bmax, studio);
     enum tryon_status s = rt_scene_commit(sc);
-    if (s == TRYON_OK) {
-        struct rt_settings set = {spp, max_depth, seed, threads, RT_FILTER_BLACKMAN_HARRIS};
-        s = rt_render(sc, cam, &set, film);
-    }
+    if (s == TRYON_OK)
+        s = rt_render(sc, cam, set, film);
     rt_scene_free(sc);
     return s;
+}
+
+struct rt_settings worker_rt_settings(int spp, int max_depth, uint64_t seed, int threads)
+{
+    return (struct rt_settings){.spp = spp, .max_depth = max_depth, .seed = seed, .threads = threads,
+                                .filter = RT_FILTER_BLACKMAN_HARRIS};
 }
 
 enum tryon_status worker_write_png(const char *out_dir, const char *sub, const char *person, const char *name,
@@ -458,8 +462,8 @@ static enum tryon_status write_fit_aov(struct worker *w, const struct worker_pai
     struct rt_studio studio;
     rt_studio_default(&studio);
     struct rt_film ff = {0};
-    s = worker_render_meshes(w, meshes, mats, 2, &vw->cam, &studio, vw->bmin, vw->bmax, FIT_SPP, 1,
-                             p->seed, w->s->threads, &ff);
+    struct rt_settings set = worker_rt_settings(FIT_SPP, 1, p->seed, w->s->threads);
+    s = worker_render_meshes(w, meshes, mats, 2, &vw->cam, &studio, vw->bmin, vw->bmax, &set, &ff);
     imgf_free(&heat);
     struct img8 im;
     if (s == TRYON_OK && (s = img8_alloc(&im, ff.w, ff.h, 3)) == TRYON_OK) {
@@ -506,6 +510,16 @@ static enum tryon_status write_aovs(struct worker *w, const struct worker_pair *
         }
         char name[160];
         snprintf(name, sizeof name, "%s.%s.png", p->garment_id, names[a]);
+        s = worker_write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
+        img8_free(&im);
+    }
+    /* adaptive sampling's sample counts: grey log2(n) / log2(spp) (white = spp) */
+    if (s == TRYON_OK && w->s->noise_threshold > 0 && (s = img8_alloc(&im, f->w, f->h, 1)) == TRYON_OK) {
+        double top = log2(w->s->spp > 1 ? w->s->spp : 2);
+        for (size_t i = 0; i < n; i++)
+            im.px[i] = unit8((float)(log2(f->spp[i]) / top));
+        char name[160];
+        snprintf(name, sizeof name, "%s.spp.png", p->garment_id);
         s = worker_write_png(w->s->out_dir, "aovs", p->person_id, name, &im, NULL, NULL);
         img8_free(&im);
     }

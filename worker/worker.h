@@ -28,7 +28,9 @@ struct worker_settings {
     const char *out_dir;     /* OUT: renders/, aovs/, meshes/ go under it */
     const char *preset;      /* preview | catalog | hero */
     int width, height;       /* output pixels */
-    int spp;                 /* samples per pixel */
+    int spp;                 /* samples per pixel (adaptive: at most) */
+    float noise_threshold;   /* > 0: adaptive sampling to this display-space error (rt_settings) */
+    bool denoise;            /* run the learned denoiser on every render (worker/denoise.c) */
     int max_depth;           /* path length cap */
     uint64_t job_seed;
     int threads;             /* OpenMP threads for rendering (0 = all) */

@@ -53,6 +53,16 @@ int main(void)
         prev = y;
     }
     CHECK_EQ_INT(non_increasing, 0);
+    /* the inverse: back to the radiance within float rounding up to 100 (tone 0.9984), 0 below 0 */
+    int off = 0;
+    for (int i = 0; i <= 10000; i++) {
+        float x = i * 1e-2f, r = rt_tonemap_inverse(rt_tonemap(x));
+        off += fabsf(r - x) > 2e-5f * (1.0f + x * x);
+    }
+    CHECK_EQ_INT(off, 0);
+    CHECK(rt_tonemap_inverse(-0.5f) == 0.0f && rt_tonemap_inverse(NAN) == 0.0f);
+    CHECK(isfinite(rt_tonemap_inverse(1.0f)) && rt_tonemap_inverse(1.0f) > 1e4f &&
+          rt_tonemap_inverse(2.0f) == rt_tonemap_inverse(1.0f));
 
     /* 8-bit: mid-grey, alpha, exposure, saturation, monotonic sweep */
     enum { N = 2001 };
