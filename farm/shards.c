@@ -19,6 +19,11 @@
  *             "truth": the images' truth objects, one JSON line each.
  * After a barrier rank 0 writes DIR/index.json: format, seed, hold_out, input shape, per
  * kind its count, target names and classes, and the shard list.
+ * With `denoise:` the shards hold the denoiser's training samples instead (one kind,
+ * "denoise", shards of `shards.size` scenes, worker_synth_denoise's samples of each):
+ *   "input"  U8  [n, 10, C, C]  the noisy render's network input (worker_denoise_features)
+ *   "target" F32 [n, 1]         "spp": the input's mean samples per pixel
+ *   "clean"  U8  [n, 3, C, C]   the reference render through the display curve
  * Landmark targets are photo coordinates scaled to [-1, 1] (x / w * 2 - 1, y / h * 2 - 1). */
 #include <limits.h>
 #include <math.h>
@@ -123,25 +128,74 @@ static enum tryon_status targets_of(const struct json_val *v, bool person, float
 
 struct shard_ref {
     bool person;
+    bool denoise;        /* a denoise shard (its images are scenes: persons) */
     int k;               /* shard number within its kind */
     int first, count;    /* images within the kind */
 };
 
 static int n_shards_of(int n, int size) { return (n + size - 1) / size; }
 
+static int n_shards(const struct worker_synth_config *cfg)
+{
+    int np = n_shards_of(cfg->n_persons, cfg->shard_size);
+    return cfg->denoise.crop ? np : np + n_shards_of(cfg->n_garments, cfg->shard_size);
+}
+
 static struct shard_ref shard_at(const struct worker_synth_config *cfg, int j)
 {
     int np = n_shards_of(cfg->n_persons, cfg->shard_size);
-    struct shard_ref r = {.person = j < np, .k = j < np ? j : j - np};
+    struct shard_ref r = {.person = j < np, .denoise = cfg->denoise.crop > 0, .k = j < np ? j : j - np};
     int total = r.person ? cfg->n_persons : cfg->n_garments;
     r.first = r.k * cfg->shard_size;
     r.count = total - r.first < cfg->shard_size ? total - r.first : cfg->shard_size;
     return r;
 }
 
+static const char *kind_name(const struct shard_ref *r)
+{
+    return r->denoise ? "denoise" : r->person ? "persons" : "garments";
+}
+
 static void shard_rel(const struct shard_ref *r, char *buf, size_t n)
 {
-    snprintf(buf, n, "shards/%s-%05d.st", r->person ? "persons" : "garments", r->k);
+    snprintf(buf, n, "shards/%s-%05d.st", kind_name(r), r->k);
+}
+
+/* A denoise shard: scenes first..first+count-1, each worker_synth_denoise_count samples. */
+static enum tryon_status make_denoise_shard(struct worker *wk, const struct worker_synth_config *cfg,
+                                            const struct shard_ref *r, const char *path, int threads)
+{
+    int per = worker_synth_denoise_count(cfg), n = per * r->count, C = cfg->denoise.crop;
+    size_t in_sz = (size_t)WORKER_DENOISE_CHANNELS * C * C, tg_sz = (size_t)3 * C * C;
+    uint8_t *input = malloc(in_sz * n), *clean = malloc(tg_sz * n);
+    float *spp = malloc(sizeof(float) * n);
+    enum tryon_status s = input && clean && spp ? TRYON_OK : tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+    for (int i = 0; i < r->count && s == TRYON_OK; i++) {
+        size_t at = (size_t)i * per;
+        if ((s = worker_synth_denoise(wk, cfg, r->first + i, threads, input + at * in_sz, clean + at * tg_sz,
+                                      spp + at)))
+            s = tryon_failctx(s, "%s: scene %d", cfg->path, r->first + i);
+    }
+    struct nn_st_writer *w = s == TRYON_OK ? nn_st_writer_create() : NULL;
+    if (s == TRYON_OK && !w)
+        s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");
+    if (s == TRYON_OK) {
+        int64_t ishape[4] = {n, WORKER_DENOISE_CHANNELS, C, C}, tshape[2] = {n, 1}, cshape[4] = {n, 3, C, C};
+        char first[24], count[24];
+        snprintf(first, sizeof first, "%d", r->first * per);
+        snprintf(count, sizeof count, "%d", n);
+        if (!(s = nn_st_add(w, "input", NN_U8, 4, ishape, input)) &&
+            !(s = nn_st_add(w, "target", NN_F32, 2, tshape, spp)) &&
+            !(s = nn_st_add(w, "clean", NN_U8, 4, cshape, clean)) && !(s = nn_st_add_meta(w, "kind", "denoise")) &&
+            !(s = nn_st_add_meta(w, "first", first)) && !(s = nn_st_add_meta(w, "count", count)) &&
+            !(s = fs_mkdirs_parent(path)))
+            s = nn_st_write(w, path);
+    }
+    nn_st_writer_free(w);
+    free(input);
+    free(clean);
+    free(spp);
+    return s;
 }
 
 /* Render one shard and write it. */
@@ -255,7 +309,7 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
 /* Rank 0: DIR/index.json; the counts are the images each shard kept (its "count"). */
 static enum tryon_status write_index(const struct worker_synth_config *cfg, const char *out)
 {
-    int n = n_shards_of(cfg->n_persons, cfg->shard_size) + n_shards_of(cfg->n_garments, cfg->shard_size);
+    int n = n_shards(cfg);
     int *kept = calloc((size_t)n, sizeof *kept), total[2] = {0, 0};
     if (!kept)
         return tryon_fail(TRYON_ENOMEM, "out of memory for the index");
@@ -287,11 +341,26 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
     json_key(&j, "hold_out"); json_bool(&j, cfg->hold_out);
     json_key(&j, "size"); json_arr_begin(&j); json_int(&j, cfg->width); json_int(&j, cfg->height); json_arr_end(&j);
     json_key(&j, "spp"); json_int(&j, cfg->spp);
+    int C = cfg->denoise.crop;
     json_key(&j, "input");
-    json_arr_begin(&j); json_int(&j, 4); json_int(&j, cfg->input_size); json_int(&j, cfg->input_size); json_arr_end(&j);
+    json_arr_begin(&j);
+    if (C) {
+        json_int(&j, WORKER_DENOISE_CHANNELS); json_int(&j, C); json_int(&j, C);
+    } else {
+        json_int(&j, 4); json_int(&j, cfg->input_size); json_int(&j, cfg->input_size);
+    }
+    json_arr_end(&j);
     json_key(&j, "kinds");
     json_obj_begin(&j);
-    for (int person = 1; person >= 0; person--) {
+    if (C) {
+        json_key(&j, "denoise");
+        json_obj_begin(&j);
+        json_key(&j, "count"); json_int(&j, total[1]);
+        json_key(&j, "targets"); json_arr_begin(&j); json_str(&j, "spp"); json_arr_end(&j);
+        json_key(&j, "clean"); json_arr_begin(&j); json_int(&j, 3); json_int(&j, C); json_int(&j, C); json_arr_end(&j);
+        json_obj_end(&j);
+    }
+    for (int person = 1; person >= 0 && !C; person--) {
         json_key(&j, person ? "persons" : "garments");
         json_obj_begin(&j);
         json_key(&j, "count"); json_int(&j, total[person]);
@@ -327,8 +396,8 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
         shard_rel(&r, rel, sizeof rel);
         json_obj_begin(&j);
         json_key(&j, "file"); json_str(&j, rel);
-        json_key(&j, "kind"); json_str(&j, r.person ? "persons" : "garments");
-        json_key(&j, "first"); json_int(&j, r.first);
+        json_key(&j, "kind"); json_str(&j, kind_name(&r));
+        json_key(&j, "first"); json_int(&j, r.denoise ? r.first * worker_synth_denoise_count(cfg) : r.first);
         json_key(&j, "count"); json_int(&j, kept[k]);
         json_obj_end(&j);
     }
@@ -346,7 +415,7 @@ static enum tryon_status write_index(const struct worker_synth_config *cfg, cons
 int farm_synth_shards(struct worker *wk, const struct worker_synth_config *cfg, const char *out, int rank, int world,
                       int threads, bool quiet)
 {
-    int n = n_shards_of(cfg->n_persons, cfg->shard_size) + n_shards_of(cfg->n_garments, cfg->shard_size);
+    int n = n_shards(cfg);
     int code = 0;
     for (int j = rank; j < n && !code; j += world) {
         if (farm_stop_requested) {
@@ -366,7 +435,7 @@ int farm_synth_shards(struct worker *wk, const struct worker_synth_config *cfg, 
             continue;
         }
         double t0 = time_now();
-        if (make_shard(wk, cfg, &r, path, threads)) {
+        if (r.denoise ? make_denoise_shard(wk, cfg, &r, path, threads) : make_shard(wk, cfg, &r, path, threads)) {
             fprintf(stderr, "tryon synth: %s: %s\n", path, tryon_errmsg());
             code = FARM_EXIT_ENV;
         } else if (!quiet) {

@@ -259,7 +259,11 @@ int farm_cmd_synth(int argc, char **argv, int rank, int world)
     if (worker_create(&ws, tryon_asset_dir(), &wk))
         code = fail_env("loading the body model");
     int n = worker_synth_count(&cfg);
-    if (rank == 0 && !quiet)
+    if (rank == 0 && !quiet && cfg.denoise.crop)
+        printf("tryon synth: denoiser data: %d scenes (%dx%d framing) x %d samples of %dx%d from %s into %s on %d "
+               "rank%s\n", cfg.n_persons, cfg.denoise.width, cfg.denoise.height, worker_synth_denoise_count(&cfg),
+               cfg.denoise.crop, cfg.denoise.crop, cfg.path, out, world, world == 1 ? "" : "s");
+    else if (rank == 0 && !quiet)
         printf("tryon synth: %d persons and %d garments (%dx%d, %d spp) from %s into %s on %d rank%s\n",
                cfg.n_persons, cfg.n_garments, cfg.width, cfg.height, cfg.spp, cfg.path, out, world,
                world == 1 ? "" : "s");

@@ -33,6 +33,14 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
                                        const struct rt_material *mats, int n, const struct rt_camera *cam,
                                        const struct rt_studio *studio, const float bmin[3], const float bmax[3],
                                        const struct rt_settings *set, struct rt_film *film);
+/* The same scene rendered n_set times, with set[k] into films[k] (one scene build); on an
+   error every film is freed. */
+enum tryon_status worker_render_meshes_n(struct worker *w, const struct avatar_mesh *const *meshes,
+                                         const struct rt_material *mats, int n, const struct rt_camera *cam,
+                                         const struct rt_studio *studio, const float bmin[3], const float bmax[3],
+                                         const struct rt_settings *set, int n_set, struct rt_film *films);
+/* The worker's denoiser, NULL when it has none (off, or no usable model file). */
+struct worker_denoiser *worker_denoiser_of(struct worker *w);
 /* Render settings with the Blackman-Harris pixel filter, no adaptive sampling, no crop. */
 struct rt_settings worker_rt_settings(int spp, int max_depth, uint64_t seed, int threads);
 
@@ -56,7 +64,8 @@ struct worker_look {
     struct rt_camera cam;
     uint64_t seed;
 };
-/* Render the look (the worker's spp, depth, threads; the default studio) seen from view_deg
+/* Render the look (the worker's spp, noise threshold, depth, threads; the default studio;
+   then the worker's denoiser when it has one) seen from view_deg
    around the body's vertical axis: the camera orbits with its studio, counter-clockwise
    seen from above (90 = the wearer's left side, 180 = the back); done by turning the body
    and garment by -view_deg about the vertical through x = z = 0 in front of the fixed

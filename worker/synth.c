@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define SYNTH_MAX_DEPTH 4      /* path length of the synthetic photos */
+#define DENOISE_DEPTH 8        /* path length of the denoiser's training renders (the catalog preset's) */
 #define SYNTH_TEX 1024         /* print texture side, texels */
 #define SYNTH_LAYER_M 0.006f   /* extra push of an outer garment over an inner one, metres */
 
@@ -258,15 +259,15 @@ static enum tryon_status garment_mesh(struct worker *w, const struct avatar_body
     return TRYON_OK;
 }
 
-enum tryon_status worker_synth_person_photo(struct worker *w, const struct worker_synth_person *p, int width,
-                                            int height, int spp, uint64_t seed, int threads, struct img8 *out,
-                                            struct json_w *t)
+/* Person p's meshes (the body, then its outfit, outermost last) and their materials (skin;
+   cloth textured with its print, the texture in tex[k]). The caller frees meshes and tex,
+   zeroed here first, also on an error. */
+static enum tryon_status person_scene(struct worker *w, const struct worker_synth_person *p,
+                                      struct avatar_mesh meshes[3], struct imgf tex[3], struct rt_material mats[3])
 {
     assert(p->n_wear >= 0 && p->n_wear <= 2);
-    memset(out, 0, sizeof *out);
-    struct avatar_mesh meshes[3] = {{0}};
-    struct imgf tex[3] = {{0}};
-    struct rt_material mats[3];
+    memset(meshes, 0, 3 * sizeof *meshes);
+    memset(tex, 0, 3 * sizeof *tex);
     enum tryon_status s = avatar_body_build(worker_model(w), &p->body, &meshes[0]);
     rt_material_preset(RT_BSDF_SKIN, p->skin, &mats[0]);
     for (int k = 0; k < p->n_wear && s == TRYON_OK; k++) {
@@ -274,6 +275,26 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         if (s == TRYON_OK && k > 0)
             push_out(&meshes[1 + k], SYNTH_LAYER_M * (float)k);
     }
+    return s;
+}
+
+static void studio_of(const struct worker_synth_person *p, struct rt_studio *st)
+{
+    rt_studio_default(st);
+    memcpy(st->backdrop, p->backdrop, sizeof st->backdrop);
+    st->key = p->key;
+    st->fill = p->fill;
+}
+
+enum tryon_status worker_synth_person_photo(struct worker *w, const struct worker_synth_person *p, int width,
+                                            int height, int spp, uint64_t seed, int threads, struct img8 *out,
+                                            struct json_w *t)
+{
+    memset(out, 0, sizeof *out);
+    struct avatar_mesh meshes[3];
+    struct imgf tex[3];
+    struct rt_material mats[3];
+    enum tryon_status s = person_scene(w, p, meshes, tex, mats);
     struct avatar_measurements meas;
     if (s == TRYON_OK)
         s = avatar_body_measure(worker_model(w), &p->body, &meas);
@@ -290,10 +311,7 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         cam.width = width;
         cam.height = height;
         struct rt_studio studio;
-        rt_studio_default(&studio);
-        memcpy(studio.backdrop, p->backdrop, sizeof studio.backdrop);
-        studio.key = p->key;
-        studio.fill = p->fill;
+        studio_of(p, &studio);
         float bmin[3], bmax[3];
         avatar_mesh_bounds(&meshes[0], bmin, bmax);
         const struct avatar_mesh *list[3] = {&meshes[0], &meshes[1], &meshes[2]};
@@ -444,5 +462,101 @@ enum tryon_status worker_synth_image(struct worker *w, const struct worker_synth
     json_obj_end(truth);
     if (s)
         json_w_reset(truth);
+    return s;
+}
+
+int worker_synth_denoise_count(const struct worker_synth_config *cfg)
+{
+    return cfg->denoise.crops * (cfg->denoise.n_spp + (cfg->denoise.adaptive ? 1 : 0));
+}
+
+/* One window's film as bytes: the network input (worker_denoise_features), or with
+   target the radiance's display values (3 planes). */
+static void crop_bytes(const struct rt_film *f, bool target, float *tmp, uint8_t *out)
+{
+    size_t plane = (size_t)f->w * f->h;
+    worker_denoise_features(f, 0, 0, f->w, f->h, tmp);
+    size_t n = plane * (target ? 3 : WORKER_DENOISE_CHANNELS);
+    for (size_t k = 0; k < n; k++)
+        out[k] = (uint8_t)lrintf(255.0f * fminf(fmaxf(tmp[k], 0.0f), 1.0f));
+}
+
+enum tryon_status worker_synth_denoise(struct worker *w, const struct worker_synth_config *cfg, int i, int threads,
+                                       uint8_t *inputs, uint8_t *targets, float *spp_mean)
+{
+    const struct worker_synth_denoise *d = &cfg->denoise;
+    assert(d->crop > 0 && i >= 0 && i < cfg->n_persons);
+    struct worker_synth_person p;
+    worker_synth_draw_person(cfg, i, &p);
+    uint64_t key[3] = {cfg->seed, (uint64_t)i, 0x64656e6f697365ULL};
+    uint64_t seed = hash64(key, sizeof key, 0);
+    struct rng rng;
+    rng_seed(&rng, seed);
+    struct avatar_mesh meshes[3];
+    struct imgf tex[3];
+    struct rt_material mats[3];
+    enum tryon_status s = person_scene(w, &p, meshes, tex, mats);
+    int n_in = d->n_spp + (d->adaptive ? 1 : 0), S = d->crop;
+    size_t plane = (size_t)S * S;
+    float *tmp = tryon_xmalloc(plane * WORKER_DENOISE_CHANNELS * sizeof *tmp);
+    struct rt_settings *set = tryon_xcalloc((size_t)n_in + 1, sizeof *set);
+    struct rt_film *films = tryon_xcalloc((size_t)n_in + 1, sizeof *films);
+    if (s == TRYON_OK) {
+        float bmin[3], bmax[3];
+        avatar_mesh_bounds(&meshes[0], bmin, bmax);
+        struct rt_camera cam;
+        rt_camera_frame(bmin, bmax, d->width, d->height, 0.06f, &cam);
+        struct rt_studio studio;
+        studio_of(&p, &studio);
+        /* the subject's box in pixels: the projected corners of its bounds */
+        float bx0 = (float)d->width, by0 = (float)d->height, bx1 = 0, by1 = 0;
+        for (int c = 0; c < 8; c++) {
+            float q[3] = {c & 1 ? bmax[0] : bmin[0], c & 2 ? bmax[1] : bmin[1], c & 4 ? bmax[2] : bmin[2]}, px, py;
+            if (rt_camera_project(&cam, q, &px, &py)) {
+                bx0 = fminf(bx0, px), by0 = fminf(by0, py);
+                bx1 = fmaxf(bx1, px), by1 = fmaxf(by1, py);
+            }
+        }
+        const struct avatar_mesh *list[3] = {&meshes[0], &meshes[1], &meshes[2]};
+        for (int c = 0; c < d->crops && s == TRYON_OK; c++) {
+            bool subject = rng_float(&rng) < 0.75f && bx1 > bx0 && by1 > by0;
+            float cx = subject ? bx0 + rng_float(&rng) * (bx1 - bx0) : rng_float(&rng) * (float)d->width;
+            float cy = subject ? by0 + rng_float(&rng) * (by1 - by0) : rng_float(&rng) * (float)d->height;
+            int x0 = (int)lrintf(cx) - S / 2, y0 = (int)lrintf(cy) - S / 2;
+            x0 = x0 < 0 ? 0 : x0 > d->width - S ? d->width - S : x0;
+            y0 = y0 < 0 ? 0 : y0 > d->height - S ? d->height - S : y0;
+            struct rt_crop win = {x0, y0, S, S};
+            float thr = 0.005f * powf(10.0f, rng_float(&rng));   /* log-uniform in [0.005, 0.05] */
+            for (int k = 0; k <= n_in; k++) {
+                bool ref = k == n_in, ad = !ref && k == d->n_spp;
+                set[k] = worker_rt_settings(ref ? d->reference_spp : ad ? 64 : d->spp[k], DENOISE_DEPTH,
+                                            seed + (uint64_t)c * 2 + (ref ? 1 : 0), threads);
+                set[k].crop = win;
+                if (ad) {
+                    set[k].noise_threshold = thr;
+                    set[k].min_spp = 4;
+                }
+            }
+            s = worker_render_meshes_n(w, list, mats, 1 + p.n_wear, &cam, &studio, bmin, bmax, set, n_in + 1, films);
+            for (int k = 0; k < n_in && s == TRYON_OK; k++) {
+                size_t at = (size_t)c * n_in + (size_t)k;
+                crop_bytes(&films[k], false, tmp, inputs + at * plane * WORKER_DENOISE_CHANNELS);
+                crop_bytes(&films[n_in], true, tmp, targets + at * plane * 3);
+                double sum = 0;
+                for (size_t q = 0; q < plane; q++)
+                    sum += films[k].spp[q];
+                spp_mean[at] = (float)(sum / (double)plane);
+            }
+            for (int k = 0; k <= n_in; k++)
+                rt_film_free(&films[k]);
+        }
+    }
+    free(films);
+    free(set);
+    free(tmp);
+    for (int k = 0; k < 3; k++) {
+        avatar_mesh_free(&meshes[k]);
+        imgf_free(&tex[k]);
+    }
     return s;
 }

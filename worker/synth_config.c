@@ -15,8 +15,9 @@
 #include <string.h>
 
 static const char *const ROOT_KEYS[] = {"seed", "size", "spp", "hold_out", "catalog", "catalog_preset",
-                                        "shards", "persons", "garments", NULL};
+                                        "shards", "denoise", "persons", "garments", NULL};
 static const char *const SHARD_KEYS[] = {"size", "input", NULL};
+static const char *const DENOISE_KEYS[] = {"crop", "crops", "spp", "adaptive", "reference_spp", "size", NULL};
 static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint", "clothed", "gender", "age",
                                           "muscle", "weight", "proportions", "ethnic_mix", "stature_cm", "arm_down_deg",
                                           "leg_spread_deg", "torso_turn_deg",
@@ -25,6 +26,9 @@ static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "c
                                            "print_scale_m", "type_hint", NULL};
 
 #define SYNTH_MAX_IMAGES 100000   /* per kind; far above any data set we make */
+
+static enum tryon_status parse_denoise(const struct yml_doc *doc, const struct yml_node *n,
+                                       struct worker_synth_config *c);
 
 const char *worker_print_name(enum worker_print p)
 {
@@ -339,6 +343,8 @@ enum tryon_status worker_synth_config_load(const char *path, struct worker_synth
             c->input_size = (int)v;
         }
     }
+    if ((n = yml_get(root, "denoise")) && (s = parse_denoise(doc, n, c)))
+        goto done;
     if ((n = yml_get(root, "hold_out")) && (s = yml_as_bool(doc, n, "hold_out", &c->hold_out)))
         goto done;
     if ((n = yml_get(root, "catalog")) && (s = yml_as_bool(doc, n, "catalog", &c->write_catalog)))
@@ -375,6 +381,72 @@ enum tryon_status worker_synth_config_load(const char *path, struct worker_synth
 done:
     yml_free(doc);
     return s;
+}
+
+/* A whole number of key `key` of map in [lo, hi]; absent: dflt (or an error when required). */
+static enum tryon_status whole_key(const struct yml_doc *doc, const struct yml_node *map, const char *key, int lo,
+                                   int hi, int dflt, bool required, int *out)
+{
+    const struct yml_node *n = yml_get(map, key);
+    *out = dflt;
+    if (!n)
+        return required ? tryon_fail(TRYON_EINVAL, "%s:%d: denoise needs '%s'", doc->path, map->line, key) : TRYON_OK;
+    float v;
+    char what[48];
+    snprintf(what, sizeof what, "denoise.%s", key);
+    enum tryon_status s = num_in(doc, n, what, lo, hi, &v);
+    if (s == TRYON_OK && v != floorf(v))
+        s = tryon_fail(TRYON_EINVAL, "%s:%d: %s must be a whole number", doc->path, n->line, what);
+    if (s == TRYON_OK)
+        *out = (int)v;
+    return s;
+}
+
+/* `denoise: {crop, crops, spp: [..], adaptive, reference_spp, size: [w, h]}` (needs shards). */
+static enum tryon_status parse_denoise(const struct yml_doc *doc, const struct yml_node *n,
+                                       struct worker_synth_config *c)
+{
+    struct worker_synth_denoise *d = &c->denoise;
+    enum tryon_status s;
+    if ((s = yml_expect(doc, n, YML_MAP, "denoise")) || (s = yml_check_keys(doc, n, DENOISE_KEYS)))
+        return s;
+    if (c->shard_size <= 0)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: denoise writes training shards: give 'shards' too", doc->path,
+                          n->line);
+    if ((s = whole_key(doc, n, "crop", 16, 512, 0, true, &d->crop)) ||
+        (s = whole_key(doc, n, "crops", 1, 64, 4, false, &d->crops)) ||
+        (s = whole_key(doc, n, "reference_spp", 1, 65536, 256, false, &d->reference_spp)))
+        return s;
+    if (d->crop % 8)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: denoise.crop must be a multiple of 8", doc->path, n->line);
+    const struct yml_node *k = yml_get(n, "spp");
+    if (!k || k->kind != YML_SEQ || k->n < 1 || k->n > 8)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: denoise.spp must list 1 to 8 sample counts", doc->path,
+                          k ? k->line : n->line);
+    d->n_spp = (int)k->n;
+    for (int i = 0; i < d->n_spp; i++) {
+        float v;
+        if ((s = num_in(doc, k->items[i], "denoise.spp", 1, 4096, &v)))
+            return s;
+        d->spp[i] = (int)v;
+    }
+    d->adaptive = true;
+    if ((k = yml_get(n, "adaptive")) && (s = yml_as_bool(doc, k, "denoise.adaptive", &d->adaptive)))
+        return s;
+    d->width = 1024, d->height = 1536;
+    if ((k = yml_get(n, "size"))) {
+        if (k->kind != YML_SEQ || k->n != 2)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: denoise.size must be [width, height]", doc->path, k->line);
+        float wh[2];
+        for (int i = 0; i < 2; i++)
+            if ((s = num_in(doc, k->items[i], "denoise.size", 64, 8192, &wh[i])))
+                return s;
+        d->width = (int)wh[0], d->height = (int)wh[1];
+    }
+    if (d->crop > d->width || d->crop > d->height)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: denoise.crop %d is larger than the %dx%d image", doc->path, n->line,
+                          d->crop, d->width, d->height);
+    return TRYON_OK;
 }
 
 static void free_ids(char **ids)

@@ -62,23 +62,27 @@ enum tryon_status worker_render_look(struct worker *w, const struct worker_look 
     rt_studio_default(&studio);
     struct rt_settings set = worker_rt_settings(ws->spp, ws->max_depth, l->seed, ws->threads);
     set.noise_threshold = ws->noise_threshold;
+    enum tryon_status s;
     if (view_deg == 0.0f) {
         const struct avatar_mesh *meshes[2] = {l->body, l->garment};
-        return worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, &set, film);
-    }
-    /* the subject turns by -view_deg: the camera's orbit the other way */
-    struct avatar_mesh turned[2];
-    enum tryon_status s = mesh_turn(l->body, -view_deg, &turned[0]);
-    if (s)
-        return s;
-    if ((s = mesh_turn(l->garment, -view_deg, &turned[1]))) {
+        s = worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, &set, film);
+    } else {
+        /* the subject turns by -view_deg: the camera's orbit the other way */
+        struct avatar_mesh turned[2];
+        if ((s = mesh_turn(l->body, -view_deg, &turned[0])))
+            return s;
+        if ((s = mesh_turn(l->garment, -view_deg, &turned[1]))) {
+            avatar_mesh_free(&turned[0]);
+            return s;
+        }
+        const struct avatar_mesh *meshes[2] = {&turned[0], &turned[1]};
+        s = worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, &set, film);
         avatar_mesh_free(&turned[0]);
-        return s;
+        avatar_mesh_free(&turned[1]);
     }
-    const struct avatar_mesh *meshes[2] = {&turned[0], &turned[1]};
-    s = worker_render_meshes(w, meshes, l->mats, 2, &l->cam, &studio, l->bmin, l->bmax, &set, film);
-    avatar_mesh_free(&turned[0]);
-    avatar_mesh_free(&turned[1]);
+    struct worker_denoiser *den = worker_denoiser_of(w);
+    if (s == TRYON_OK && den && (s = worker_denoise_film(den, film)))
+        rt_film_free(film);
     return s;
 }
 

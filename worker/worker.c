@@ -75,6 +75,8 @@ struct worker {
     struct kern_ctx *kctx;         /* the drape's and the networks' compute context (nn_ctx_create: CPU, the
                                       render's thread count) */
     struct worker_nets *nets;      /* the learned estimators (either may be absent: classical) */
+    struct worker_denoiser *den;   /* with settings.denoise and a usable model file, else NULL */
+    char den_why[400];             /* why den is NULL */
     struct person_slot person;     /* the last person (pairs are person-major) */
     struct garment_slot *garments; /* every garment this rank has seen */
     int n_garments, cap_garments;
@@ -123,6 +125,15 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
         worker_free(w);
         return st;
     }
+    char path[PATH_MAX];
+    if (!s->denoise)
+        snprintf(w->den_why, sizeof w->den_why, "off");
+    else if (!s->models_dir || !s->models_dir[0])
+        snprintf(w->den_why, sizeof w->den_why, "no model folder");
+    else if (fs_join(path, sizeof path, s->models_dir, WORKER_DENOISE_FILE) || !fs_exists(path))
+        snprintf(w->den_why, sizeof w->den_why, "%.300s/%s is missing", s->models_dir, WORKER_DENOISE_FILE);
+    else if (worker_denoiser_load(path, w->kctx, &w->den))
+        snprintf(w->den_why, sizeof w->den_why, "%s", tryon_errmsg());
     *out = w;
     return TRYON_OK;
 }
@@ -137,7 +148,14 @@ void worker_estimators(const struct worker *w, char *buf, size_t n)
         else
             snprintf(part[k], sizeof part[k], "classical (%.400s)", why);
     }
-    snprintf(buf, n, "body %s, garment %s, garment back %s", part[0], part[1], part[2]);
+    int k = snprintf(buf, n, "body %s, garment %s, garment back %s", part[0], part[1], part[2]);
+    if (k >= 0 && (size_t)k < n) {
+        if (w->den)
+            snprintf(buf + k, n - (size_t)k, ", denoiser network %s", worker_denoiser_name(w->den));
+        else
+            snprintf(buf + k, n - (size_t)k, ", denoiser %s%.400s", strcmp(w->den_why, "off") ? "none: " : "",
+                     w->den_why);
+    }
 }
 
 static void person_clear(struct person_slot *p)
@@ -155,6 +173,7 @@ void worker_free(struct worker *w)
         imgf_free(&w->garments[i].tex);
     free(w->garments);
     worker_nets_free(w->nets);
+    worker_denoiser_free(w->den);
     nn_ctx_free(w->kctx);
     rt_device_free(w->dev);
     avatar_model_free(w->model);
@@ -384,11 +403,12 @@ static struct garment_slot *get_garment(struct worker *w, const struct worker_pa
     return gs;
 }
 
-enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
-                                       const struct rt_material *mats, int n, const struct rt_camera *cam,
-                                       const struct rt_studio *studio, const float bmin[3], const float bmax[3],
-                                       const struct rt_settings *set, struct rt_film *film)
+enum tryon_status worker_render_meshes_n(struct worker *w, const struct avatar_mesh *const *meshes,
+                                         const struct rt_material *mats, int n, const struct rt_camera *cam,
+                                         const struct rt_studio *studio, const float bmin[3], const float bmax[3],
+                                         const struct rt_settings *set, int n_set, struct rt_film *films)
 {
+    memset(films, 0, (size_t)n_set * sizeof *films);
     struct rt_scene *sc = rt_scene_create(w->dev);
     if (!sc)
         return TRYON_ENOMEM;
@@ -402,10 +422,21 @@ enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mes
     }
     rt_scene_add_studio(sc, bmin, bmax, studio);
     enum tryon_status s = rt_scene_commit(sc);
-    if (s == TRYON_OK)
-        s = rt_render(sc, cam, set, film);
+    for (int k = 0; k < n_set && s == TRYON_OK; k++)
+        s = rt_render(sc, cam, &set[k], &films[k]);
+    if (s)
+        for (int k = 0; k < n_set; k++)
+            rt_film_free(&films[k]);
     rt_scene_free(sc);
     return s;
+}
+
+enum tryon_status worker_render_meshes(struct worker *w, const struct avatar_mesh *const *meshes,
+                                       const struct rt_material *mats, int n, const struct rt_camera *cam,
+                                       const struct rt_studio *studio, const float bmin[3], const float bmax[3],
+                                       const struct rt_settings *set, struct rt_film *film)
+{
+    return worker_render_meshes_n(w, meshes, mats, n, cam, studio, bmin, bmax, set, 1, film);
 }
 
 struct rt_settings worker_rt_settings(int spp, int max_depth, uint64_t seed, int threads)
@@ -842,6 +873,9 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
             fault = "output";
         }
     }
+    double film_spp = 0;   /* the main render's mean samples per pixel (0: none rendered) */
+    for (size_t i = 0, np = (size_t)film.w * film.h; i < np; i++)
+        film_spp += film.spp[i] / (double)np;
     rt_film_free(&film);
 
     /* the record: cached stages are charged to the pair that first paid for them */
@@ -897,6 +931,15 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     json_key(r, "total");
     json_numf(r, time_now() - t_start, 4);
     json_obj_end(r);
+    if (film_spp > 0) {   /* how the main render was sampled and finished */
+        json_key(r, "render");
+        json_obj_begin(r);
+        json_key(r, "spp_mean");
+        json_numf(r, film_spp, 5);
+        json_key(r, "denoised");
+        json_bool(r, w->den != NULL);
+        json_obj_end(r);
+    }
     if (ps->ok)
         record_body(r, ps);
     if (gs->ok)
@@ -932,5 +975,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
 }
 
 struct avatar_model *worker_model(struct worker *w) { return w->model; }
+
+struct worker_denoiser *worker_denoiser_of(struct worker *w) { return w->den; }
 
 const struct worker_settings *worker_settings(const struct worker *w) { return w->s; }

@@ -22,6 +22,7 @@
 
 #include "avatar/avatar.h"
 #include "common/common.h"
+#include "raytrace/raytrace.h"
 
 /* Render settings resolved from the preset, the catalog and the command line. */
 struct worker_settings {
@@ -146,6 +147,24 @@ void worker_webp_free(struct worker_webp *a);
 /* Whether this build can write turntables (libwebp was found at configure time). */
 bool worker_has_webp(void);
 
+/* ---- the learned denoiser (worker/denoise.c) ----
+ * WORKER_DENOISE_CHANNELS planes of network input from a film (the noisy radiance through
+ * the display curve, the albedo, the normal, log2 of the sample count; each in [0, 1]; see
+ * denoise.c), for the window x0..x0+w, y0..y0+h, which may reach past the film (its edge
+ * pixels repeat): out (10, h, w). The training data (tryon synth's denoise shards) and
+ * inference both go through it. */
+#define WORKER_DENOISE_CHANNELS 10
+#define WORKER_DENOISE_FILE "denoiser.safetensors"   /* in the models folder */
+void worker_denoise_features(const struct rt_film *f, int x0, int y0, int w, int h, float *out);
+struct worker_denoiser;
+/* Load a trained denoiser (a unet weight file with its model_yaml); ctx is borrowed.
+   TRYON_EIO / TRYON_EFORMAT naming the file. */
+enum tryon_status worker_denoiser_load(const char *path, struct kern_ctx *ctx, struct worker_denoiser **out);
+void worker_denoiser_free(struct worker_denoiser *d);
+const char *worker_denoiser_name(const struct worker_denoiser *d);
+/* Replace the film's radiance by the denoised image (alpha and the AOVs stay). */
+enum tryon_status worker_denoise_film(struct worker_denoiser *d, struct rt_film *f);
+
 /* ---- the networks' input (worker/nninput.c) ----
  * A photo as the networks see it: rgba (c = 4) and its segmentation mask (w*h, nonzero =
  * subject) letterboxed into out = 4 planar channels of size x size bytes (R, G, B, mask),
@@ -244,6 +263,15 @@ struct worker_synth_config {
     int shard_size;                  /* > 0: write network-input shard files of this many images
                                         (training data) instead of PNGs; see farm/shards.c */
     int input_size;                  /* side of the letterboxed network input (shards.input, 96) */
+    /* denoiser training data (key `denoise`, with shards): each person is a scene framed like a
+       try-on render; crop == 0: not this mode (worker_synth_denoise) */
+    struct worker_synth_denoise {
+        int crop, crops;             /* crop side (px, a multiple of 8) and crops per scene */
+        int n_spp, spp[8];           /* the inputs' fixed sample counts */
+        bool adaptive;               /* and one adaptive input per crop */
+        int reference_spp;           /* the target's */
+        int width, height;           /* the framing's image size */
+    } denoise;
     int n_persons, n_garments;
     char **person_ids, **garment_ids;/* optional names (NULL = p0000.., g0000..) */
     /* persons */
@@ -293,6 +321,20 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
    at size x size texels, 3 planar sRGB byte channels (row 0 = top). The truth a back-texture
    completion is trained against (tryon synth's garment shards, tensor "back"). */
 void worker_synth_back_patch(const struct worker_synth_garment *g, int size, float side_m, uint8_t *out);
+/* Denoiser training samples of scene i (person i of a config with `denoise`): the person and
+   its outfit, framed as the worker frames a pair (rt_camera_frame of the body, margin 0.06,
+   denoise.width x height), in its studio. cfg->denoise.crops windows of crop x crop pixels,
+   drawn from (seed, i): three in four centred in the subject's projected box, the rest
+   anywhere. Each window is rendered once at reference_spp (another seed) for the target and
+   once per input: every spp of the list, then (adaptive) up to 64 samples with a noise
+   threshold drawn log-uniformly in [0.005, 0.05]. Per window and input one sample: inputs
+   (WORKER_DENOISE_CHANNELS, crop, crop) bytes round(255 v) of worker_denoise_features,
+   targets (3, crop, crop) the reference through the display curve as bytes, spp_mean the
+   input's mean sample count. Samples in window-major order; the buffers hold
+   worker_synth_denoise_count(cfg) samples. */
+int worker_synth_denoise_count(const struct worker_synth_config *cfg);
+enum tryon_status worker_synth_denoise(struct worker *w, const struct worker_synth_config *cfg, int i, int threads,
+                                       uint8_t *inputs, uint8_t *targets, float *spp_mean);
 /* Image i of a config: draw and render it; truth is reset to one JSON object: "id", "kind"
    ("person" | "garment"), "file" (folder/id.png), "index", then the photo's fields. */
 enum tryon_status worker_synth_image(struct worker *w, const struct worker_synth_config *cfg, int i, int threads,

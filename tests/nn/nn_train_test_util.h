@@ -49,7 +49,7 @@ static uint8_t *read_file(const char *rel, size_t *len)
     return d;
 }
 
-static bool same_file(const char *a, const char *b)
+static inline bool same_file(const char *a, const char *b)
 {
     size_t la, lb;
     uint8_t *da = read_file(a, &la), *db = read_file(b, &lb);
@@ -59,7 +59,7 @@ static bool same_file(const char *a, const char *b)
     return same;
 }
 
-static bool exists(const char *rel)
+static inline bool exists(const char *rel)
 {
     char p[1024];
     path_of(p, sizeof p, rel);
@@ -132,7 +132,7 @@ static void *rank_main(void *arg)
 }
 
 /* W ranks as threads over one fake transport, into root/out. */
-static void run_ranks(const struct nn_train_cfg *c, const char *out, int stop_after, volatile sig_atomic_t *stop,
+static inline void run_ranks(const struct nn_train_cfg *c, const char *out, int stop_after, volatile sig_atomic_t *stop,
                       struct rank_job *jobs)
 {
     struct fake fk;
