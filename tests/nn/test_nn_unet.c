@@ -16,6 +16,9 @@
  *   the noisy input itself (it learned to denoise), and the final weights say "l1_image".
  * - Config errors: flip with an l1_image loss, two l1_image losses, 'image' on an mse loss, an
  *   l1_image loss without 'image', an output whose shape is not the dataset image's.
+ * - With a GPU (scripts/gpu-check.sh): the 64x64 U-Net's forward on CUDA equals the CPU's
+ *   within 1e-4, and the training above on CUDA (one rank: NCCL's allreduce where the build
+ *   has NCCL) reaches the same bar. Without one the CUDA checks say they were skipped.
  * usage: test_nn_unet (writes under a fresh folder in $TMPDIR or /tmp) */
 #include "nn_train_test_util.h"
 
@@ -212,6 +215,70 @@ static void write_train_cfg(const char *rel, const char *model, const char *extr
     write_text(rel, text);
 }
 
+/* Train the denoise config on ctx into OUT=root/<out>; the validation L1 it reaches. */
+static double train_on(struct kern_ctx *ctx, const char *outrel, double l1_noisy)
+{
+    struct nn_train_cfg *c = load_cfg("train.yaml");
+    char out[1024];
+    path_of(out, sizeof out, outrel);
+    struct nn_train_opts opts = {.out_dir = out};
+    struct nn_train_result res = {0};
+    enum tryon_status s = c ? nn_train_run(c, NULL, ctx, &opts, &res) : TRYON_EINVAL;
+    CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+    fprintf(stderr, "unet l1_image (%s): first loss %.4f, validation L1 %.4f, noisy input's L1 %.4f\n", outrel,
+            res.first_loss, res.val_loss, l1_noisy);
+    CHECK_MSG(res.val_loss < 0.5 * l1_noisy, "validation L1 %.4f vs the noisy input's %.4f", res.val_loss, l1_noisy);
+    nn_train_cfg_free(c);
+    return res.val_loss;
+}
+
+static void test_cuda(double l1_noisy)
+{
+    struct kern_info info;
+    kern_query(&info);
+    if (!info.cuda_built || info.cuda_devices == 0) {
+        fprintf(stderr, "test_nn_unet: no GPU here: CUDA checks skipped\n");
+        return;
+    }
+    const char *yaml = "name: tu\ntemplate: unet\ninput: {name: image, channels: 2, size: 64}\nlevels: [4, 8, 8]\n"
+                       "output: {name: clean, channels: 1}\n";
+    struct nn_cfg *cfg = NULL;
+    CHECK(nn_cfg_from_string(yaml, "tu.yaml", &cfg) == TRYON_OK);
+    struct kern_ctx *cpu = kern_create(KERN_BACKEND_CPU, 1), *gpu = kern_create(KERN_BACKEND_CUDA, 0);
+    CHECK_MSG(gpu != NULL, "%s", tryon_errmsg());
+    struct nn_model *mc = NULL, *mg = NULL;
+    CHECK(nn_model_create(cfg, cpu, 1, NN_MODE_INFER, &mc) == TRYON_OK);
+    CHECK(gpu && nn_model_create(cfg, gpu, 1, NN_MODE_INFER, &mg) == TRYON_OK);
+    if (mc && mg) {
+        nn_model_init_params(mc, 5);
+        nn_model_init_params(mg, 5);
+        float *in = malloc(2 * 64 * 64 * sizeof *in), *oc = malloc(64 * 64 * sizeof *oc), *og = malloc(64 * 64 * sizeof *og);
+        struct rng r;
+        rng_seed(&r, 3);
+        for (int i = 0; i < 2 * 64 * 64; i++)
+            in[i] = rng_float(&r) * 2.0f - 1.0f;
+        nn_model_set_input(mc, "image", in, 2 * 64 * 64);
+        nn_model_set_input(mg, "image", in, 2 * 64 * 64);
+        nn_model_forward(mc, 1, false);
+        nn_model_forward(mg, 1, false);
+        nn_model_get_output(mc, "clean", oc, 64 * 64);
+        nn_model_get_output(mg, "clean", og, 64 * 64);
+        double worst = 0;
+        for (int i = 0; i < 64 * 64; i++)
+            worst = fmax(worst, fabs((double)oc[i] - (double)og[i]));
+        fprintf(stderr, "unet forward: CUDA vs CPU worst difference %g\n", worst);
+        CHECK_MSG(worst < 1e-4, "CUDA vs CPU forward differ by %g", worst);
+        free(in), free(oc), free(og);
+    }
+    nn_model_free(mc);
+    nn_model_free(mg);
+    nn_cfg_free(cfg);
+    if (gpu)
+        train_on(gpu, "out_cuda", l1_noisy);
+    kern_destroy(cpu);
+    kern_destroy(gpu);
+}
+
 static void test_train(void)
 {
     char dir[1024];
@@ -222,17 +289,11 @@ static void test_train(void)
     write_text("model3.yaml", "name: tu3\ntemplate: unet\ninput: {name: image, channels: 2, size: 16}\n"
                               "levels: [8, 16]\noutput: {name: clean, channels: 3}\n");
     write_train_cfg("train.yaml", "model.yaml", NULL, NULL);
-    struct nn_train_cfg *c = load_cfg("train.yaml");
+    struct kern_ctx *ctx = kern_create(KERN_BACKEND_CPU, 2);
+    train_on(ctx, "out", l1_noisy);
+    kern_destroy(ctx);
     char out[1024];
     path_of(out, sizeof out, "out");
-    struct kern_ctx *ctx = kern_create(KERN_BACKEND_CPU, 2);
-    struct nn_train_opts opts = {.out_dir = out};
-    struct nn_train_result res;
-    enum tryon_status s = nn_train_run(c, NULL, ctx, &opts, &res);
-    CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
-    fprintf(stderr, "unet l1_image: first loss %.4f, validation L1 %.4f, noisy input's L1 %.4f\n", res.first_loss,
-            res.val_loss, l1_noisy);
-    CHECK_MSG(res.val_loss < 0.5 * l1_noisy, "validation L1 %.4f vs the noisy input's %.4f", res.val_loss, l1_noisy);
     struct nn_st_file *f = NULL;
     char mp[1100];
     snprintf(mp, sizeof mp, "%s/model.safetensors", out);
@@ -241,8 +302,9 @@ static void test_train(void)
     CHECK(head && strstr(head, "\"l1_image\"") && strstr(head, "\"image\":\"clean\""));
     CHECK(f && !strcmp(nn_st_meta(f, "input"), "2x16x16"));
     nn_st_free(f);
-    nn_train_cfg_free(c);
-    kern_destroy(ctx);
+    test_cuda(l1_noisy);
+    struct nn_train_result res;
+    enum tryon_status s;
 
     /* config errors */
     static const struct { const char *extra, *losses, *model, *want; } bad[] = {
