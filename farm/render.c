@@ -43,6 +43,7 @@ struct render_opts {
     int spp;              /* 0 = preset/catalog */
     double noise_threshold; /* --noise-threshold T; < 0 = the preset's */
     int denoise;          /* --denoise 1, --no-denoise 0; -1 = the preset's */
+    const char *crop;     /* --crop X,Y,W,H or NULL */
     int threads;          /* 0 = all */
     bool aovs, meshes, quiet;
     const char *simulate; /* --simulate DIST or NULL */
@@ -75,6 +76,8 @@ static void render_usage(FILE *f)
             "  --noise-threshold T   adaptive sampling: a pixel stops once its estimated error (one\n"
             "                        standard error, display values 0..1, worst channel over its 3x3\n"
             "                        neighbourhood) is below T; from 16 samples, doubling; 0 = off\n"
+            "  --crop X,Y,W,H        render only this window of the image (its pixels as in the whole\n"
+            "                        render): a preview of a region, or a benchmark's reference\n"
             "  --denoise, --no-denoise  the learned denoiser (models/denoiser.safetensors) on the\n"
             "                        render, guided by its albedo and normal; on by default at the\n"
             "                        catalog and hero presets\n"
@@ -151,6 +154,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
         {"views", required_argument, 0, 'V'}, {"turntable", no_argument, 0, 'W'},
         {"all-sizes", no_argument, 0, 'A'},   {"noise-threshold", required_argument, 0, 'E'},
         {"denoise", no_argument, 0, 'D'},     {"no-denoise", no_argument, 0, 'd'},
+        {"crop", required_argument, 0, 'X'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->seed = -1;
@@ -160,7 +164,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
     opterr = rank == 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:V:WAE:Dd", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:V:WAE:DdX:", longs, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -203,6 +207,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
             }
             break;
         case 'D': o->denoise = 1; break;
+        case 'X': o->crop = optarg; break;
         case 'd': o->denoise = 0; break;
         case 'W': o->turntable = true; break;
         case 'A': o->all_sizes = true; break;
@@ -288,6 +293,16 @@ static int resolve_settings(const struct render_opts *o, const struct sched_cata
     if (o->spp) s->spp = o->spp;
     if (o->noise_threshold >= 0) s->noise_threshold = (float)o->noise_threshold;
     if (o->denoise >= 0) s->denoise = o->denoise;
+    if (o->crop) {
+        struct rt_crop *c = &s->crop;
+        char end;
+        if (sscanf(o->crop, "%d,%d,%d,%d%c", &c->x, &c->y, &c->w, &c->h, &end) != 4 || c->x < 0 || c->y < 0 ||
+            c->w < 1 || c->h < 1 || c->x > s->width - c->w || c->y > s->height - c->h) {
+            if (rank == 0) fprintf(stderr, "tryon render: --crop needs X,Y,W,H: a window inside the %dx%d image\n",
+                                   s->width, s->height);
+            return FARM_EXIT_USAGE;
+        }
+    }
     s->out_dir = o->out;
     s->job_seed = o->seed >= 0 ? (uint64_t)o->seed : cat->seed;
     s->threads = o->threads;
@@ -331,6 +346,10 @@ static int check_job_file(const struct worker_settings *s, const struct render_o
     }
     if (s->denoise) {
         json_key(&w, "denoise"); json_bool(&w, true);
+    }
+    if (s->crop.w) {
+        json_key(&w, "crop"); json_arr_begin(&w); json_int(&w, s->crop.x); json_int(&w, s->crop.y);
+        json_int(&w, s->crop.w); json_int(&w, s->crop.h); json_arr_end(&w);
     }
     json_key(&w, "seed"); json_int(&w, (long long)s->job_seed);
     json_key(&w, "models"); json_str(&w, s->models_dir[0] ? s->models_dir : "none");

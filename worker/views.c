@@ -62,6 +62,7 @@ enum tryon_status worker_render_look(struct worker *w, const struct worker_look 
     rt_studio_default(&studio);
     struct rt_settings set = worker_rt_settings(ws->spp, ws->max_depth, l->seed, ws->threads);
     set.noise_threshold = ws->noise_threshold;
+    set.crop = ws->crop;
     enum tryon_status s;
     if (view_deg == 0.0f) {
         const struct avatar_mesh *meshes[2] = {l->body, l->garment};

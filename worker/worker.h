@@ -32,6 +32,7 @@ struct worker_settings {
     int spp;                 /* samples per pixel (adaptive: at most) */
     float noise_threshold;   /* > 0: adaptive sampling to this display-space error (rt_settings) */
     bool denoise;            /* run the learned denoiser on every render (worker/denoise.c) */
+    struct rt_crop crop;     /* w > 0: render only this window of the image (same pixels as the whole) */
     int max_depth;           /* path length cap */
     uint64_t job_seed;
     int threads;             /* OpenMP threads for rendering (0 = all) */
