@@ -183,6 +183,10 @@ enum tryon_status img_decode_png(const uint8_t *data, size_t len, const char *na
 /* Encode c = 1, 3 or 4 channel 8-bit image to PNG bytes (malloc'd). Deterministic: the same
  * pixels give the same bytes (fixed zlib level, no time chunk). */
 enum tryon_status img_encode_png(const struct img8 *im, uint8_t **data, size_t *len);
+/* Encode a float image with c = 1 or 3 as Portable Float Map (header "Pf" or "PF", w h,
+   scale -1 = little-endian, then the rows bottom to top): HDR renders for compositing and
+   benchmarks. *data is malloc'd. TRYON_EINVAL for another channel count. */
+enum tryon_status imgf_encode_pfm(const struct imgf *im, uint8_t **data, size_t *len);
 /* Encode and write atomically. */
 enum tryon_status img_save_png(const char *path, const struct img8 *im);
 

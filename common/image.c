@@ -517,3 +517,20 @@ enum tryon_status img8_reduce(const struct img8 *src, int k, struct img8 *dst)
         }
     return TRYON_OK;
 }
+
+enum tryon_status imgf_encode_pfm(const struct imgf *im, uint8_t **data, size_t *len)
+{
+    if (im->c != 1 && im->c != 3)
+        return tryon_fail(TRYON_EINVAL, "PFM holds 1 or 3 channels, not %d", im->c);
+    char head[64];
+    int hl = snprintf(head, sizeof head, "%s\n%d %d\n-1.0\n", im->c == 3 ? "PF" : "Pf", im->w, im->h);
+    size_t row = (size_t)im->w * im->c * sizeof(float);
+    *len = (size_t)hl + row * im->h;
+    *data = malloc(*len);
+    if (!*data)
+        return tryon_fail(TRYON_ENOMEM, "out of memory for a %dx%d PFM", im->w, im->h);
+    memcpy(*data, head, (size_t)hl);
+    for (int y = 0; y < im->h; y++)   /* floats are little-endian on every machine we build for */
+        memcpy(*data + hl + row * (size_t)y, im->px + (size_t)(im->h - 1 - y) * im->w * im->c, row);
+    return TRYON_OK;
+}

@@ -44,6 +44,7 @@ struct render_opts {
     double noise_threshold; /* --noise-threshold T; < 0 = the preset's */
     int denoise;          /* --denoise 1, --no-denoise 0; -1 = the preset's */
     const char *crop;     /* --crop X,Y,W,H or NULL */
+    bool film;            /* --film */
     int threads;          /* 0 = all */
     bool aovs, meshes, quiet;
     const char *simulate; /* --simulate DIST or NULL */
@@ -84,6 +85,8 @@ static void render_usage(FILE *f)
             "  --threads N           render threads per rank (default: all cores)\n"
             "  --aovs                also write alpha, depth, normal and albedo images to DIR/aovs/\n"
             "  --meshes              also write the body and garment as OBJ to DIR/meshes/\n"
+            "  --film                also write the render as floats (Portable Float Maps): radiance,\n"
+            "                        albedo, normal and samples per pixel, DIR/film/<person>/<garment>.*.pfm\n"
             "  --views N             also write N views evenly around the body, view 0 the front (the\n"
             "                        main render), to DIR/views/<person>/<garment>/<k>.png\n"
             "  --turntable           also write the views as an animated WebP (one turn in 4 s, looping) to\n"
@@ -154,7 +157,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
         {"views", required_argument, 0, 'V'}, {"turntable", no_argument, 0, 'W'},
         {"all-sizes", no_argument, 0, 'A'},   {"noise-threshold", required_argument, 0, 'E'},
         {"denoise", no_argument, 0, 'D'},     {"no-denoise", no_argument, 0, 'd'},
-        {"crop", required_argument, 0, 'X'},
+        {"crop", required_argument, 0, 'X'},  {"film", no_argument, 0, 'F'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->seed = -1;
@@ -164,7 +167,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
     opterr = rank == 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:V:WAE:DdX:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:V:WAE:DdX:F", longs, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -208,6 +211,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
             break;
         case 'D': o->denoise = 1; break;
         case 'X': o->crop = optarg; break;
+        case 'F': o->film = true; break;
         case 'd': o->denoise = 0; break;
         case 'W': o->turntable = true; break;
         case 'A': o->all_sizes = true; break;
@@ -308,6 +312,7 @@ static int resolve_settings(const struct render_opts *o, const struct sched_cata
     s->threads = o->threads;
     s->write_aovs = o->aovs || cat->render.aovs;
     s->write_meshes = o->meshes || cat->render.meshes;
+    s->write_film = o->film;
     s->limits = img_default_limits();
     const char *env = getenv("TRYON_MODELS");
     s->models_dir = o->models ? o->models : env && env[0] ? env : TRYON_MODEL_DIR;

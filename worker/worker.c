@@ -445,27 +445,56 @@ struct rt_settings worker_rt_settings(int spp, int max_depth, uint64_t seed, int
                                 .filter = RT_FILTER_BLACKMAN_HARRIS};
 }
 
-enum tryon_status worker_write_png(const char *out_dir, const char *sub, const char *person, const char *name,
-                                   const struct img8 *im, char sha[65], size_t *bytes)
+/* Write bytes at OUT/<sub>/<person>/<name> (atomically; folders made); they came from
+   encoding an image, whose failure s (if any) names that file. The data is freed. */
+static enum tryon_status write_encoded(const char *out_dir, const char *sub, const char *person, const char *name,
+                                       enum tryon_status s, uint8_t *data, size_t len)
 {
     char rel[PATH_MAX], path[PATH_MAX];
     snprintf(rel, sizeof rel, "%s/%s/%s", sub, person, name);
-    enum tryon_status s = fs_join(path, sizeof path, out_dir, rel);
-    if (s == TRYON_OK)
-        s = fs_mkdirs_parent(path);
+    enum tryon_status t = fs_join(path, sizeof path, out_dir, rel);
     if (s)
-        return s;
-    uint8_t *data;
-    size_t len;
-    s = img_encode_png(im, &data, &len);
-    if (s)
-        return tryon_failctx(s, "%s", path);
-    if (sha)
-        sha256_hex(data, len, sha);
-    if (bytes)
-        *bytes = len;
-    s = fs_write_atomic(path, data, len);
+        s = t ? s : tryon_failctx(s, "%s", path);
+    else if (!(s = t) && !(s = fs_mkdirs_parent(path)))
+        s = fs_write_atomic(path, data, len);
     free(data);
+    return s;
+}
+
+enum tryon_status worker_write_png(const char *out_dir, const char *sub, const char *person, const char *name,
+                                   const struct img8 *im, char sha[65], size_t *bytes)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    enum tryon_status s = img_encode_png(im, &data, &len);
+    if (s == TRYON_OK && sha)
+        sha256_hex(data, len, sha);
+    if (s == TRYON_OK && bytes)
+        *bytes = len;
+    return write_encoded(out_dir, sub, person, name, s, data, len);
+}
+
+/* --film: OUT/film/<p>/<g>.<plane>.pfm for the radiance (after the denoiser, when it ran),
+   the albedo and normal AOVs and the sample counts, as floats. */
+static enum tryon_status write_film(struct worker *w, const struct worker_pair *p, const struct rt_film *f)
+{
+    const char *names[4] = {"radiance", "albedo", "normal", "spp"};
+    enum tryon_status s = TRYON_OK;
+    for (int k = 0; k < 4 && s == TRYON_OK; k++) {
+        struct imgf im;
+        if ((s = imgf_alloc(&im, f->w, f->h, k == 3 ? 1 : 3)))
+            return s;
+        size_t n = (size_t)f->w * f->h;
+        for (size_t i = 0; i < n * (size_t)im.c; i++)
+            im.px[i] = k == 0 ? f->rgb[i] : k == 1 ? f->albedo[i] : k == 2 ? f->normal[i] : (float)f->spp[i];
+        uint8_t *data = NULL;
+        size_t len = 0;
+        char name[160];
+        snprintf(name, sizeof name, "%s.%s.pfm", p->garment_id, names[k]);
+        s = imgf_encode_pfm(&im, &data, &len);
+        imgf_free(&im);
+        s = write_encoded(w->s->out_dir, "film", p->person_id, name, s, data, len);
+    }
     return s;
 }
 
@@ -851,6 +880,15 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         }
     }
     img8_free(&front);
+    if (!error[0] && w->s->write_film) {
+        double t0 = time_now();
+        enum tryon_status s = write_film(w, p, &film);
+        t_extra += time_now() - t0;
+        if (s) {
+            snprintf(error, sizeof error, "film: %s", tryon_errmsg());
+            fault = "output";
+        }
+    }
     if (!error[0] && (w->s->write_aovs || w->s->write_meshes)) {
         double t0 = time_now();
         enum tryon_status s = TRYON_OK;

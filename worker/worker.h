@@ -33,6 +33,7 @@ struct worker_settings {
     float noise_threshold;   /* > 0: adaptive sampling to this display-space error (rt_settings) */
     bool denoise;            /* run the learned denoiser on every render (worker/denoise.c) */
     struct rt_crop crop;     /* w > 0: render only this window of the image (same pixels as the whole) */
+    bool write_film;         /* OUT/film/<p>/<g>.{radiance,albedo,normal,spp}.pfm (worker.c) */
     int max_depth;           /* path length cap */
     uint64_t job_seed;
     int threads;             /* OpenMP threads for rendering (0 = all) */

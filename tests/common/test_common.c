@@ -136,6 +136,33 @@ static void test_png(void)
     img8_free(&im);
 }
 
+/* PFM: header, then the rows bottom to top as little-endian floats; 2 channels refused. */
+static void test_pfm(void)
+{
+    struct imgf im;
+    CHECK(imgf_alloc(&im, 2, 3, 3) == TRYON_OK);
+    for (int i = 0; i < 18; i++)
+        im.px[i] = (float)i * 0.5f;
+    uint8_t *d = NULL;
+    size_t n = 0;
+    CHECK(imgf_encode_pfm(&im, &d, &n) == TRYON_OK);
+    const char *head = "PF\n2 3\n-1.0\n";
+    size_t hl = strlen(head);
+    CHECK(n == hl + 18 * sizeof(float) && memcmp(d, head, hl) == 0);
+    float first[6], last[6];
+    memcpy(first, d + hl, sizeof first);              /* the file's first row is the image's last */
+    memcpy(last, d + hl + 12 * sizeof(float), sizeof last);
+    CHECK(first[0] == 6.0f && first[5] == 8.5f && last[0] == 0.0f && last[5] == 2.5f);
+    free(d);
+    im.c = 1;
+    CHECK(imgf_encode_pfm(&im, &d, &n) == TRYON_OK && n == strlen("Pf\n2 3\n-1.0\n") + 6 * sizeof(float) && d[1] == 'f');
+    free(d);
+    im.c = 2;
+    CHECK(imgf_encode_pfm(&im, &d, &n) == TRYON_EINVAL);
+    im.c = 3;
+    imgf_free(&im);
+}
+
 static void test_resize(void)
 {
     struct imgf a, b;
@@ -361,6 +388,7 @@ int main(void)
     test_sha256();
     test_rng();
     test_png();
+    test_pfm();
     test_resize();
     test_reduce();
     test_confine();
