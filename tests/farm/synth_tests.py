@@ -15,6 +15,12 @@ tiny size (test_worker_synth checks configs/synth/demo.yaml's content):
              -np 1; shapes, counts, targets and metadata are consistent; the network input
              is letterboxed (mask inside, RGB zero outside the subject); a lost shard is
              rendered again, the others skipped, and the result equals the first run
+  denoise    denoise mode (the denoiser's data): -np 2 writes the same shards as -np 1;
+             10 x C x C inputs, 3 x C x C clean targets, the spp column; per window the
+             inputs' sample counts are the listed ones then an adaptive count between 4 and
+             64; the clean target is smoother than the 2-spp input (its mean absolute
+             difference between neighbouring pixels is lower); bad denoise keys name
+             file:line and denoise without shards is refused
 Only the Python standard library is used.
 """
 import hashlib
@@ -215,6 +221,62 @@ def case_shards(tryon, cfgdir, work):
     open(bad, "w").write(SMALL + "shards: {size: 0}\n")
     p = run([tryon, "synth", bad, "--out", os.path.join(work, "never")] + TINY, 2)
     check("bad.yaml:13:" in p.stderr and "shards.size" in p.stderr, "a bad shard size names file:line: " + p.stderr)
+
+
+DENOISE = """seed: 9
+catalog: false
+shards: {size: 2}
+denoise: {crop: 16, crops: 2, spp: [2, 8], reference_spp: 32, size: [96, 144]}
+persons:
+  count: 3
+garments:
+  count: 0
+"""
+
+
+def case_denoise(tryon, cfgdir, work):
+    import struct
+    cfg = os.path.join(work, "denoise.yaml")
+    open(cfg, "w").write(DENOISE)
+    hashes = {}
+    for n in (1, 2):
+        out = os.path.join(work, f"np{n}")
+        shutil.rmtree(out, ignore_errors=True)
+        run(mpirun(n, [tryon, "synth", cfg, "--out", out, "--quiet"]) if n > 1 else
+            [tryon, "synth", cfg, "--out", out, "--quiet"], 0)
+        hashes[n] = tree_hashes(out)
+    check(hashes[1] == hashes[2], "-np 1 and -np 2 write the same denoise shards")
+    check(set(hashes[1]) == {"index.json", "shards/denoise-00000.st", "shards/denoise-00001.st"},
+          "two shards and the index: " + str(sorted(hashes[1])))
+    out = os.path.join(work, "np1")
+    index = json.load(open(os.path.join(out, "index.json")))
+    check(index["input"] == [10, 16, 16] and index["kinds"] == {"denoise": {"count": 18, "targets": ["spp"],
+                                                                          "clean": [3, 16, 16]}},
+          "index: 10 x 16 x 16 inputs, 3 scenes x 2 windows x 3 inputs: " + json.dumps(index["kinds"]))
+    plane = 16 * 16
+    for s in index["shards"]:
+        t, meta = read_st(os.path.join(out, s["file"]))
+        n = s["count"]
+        check(t["input"][:2] == ("U8", [n, 10, 16, 16]) and t["clean"][:2] == ("U8", [n, 3, 16, 16]) and
+              t["target"][:2] == ("F32", [n, 1]), f"{s['file']}: shapes")
+        spp = struct.unpack(f"<{n}f", t["target"][2])
+        for w0 in range(0, n, 3):   # one window: 2 spp, 8 spp, adaptive
+            check(spp[w0] == 2 and spp[w0 + 1] == 8 and 4 <= spp[w0 + 2] <= 64, f"window spp {spp[w0:w0 + 3]}")
+            noisy = t["input"][2][w0 * 10 * plane:w0 * 10 * plane + 3 * plane]
+            clean = t["clean"][2][w0 * 3 * plane:(w0 + 1) * 3 * plane]
+            tv = lambda img: sum(abs(img[c * plane + y * 16 + x] - img[c * plane + y * 16 + x + 1])
+                                 for c in range(3) for y in range(16) for x in range(15))
+            check(tv(clean) <= tv(noisy), f"the clean target is smoother than the 2-spp input ({tv(clean)} vs {tv(noisy)})")
+    for bad, needle in (("denoise: {crop: 20, spp: [2]}\n", "denoise.crop must be a multiple of 8"),
+                        ("denoise: {crop: 16, spp: []}\n", "denoise.spp must list 1 to 8")):
+        path = os.path.join(work, "bad.yaml")
+        open(path, "w").write(DENOISE.replace(DENOISE.splitlines()[3] + "\n", bad))
+        p = run([tryon, "synth", path, "--out", os.path.join(work, "never"), "--quiet"], 2)
+        check("bad.yaml:4:" in p.stderr and needle in p.stderr, f"{needle!r} with file:line in: {p.stderr}")
+    path = os.path.join(work, "bad.yaml")
+    open(path, "w").write(DENOISE.replace("shards: {size: 2}\n", ""))
+    p = run([tryon, "synth", path, "--out", os.path.join(work, "never"), "--quiet"], 2)
+    check("give 'shards' too" in p.stderr, "denoise without shards is refused: " + p.stderr)
 
 
 def main():
