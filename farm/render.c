@@ -318,6 +318,17 @@ static int resolve_settings(const struct render_opts *o, const struct sched_cata
     s->models_dir = o->models ? o->models : env && env[0] ? env : TRYON_MODEL_DIR;
     if (!strcmp(s->models_dir, "none"))
         s->models_dir = "";
+    /* a preset that denoises, with no denoiser to run: what the preset rendered before it
+       (its raw sample count, no threshold), unless the command line or catalog set them */
+    char why[400];
+    if (s->denoise && !worker_denoiser_present(s->models_dir, why, sizeof why)) {
+        if (o->spp == 0 && cat->render.spp <= 0 && o->noise_threshold < 0)
+            worker_preset_without_denoiser(s);
+        s->denoise = false;
+        if (rank == 0)
+            fprintf(stderr, "tryon render: no denoiser (%s): renders are not denoised; %d samples per pixel%s\n", why,
+                    s->spp, s->noise_threshold > 0 ? " at most" : "");
+    }
     s->views = o->views ? o->views : o->turntable ? 12 : 0;
     s->turntable = o->turntable;
     s->all_sizes = o->all_sizes;

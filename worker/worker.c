@@ -82,23 +82,62 @@ struct worker {
     int n_garments, cap_garments;
 };
 
+/* The presets. With the denoiser, catalog and hero sample adaptively up to spp (noise
+   threshold) and denoise; without its model file they render raw_spp samples, no threshold
+   (worker_preset_without_denoiser), which is what they rendered before the denoiser. */
+static const struct preset {
+    const char *name;
+    int w, h, spp, depth;
+    float noise_threshold;
+    bool denoise;
+    int raw_spp;
+} PRESETS[] = {
+    {"preview", 256, 384, 16, 4, 0.0f, false, 16},
+    {"catalog", 1024, 1536, WORKER_CATALOG_SPP, 8, WORKER_CATALOG_NOISE, true, 256},
+    {"hero", 2048, 3072, 4 * WORKER_CATALOG_SPP, 12, WORKER_CATALOG_NOISE / 2, true, 1024},
+};
+
+static const struct preset *preset_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof PRESETS / sizeof PRESETS[0]; i++)
+        if (strcmp(name, PRESETS[i].name) == 0)
+            return &PRESETS[i];
+    return NULL;
+}
+
 enum tryon_status worker_preset(const char *name, struct worker_settings *s)
 {
-    static const struct { const char *name; int w, h, spp, depth; } presets[] = {
-        {"preview", 256, 384, 16, 4},
-        {"catalog", 1024, 1536, 256, 8},
-        {"hero", 2048, 3072, 1024, 12},
-    };
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        if (strcmp(name, presets[i].name) == 0) {
-            s->preset = presets[i].name;
-            s->width = presets[i].w;
-            s->height = presets[i].h;
-            s->spp = presets[i].spp;
-            s->max_depth = presets[i].depth;
-            return TRYON_OK;
-        }
-    return tryon_fail(TRYON_EINVAL, "unknown preset '%s' (expected preview, catalog or hero)", name);
+    const struct preset *p = preset_named(name);
+    if (!p)
+        return tryon_fail(TRYON_EINVAL, "unknown preset '%s' (expected preview, catalog or hero)", name);
+    s->preset = p->name;
+    s->width = p->w;
+    s->height = p->h;
+    s->spp = p->spp;
+    s->max_depth = p->depth;
+    s->noise_threshold = p->noise_threshold;
+    s->denoise = p->denoise;
+    return TRYON_OK;
+}
+
+void worker_preset_without_denoiser(struct worker_settings *s)
+{
+    const struct preset *p = preset_named(s->preset);
+    s->denoise = false;
+    s->noise_threshold = 0.0f;
+    s->spp = p ? p->raw_spp : s->spp;
+}
+
+bool worker_denoiser_present(const char *models_dir, char *why, size_t n)
+{
+    char path[PATH_MAX];
+    if (!models_dir || !models_dir[0])
+        snprintf(why, n, "no model folder");
+    else if (fs_join(path, sizeof path, models_dir, WORKER_DENOISE_FILE) || !fs_exists(path))
+        snprintf(why, n, "%.300s/%s is missing", models_dir, WORKER_DENOISE_FILE);
+    else
+        return true;
+    return false;
 }
 
 enum tryon_status worker_create(const struct worker_settings *s, const char *asset_dir, struct worker **out)
@@ -128,11 +167,9 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
     char path[PATH_MAX];
     if (!s->denoise)
         snprintf(w->den_why, sizeof w->den_why, "off");
-    else if (!s->models_dir || !s->models_dir[0])
-        snprintf(w->den_why, sizeof w->den_why, "no model folder");
-    else if (fs_join(path, sizeof path, s->models_dir, WORKER_DENOISE_FILE) || !fs_exists(path))
-        snprintf(w->den_why, sizeof w->den_why, "%.300s/%s is missing", s->models_dir, WORKER_DENOISE_FILE);
-    else if (worker_denoiser_load(path, w->kctx, &w->den))
+    else if (worker_denoiser_present(s->models_dir, w->den_why, sizeof w->den_why) &&
+             (fs_join(path, sizeof path, s->models_dir, WORKER_DENOISE_FILE) ||
+              worker_denoiser_load(path, w->kctx, &w->den)))
         snprintf(w->den_why, sizeof w->den_why, "%s", tryon_errmsg());
     *out = w;
     return TRYON_OK;

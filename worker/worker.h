@@ -48,8 +48,19 @@ struct worker_settings {
                                 OUT/renders/<p>/<g>@<size>.png for each (worker/sizes.c) */
 };
 
-/* Fill width/height/spp/max_depth from a preset name; TRYON_EINVAL for an unknown one. */
+/* Fill width/height/spp/max_depth/noise_threshold/denoise from a preset name; TRYON_EINVAL
+ * for an unknown one. preview: 256x384, 16 spp, depth 4, no denoiser. catalog: 1024x1536,
+ * depth 8, adaptive up to WORKER_CATALOG_SPP samples to WORKER_CATALOG_NOISE, denoised.
+ * hero: 2048x3072, depth 12, adaptive up to 4x the catalog's samples to half its threshold,
+ * denoised. The catalog figures were chosen with bench/catalog_cost (bench/RESULTS.md). */
+#define WORKER_CATALOG_SPP 64
+#define WORKER_CATALOG_NOISE 0.02f
 enum tryon_status worker_preset(const char *name, struct worker_settings *s);
+/* The preset's settings when the denoiser cannot run: its raw sample count (catalog 256,
+ * hero 1024), no adaptive sampling, no denoiser. */
+void worker_preset_without_denoiser(struct worker_settings *s);
+/* Whether models_dir holds the denoiser's weight file; if not, why (for the log). */
+bool worker_denoiser_present(const char *models_dir, char *why, size_t n);
 
 /* One row of a garment's size chart: the body girths it is cut for and its length, cm, in
    the order of enum avatar_fit_region (chest, waist, hips, length); 0 = not listed. */
