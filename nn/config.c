@@ -455,8 +455,10 @@ static enum tryon_status build_discriminator(struct builder *b, const struct yml
 /* U-Net (Ronneberger et al. 2015) for image-to-image work (the denoiser): level l works at
    1/2^l of the input size with levels[l] channels; each level is two 3x3 convs with bias +
    ReLU; max-pool 2x2 between encoder levels; on the way up, nearest upsampling x2, concat
-   with the encoder's features of that level, two 3x3 convs + ReLU; a 3x3 conv with bias
-   to the output channels, no activation. The input side must divide by 2^(levels - 1). */
+   with the encoder's features of that level, two 3x3 convs + ReLU; then the input itself
+   is concatenated again (out.cat: a linear path from the input, so passing colours through
+   is easy to learn) and a 3x3 conv with bias maps to the output channels, no activation.
+   The input side must divide by 2^(levels - 1). */
 static enum tryon_status build_unet(struct builder *b, const struct yml_node *root)
 {
     const struct yml_doc *doc = b->doc;
@@ -491,8 +493,9 @@ static enum tryon_status build_unet(struct builder *b, const struct yml_node *ro
                           size, nl - 1);
     if (strcmp(iname, oname) == 0)
         return tryon_fail(TRYON_EINVAL, "%s:%d: input and output need different names", doc->path, out->line);
-    int line = root->line, x, skip[8];
-    TRYI(x, push(b, in->line, l_input(ic, size, size), "%s", iname));
+    int line = root->line, x, input, skip[8];
+    TRYI(input, push(b, in->line, l_input(ic, size, size), "%s", iname));
+    x = input;
     for (int l = 0; l < nl; l++) {
         if (l > 0)
             TRYI(x, push(b, line, l_pool(x, NN_OP_MAXPOOL, 2, 2, 0), "enc%d.pool", l));
@@ -511,6 +514,7 @@ static enum tryon_status build_unet(struct builder *b, const struct yml_node *ro
             TRYI(x, push(b, line, l_act(x, KERN_ACT_RELU, 0), "dec%d.relu%d", l, k));
         }
     }
+    TRYI(x, push(b, out->line, l_two(NN_OP_CONCAT, x, input), "out.cat"));
     TRYI(x, push(b, out->line, l_conv(x, oc, 3, 1, 1, true), "out.conv"));
     return add_output(b, out->line, oname, x);
 }

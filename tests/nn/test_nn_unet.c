@@ -1,7 +1,7 @@
 /* test_nn_unet.c: the unet template, nn_cfg_set_input_size and the l1_image loss (the
  * denoiser's network and training, worker/denoise.c).
  * - A tiny U-Net (input 2x16x16, levels [4, 8, 8], output 1 channel) expands into the named
- *   layers of the template with 4637 parameters (counted by hand below) and a 1x16x16 output.
+ *   layers of the template with 4655 parameters (counted by hand below) and a 1x16x16 output.
  * - Its YAML errors name the line: no levels, a size that does not divide by 2^(levels-1),
  *   a level out of range.
  * - nn_cfg_set_input_size: 24x40 gives a 1x24x40 output; 22x40 is refused (the skip
@@ -42,7 +42,7 @@ static void test_expand(void)
         "image", "enc0.conv1", "enc0.relu1", "enc0.conv2", "enc0.relu2", "enc1.pool", "enc1.conv1", "enc1.relu1",
         "enc1.conv2", "enc1.relu2", "enc2.pool", "enc2.conv1", "enc2.relu1", "enc2.conv2", "enc2.relu2", "dec1.up",
         "dec1.cat", "dec1.conv1", "dec1.relu1", "dec1.conv2", "dec1.relu2", "dec0.up", "dec0.cat", "dec0.conv1",
-        "dec0.relu1", "dec0.conv2", "dec0.relu2", "out.conv"};
+        "dec0.relu1", "dec0.conv2", "dec0.relu2", "out.cat", "out.conv"};
     int n = (int)(sizeof names / sizeof names[0]);
     CHECK_EQ_INT(cfg->n_layers, n);
     for (int i = 0; i < n && i < cfg->n_layers; i++)
@@ -57,8 +57,9 @@ static void test_expand(void)
     size_t np = 0;
     nn_model_param_arena(m, &np);
     /* weights + biases: enc0 2*4*9+4 + 4*4*9+4 = 224; enc1 4*8*9+8 + 8*8*9+8 = 880;
-       enc2 584 + 584 = 1168; dec1 16*8*9+8 + 584 = 1744; dec0 12*4*9+4 + 148 = 584; out 37 */
-    CHECK_EQ_INT((long long)np, 4637);
+       enc2 584 + 584 = 1168; dec1 16*8*9+8 + 584 = 1744; dec0 12*4*9+4 + 148 = 584;
+       out (4 + 2 input channels)*1*9+1 = 55 */
+    CHECK_EQ_INT((long long)np, 4655);
     nn_model_free(m);
     kern_destroy(ctx);
 
