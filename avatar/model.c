@@ -668,3 +668,59 @@ void avatar_model_free(struct avatar_model *m)
 }
 
 int avatar_model_body_nv(const struct avatar_model *m) { return m->nbody; }
+
+static void digest_i32(struct sha256 *h, int v)
+{
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    sha256_update(h, b, 4);
+}
+
+/* Arrays are hashed as they lie in memory: the digest names this machine's byte order too,
+   which only makes a cache shared by machines of both orders miss. */
+void avatar_model_digest(const struct avatar_model *m, char hex[65])
+{
+    struct sha256 h;
+    sha256_init(&h);
+    digest_i32(&h, m->nv);
+    digest_i32(&h, m->nbody);
+    sha256_update(&h, m->base, sizeof(float) * 3 * (size_t)m->nv);
+    digest_i32(&h, m->nbt);
+    sha256_update(&h, m->body_tri, sizeof(int32_t) * 3 * (size_t)m->nbt);
+    digest_i32(&h, m->ntq);
+    sha256_update(&h, m->tights, sizeof(int32_t) * 4 * (size_t)m->ntq);
+    for (int j = 0; j < AV_NJOINTS; j++)
+        digest_i32(&h, m->joint_first[j]);
+    sha256_update(&h, m->region, sizeof(float) * AV_NREGIONS * (size_t)m->nv);
+    const struct av_target *groups[] = {&m->universal[0][0][0][0], &m->race[0][0][0], &m->height[0][0][0][0][0],
+                                        &m->prop[0][0][0][0][0]};
+    const size_t counts[] = {sizeof m->universal / sizeof(struct av_target), sizeof m->race / sizeof(struct av_target),
+                             sizeof m->height / sizeof(struct av_target), sizeof m->prop / sizeof(struct av_target)};
+    for (int g = 0; g < 4; g++)
+        for (size_t i = 0; i < counts[g]; i++) {
+            const struct av_target *t = &groups[g][i];
+            digest_i32(&h, t->n);
+            if (t->n > 0) {
+                sha256_update(&h, t->idx, sizeof(uint16_t) * (size_t)t->n);
+                sha256_update(&h, t->d, sizeof(int16_t) * 3 * (size_t)t->n);
+            }
+        }
+    digest_i32(&h, m->nbones);
+    for (int b = 0; b < m->nbones; b++) {
+        const struct av_bone *bone = &m->bones[b];
+        sha256_update(&h, bone->name, strnlen(bone->name, sizeof bone->name));
+        digest_i32(&h, bone->parent);
+        digest_i32(&h, bone->nhead);
+        digest_i32(&h, bone->ntail);
+        sha256_update(&h, bone->head, sizeof(int32_t) * (size_t)bone->nhead);
+        sha256_update(&h, bone->tail, sizeof(int32_t) * (size_t)bone->ntail);
+    }
+    for (int p = 0; p < AV_NPOSE_BONES; p++)
+        digest_i32(&h, m->pose_bone[p]);
+    sha256_update(&h, m->skin_start, sizeof(int32_t) * ((size_t)m->nv + 1));
+    sha256_update(&h, m->skin_bone, (size_t)m->skin_start[m->nv]);
+    sha256_update(&h, m->skin_w, sizeof(float) * (size_t)m->skin_start[m->nv]);
+    uint8_t d[32];
+    sha256_final(&h, d);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
