@@ -1023,6 +1023,14 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
         }
         if (!code)
             code = check_job_file(&ws, &o);
+        /* an asset cache folder that cannot be made or is a link below OUT stops the job here,
+           named, before any rank starts */
+        struct worker_cache *probe = NULL;
+        if (!code && !o.simulate && ws.cache_dir[0] && worker_cache_open(ws.cache_dir, &probe)) {
+            fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
+            code = FARM_EXIT_ENV;
+        }
+        worker_cache_free(probe);
         if (!code && o.slice_n)
             code = write_slice_file(&o, lo, hi);
         if (!code && sched_journal_open(o.out, &journal)) {

@@ -609,6 +609,16 @@ def case_cache(tryon, demo, work):
     check(all(r["cache"] == {"person": "off", "garment": "off"} for r in manifest(out5)), "--cache none: off")
     check(not os.path.exists(os.path.join(out5, "assets")), "--cache none stores nothing")
     check(render_hashes(out5) == hashes1, "renders without the cache are the same bytes")
+    # OUT/assets planted as a link: the job stops before rendering, naming it; nothing written
+    # through it
+    out6, outside = os.path.join(work, "job6"), os.path.join(work, "outside")
+    for d in (out6, outside):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    os.symlink(outside, os.path.join(out6, "assets"))
+    p = run([tryon, "render", cat1, "--out", out6] + TINY, 3)
+    check("assets is a symbolic link" in p.stderr, "the planted link is named: " + p.stderr)
+    check(os.listdir(outside) == [], "nothing is written through the link")
 
 
 def case_simulate(tryon, demo, work):
