@@ -95,9 +95,9 @@ int worker_prepare_chunk(struct worker *w, const struct worker_pair *pairs, int 
  * with person, garment, status ("ok"|"failed"), fault, error, output, sha256, bytes, rank,
  * inputs (person_sha256, garment_sha256: of the photo files' bytes), cache (person,
  * garment: where the estimate came from, worker_cache_result_name: "hit", "miss",
- * "invalid" (an entry that did not verify, recomputed) or "off"), seconds per stage (a
- * held or cached estimate's stages are charged to the first pair that used it: a cache
- * hit's are the photo's read and the lookup), body and garment estimates, the drape and
+ * "invalid" (an entry that did not verify, recomputed) or "off"), seconds per stage (an
+ * estimate's stages are charged to the first pair that used it, and counted in its total,
+ * wherever they ran: a cache hit's are the photo's read and the lookup), body and garment estimates, the drape and
  * its fit; with a size chart "size" (worker_json_sizes: the recommended size, which the
  * render shows); with views "views" {"count", "folder", "turntable" (path or null)}.
  * Estimates the pair's person and garment first when the worker does not hold them
