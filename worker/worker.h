@@ -1,9 +1,10 @@
 /* worker.h: the per-pair pipeline of DESIGN.md section 1, and the synthetic photos that
  * `tryon synth` makes for the demo catalog and tests.
  *
- * One struct worker per rank: it owns the body model data, the Embree device and the
- * per-rank caches of person and garment estimates (pairs arrive person-major, so a
- * person's estimate is reused for all its garments). worker_run_pair never fails because
+ * One struct worker per rank: it owns the body model data, the Embree device, the
+ * estimates it holds (pairs arrive person-major, so a person's estimate is reused for all
+ * its garments; worker_prepare_chunk) and the asset cache folder shared with other ranks
+ * and jobs (worker/cache.c). worker_run_pair never fails because
  * of one pair's input: the failure is written into the pair's record and the worker goes
  * on. Everything random in a pair is seeded by its worker_pair.seed (hash_pair_seed(job
  * seed, person, garment), computed once by the caller), so the output bytes depend on
