@@ -55,6 +55,11 @@ enum tryon_status avatar_model_load(const char *asset_dir, struct avatar_model *
 void avatar_model_free(struct avatar_model *m);
 /* Number of skin vertices of every body mesh (13,380 for the MakeHuman hm08 base mesh). */
 int avatar_model_body_nv(const struct avatar_model *m);
+/* A 256-bit fingerprint (64 hex characters) of everything the model holds (base mesh,
+   targets, rig and skinning), so that two models with one digest build the same bodies and
+   garments: it names the data in the worker's asset cache keys. Not cryptographic (64-bit
+   word mixing, model.c): it tells apart data that differs by accident. Tens of ms. */
+void avatar_model_digest(const struct avatar_model *m, char hex[65]);
 
 /* MakeHuman macro parameters, each in [0,1] as MakeHuman defines them (0.5 = average;
    gender 0 female .. 1 male; age 0 = 1 year, 0.1875 = 11, 0.5 = 25 years, 1 = 90 years;

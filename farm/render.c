@@ -56,6 +56,8 @@ struct render_opts {
     int views;            /* --views N, 0 = none */
     bool turntable;       /* --turntable */
     bool all_sizes;       /* --all-sizes */
+    const char *cache;    /* --cache DIR | none; NULL = OUT/assets */
+    char cache_dir[PATH_MAX]; /* the folder resolved ("" = none) */
 };
 
 static void render_usage(FILE *f)
@@ -101,8 +103,14 @@ static void render_usage(FILE *f)
             "  --models DIR|none     the trained estimators (body_encoder, garment_encoder .safetensors);\n"
             "                        default $TRYON_MODELS, else the shipped models/ folder; none = the\n"
             "                        classical estimators (also the fallback for a missing model file)\n"
+            "  --cache DIR|none      the asset cache: each estimated person and garment is kept there under\n"
+            "                        a hash of its photo's bytes, the estimators and the settings, and read\n"
+            "                        back by any job that meets the same photo (jobs and ranks may share\n"
+            "                        the folder; renders are the same bytes either way); default\n"
+            "                        DIR/assets; none = estimate every photo\n"
             "  --pair-timeout S      a pair with no result after S seconds fails (retried elsewhere) and\n"
-            "                        its rank gets no more work (default: no timeout)\n"
+            "                        its rank gets no more work (default: no timeout); a worker estimates\n"
+            "                        up to 8 new persons and 8 new garments before its next pair\n"
             "  --chunking MODE       guided (default: chunks shrink as work runs out) | static (one\n"
             "                        contiguous block per worker)\n"
             "  --simulate DIST       no images: each pair sleeps a cost drawn per pair from DIST\n"
@@ -158,6 +166,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
         {"all-sizes", no_argument, 0, 'A'},   {"noise-threshold", required_argument, 0, 'E'},
         {"denoise", no_argument, 0, 'D'},     {"no-denoise", no_argument, 0, 'd'},
         {"crop", required_argument, 0, 'X'},  {"film", no_argument, 0, 'F'},
+        {"cache", required_argument, 0, 'c'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->seed = -1;
@@ -167,7 +176,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
     opterr = rank == 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:V:WAE:DdX:F", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:p:s:z:n:t:amqhS:C:K:T:R:M:V:WAE:DdX:Fc:", longs, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -195,6 +204,13 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
             }
             break;
         case 'M': o->models = optarg; break;
+        case 'c':
+            if (!optarg[0]) {
+                if (rank == 0) fprintf(stderr, "tryon render: --cache needs a folder or none\n");
+                return FARM_EXIT_USAGE;
+            }
+            o->cache = optarg;
+            break;
         case 'V':
             o->views = (int)strtol(optarg, &end, 10);
             if (*end || o->views < 1 || o->views > 360) {
@@ -277,7 +293,7 @@ static int parse_opts(int argc, char **argv, int rank, struct render_opts *o)
 }
 
 /* Preset, then the catalog's render map, then the command line. */
-static int resolve_settings(const struct render_opts *o, const struct sched_catalog *cat, int rank,
+static int resolve_settings(struct render_opts *o, const struct sched_catalog *cat, int rank,
                             struct worker_settings *s)
 {
     memset(s, 0, sizeof *s);
@@ -332,6 +348,16 @@ static int resolve_settings(const struct render_opts *o, const struct sched_cata
     s->views = o->views ? o->views : o->turntable ? 12 : 0;
     s->turntable = o->turntable;
     s->all_sizes = o->all_sizes;
+    /* the asset cache does not decide output bytes: it is not in job.json, and a resume may
+       use another folder */
+    if (o->cache && !strcmp(o->cache, "none"))
+        o->cache_dir[0] = 0;
+    else if (o->cache ? snprintf(o->cache_dir, sizeof o->cache_dir, "%s", o->cache) >= (int)sizeof o->cache_dir
+                      : fs_join(o->cache_dir, sizeof o->cache_dir, o->out, "assets") != TRYON_OK) {
+        if (rank == 0) fprintf(stderr, "tryon render: --cache: the folder's name is too long\n");
+        return FARM_EXIT_USAGE;
+    }
+    s->cache_dir = o->cache_dir;
     if (s->turntable && !worker_has_webp()) {
         if (rank == 0) fprintf(stderr, "tryon render: --turntable needs libwebp: this build was configured without "
                                        "it (install libwebp-dev, e.g. scripts/install-deps.sh, and configure again)\n");
@@ -584,6 +610,34 @@ static enum tryon_status do_pair(const struct pair_ctx *c, int idx, int rank, st
     return s;
 }
 
+/* Before rendering chunk pairs idx[0..n): the worker estimates the persons and garments of
+ * the leading ones together (worker_prepare_chunk, a batch through the networks), looking at
+ * most FARM_PREPARE_AHEAD pairs ahead. Returns how many leading pairs are ready (all of them
+ * when there is nothing to estimate: simulated or failing by injection). */
+#define FARM_PREPARE_AHEAD 64
+static int prepare_ahead(const struct pair_ctx *c, const int32_t *idx, int n)
+{
+    if (!c->wk || c->fail_injected || c->sim->kind != SIM_OFF)
+        return n;
+    struct worker_pair wp[FARM_PREPARE_AHEAD];
+    int m = n < FARM_PREPARE_AHEAD ? n : FARM_PREPARE_AHEAD;
+    for (int i = 0; i < m; i++)
+        pair_of(c->cat, c->job_seed, idx[i], &wp[i]);
+    return worker_prepare_chunk(c->wk, wp, m);
+}
+
+/* What the asset cache did on this rank, one line on stderr (not with --quiet). */
+static void report_cache(const struct worker *wk, const struct worker_settings *ws, int rank, bool quiet)
+{
+    if (!wk || quiet || !ws->cache_dir[0])
+        return;
+    struct worker_cache_stats st;
+    worker_cache_counts(wk, &st);
+    fprintf(stderr, "tryon render: rank %d: asset cache %s: %lld hits, %lld misses, %lld invalid (estimated again), "
+            "%lld stored, %lld not stored\n", rank, ws->cache_dir, st.hits, st.misses, st.invalid, st.writes,
+            st.write_errors);
+}
+
 /* Whether TRYON_TEST_FAIL_RANKS (comma-separated ranks; a test hook) names this rank. */
 static bool fail_injected(int rank)
 {
@@ -608,6 +662,7 @@ struct self_link {
     const struct pair_ctx *pc;
     int32_t *chunk;
     int n, pos, cap;
+    int ready;                /* chunk[pos..ready) are prepared (prepare_ahead) */
     bool asked, stopped;
     int code;                 /* FARM_EXIT_ENV when a pair could not even be recorded */
     struct json_w rec;
@@ -638,6 +693,8 @@ static int self_poll(void *user, struct comm_msg *msg)
         l->stopped = true;
         return 1;
     }
+    if (l->pos == l->ready)
+        l->ready = l->pos + prepare_ahead(l->pc, l->chunk + l->pos, l->n - l->pos);
     if (do_pair(l->pc, l->chunk[l->pos], 0, &l->rec)) {
         fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
         l->code = FARM_EXIT_ENV;
@@ -667,7 +724,7 @@ static void self_send(void *user, int dst, const int32_t *pairs, int n)
     }
     memcpy(l->chunk, pairs, sizeof *pairs * (size_t)n);
     l->n = n;
-    l->pos = 0;
+    l->pos = l->ready = 0;
 }
 
 /* ---- the master: scheduler/master.c's state machine over a link ---- */
@@ -823,8 +880,10 @@ static int run_worker(const struct pair_ctx *pc, int rank)
         int n = comm_request_work(chunk, cap);
         if (n == 0)
             break;
-        int i;
+        int i, ready = 0;
         for (i = 0; i < n; i++) {
+            if (i == ready)
+                ready = i + prepare_ahead(pc, chunk + i, n - i);
             if (do_pair(pc, chunk[i], rank, &rec)) {
                 log_error("%s", tryon_errmsg());
                 code = FARM_EXIT_ENV;
@@ -1028,6 +1087,14 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
         }
         if (!code)
             code = check_job_file(&ws, &o);
+        /* an asset cache folder that cannot be made or is a link below OUT stops the job here,
+           named, before any rank starts */
+        struct worker_cache *probe = NULL;
+        if (!code && !o.simulate && ws.cache_dir[0] && worker_cache_open(ws.cache_dir, &probe)) {
+            fprintf(stderr, "tryon render: %s\n", tryon_errmsg());
+            code = FARM_EXIT_ENV;
+        }
+        worker_cache_free(probe);
         if (!code && o.slice_n)
             code = write_slice_file(&o, lo, hi);
         if (!code && sched_journal_open(o.out, &journal)) {
@@ -1082,6 +1149,7 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     struct pair_ctx pc = {cat, wk, &sim, ws.job_seed, o.out, fail_injected(rank)};
     if (rank > 0) {
         code = run_worker(&pc, rank);
+        report_cache(wk, &ws, rank, o.quiet);
         worker_free(wk);
         sched_catalog_free(full);
         return code;
@@ -1117,6 +1185,7 @@ int farm_cmd_render(int argc, char **argv, int rank, int world)
     json_w_free(&self.rec);
     double serve_wall = time_now() - t_serve;
     progress_print(&pg, true);
+    report_cache(wk, &ws, rank, o.quiet);
     worker_free(wk);
     if (inflight)
         fclose(inflight);

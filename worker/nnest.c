@@ -15,8 +15,12 @@
  * estimator reads the colour, the sleeve and which landmarks the type has; the network's
  * length and landmarks replace the classical ones (worker_nets_garment_apply: they were the
  * more accurate on the calibration set, configs/synth/calib.yaml). Inference runs in
- * eval mode with batch norm folded (NN_MODE_INFER_FOLD), one photo at a time, on the
- * worker's compute context (nn_ctx_create): its bytes do not depend on the thread count. */
+ * eval mode with batch norm folded (NN_MODE_INFER_FOLD), on the worker's compute context
+ * (nn_ctx_create), in batches of up to WORKER_NET_BATCH photos (the worker estimates a
+ * chunk's photos together, worker_prepare_chunk): a photo's outputs do not depend on the
+ * thread count, nor on the batch it ran in (every CPU kernel computes a sample with the
+ * same arithmetic whatever the batch; a CUDA context's cuBLAS/cuDNN algorithms may differ
+ * with the batch size in the last bits, which is why the worker's context is the CPU's). */
 #include "worker/internal.h"
 
 #include <limits.h>
@@ -36,12 +40,13 @@ static const char *const PERSON_NEEDS[] = {"gender", "age", "muscle", "weight", 
 #define N_PERSON_NEEDS (int)(sizeof PERSON_NEEDS / sizeof PERSON_NEEDS[0])
 
 struct worker_net {
-    struct nn_model *m;
+    struct nn_model *m;          /* made for batches of WORKER_NET_BATCH */
     struct nn_cfg *cfg;
     char name[NN_NAME_MAX];
+    char sha256[65];             /* of the weight file's bytes */
     int side;                    /* input S (4 x S x S) */
-    uint8_t *in8;                /* (4*S*S) */
-    float *in_host;              /* (4*S*S) */
+    uint8_t *in8;                /* (4*S*S): one photo's letterboxed input */
+    float *in_host;              /* encoder (WORKER_NET_BATCH, 4, S, S); generator: see generator_heads */
     /* the regression head "reg": target names, un-standardisation */
     int n_reg;
     char (*reg_names)[NN_NAME_MAX];
@@ -147,11 +152,13 @@ static enum tryon_status net_open(const char *path, struct kern_ctx *ctx, struct
     if (s == TRYON_OK)
         s = nn_cfg_from_string(yaml, path, &n->cfg);
     if (s == TRYON_OK)
-        s = nn_model_create(n->cfg, ctx, 1, NN_MODE_INFER_FOLD, &n->m);
+        s = nn_model_create(n->cfg, ctx, WORKER_NET_BATCH, NN_MODE_INFER_FOLD, &n->m);
     if (s == TRYON_OK)
         s = nn_model_load_st(n->m, *f);
-    if (s == TRYON_OK)
+    if (s == TRYON_OK) {
         snprintf(n->name, sizeof n->name, "%s", n->cfg->name);
+        sha256_hex((*f)->bytes, (*f)->len, n->sha256);
+    }
     return s;
 }
 
@@ -176,7 +183,7 @@ static enum tryon_status encoder_heads(const char *path, const struct nn_st_file
     if (s == TRYON_OK) {
         n->side = h;
         n->in8 = malloc((size_t)4 * h * h);
-        n->in_host = malloc(sizeof(float) * 4 * (size_t)h * h);
+        n->in_host = malloc(sizeof(float) * WORKER_NET_BATCH * 4 * (size_t)h * h);
         if (!n->in8 || !n->in_host)
             s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
     }
@@ -184,7 +191,9 @@ static enum tryon_status encoder_heads(const char *path, const struct nn_st_file
 }
 
 /* The back generator: inputs features and noise, output image (3 x B x B), and the side of
-   the square of the back it paints (metadata output.image {"type": "gan", "side_m": ...}). */
+   the square of the back it paints (metadata output.image {"type": "gan", "side_m": ...}).
+   in_host holds a batch's condition (WORKER_NET_BATCH, cond_dim), noise (WORKER_NET_BATCH,
+   noise_dim) and images (WORKER_NET_BATCH, 3, B, B), in that order. */
 static enum tryon_status generator_heads(const char *path, const struct nn_st_file *f, struct worker_net *n)
 {
     const char *txt = nn_st_meta(f, "output.image");
@@ -203,7 +212,8 @@ static enum tryon_status generator_heads(const char *path, const struct nn_st_fi
         s = tryon_fail(TRYON_EFORMAT, "%s: the generator needs inputs features and noise and a 3 x B x B image", path);
     if (s == TRYON_OK) {
         n->noise_dim = zc;
-        n->in_host = calloc((size_t)3 * n->side * n->side + (size_t)n->cond_dim + (size_t)zc, sizeof(float));
+        n->in_host = calloc(WORKER_NET_BATCH * ((size_t)3 * n->side * n->side + (size_t)n->cond_dim + (size_t)zc),
+                            sizeof(float));
         if (!n->in_host)
             s = tryon_fail(TRYON_ENOMEM, "%s: out of memory", path);
     }
@@ -266,34 +276,57 @@ void worker_nets_free(struct worker_nets *n)
     free(n);
 }
 
+static const struct worker_net *net_of(const struct worker_nets *n, enum worker_net_id id)
+{
+    return id == WORKER_NET_BODY ? &n->body : id == WORKER_NET_GARMENT ? &n->garment : &n->back;
+}
+
 const char *worker_nets_name(const struct worker_nets *n, enum worker_net_id id, const char **why)
 {
-    const struct worker_net *net = id == WORKER_NET_BODY ? &n->body : id == WORKER_NET_GARMENT ? &n->garment : &n->back;
     if (why)
         *why = id == WORKER_NET_BODY ? n->body_why : id == WORKER_NET_GARMENT ? n->garment_why : n->back_why;
-    return net->m ? net->name : NULL;
+    return net_of(n, id)->m ? net_of(n, id)->name : NULL;
 }
 
-/* Forward one photo; the outputs stay in the model. */
-static enum tryon_status net_forward(struct worker_net *n, const struct img8 *im, const uint8_t *mask)
+const char *worker_nets_sha256(const struct worker_nets *n, enum worker_net_id id)
 {
-    int S = n->side;
-    enum tryon_status s = worker_nn_input(im, mask, S, n->in8);
-    if (s)
-        return s;
-    for (size_t i = 0; i < (size_t)4 * S * S; i++)
-        n->in_host[i] = (float)n->in8[i] / 127.5f - 1.0f;
-    nn_model_set_input(n->m, "image", n->in_host, (size_t)4 * S * S);
-    nn_model_forward(n->m, 1, false);
-    return TRYON_OK;
+    return net_of(n, id)->m ? net_of(n, id)->sha256 : NULL;
 }
 
-/* The un-standardised regression outputs, by target name (NAN when the head lacks it). */
-static void reg_values(const struct worker_net *n, float *vals)
+/* Forward photos lo..hi-1 (at most WORKER_NET_BATCH) as one batch: sample j of the batch is
+   photo batch[j]. A photo whose input cannot be made fails alone (st[i] set, left out).
+   Returns the batch size k; the outputs stay in the model. */
+static int net_forward(struct worker_net *n, int lo, int hi, const struct img8 *const *ims,
+                       const uint8_t *const *masks, enum tryon_status *st, int *batch)
 {
-    nn_model_get_output(n->m, "reg", vals, (size_t)n->n_reg);
-    for (int k = 0; k < n->n_reg; k++)
-        vals[k] = vals[k] * n->std[k] + n->mean[k];
+    int S = n->side, k = 0;
+    size_t per = (size_t)4 * S * S;
+    for (int i = lo; i < hi; i++) {
+        if ((st[i] = worker_nn_input(ims[i], masks[i], S, n->in8)))
+            continue;
+        float *x = n->in_host + per * (size_t)k;
+        for (size_t e = 0; e < per; e++)
+            x[e] = (float)n->in8[e] / 127.5f - 1.0f;
+        batch[k++] = i;
+    }
+    if (k) {
+        nn_model_set_input(n->m, "image", n->in_host, per * (size_t)k);
+        nn_model_forward(n->m, k, false);
+    }
+    return k;
+}
+
+#define MAX_REG 256   /* regression targets a head may have */
+#define MAX_CLASSES 64
+
+/* The un-standardised regression outputs of the k samples of the last forward:
+   vals (k, n_reg). */
+static void reg_values(const struct worker_net *n, int k, float *vals)
+{
+    nn_model_get_output(n->m, "reg", vals, (size_t)k * n->n_reg);
+    for (int j = 0; j < k; j++)
+        for (int t = 0; t < n->n_reg; t++)
+            vals[j * n->n_reg + t] = vals[j * n->n_reg + t] * n->std[t] + n->mean[t];
 }
 
 static float reg_get(const struct worker_net *n, const float *vals, const char *name)
@@ -304,19 +337,10 @@ static float reg_get(const struct worker_net *n, const float *vals, const char *
     return NAN;
 }
 
-enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
-                                     struct avatar_person_prior *prior, struct worker_net_body *pred)
+/* One photo's prior from its regression outputs vals (n_reg). */
+static enum tryon_status person_prior(const struct worker_net *n, const float *vals, struct avatar_person_prior *prior,
+                                      struct worker_net_body *pred)
 {
-    struct worker_net *n = &nets->body;
-    if (!n->m)
-        return tryon_fail(TRYON_EUNSUPPORTED, "no body network: %s", nets->body_why);
-    enum tryon_status s = net_forward(n, im, mask);
-    if (s)
-        return s;
-    float vals[256];
-    if (n->n_reg > 256)
-        return tryon_fail(TRYON_EFORMAT, "%s: too many regression targets", n->name);
-    reg_values(n, vals);
     float q[N_PERSON_NEEDS];
     for (int k = 0; k < N_PERSON_NEEDS; k++)
         if (!isfinite(q[k] = reg_get(n, vals, PERSON_NEEDS[k])))
@@ -334,50 +358,86 @@ enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8
     return TRYON_OK;
 }
 
-/* The back generator on the garment encoder's features (zero noise: its most typical
-   completion, and the same bytes every run) -> pred->back (linear RGB). Without a generator,
-   or one conditioned on features of another size, pred->back stays empty. */
-static enum tryon_status back_texture(struct worker_nets *nets, struct worker_net_garment *pred)
+void worker_nets_person_batch(struct worker_nets *nets, int n, const struct img8 *const *ims,
+                              const uint8_t *const *masks, struct avatar_person_prior *priors,
+                              struct worker_net_body *preds, enum tryon_status *st)
+{
+    struct worker_net *net = &nets->body;
+    enum tryon_status unusable = TRYON_OK;
+    if (!net->m)
+        unusable = tryon_fail(TRYON_EUNSUPPORTED, "no body network: %s", nets->body_why);
+    else if (net->n_reg > MAX_REG)
+        unusable = tryon_fail(TRYON_EFORMAT, "%s: too many regression targets", net->name);
+    if (unusable) {
+        for (int i = 0; i < n; i++)
+            st[i] = unusable;
+        return;
+    }
+    float vals[WORKER_NET_BATCH * MAX_REG];
+    int batch[WORKER_NET_BATCH];
+    for (int lo = 0; lo < n; lo += WORKER_NET_BATCH) {
+        int hi = lo + WORKER_NET_BATCH < n ? lo + WORKER_NET_BATCH : n;
+        int k = net_forward(net, lo, hi, ims, masks, st, batch);
+        if (k)
+            reg_values(net, k, vals);
+        for (int j = 0; j < k; j++) {
+            int i = batch[j];
+            st[i] = person_prior(net, vals + (size_t)j * net->n_reg, &priors[i], preds ? &preds[i] : NULL);
+        }
+    }
+}
+
+enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
+                                     struct avatar_person_prior *prior, struct worker_net_body *pred)
+{
+    enum tryon_status st;
+    worker_nets_person_batch(nets, 1, &im, &mask, prior, pred, &st);
+    return st;
+}
+
+/* The back generator on the garment encoder's features of the last forward's k samples
+   (zero noise: its most typical completion, and the same bytes every run) -> preds[batch[j]]
+   .back (linear RGB) for each sample j whose st is still TRYON_OK. Without a generator, or
+   one conditioned on features of another size, the backs stay empty. */
+static void back_textures(struct worker_nets *nets, int k, const int *batch, struct worker_net_garment *preds,
+                          enum tryon_status *st)
 {
     struct worker_net *g = &nets->back, *e = &nets->garment;
     int fc, fh, fw;
     if (!g->m || !nn_model_tensor_shape(e->m, "features", &fc, &fh, &fw) || fc * fh * fw != g->cond_dim)
-        return TRYON_OK;
-    float *cond = g->in_host, *noise = cond + g->cond_dim, *img = noise + g->noise_dim;
-    nn_model_get_output(e->m, "features", cond, (size_t)g->cond_dim);
-    memset(noise, 0, sizeof(float) * (size_t)g->noise_dim);
-    nn_model_set_input(g->m, "features", cond, (size_t)g->cond_dim);
-    nn_model_set_input(g->m, "noise", noise, (size_t)g->noise_dim);
-    nn_model_forward(g->m, 1, false);
+        return;
     int B = g->side;
-    nn_model_get_output(g->m, "image", img, (size_t)3 * B * B);
-    enum tryon_status s = imgf_alloc(&pred->back, B, B, 3);
-    if (s)
-        return s;
-    for (int c = 0; c < 3; c++)
-        for (int i = 0; i < B * B; i++) {
-            /* tanh range -> the sRGB byte it was trained on -> linear albedo */
-            float byte = rintf(fminf(255.0f, fmaxf(0.0f, (img[(size_t)c * B * B + i] + 1.0f) * 127.5f)));
-            pred->back.px[(size_t)i * 3 + c] = img_srgb_to_linear(byte / 255.0f);
-        }
-    pred->back_side_m = g->side_m;
-    return TRYON_OK;
+    size_t nimg = (size_t)3 * B * B;
+    float *cond = g->in_host, *noise = cond + (size_t)WORKER_NET_BATCH * g->cond_dim,
+          *img = noise + (size_t)WORKER_NET_BATCH * g->noise_dim;
+    nn_model_get_output(e->m, "features", cond, (size_t)k * g->cond_dim);
+    memset(noise, 0, sizeof(float) * (size_t)k * g->noise_dim);
+    nn_model_set_input(g->m, "features", cond, (size_t)k * g->cond_dim);
+    nn_model_set_input(g->m, "noise", noise, (size_t)k * g->noise_dim);
+    nn_model_forward(g->m, k, false);
+    nn_model_get_output(g->m, "image", img, (size_t)k * nimg);
+    for (int j = 0; j < k; j++) {
+        struct worker_net_garment *pred = &preds[batch[j]];
+        if (st[batch[j]])
+            continue;
+        if ((st[batch[j]] = imgf_alloc(&pred->back, B, B, 3)))
+            continue;
+        const float *im = img + (size_t)j * nimg;
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < B * B; i++) {
+                /* tanh range -> the sRGB byte it was trained on -> linear albedo */
+                float byte = rintf(fminf(255.0f, fmaxf(0.0f, (im[(size_t)c * B * B + i] + 1.0f) * 127.5f)));
+                pred->back.px[(size_t)i * 3 + c] = img_srgb_to_linear(byte / 255.0f);
+            }
+        pred->back_side_m = g->side_m;
+    }
 }
 
-enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
+/* One photo's garment reading from its class logits and regression outputs (w x h: the
+   photo's size, for the landmarks). */
+static enum tryon_status garment_pred(const struct worker_net *n, const float *logits, const float *vals, int w, int h,
                                       struct worker_net_garment *pred)
 {
-    struct worker_net *n = &nets->garment;
-    if (!n->m)
-        return tryon_fail(TRYON_EUNSUPPORTED, "no garment network: %s", nets->garment_why);
-    enum tryon_status s = net_forward(n, im, mask);
-    if (s)
-        return s;
-    float logits[64], vals[256];
-    if (n->n_classes > 64 || n->n_reg > 256)
-        return tryon_fail(TRYON_EFORMAT, "%s: too many outputs", n->name);
-    nn_model_get_output(n->m, "category", logits, (size_t)n->n_classes);
-    reg_values(n, vals);
     int best = 0;
     for (int k = 1; k < n->n_classes; k++)
         if (logits[k] > logits[best])
@@ -385,7 +445,6 @@ enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img
     double z = 0;
     for (int k = 0; k < n->n_classes; k++)
         z += exp((double)(logits[k] - logits[best]));
-    memset(pred, 0, sizeof *pred);
     if (avatar_garment_type_parse(n->classes[best], &pred->type))
         return tryon_fail(TRYON_EFORMAT, "%s: class '%s' is not a garment type", n->name, n->classes[best]);
     pred->confidence = (float)(1.0 / z);
@@ -397,10 +456,52 @@ enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img
         char nx[64], ny[64];
         snprintf(nx, sizeof nx, "lm_%s_x", avatar_landmark_name((enum avatar_landmark)l));
         snprintf(ny, sizeof ny, "lm_%s_y", avatar_landmark_name((enum avatar_landmark)l));
-        pred->lm[l][0] = (reg_get(n, vals, nx) + 1.0f) * 0.5f * (float)im->w;
-        pred->lm[l][1] = (reg_get(n, vals, ny) + 1.0f) * 0.5f * (float)im->h;
+        pred->lm[l][0] = (reg_get(n, vals, nx) + 1.0f) * 0.5f * (float)w;
+        pred->lm[l][1] = (reg_get(n, vals, ny) + 1.0f) * 0.5f * (float)h;
     }
-    return back_texture(nets, pred);
+    return TRYON_OK;
+}
+
+void worker_nets_garment_batch(struct worker_nets *nets, int n, const struct img8 *const *ims,
+                               const uint8_t *const *masks, struct worker_net_garment *preds, enum tryon_status *st)
+{
+    struct worker_net *net = &nets->garment;
+    for (int i = 0; i < n; i++)
+        memset(&preds[i], 0, sizeof preds[i]);
+    enum tryon_status unusable = TRYON_OK;
+    if (!net->m)
+        unusable = tryon_fail(TRYON_EUNSUPPORTED, "no garment network: %s", nets->garment_why);
+    else if (net->n_classes > MAX_CLASSES || net->n_reg > MAX_REG)
+        unusable = tryon_fail(TRYON_EFORMAT, "%s: too many outputs", net->name);
+    if (unusable) {
+        for (int i = 0; i < n; i++)
+            st[i] = unusable;
+        return;
+    }
+    float logits[WORKER_NET_BATCH * MAX_CLASSES], vals[WORKER_NET_BATCH * MAX_REG];
+    int batch[WORKER_NET_BATCH];
+    for (int lo = 0; lo < n; lo += WORKER_NET_BATCH) {
+        int hi = lo + WORKER_NET_BATCH < n ? lo + WORKER_NET_BATCH : n;
+        int k = net_forward(net, lo, hi, ims, masks, st, batch);
+        if (!k)
+            continue;
+        nn_model_get_output(net->m, "category", logits, (size_t)k * net->n_classes);
+        reg_values(net, k, vals);
+        for (int j = 0; j < k; j++) {
+            int i = batch[j];
+            st[i] = garment_pred(net, logits + (size_t)j * net->n_classes, vals + (size_t)j * net->n_reg, ims[i]->w,
+                                 ims[i]->h, &preds[i]);
+        }
+        back_textures(nets, k, batch, preds, st);
+    }
+}
+
+enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
+                                      struct worker_net_garment *pred)
+{
+    enum tryon_status st;
+    worker_nets_garment_batch(nets, 1, &im, &mask, pred, &st);
+    return st;
 }
 
 void worker_nets_garment_apply(const struct worker_net_garment *pred, struct avatar_garment_est *est)

@@ -10,11 +10,17 @@
  *   written atomically; on demand every size's render, the views around the body and the
  *   turntable (views.c), AOVs, meshes
  *
- * Person and garment estimates are cached per rank: pairs arrive person-major, so a body
- * is built once per person, and a garment photo is read once per rank. A cached failure
- * (bad photo) fails every pair that uses it, with the same message, without re-reading. */
+ * Estimates (DESIGN.md section 2, "Assets"): before rendering a chunk's pairs the worker
+ * estimates their persons and garments together (worker_prepare_chunk): each photo is read
+ * and its asset cache entry looked up (cache.c); the photos not there are decoded and
+ * segmented, the networks run once over them as a batch (nnest.c), then each fit runs and
+ * its estimate is stored. Estimates are held per rank: the persons of the pairs being
+ * rendered (pairs arrive person-major, so a body is built once per person) and every
+ * garment the rank has estimated. A failure a photo causes (bad photo) fails every pair
+ * that uses it, with the same message, without re-reading; it is not cached on disk. */
 #include "worker/internal.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -26,12 +32,12 @@
 
 #define WORKER_TEXTURE_SIZE 512   /* garment UV atlas texture side, texels */
 /* What a photo must look like to be read as what the catalog says it is (the refusals of
- * get_person / get_garment). A standing person's top is a head: on the calibration set
- * (configs/synth/calib.yaml, 60 persons, 60 garments) its width is 0.16-0.32 of the widest
- * row below it and it fills 0.66-0.83 of its box, while every garment's top is 0.50 of the
- * width below it or more (avatar_silhouette_top). The fitted body then covers a person's
- * silhouette at IoU 0.61 and more there (0.8 and more on the demo), a garment photo's at
- * 0.3-0.5. */
+ * estimate_persons / estimate_garments). A standing person's top is a head: on the
+ * calibration set (configs/synth/calib.yaml, 60 persons, 60 garments) its width is
+ * 0.16-0.32 of the widest row below it and it fills 0.66-0.83 of its box, while every
+ * garment's top is 0.50 of the width below it or more (avatar_silhouette_top). The fitted
+ * body then covers a person's silhouette at IoU 0.61 and more there (0.8 and more on the
+ * demo), a garment photo's at 0.3-0.5. */
 #define WORKER_HEAD_RATIO_MIN 0.1f   /* narrower is a hanger's hook, not a head */
 #define WORKER_HEAD_RATIO_MAX 0.4f
 #define WORKER_HEAD_FILL_MIN 0.5f
@@ -39,31 +45,28 @@
 
 /* The estimate of one person photo and the body built from it. */
 struct person_slot {
-    char id[72];
+    char id[72];                   /* "" = a free slot */
     bool ok;
     char error[600];
     const char *fault;             /* when !ok: the record's "fault" (fault_of) */
     char sha256[65];               /* of the photo's bytes as read ("" when unreadable) */
-    struct avatar_person_est est;
-    struct avatar_mesh body;
-    float skin[3];                 /* linear RGB albedo sampled from the photo */
-    bool net;                      /* the body network gave the fit its prior */
+    struct worker_person_asset a;  /* the estimate: a.est, a.skin, a.net */
+    struct avatar_mesh body;       /* avatar_body_build(a.est.body) */
+    enum worker_cache_result cache;/* where the estimate came from */
     double t_load, t_segment, t_body;
     bool charged;                  /* its stage times were reported in a pair's record */
 };
 
 /* The estimate of one garment photo. */
 struct garment_slot {
-    char id[72];
+    char id[72];                   /* "" = a free slot */
     bool ok;
     char error[600];
     const char *fault;             /* when !ok: the record's "fault" (fault_of) */
     char sha256[65];               /* of the photo's bytes as read ("" when unreadable) */
-    struct avatar_garment_est est;
-    struct imgf tex;               /* UV atlas texture from the photo (w = 0: none, plain colour) */
-    char tex_error[200];           /* why there is no texture */
-    bool net;                      /* the garment network named the type */
-    bool back_net;                 /* the back generator completed the back's print */
+    struct worker_garment_asset a; /* the estimate: a.est, a.tex (w = 0: plain colour), a.tex_error,
+                                      a.net, a.back_net */
+    enum worker_cache_result cache;/* where the estimate came from */
     double t_load, t_segment, t_estimate;
     bool charged;                  /* its stage times were reported in a pair's record */
 };
@@ -77,9 +80,17 @@ struct worker {
     struct worker_nets *nets;      /* the learned estimators (either may be absent: classical) */
     struct worker_denoiser *den;   /* with settings.denoise and a usable model file, else NULL */
     char den_why[400];             /* why den is NULL */
-    struct person_slot person;     /* the last person (pairs are person-major) */
-    struct garment_slot *garments; /* every garment this rank has seen */
+    struct person_slot *persons;   /* the persons of the prepared pairs (worker_prepare_chunk) */
+    int n_persons;
+    struct garment_slot *garments; /* every garment this rank has estimated */
     int n_garments, cap_garments;
+    struct worker_cache *cache;    /* the asset cache; NULL = none */
+    char person_ids[400];          /* the estimators' identity in the cache keys ("" until first needed) */
+    char garment_ids[400];
+    char (*warned)[65];            /* keys of the invalid entries said on stderr (once each) */
+    int n_warned;
+    bool said_write_error;         /* a failed cache write was said (once per worker) */
+    struct worker_cache_stats stats;
 };
 
 /* The presets. With the denoiser, catalog and hero sample adaptively up to spp (noise
@@ -160,7 +171,8 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
         free(w);
         return TRYON_EUNSUPPORTED;
     }
-    if ((st = worker_nets_load(s->models_dir, w->kctx, &w->nets))) {
+    if ((st = worker_nets_load(s->models_dir, w->kctx, &w->nets)) ||
+        (s->cache_dir && s->cache_dir[0] && (st = worker_cache_open(s->cache_dir, &w->cache)))) {
         worker_free(w);
         return st;
     }
@@ -171,6 +183,7 @@ enum tryon_status worker_create(const struct worker_settings *s, const char *ass
              (fs_join(path, sizeof path, s->models_dir, WORKER_DENOISE_FILE) ||
               worker_denoiser_load(path, w->kctx, &w->den)))
         snprintf(w->den_why, sizeof w->den_why, "%s", tryon_errmsg());
+    w->persons = tryon_xcalloc(WORKER_NET_BATCH, sizeof *w->persons);
     *out = w;
     return TRYON_OK;
 }
@@ -195,20 +208,32 @@ void worker_estimators(const struct worker *w, char *buf, size_t n)
     }
 }
 
+void worker_cache_counts(const struct worker *w, struct worker_cache_stats *out) { *out = w->stats; }
+
 static void person_clear(struct person_slot *p)
 {
     avatar_mesh_free(&p->body);
     memset(p, 0, sizeof *p);
 }
 
+static void garment_clear(struct garment_slot *g)
+{
+    imgf_free(&g->a.tex);
+    memset(g, 0, sizeof *g);
+}
+
 void worker_free(struct worker *w)
 {
     if (!w)
         return;
-    person_clear(&w->person);
+    for (int i = 0; i < w->n_persons; i++)
+        person_clear(&w->persons[i]);
+    free(w->persons);
     for (int i = 0; i < w->n_garments; i++)
-        imgf_free(&w->garments[i].tex);
+        garment_clear(&w->garments[i]);
     free(w->garments);
+    free(w->warned);
+    worker_cache_free(w->cache);
     worker_nets_free(w->nets);
     worker_denoiser_free(w->den);
     nn_ctx_free(w->kctx);
@@ -231,43 +256,6 @@ static const char *fault_of(enum tryon_status s, const char *other)
     case TRYON_EUNSUPPORTED: return "input";
     default: return other;
     }
-}
-
-/* Load a photo and segment it; times go to the two counters, the SHA-256 of the file's
- * bytes (recorded so a resume can tell a changed input) to sha. */
-static enum tryon_status load_and_segment(const char *path, const struct img_limits *lim, struct img8 *im,
-                                          uint8_t **mask, double *t_load, double *t_segment, char sha[65])
-{
-    double t0 = time_now();
-    bool alpha = false;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    enum tryon_status s = fs_read_all(path, lim->max_file_bytes, &data, &len);
-    if (s == TRYON_OK) {
-        sha256_hex(data, len, sha);
-        s = img_decode_png(data, len, path, lim, im, &alpha);
-        free(data);
-        if (s == TRYON_OK && (s = worker_photo_reduce(im)))
-            img8_free(im);
-    }
-    *t_load = time_now() - t0;
-    if (s)
-        return s;
-    t0 = time_now();
-    *mask = malloc((size_t)im->w * im->h);
-    if (!*mask) {
-        img8_free(im);
-        return tryon_fail(TRYON_ENOMEM, "%s: out of memory for the mask", path);
-    }
-    s = avatar_segment(im, alpha, *mask);
-    *t_segment = time_now() - t0;
-    if (s) {
-        free(*mask);
-        *mask = NULL;
-        img8_free(im);
-        return tryon_failctx(s, "%s", path);
-    }
-    return TRYON_OK;
 }
 
 /* Skin albedo: the median colour of the head region of the silhouette (its top tenth),
@@ -318,126 +306,449 @@ static bool has_head(float ratio, float fill)
     return ratio >= WORKER_HEAD_RATIO_MIN && ratio < WORKER_HEAD_RATIO_MAX && fill > WORKER_HEAD_FILL_MIN;
 }
 
-static struct person_slot *get_person(struct worker *w, const struct worker_pair *p)
+/* ---- the asset cache around the estimates ---- */
+
+/* The estimators' identity for the keys: the network files' SHA-256 (or "classical") and
+   the body model data's digest, made once. */
+static void estimator_ids(struct worker *w)
 {
-    struct person_slot *ps = &w->person;
-    if (ps->id[0] && strcmp(ps->id, p->person_id) == 0)
-        return ps;
-    person_clear(ps);
-    snprintf(ps->id, sizeof ps->id, "%s", p->person_id);
-    struct img8 im;
-    uint8_t *mask = NULL;
-    enum tryon_status s =
-        load_and_segment(p->person_image, &w->s->limits, &im, &mask, &ps->t_load, &ps->t_segment, ps->sha256);
-    if (s) {
-        snprintf(ps->error, sizeof ps->error, "person %s: %s", p->person_id, tryon_errmsg());
-        ps->fault = fault_of(s, "io");
-        return ps;
-    }
-    double t0 = time_now();
-    float head_ratio, head_fill;
-    avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
-    if (!has_head(head_ratio, head_fill)) {
-        snprintf(ps->error, sizeof ps->error,
-                 "person %s: %s shows no head above the shoulders (its top is %.2f of the width below it, a standing "
-                 "person's 0.15-0.3): is it a garment photo, or is the head cut off?", p->person_id,
-                 p->person_image, head_ratio);
-        ps->fault = "input";
-        free(mask);
-        img8_free(&im);
-        return ps;
-    }
-    struct avatar_person_prior prior;
-    ps->net = worker_nets_name(w->nets, WORKER_NET_BODY, NULL) && worker_nets_person(w->nets, &im, mask, &prior, NULL) == TRYON_OK;
-    s = avatar_estimate_person_prior(w->model, &im, mask, p->height_hint_cm, ps->net ? &prior : NULL, &ps->est);
-    if (s == TRYON_OK && ps->est.iou < WORKER_PERSON_MIN_IOU)
-        s = tryon_fail(TRYON_EINVAL, "the photo does not show one full standing figure: the body fitted to its "
-                       "silhouette covers it at IoU %.2f (a person photo gives 0.6 or more); is the figure cut off, "
-                       "or are there several?", ps->est.iou);
-    if (s == TRYON_OK)
-        s = avatar_body_build(w->model, &ps->est.body, &ps->body);
-    if (s == TRYON_OK)
-        sample_skin(&im, mask, ps->skin);
-    ps->t_body = time_now() - t0;
-    if (s) {
-        snprintf(ps->error, sizeof ps->error, "person %s: %s: %s", p->person_id, p->person_image, tryon_errmsg());
-        ps->fault = fault_of(s, "estimate");
-    } else
-        ps->ok = true;
-    free(mask);
-    img8_free(&im);
-    return ps;
+    if (w->person_ids[0])
+        return;
+    char model[65];
+    avatar_model_digest(w->model, model);
+    const char *body = worker_nets_sha256(w->nets, WORKER_NET_BODY);
+    const char *garment = worker_nets_sha256(w->nets, WORKER_NET_GARMENT);
+    const char *back = worker_nets_sha256(w->nets, WORKER_NET_BACK);
+    snprintf(w->person_ids, sizeof w->person_ids, "body %s; avatar %s", body ? body : "classical", model);
+    snprintf(w->garment_ids, sizeof w->garment_ids, "garment %s; back %s; avatar %s", garment ? garment : "classical",
+             back ? back : "classical", model);
 }
 
-static struct garment_slot *get_garment(struct worker *w, const struct worker_pair *p)
+static void asset_key(struct worker *w, enum worker_asset_kind kind, const struct worker_pair *p, const char *sha,
+                      char key[65])
+{
+    estimator_ids(w);
+    struct worker_asset_id id = {.kind = kind, .limits = w->s->limits};
+    snprintf(id.photo_sha256, sizeof id.photo_sha256, "%s", sha);
+    if (kind == WORKER_ASSET_PERSON) {
+        id.estimators = w->person_ids;
+        id.height_hint_cm = p->height_hint_cm;
+        id.type_hint = "";
+    } else {
+        id.estimators = w->garment_ids;
+        id.type_hint = p->garment_type ? p->garment_type : "";
+        id.texture_size = WORKER_TEXTURE_SIZE;
+    }
+    worker_asset_key(&id, key);
+}
+
+/* Count a lookup; an entry that did not verify is said once per key. */
+static void lookup_done(struct worker *w, enum worker_cache_result r, const char key[65])
+{
+    if (r == WORKER_CACHE_HIT) {
+        w->stats.hits++;
+        return;
+    }
+    if (r == WORKER_CACHE_MISS) {
+        w->stats.misses++;
+        return;
+    }
+    w->stats.invalid++;
+    for (int i = 0; i < w->n_warned; i++)
+        if (!strcmp(w->warned[i], key))
+            return;
+    w->warned = tryon_xrealloc(w->warned, sizeof *w->warned * (size_t)(w->n_warned + 1));
+    snprintf(w->warned[w->n_warned++], 65, "%s", key);
+    log_warn("asset cache: %s; estimating it again", tryon_errmsg());
+}
+
+static void stored(struct worker *w, enum tryon_status s)
+{
+    if (s == TRYON_OK) {
+        w->stats.writes++;
+        return;
+    }
+    w->stats.write_errors++;
+    if (!w->said_write_error)
+        log_warn("%s (estimates are not kept; said once)", tryon_errmsg());
+    w->said_write_error = true;
+}
+
+/* Read a photo's bytes (recording their SHA-256 in sha) and, with a cache, its entry's key
+   and the lookup's result. t: seconds reading. */
+static enum tryon_status read_photo(struct worker *w, enum worker_asset_kind kind, const struct worker_pair *p,
+                                    const char *path, uint8_t **data, size_t *len, char sha[65], char key[65],
+                                    double *t)
+{
+    double t0 = time_now();
+    enum tryon_status s = fs_read_all(path, w->s->limits.max_file_bytes, data, len);
+    if (s == TRYON_OK) {
+        sha256_hex(*data, *len, sha);
+        if (w->cache)
+            asset_key(w, kind, p, sha, key);
+    }
+    *t = time_now() - t0;
+    return s;
+}
+
+/* Decode and segment a photo's bytes (consumed); the time of each into t_load (added) and
+   t_segment. */
+static enum tryon_status decode_and_segment(uint8_t *data, size_t len, const char *path, const struct img_limits *lim,
+                                            struct img8 *im, uint8_t **mask, double *t_load, double *t_segment)
+{
+    double t0 = time_now();
+    bool alpha = false;
+    enum tryon_status s = img_decode_png(data, len, path, lim, im, &alpha);
+    free(data);
+    if (s == TRYON_OK && (s = worker_photo_reduce(im)))
+        img8_free(im);
+    *t_load += time_now() - t0;
+    if (s)
+        return s;
+    t0 = time_now();
+    *mask = malloc((size_t)im->w * im->h);
+    if (!*mask) {
+        img8_free(im);
+        return tryon_fail(TRYON_ENOMEM, "%s: out of memory for the mask", path);
+    }
+    s = avatar_segment(im, alpha, *mask);
+    *t_segment = time_now() - t0;
+    if (s) {
+        free(*mask);
+        *mask = NULL;
+        img8_free(im);
+        return tryon_failctx(s, "%s", path);
+    }
+    return TRYON_OK;
+}
+
+/* A photo on its way through the estimate: decoded, segmented, waiting for the batch. */
+struct pending {
+    const struct worker_pair *p;
+    void *slot;                    /* struct person_slot * or struct garment_slot * */
+    char key[65];                  /* its cache entry ("" without a cache) */
+    struct img8 im;
+    uint8_t *mask;
+    double t0;                     /* when its estimate stage began */
+};
+
+static void pending_free(struct pending *q)
+{
+    free(q->mask);
+    img8_free(&q->im);
+}
+
+/* Estimate persons: slots ps[i] (empty, id set) for pairs p[i], i < n <= WORKER_NET_BATCH.
+   A cache hit rebuilds the body; the others are decoded and segmented, the body encoder runs
+   once over those that pass the head check, then each is fitted and stored. */
+static void estimate_persons(struct worker *w, struct person_slot **ps, const struct worker_pair **pp, int n)
+{
+    struct pending q[WORKER_NET_BATCH];
+    int nq = 0;
+    for (int i = 0; i < n; i++) {
+        struct person_slot *s = ps[i];
+        const struct worker_pair *p = pp[i];
+        uint8_t *data = NULL;
+        size_t len = 0;
+        char key[65] = "";
+        s->cache = w->cache ? WORKER_CACHE_MISS : WORKER_CACHE_OFF;
+        enum tryon_status st = read_photo(w, WORKER_ASSET_PERSON, p, p->person_image, &data, &len, s->sha256, key,
+                                          &s->t_load);
+        if (st == TRYON_OK && w->cache) {
+            double t0 = time_now();
+            s->cache = worker_cache_get_person(w->cache, key, &s->a);
+            /* the estimate was stored by a job that built its body from it: an entry whose body
+               does not build lies, and is estimated again */
+            if (s->cache == WORKER_CACHE_HIT && avatar_body_build(w->model, &s->a.est.body, &s->body)) {
+                char path[PATH_MAX];
+                worker_cache_entry_path(w->cache, WORKER_ASSET_PERSON, key, path, sizeof path);
+                tryon_failctx(TRYON_EFORMAT, "%s: the stored body does not build", path);
+                s->cache = WORKER_CACHE_INVALID;
+            }
+            lookup_done(w, s->cache, key);
+            if (s->cache == WORKER_CACHE_HIT) {
+                s->ok = true;
+                s->t_body = time_now() - t0;
+                free(data);
+                continue;
+            }
+            avatar_mesh_free(&s->body);
+            memset(&s->a, 0, sizeof s->a);
+            s->t_load += time_now() - t0;
+        }
+        struct img8 im;
+        uint8_t *mask = NULL;
+        if (st == TRYON_OK)
+            st = decode_and_segment(data, len, p->person_image, &w->s->limits, &im, &mask, &s->t_load, &s->t_segment);
+        if (st) {
+            snprintf(s->error, sizeof s->error, "person %s: %s", p->person_id, tryon_errmsg());
+            s->fault = fault_of(st, "io");
+            continue;
+        }
+        double t0 = time_now();
+        float head_ratio, head_fill;
+        avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
+        if (!has_head(head_ratio, head_fill)) {
+            snprintf(s->error, sizeof s->error,
+                     "person %s: %s shows no head above the shoulders (its top is %.2f of the width below it, a "
+                     "standing person's 0.15-0.3): is it a garment photo, or is the head cut off?", p->person_id,
+                     p->person_image, head_ratio);
+            s->fault = "input";
+            free(mask);
+            img8_free(&im);
+            continue;
+        }
+        q[nq] = (struct pending){p, s, "", im, mask, t0};
+        memcpy(q[nq++].key, key, sizeof key);
+    }
+    /* the body encoder over the batch; its time is shared out evenly */
+    struct avatar_person_prior prior[WORKER_NET_BATCH];
+    enum tryon_status net_st[WORKER_NET_BATCH];
+    const struct img8 *ims[WORKER_NET_BATCH];
+    const uint8_t *masks[WORKER_NET_BATCH];
+    for (int j = 0; j < nq; j++)
+        ims[j] = &q[j].im, masks[j] = q[j].mask, net_st[j] = TRYON_EUNSUPPORTED;
+    double t_net = 0;
+    if (nq && worker_nets_name(w->nets, WORKER_NET_BODY, NULL)) {
+        double t0 = time_now();
+        worker_nets_person_batch(w->nets, nq, ims, masks, prior, NULL, net_st);
+        t_net = (time_now() - t0) / nq;
+    }
+    for (int j = 0; j < nq; j++) {
+        struct person_slot *s = q[j].slot;
+        const struct worker_pair *p = q[j].p;
+        double t0 = time_now();
+        s->a.net = net_st[j] == TRYON_OK;
+        enum tryon_status st = avatar_estimate_person_prior(w->model, &q[j].im, q[j].mask, p->height_hint_cm,
+                                                            s->a.net ? &prior[j] : NULL, &s->a.est);
+        if (st == TRYON_OK && s->a.est.iou < WORKER_PERSON_MIN_IOU)
+            st = tryon_fail(TRYON_EINVAL, "the photo does not show one full standing figure: the body fitted to its "
+                            "silhouette covers it at IoU %.2f (a person photo gives 0.6 or more); is the figure cut "
+                            "off, or are there several?", s->a.est.iou);
+        if (st == TRYON_OK)
+            st = avatar_body_build(w->model, &s->a.est.body, &s->body);
+        if (st == TRYON_OK)
+            sample_skin(&q[j].im, q[j].mask, s->a.skin);
+        if (st) {
+            snprintf(s->error, sizeof s->error, "person %s: %s: %s", p->person_id, p->person_image, tryon_errmsg());
+            s->fault = fault_of(st, "estimate");
+        } else {
+            s->ok = true;
+            if (w->cache)
+                stored(w, worker_cache_put_person(w->cache, q[j].key, &s->a));
+        }
+        s->t_body = (t0 - q[j].t0) + t_net + (time_now() - t0);
+        pending_free(&q[j]);
+    }
+}
+
+/* Estimate garments: slots gs[i] (empty, id set) for pairs p[i], i < n <= WORKER_NET_BATCH,
+   as estimate_persons does persons: cache, then the garment encoder and back generator once
+   over the photos that pass, then each classical estimate and texture. */
+static void estimate_garments(struct worker *w, struct garment_slot **gs, const struct worker_pair **pp, int n)
+{
+    struct pending q[WORKER_NET_BATCH];
+    int nq = 0;
+    for (int i = 0; i < n; i++) {
+        struct garment_slot *s = gs[i];
+        const struct worker_pair *p = pp[i];
+        uint8_t *data = NULL;
+        size_t len = 0;
+        char key[65] = "";
+        s->cache = w->cache ? WORKER_CACHE_MISS : WORKER_CACHE_OFF;
+        enum tryon_status st = read_photo(w, WORKER_ASSET_GARMENT, p, p->garment_image, &data, &len, s->sha256, key,
+                                          &s->t_load);
+        if (st == TRYON_OK && w->cache) {
+            double t0 = time_now();
+            s->cache = worker_cache_get_garment(w->cache, key, &s->a);
+            lookup_done(w, s->cache, key);
+            if (s->cache == WORKER_CACHE_HIT) {
+                s->ok = true;
+                s->t_estimate = time_now() - t0;
+                free(data);
+                continue;
+            }
+            s->t_load += time_now() - t0;
+        }
+        struct img8 im;
+        uint8_t *mask = NULL;
+        if (st == TRYON_OK)
+            st = decode_and_segment(data, len, p->garment_image, &w->s->limits, &im, &mask, &s->t_load,
+                                    &s->t_segment);
+        if (st) {
+            snprintf(s->error, sizeof s->error, "garment %s: %s", p->garment_id, tryon_errmsg());
+            s->fault = fault_of(st, "io");
+            continue;
+        }
+        double t0 = time_now();
+        float head_ratio, head_fill;
+        avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
+        if (has_head(head_ratio, head_fill)) {
+            snprintf(s->error, sizeof s->error,
+                     "garment %s: %s looks like a person photo (a head above the shoulders: its top is %.2f of the "
+                     "width below it, a garment's is 0.5 or more); give a product photo of the garment alone",
+                     p->garment_id, p->garment_image, head_ratio);
+            s->fault = "input";
+            s->t_estimate = time_now() - t0;
+            free(mask);
+            img8_free(&im);
+            continue;
+        }
+        q[nq] = (struct pending){p, s, "", im, mask, t0};
+        memcpy(q[nq++].key, key, sizeof key);
+    }
+    /* the garment encoder and back generator over the batch; the time shared out evenly */
+    struct worker_net_garment pred[WORKER_NET_BATCH];
+    enum tryon_status net_st[WORKER_NET_BATCH];
+    const struct img8 *ims[WORKER_NET_BATCH];
+    const uint8_t *masks[WORKER_NET_BATCH];
+    for (int j = 0; j < nq; j++) {
+        ims[j] = &q[j].im, masks[j] = q[j].mask, net_st[j] = TRYON_EUNSUPPORTED;
+        memset(&pred[j], 0, sizeof pred[j]);
+    }
+    double t_net = 0;
+    if (nq && worker_nets_name(w->nets, WORKER_NET_GARMENT, NULL)) {
+        double t0 = time_now();
+        worker_nets_garment_batch(w->nets, nq, ims, masks, pred, net_st);
+        t_net = (time_now() - t0) / nq;
+    }
+    for (int j = 0; j < nq; j++) {
+        struct garment_slot *s = q[j].slot;
+        const struct worker_pair *p = q[j].p;
+        struct worker_net_garment *gp = &pred[j];
+        double t0 = time_now();
+        /* the network names the type unless the catalog does; the classical estimator reads
+           the rest for that type; the back generator completes the back's print */
+        const char *type = p->garment_type ? p->garment_type : "";
+        bool net = net_st[j] == TRYON_OK;
+        if (net && !type[0]) {
+            type = avatar_garment_type_name(gp->type);
+            s->a.net = true;
+        }
+        enum tryon_status st = avatar_estimate_garment(&q[j].im, q[j].mask, type, &s->a.est);
+        if (st == TRYON_OK && net && gp->type == s->a.est.type)   /* the network read this type of garment */
+            worker_nets_garment_apply(gp, &s->a.est);
+        if (st) {
+            snprintf(s->error, sizeof s->error, "garment %s: %s: %s", p->garment_id, p->garment_image,
+                     tryon_errmsg());
+            s->fault = fault_of(st, "estimate");
+        } else {
+            s->ok = true;
+        }
+        /* the texture is a refinement: without it (too few landmarks) the garment is plain */
+        s->a.back_net = gp->back.w > 0 && gp->printed;   /* a plain or logo garment keeps a plain back */
+        if (st == TRYON_OK &&
+            avatar_garment_texture_back(w->model, &q[j].im, q[j].mask, &s->a.est, WORKER_TEXTURE_SIZE,
+                                        s->a.back_net ? &gp->back : NULL, gp->back_side_m, &s->a.tex))
+            snprintf(s->a.tex_error, sizeof s->a.tex_error, "%s", tryon_errmsg());
+        imgf_free(&gp->back);
+        if (s->ok && w->cache)
+            stored(w, worker_cache_put_garment(w->cache, q[j].key, &s->a));
+        s->t_estimate = (t0 - q[j].t0) + t_net + (time_now() - t0);
+        pending_free(&q[j]);
+    }
+}
+
+static struct person_slot *find_person(struct worker *w, const char *id)
+{
+    for (int i = 0; i < w->n_persons; i++)
+        if (w->persons[i].id[0] && !strcmp(w->persons[i].id, id))
+            return &w->persons[i];
+    return NULL;
+}
+
+static struct garment_slot *find_garment(struct worker *w, const char *id)
 {
     for (int i = 0; i < w->n_garments; i++)
-        if (strcmp(w->garments[i].id, p->garment_id) == 0)
+        if (w->garments[i].id[0] && !strcmp(w->garments[i].id, id))
             return &w->garments[i];
-    if (w->n_garments == w->cap_garments) {
-        int cap = w->cap_garments ? 2 * w->cap_garments : 16;
-        struct garment_slot *ng = realloc(w->garments, sizeof *ng * (size_t)cap);
-        if (!ng)
-            return NULL;
-        w->garments = ng;
-        w->cap_garments = cap;
+    return NULL;
+}
+
+/* A free garment slot with id set, from the room reserve_garments made (the list only
+   grows: every garment stays held, so the slots do not move while it has room). */
+static void reserve_garments(struct worker *w, int n)
+{
+    if (w->n_garments + n <= w->cap_garments)
+        return;
+    int cap = w->cap_garments ? w->cap_garments : 16;
+    while (cap < w->n_garments + n)
+        cap *= 2;
+    w->garments = tryon_xrealloc(w->garments, sizeof *w->garments * (size_t)cap);
+    w->cap_garments = cap;
+}
+
+static struct garment_slot *new_garment(struct worker *w, const char *id)
+{
+    struct garment_slot *g = NULL;
+    for (int i = 0; i < w->n_garments && !g; i++)
+        if (!w->garments[i].id[0])
+            g = &w->garments[i];
+    if (!g) {
+        assert(w->n_garments < w->cap_garments);
+        g = &w->garments[w->n_garments++];
     }
-    struct garment_slot *gs = &w->garments[w->n_garments++];
-    memset(gs, 0, sizeof *gs);
-    snprintf(gs->id, sizeof gs->id, "%s", p->garment_id);
-    struct img8 im;
-    uint8_t *mask = NULL;
-    enum tryon_status s =
-        load_and_segment(p->garment_image, &w->s->limits, &im, &mask, &gs->t_load, &gs->t_segment, gs->sha256);
-    if (s) {
-        snprintf(gs->error, sizeof gs->error, "garment %s: %s", p->garment_id, tryon_errmsg());
-        gs->fault = fault_of(s, "io");
-        return gs;
+    memset(g, 0, sizeof *g);
+    snprintf(g->id, sizeof g->id, "%s", id);
+    return g;
+}
+
+int worker_prepare_chunk(struct worker *w, const struct worker_pair *pairs, int n)
+{
+    if (n <= 0)
+        return 0;
+    /* the window: the longest prefix with at most WORKER_NET_BATCH persons and as many
+       garments not held; pp / gp: the first pair of each */
+    const struct worker_pair *pp[WORKER_NET_BATCH], *gp[WORKER_NET_BATCH];
+    int np = 0, ng = 0, k = 0;
+    for (; k < n; k++) {
+        const struct worker_pair *p = &pairs[k];
+        bool new_p = true, new_g = !find_garment(w, p->garment_id);
+        for (int i = 0; i < np && new_p; i++)
+            new_p = strcmp(pp[i]->person_id, p->person_id) != 0;
+        for (int i = 0; i < ng && new_g; i++)
+            new_g = strcmp(gp[i]->garment_id, p->garment_id) != 0;
+        if ((new_p && np == WORKER_NET_BATCH) || (new_g && ng == WORKER_NET_BATCH))
+            break;
+        if (new_p)
+            pp[np++] = p;
+        if (new_g)
+            gp[ng++] = p;
     }
-    double t0 = time_now();
-    float head_ratio, head_fill;
-    avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
-    if (has_head(head_ratio, head_fill)) {
-        snprintf(gs->error, sizeof gs->error,
-                 "garment %s: %s looks like a person photo (a head above the shoulders: its top is %.2f of the width "
-                 "below it, a garment's is 0.5 or more); give a product photo of the garment alone",
-                 p->garment_id, p->garment_image, head_ratio);
-        gs->fault = "input";
-        gs->t_estimate = time_now() - t0;
-        free(mask);
-        img8_free(&im);
-        return gs;
+    /* hold the window's persons only: keep those held, free the rest */
+    bool held[WORKER_NET_BATCH] = {false};
+    for (int i = 0; i < w->n_persons; i++) {
+        struct person_slot *s = &w->persons[i];
+        bool in = false;
+        for (int j = 0; j < np && !in; j++)
+            if (s->id[0] && !strcmp(s->id, pp[j]->person_id))
+                in = held[j] = true;
+        if (!in)
+            person_clear(s);
     }
-    /* the network names the type unless the catalog does; the classical estimator reads the
-       rest for that type; the back generator completes the back's print */
-    const char *type = p->garment_type ? p->garment_type : "";
-    struct worker_net_garment gp;
-    memset(&gp, 0, sizeof gp);
-    bool net = worker_nets_name(w->nets, WORKER_NET_GARMENT, NULL) &&
-               worker_nets_garment(w->nets, &im, mask, &gp) == TRYON_OK;
-    if (net && !type[0]) {
-        type = avatar_garment_type_name(gp.type);
-        gs->net = true;
+    struct person_slot *ps[WORKER_NET_BATCH];
+    const struct worker_pair *todo[WORKER_NET_BATCH];
+    int nt = 0, free_at = 0;
+    for (int j = 0; j < np; j++) {
+        if (held[j])
+            continue;
+        while (w->persons[free_at].id[0])
+            free_at++;
+        assert(free_at < WORKER_NET_BATCH);
+        struct person_slot *s = &w->persons[free_at];
+        snprintf(s->id, sizeof s->id, "%s", pp[j]->person_id);
+        if (free_at >= w->n_persons)
+            w->n_persons = free_at + 1;
+        ps[nt] = s;
+        todo[nt++] = pp[j];
     }
-    s = avatar_estimate_garment(&im, mask, type, &gs->est);
-    if (s == TRYON_OK && net && gp.type == gs->est.type)   /* the network read this type of garment */
-        worker_nets_garment_apply(&gp, &gs->est);
-    if (s) {
-        snprintf(gs->error, sizeof gs->error, "garment %s: %s: %s", p->garment_id, p->garment_image, tryon_errmsg());
-        gs->fault = fault_of(s, "estimate");
-    } else {
-        gs->ok = true;
-    }
-    /* the texture is a refinement: without it (too few landmarks) the garment is plain */
-    gs->back_net = gp.back.w > 0 && gp.printed;   /* a plain or logo garment keeps a plain back */
-    if (s == TRYON_OK && avatar_garment_texture_back(w->model, &im, mask, &gs->est, WORKER_TEXTURE_SIZE,
-                                                     gs->back_net ? &gp.back : NULL, gp.back_side_m, &gs->tex))
-        snprintf(gs->tex_error, sizeof gs->tex_error, "%s", tryon_errmsg());
-    imgf_free(&gp.back);
-    gs->t_estimate = time_now() - t0;
-    free(mask);
-    img8_free(&im);
-    return gs;
+    estimate_persons(w, ps, todo, nt);
+    struct garment_slot *gs[WORKER_NET_BATCH];
+    reserve_garments(w, ng);
+    for (int j = 0; j < ng; j++)
+        gs[j] = new_garment(w, gp[j]->garment_id);
+    estimate_garments(w, gs, gp, ng);
+    return k;
 }
 
 enum tryon_status worker_render_meshes_n(struct worker *w, const struct avatar_mesh *const *meshes,
@@ -667,7 +978,7 @@ void worker_json_pose(struct json_w *r, const struct avatar_body_params *b)
 
 static void record_body(struct json_w *r, const struct person_slot *ps)
 {
-    const struct avatar_person_est *e = &ps->est;
+    const struct avatar_person_est *e = &ps->a.est;
     json_key(r, "body");
     json_obj_begin(r);
     json_key(r, "stature_cm");
@@ -677,7 +988,7 @@ static void record_body(struct json_w *r, const struct person_slot *ps)
     json_key(r, "iou");
     json_numf(r, e->iou, 4);
     json_key(r, "estimator");
-    json_str(r, ps->net ? "network" : "classical");
+    json_str(r, ps->a.net ? "network" : "classical");
     json_key(r, "phenotype");
     json_obj_begin(r);
     json_key(r, "gender");
@@ -705,34 +1016,34 @@ static void record_garment(struct json_w *r, const struct garment_slot *gs)
     json_key(r, "garment_info");
     json_obj_begin(r);
     json_key(r, "type");
-    json_str(r, avatar_garment_type_name(gs->est.type));
+    json_str(r, avatar_garment_type_name(gs->a.est.type));
     json_key(r, "estimator");
-    json_str(r, gs->net ? "network" : "classical");
+    json_str(r, gs->a.net ? "network" : "classical");
     json_key(r, "back");
-    json_str(r, gs->back_net ? "generated" : "ground colour");
+    json_str(r, gs->a.back_net ? "generated" : "ground colour");
     json_key(r, "color_srgb");
     json_arr_begin(r);
     for (int c = 0; c < 3; c++)
-        json_numf(r, img_linear_to_srgb(gs->est.color[c]), 4);
+        json_numf(r, img_linear_to_srgb(gs->a.est.color[c]), 4);
     json_arr_end(r);
     json_key(r, "length");
-    json_numf(r, gs->est.length, 4);
+    json_numf(r, gs->a.est.length, 4);
     json_key(r, "sleeve");
-    json_numf(r, gs->est.sleeve, 4);
+    json_numf(r, gs->a.est.sleeve, 4);
     json_key(r, "looseness");
-    json_numf(r, gs->est.looseness, 4);
+    json_numf(r, gs->a.est.looseness, 4);
     json_key(r, "type_confidence");
-    json_numf(r, gs->est.type_confidence, 4);
+    json_numf(r, gs->a.est.type_confidence, 4);
     int n_lm = 0;
     for (int l = 0; l < AVATAR_LM_N; l++)
-        n_lm += gs->est.lm[l][0] >= 0 && gs->est.lm[l][1] >= 0;
+        n_lm += gs->a.est.lm[l][0] >= 0 && gs->a.est.lm[l][1] >= 0;
     json_key(r, "landmarks");
     json_int(r, n_lm);
     json_key(r, "texture");
-    json_bool(r, gs->tex.w > 0);
-    if (gs->tex_error[0]) {
+    json_bool(r, gs->a.tex.w > 0);
+    if (gs->a.tex_error[0]) {
         json_key(r, "texture_error");
-        json_str(r, gs->tex_error);
+        json_str(r, gs->a.tex_error);
     }
     json_obj_end(r);
 }
@@ -815,7 +1126,6 @@ static enum tryon_status write_sizes(struct worker *w, const struct worker_pair 
 
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *r)
 {
-    double t_start = time_now();
     double t_garment = 0, t_render = 0, t_encode = 0, t_extra = 0;
     char error[1400] = "";
     const char *fault = NULL;      /* the record's "fault" when error is set */
@@ -824,10 +1134,16 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     char output[PATH_MAX];
     snprintf(output, sizeof output, "renders/%s/%s.png", p->person_id, p->garment_id);
 
-    struct person_slot *ps = get_person(w, p);
-    struct garment_slot *gs = get_garment(w, p);
-    if (!gs)
-        return tryon_fail(TRYON_ENOMEM, "worker: out of memory for the garment cache");
+    struct person_slot *ps = find_person(w, p->person_id);
+    struct garment_slot *gs = find_garment(w, p->garment_id);
+    if (!ps || !gs) {
+        worker_prepare_chunk(w, p, 1);
+        ps = find_person(w, p->person_id);
+        gs = find_garment(w, p->garment_id);
+    }
+    assert(ps && gs);
+    /* the pair's own work from here; "total" adds the estimates' stages charged to it */
+    double t_start = time_now();
     if (!ps->ok) {
         snprintf(error, sizeof error, "%s", ps->error);
         fault = ps->fault;
@@ -844,7 +1160,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         enum tryon_status s;
         if (p->n_sizes > 0) {
             sized = tryon_xmalloc(sizeof *sized);
-            s = worker_sizes_drape(w->model, &ps->est, &ps->body, &gs->est, p, w->s->all_sizes, w->kctx, sized);
+            s = worker_sizes_drape(w->model, &ps->a.est, &ps->body, &gs->a.est, p, w->s->all_sizes, w->kctx, sized);
             int rec = sized->choice.recommended, lo = sized->plan.lo;
             draped = &sized->drape[rec >= 0 ? rec : lo];
             if (s == TRYON_OK && rec < 0)
@@ -852,7 +1168,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         } else {
             const float *cm = p->garment_size_cm;
             struct avatar_size size = {cm[0], cm[1], cm[2], cm[3]};
-            s = avatar_garment_drape(w->model, &ps->est.body, &ps->body, &gs->est, &size, NULL, w->kctx, &plain);
+            s = avatar_garment_drape(w->model, &ps->a.est.body, &ps->body, &gs->a.est, &size, NULL, w->kctx, &plain);
         }
         t_garment = time_now() - t0;
         if (s) {
@@ -870,10 +1186,10 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         look.garment = garment;
         avatar_mesh_bounds(&ps->body, look.bmin, look.bmax);
         rt_camera_frame(look.bmin, look.bmax, w->s->width, w->s->height, 0.06f, &look.cam);
-        rt_material_preset(RT_BSDF_SKIN, ps->skin, &look.mats[0]);
-        rt_material_preset(RT_BSDF_CLOTH, gs->est.color, &look.mats[1]);
-        if (gs->tex.w)
-            look.mats[1].texture = &gs->tex;
+        rt_material_preset(RT_BSDF_SKIN, ps->a.skin, &look.mats[0]);
+        rt_material_preset(RT_BSDF_CLOTH, gs->a.est.color, &look.mats[1]);
+        if (gs->a.tex.w)
+            look.mats[1].texture = &gs->a.tex;
         look.seed = p->seed;
         enum tryon_status s = worker_render_look(w, &look, 0.0f, &film);
         t_render = time_now() - t0;
@@ -930,7 +1246,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         double t0 = time_now();
         enum tryon_status s = TRYON_OK;
         if (w->s->write_aovs)
-            s = write_aovs(w, p, &film, &look, &gs->tex, &ps->body, draped);
+            s = write_aovs(w, p, &film, &look, &gs->a.tex, &ps->body, draped);
         if (s == TRYON_OK && w->s->write_meshes) {
             char rel[PATH_MAX], path[PATH_MAX];
             snprintf(rel, sizeof rel, "meshes/%s/%s.obj", p->person_id, p->garment_id);
@@ -953,13 +1269,14 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         film_spp += film.spp[i] / (double)np;
     rt_film_free(&film);
 
-    /* the record: cached stages are charged to the pair that first paid for them */
+    /* the record: held stages are charged to the pair that first paid for them */
     bool person_fresh = !ps->charged, garment_fresh = !gs->charged;
     ps->charged = gs->charged = true;
     double t_load = (person_fresh ? ps->t_load : 0) + (garment_fresh ? gs->t_load : 0);
     double t_seg = (person_fresh ? ps->t_segment : 0) + (garment_fresh ? gs->t_segment : 0);
     double t_body = person_fresh ? ps->t_body : 0;
-    t_garment += garment_fresh ? gs->t_estimate : 0;
+    double t_estimate = garment_fresh ? gs->t_estimate : 0;
+    t_garment += t_estimate;
 
     json_w_reset(r);
     json_obj_begin(r);
@@ -989,6 +1306,13 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     json_key(r, "garment_sha256");
     json_str(r, gs->sha256[0] ? gs->sha256 : NULL);
     json_obj_end(r);
+    json_key(r, "cache");
+    json_obj_begin(r);
+    json_key(r, "person");
+    json_str(r, worker_cache_result_name(ps->cache));
+    json_key(r, "garment");
+    json_str(r, worker_cache_result_name(gs->cache));
+    json_obj_end(r);
     json_key(r, "seconds");
     json_obj_begin(r);
     json_key(r, "load");
@@ -1004,7 +1328,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     json_key(r, "encode");
     json_numf(r, t_encode + t_extra, 4);
     json_key(r, "total");
-    json_numf(r, time_now() - t_start, 4);
+    json_numf(r, time_now() - t_start + t_load + t_seg + t_body + t_estimate, 4);
     json_obj_end(r);
     if (film_spp > 0) {   /* how the main render was sampled and finished */
         json_key(r, "render");
@@ -1045,7 +1369,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     if (!ps->ok && strcmp(ps->fault, "input"))
         person_clear(ps);
     if (!gs->ok && strcmp(gs->fault, "input"))
-        gs->id[0] = 0;
+        garment_clear(gs);
     return TRYON_OK;
 }
 

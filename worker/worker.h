@@ -1,9 +1,10 @@
 /* worker.h: the per-pair pipeline of DESIGN.md section 1, and the synthetic photos that
  * `tryon synth` makes for the demo catalog and tests.
  *
- * One struct worker per rank: it owns the body model data, the Embree device and the
- * per-rank caches of person and garment estimates (pairs arrive person-major, so a
- * person's estimate is reused for all its garments). worker_run_pair never fails because
+ * One struct worker per rank: it owns the body model data, the Embree device, the
+ * estimates it holds (pairs arrive person-major, so a person's estimate is reused for all
+ * its garments; worker_prepare_chunk) and the asset cache folder shared with other ranks
+ * and jobs (worker/cache.c). worker_run_pair never fails because
  * of one pair's input: the failure is written into the pair's record and the worker goes
  * on. Everything random in a pair is seeded by its worker_pair.seed (hash_pair_seed(job
  * seed, person, garment), computed once by the caller), so the output bytes depend on
@@ -46,6 +47,8 @@ struct worker_settings {
     bool turntable;          /* with views: also OUT/views/<p>/<g>.webp, the views animated */
     bool all_sizes;          /* a garment with a size chart: drape every size and write
                                 OUT/renders/<p>/<g>@<size>.png for each (worker/sizes.c) */
+    const char *cache_dir;   /* the asset cache (worker/cache.c) the estimates are kept in and
+                                read from; NULL or "" = none (every photo estimated) */
 };
 
 /* Fill width/height/spp/max_depth/noise_threshold/denoise from a preset name; TRYON_EINVAL
@@ -91,15 +94,119 @@ void worker_free(struct worker *w);
    classical (<why>)". */
 void worker_estimators(const struct worker *w, char *buf, size_t n);
 
+/* Estimate, ahead of their renders, the persons and garments of the leading pairs of
+ * pairs[0..n) (a chunk, person-major): the persons and garments the worker does not hold
+ * are looked up in the asset cache, and those not there are estimated together: the body
+ * encoder runs once over their person photos as one batch (WORKER_NET_BATCH at a time),
+ * the garment encoder and back generator once over the garment photos, then each fit. The
+ * estimates are what worker_run_pair would make for each pair alone, bit for bit. Memory
+ * stays bounded: it covers the longest prefix of the chunk with at most WORKER_NET_BATCH
+ * persons and WORKER_NET_BATCH garments not yet held, and the worker then holds only those
+ * persons (every garment it has estimated stays held). Returns how many leading pairs are
+ * covered (1..n; 0 for n = 0): render them (worker_run_pair), then call again with the
+ * rest. A photo that fails is kept as that pair's failure, as worker_run_pair says it. */
+int worker_prepare_chunk(struct worker *w, const struct worker_pair *pairs, int n);
+
 /* Render one pair into OUT/renders/<person>/<garment>.png (written under a temporary name
  * and renamed) and write its journal record into `record` (reset first): one JSON object
  * with person, garment, status ("ok"|"failed"), fault, error, output, sha256, bytes, rank,
- * inputs (person_sha256, garment_sha256: of the photo files' bytes), seconds per stage,
- * body and garment estimates, the drape and its fit; with a size chart "size"
- * (worker_json_sizes: the recommended size, which the render shows); with views "views"
- * {"count", "folder", "turntable" (path or null)}. Returns TRYON_OK whenever a record was
+ * inputs (person_sha256, garment_sha256: of the photo files' bytes), cache (person,
+ * garment: where the estimate came from, worker_cache_result_name: "hit", "miss",
+ * "invalid" (an entry that did not verify, recomputed) or "off"), seconds per stage (an
+ * estimate's stages are charged to the first pair that used it, and counted in its total,
+ * wherever they ran: a cache hit's are the photo's read and the lookup), body and garment estimates, the drape and
+ * its fit; with a size chart "size" (worker_json_sizes: the recommended size, which the
+ * render shows); with views "views" {"count", "folder", "turntable" (path or null)}.
+ * Estimates the pair's person and garment first when the worker does not hold them
+ * (worker_prepare_chunk on this pair alone). Returns TRYON_OK whenever a record was
  * produced, the pair's own failure included. */
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *record);
+
+/* What the asset cache did for this worker so far (worker/cache.c's counters). */
+struct worker_cache_stats {
+    long long hits, misses;   /* estimates read from the cache / not found there */
+    long long invalid;        /* entries that did not verify (recomputed and rewritten) */
+    long long writes;         /* entries written */
+    long long write_errors;   /* entries that could not be written (said once) */
+};
+void worker_cache_counts(const struct worker *w, struct worker_cache_stats *out);
+
+/* ---- the asset cache (worker/cache.c) ----
+ * DESIGN.md section 2, "Assets": each estimated person and garment is kept as one file in a
+ * folder shared by jobs and ranks, named by a key = SHA-256 over everything the estimate
+ * depends on (worker_asset_key): the photo's bytes, the estimators' identity (each network
+ * file's SHA-256, or "classical"; the body model data's digest), the settings that enter
+ * the estimate (height hint, type hint, texture size, photo limits) and
+ * WORKER_ASSET_VERSION. A job that meets the same photo with the same estimators and
+ * settings reads the estimate instead of making it; the render is the same bytes either
+ * way (floats are stored exactly, the body mesh is rebuilt by avatar_body_build).
+ *
+ * Folder layout: DIR/<key[0:2]>/<key>.person | .garment. An entry file is a header and a
+ * payload, little-endian:
+ *   0  magic "TRYONAST" (8 bytes)     8  u32 WORKER_ASSET_FORMAT     12 u32 kind (1 person, 2 garment)
+ *   16 key (32 bytes)                 48 u64 payload bytes           56 payload SHA-256 (32 bytes)
+ *   88 payload (cache.c: the estimate's fields in order, floats as their IEEE-754 bits)
+ * A reader checks every header field against what it asked for, the length and the
+ * payload's SHA-256, and parses the payload to its exact end: any mismatch (truncated,
+ * flipped byte, another format, another key, a link in the entry's place) reads as
+ * INVALID and the caller recomputes and rewrites the entry. Writes go to a temporary name
+ * unique to host, process and call in the entry's folder, then rename: concurrent jobs and
+ * ranks see a whole entry or none, and an entry or shard folder that is a symbolic link
+ * is never followed (the folder DIR itself may be reached through links the user made).
+ * Only estimates that succeeded are stored: a refused photo (fault "input") is examined
+ * again by each job, so its message names that job's catalog. */
+#define WORKER_ASSET_VERSION 1   /* bump when an estimator's code or the payload changes */
+#define WORKER_ASSET_FORMAT 1    /* the entry file's header layout */
+enum worker_asset_kind { WORKER_ASSET_PERSON = 1, WORKER_ASSET_GARMENT = 2 };
+/* A person's estimate as the render needs it (the body mesh is avatar_body_build(est.body)). */
+struct worker_person_asset {
+    struct avatar_person_est est;
+    float skin[3];           /* linear RGB albedo sampled from the photo */
+    bool net;                /* the body network gave the fit its prior */
+};
+/* A garment's estimate: its parameters and UV atlas texture. */
+struct worker_garment_asset {
+    struct avatar_garment_est est;
+    struct imgf tex;         /* UV atlas texture (c = 3, linear); w = 0: none (plain colour) */
+    char tex_error[200];     /* why there is no texture ("" otherwise) */
+    bool net;                /* the garment network named the type */
+    bool back_net;           /* the back generator completed the back's print */
+};
+/* What the key is made of. */
+struct worker_asset_id {
+    enum worker_asset_kind kind;
+    char photo_sha256[65];   /* of the photo file's bytes (hex) */
+    const char *estimators;  /* the estimators' identity (worker.c: "body <sha|classical> avatar <digest>") */
+    float height_hint_cm;    /* person: the catalog's height (0 = none) */
+    const char *type_hint;   /* garment: the catalog's type ("" = estimated) */
+    int texture_size;        /* garment: the UV atlas side */
+    struct img_limits limits;/* a photo over them is refused, so they enter the key */
+};
+/* The key: SHA-256 over WORKER_ASSET_VERSION and every field of id, each length-prefixed,
+   as 64 hex characters. */
+void worker_asset_key(const struct worker_asset_id *id, char key[65]);
+
+enum worker_cache_result { WORKER_CACHE_OFF, WORKER_CACHE_MISS, WORKER_CACHE_HIT, WORKER_CACHE_INVALID };
+const char *worker_cache_result_name(enum worker_cache_result r); /* "off", "miss", "hit", "invalid" */
+struct worker_cache;
+/* Open (mkdir -p) the cache folder dir; below an fs_confine root every folder is entered
+   without following links. TRYON_EIO naming dir when it cannot be made or opened. */
+enum tryon_status worker_cache_open(const char *dir, struct worker_cache **out);
+void worker_cache_free(struct worker_cache *c);   /* NULL is fine */
+/* Read the entry of key into *a: HIT with *a filled (a garment's tex allocated: the caller
+   frees it), MISS when there is none, INVALID when one is there but does not verify, with
+   the reason as the thread's message (tryon_errmsg) and *a zeroed. */
+enum worker_cache_result worker_cache_get_person(struct worker_cache *c, const char key[65],
+                                                 struct worker_person_asset *a);
+enum worker_cache_result worker_cache_get_garment(struct worker_cache *c, const char key[65],
+                                                  struct worker_garment_asset *a);
+/* Write the entry of key (replacing any). TRYON_EIO naming the file when it cannot. */
+enum tryon_status worker_cache_put_person(struct worker_cache *c, const char key[65], const struct worker_person_asset *a);
+enum tryon_status worker_cache_put_garment(struct worker_cache *c, const char key[65],
+                                           const struct worker_garment_asset *a);
+/* DIR/<key[0:2]>/<key>.<kind> into path (cap bytes), for messages and tests. */
+void worker_cache_entry_path(const struct worker_cache *c, enum worker_asset_kind kind, const char key[65],
+                             char *path, size_t cap);
 
 /* ---- size charts (worker/sizes.c) ----
  * Which size of a chart to recommend to a wearer with girths body_cm (chest, waist, hip, cm;
@@ -224,6 +331,21 @@ struct worker_net_garment {
 };
 enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
                                       struct worker_net_garment *pred);
+/* n photos at once (n >= 0): ims[i] (rgba c = 4) with masks[i]; the encoder runs in
+   forwards of up to WORKER_NET_BATCH photos (the back generator likewise on their
+   features). st[i] is photo i's status and priors[i] / preds[i] (preds may be NULL) what
+   worker_nets_person / worker_nets_garment give for it alone, bit for bit: on the CPU
+   backend (the worker's) every kernel computes one sample's outputs with the same
+   arithmetic whatever the batch (tests/worker/test_worker_nets.c checks it). */
+#define WORKER_NET_BATCH 8
+void worker_nets_person_batch(struct worker_nets *nets, int n, const struct img8 *const *ims,
+                              const uint8_t *const *masks, struct avatar_person_prior *priors,
+                              struct worker_net_body *preds, enum tryon_status *st);
+void worker_nets_garment_batch(struct worker_nets *nets, int n, const struct img8 *const *ims,
+                               const uint8_t *const *masks, struct worker_net_garment *preds, enum tryon_status *st);
+/* The SHA-256 (hex) of the weight file the network was loaded from, or NULL when it is
+   absent (the estimators' identity in the asset cache's keys). */
+const char *worker_nets_sha256(const struct worker_nets *n, enum worker_net_id id);
 /* Put the network's length and landmarks into a classical estimate made for the same photo
    with the network's type (landmarks only where the estimate has them; the sleeve stays). */
 void worker_nets_garment_apply(const struct worker_net_garment *pred, struct avatar_garment_est *est);

@@ -24,6 +24,9 @@ Each case renders the demo catalog (configs/demo) at a tiny size and checks the 
   shopper      size charts around a measured wearer (M recommended between S and M; S, loose,
                below the chart), --all-sizes, --views, --turntable (played by Chromium when
                it can start), the gallery's cards
+  cache        --cache shared by jobs: a second job over the same photos reads every estimate
+               (body stage under 20% of the first job's, the same bytes), a catalog with one
+               more garment estimates only that one, a damaged entry is estimated again
 Only the Python standard library is used.
 """
 import hashlib
@@ -516,6 +519,106 @@ def case_slices(tryon, demo, work):
     shutil.copytree(reference_folder(work), folder)
     run([tryon, "merge", os.path.join(out, "part-0"), "--out", folder], 2)
     run([tryon, "render", cat, "--out", os.path.join(work, "bad"), "--slice", "3/3"] + TINY, 2)
+
+
+def cache_entries(folder, kind):
+    """{path: bytes} of the asset cache's entries of one kind ("person" or "garment")."""
+    found = {}
+    for root, _, files in os.walk(folder):
+        for f in files:
+            if f.endswith("." + kind):
+                found[os.path.join(root, f)] = open(os.path.join(root, f), "rb").read()
+    return found
+
+
+def case_cache(tryon, demo, work):
+    # the 4 persons in jeans (cheap to drape), then the same with shorts added
+    cat1, pairs1 = demo_subset(demo, os.path.join(work, "cat1"), garments=("jeans-indigo",))
+    cat2, pairs2 = demo_subset(demo, os.path.join(work, "cat2"))
+    cache = os.path.join(work, "shared-cache")
+    shutil.rmtree(cache, ignore_errors=True)
+
+    def job(n, cat, out, extra=(), fresh=True):
+        if fresh:
+            shutil.rmtree(out, ignore_errors=True)
+        p = run(mpirun(n, [tryon, "render", cat, "--out", out, "--cache", cache] + list(extra) + TINY), 0)
+        return p, {(r["person"], r["garment"]): r for r in manifest(out)}
+
+    # job 1, two workers sharing the folder: every estimate made (or read from the other rank's
+    # entry) and stored; nothing under OUT/assets
+    out1 = os.path.join(work, "job1")
+    _, recs1 = job(3, cat1, out1)
+    check(set(recs1) == set(pairs1) and all(r["status"] == "ok" for r in recs1.values()), "job 1 renders its pairs")
+    check(all(r["cache"]["person"] in ("miss", "hit") and r["cache"]["garment"] in ("miss", "hit")
+              for r in recs1.values()), "job 1's records say where each estimate came from")
+    check(any(r["cache"]["person"] == "miss" for r in recs1.values()), "job 1 estimates persons")
+    check(not os.path.exists(os.path.join(out1, "assets")), "--cache puts the entries elsewhere than OUT/assets")
+    persons, garments = cache_entries(cache, "person"), cache_entries(cache, "garment")
+    check((len(persons), len(garments)) == (4, 1), f"one entry per person and garment ({len(persons)}, {len(garments)})")
+    body1 = sum(r["seconds"]["body"] for r in recs1.values())
+    hashes1 = render_hashes(out1)
+
+    # job 2, a new OUT over the same photos: every estimate read, the same bytes
+    out2 = os.path.join(work, "job2")
+    _, recs2 = job(2, cat1, out2)
+    check(all(r["cache"] == {"person": "hit", "garment": "hit"} for r in recs2.values()),
+          "job 2 reads every estimate: " + str([r["cache"] for r in recs2.values()]))
+    body2 = sum(r["seconds"]["body"] for r in recs2.values())
+    print(f"body stage: job 1 {body1:.3f} s, job 2 {body2:.3f} s")
+    check(body2 < 0.2 * body1, f"job 2's body stage {body2:.3f} s is under 20% of job 1's {body1:.3f} s")
+    check(render_hashes(out2) == hashes1, "job 2's renders are job 1's bytes")
+    for k in pairs1:
+        for part in ("body", "garment_info"):
+            check(recs2[k][part] == recs1[k][part], f"{k}: the {part} estimate read back is the one made")
+
+    # the catalog with one more garment, resumed in job 2's OUT by one worker: only the new
+    # pairs are rendered, the persons read, the new garment estimated once and stored
+    _, recs3 = job(2, cat2, out2, fresh=False)
+    new = [recs3[k] for k in pairs2 if k not in pairs1]
+    check(len(new) == 4 and all(r["status"] == "ok" for r in new), "the 4 new pairs are rendered")
+    check(all(r["cache"] == {"person": "hit", "garment": "miss"} for r in new),
+          "only the new garment is estimated: " + str([r["cache"] for r in new]))
+    check(sum(r["seconds"]["body"] for r in new) < 0.2 * body1, "the persons are not estimated again")
+    garments2 = cache_entries(cache, "garment")
+    check(len(garments2) == 2 and set(garments) < set(garments2), "one garment entry more, the old one kept")
+    check(cache_entries(cache, "person") == persons, "the person entries are untouched")
+
+    # a damaged person entry and a damaged garment entry: each said once, estimated again,
+    # rewritten as they were; the renders the same bytes
+    bad_p, bad_g = sorted(persons)[0], sorted(garments)[0]
+    for path, data in ((bad_p, persons[bad_p]), (bad_g, garments[bad_g])):
+        damaged = bytearray(data)
+        damaged[len(damaged) // 2] ^= 0x40
+        open(path, "wb").write(damaged)
+    out4 = os.path.join(work, "job4")
+    p, recs4 = job(2, cat1, out4)
+    check(sum(r["cache"]["person"] == "invalid" for r in recs4.values()) == 1 and
+          sum(r["cache"]["garment"] == "invalid" for r in recs4.values()) >= 1,
+          "the damaged entries are estimated again: " + str([r["cache"] for r in recs4.values()]))
+    check(all(r["cache"]["person"] in ("hit", "invalid") and r["cache"]["garment"] in ("hit", "invalid")
+              for r in recs4.values()), "the others are read")
+    for path in (bad_p, bad_g):
+        check(p.stderr.count(path) == 1, f"{path} is named once: {p.stderr}")
+    check(render_hashes(out4) == hashes1, "renders from a damaged cache are the same bytes")
+    check(open(bad_p, "rb").read() == persons[bad_p] and open(bad_g, "rb").read() == garments[bad_g],
+          "the damaged entries are rewritten as they were")
+    # --cache none: nothing stored, the default OUT/assets not made
+    out5 = os.path.join(work, "job5")
+    shutil.rmtree(out5, ignore_errors=True)
+    run([tryon, "render", cat1, "--out", out5, "--cache", "none"] + TINY, 0)
+    check(all(r["cache"] == {"person": "off", "garment": "off"} for r in manifest(out5)), "--cache none: off")
+    check(not os.path.exists(os.path.join(out5, "assets")), "--cache none stores nothing")
+    check(render_hashes(out5) == hashes1, "renders without the cache are the same bytes")
+    # OUT/assets planted as a link: the job stops before rendering, naming it; nothing written
+    # through it
+    out6, outside = os.path.join(work, "job6"), os.path.join(work, "outside")
+    for d in (out6, outside):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    os.symlink(outside, os.path.join(out6, "assets"))
+    p = run([tryon, "render", cat1, "--out", out6] + TINY, 3)
+    check("assets is a symbolic link" in p.stderr, "the planted link is named: " + p.stderr)
+    check(os.listdir(outside) == [], "nothing is written through the link")
 
 
 def case_simulate(tryon, demo, work):

@@ -9,6 +9,9 @@
  * the garment encoder names all six types, the body encoder's stature is within 6 cm and
  * its phenotype macros within 0.35 of the truth, and the back generator paints a back whose
  * mean colour is within 0.12 (linear) of the garment's true base colour or print colour mix.
+ * Batches: the shipped models run over the demo photos together (the 4 persons; the 6
+ * garments twice over, 12 photos: two forwards of up to WORKER_NET_BATCH) give every photo
+ * bit for bit what it gets alone (priors, predictions, types, landmarks, back images).
  * usage: test_worker_nets REPO_DIR */
 #include <math.h>
 #include <stdlib.h>
@@ -212,6 +215,75 @@ static void shipped(const char *repo, struct kern_ctx *ctx)
     worker_nets_free(n);
 }
 
+static bool same_garment_pred(const struct worker_net_garment *a, const struct worker_net_garment *b)
+{
+    return a->type == b->type && !memcmp(&a->confidence, &b->confidence, sizeof a->confidence) &&
+           !memcmp(&a->length, &b->length, sizeof a->length) && !memcmp(&a->sleeve, &b->sleeve, sizeof a->sleeve) &&
+           !memcmp(a->lm, b->lm, sizeof a->lm) && a->printed == b->printed &&
+           !memcmp(&a->back_side_m, &b->back_side_m, sizeof a->back_side_m) && a->back.w == b->back.w &&
+           a->back.h == b->back.h &&
+           (a->back.w == 0 || !memcmp(a->back.px, b->back.px, sizeof(float) * 3 * (size_t)a->back.w * a->back.h));
+}
+
+/* The shipped models over the demo photos in batches, against each photo alone. */
+static void batched(const char *repo, struct kern_ctx *ctx)
+{
+    static const char *const persons[4] = {"ava", "ben", "chloe", "dev"};
+    static const char *const garments[6] = {"tee-red", "skirt-ochre", "longsleeve-teal", "jeans-indigo",
+                                            "dress-plum", "shorts-sand"};
+    char models[512], path[600];
+    snprintf(models, sizeof models, "%s/models", repo);
+    struct worker_nets *n;
+    CHECK_EQ_INT(worker_nets_load(models, ctx, &n), TRYON_OK);
+    if (!worker_nets_name(n, WORKER_NET_BODY, NULL) || !worker_nets_name(n, WORKER_NET_GARMENT, NULL)) {
+        worker_nets_free(n);
+        return;   /* shipped() says which is missing */
+    }
+    struct img8 im[10];
+    uint8_t *mask[10];
+    const struct img8 *ims[12];
+    const uint8_t *masks[12];
+    for (int i = 0; i < 10; i++) {
+        snprintf(path, sizeof path, "%s/configs/demo/%s/%s.png", repo, i < 4 ? "persons" : "garments",
+                 i < 4 ? persons[i] : garments[i - 4]);
+        load_photo(path, &im[i], &mask[i]);
+    }
+    struct avatar_person_prior alone[4], batch[4];
+    struct worker_net_body balone[4], bbatch[4];
+    enum tryon_status st[12];
+    for (int i = 0; i < 4; i++) {
+        ims[i] = &im[i], masks[i] = mask[i];
+        memset(&alone[i], 0, sizeof alone[i]);
+        CHECK_EQ_INT(worker_nets_person(n, &im[i], mask[i], &alone[i], &balone[i]), TRYON_OK);
+    }
+    memset(batch, 0, sizeof batch);
+    worker_nets_person_batch(n, 4, ims, masks, batch, bbatch, st);
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(st[i], TRYON_OK);
+        CHECK_MSG(!memcmp(&alone[i], &batch[i], sizeof alone[i]) && !memcmp(&balone[i], &bbatch[i], sizeof balone[i]),
+                  "%s: its prior in a batch of 4 differs from its own", persons[i]);
+    }
+    struct worker_net_garment galone[6], gbatch[12];
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ_INT(worker_nets_garment(n, &im[4 + i], mask[4 + i], &galone[i]), TRYON_OK);
+    for (int j = 0; j < 12; j++)
+        ims[j] = &im[4 + j % 6], masks[j] = mask[4 + j % 6];
+    worker_nets_garment_batch(n, 12, ims, masks, gbatch, st);
+    for (int j = 0; j < 12; j++) {
+        CHECK_EQ_INT(st[j], TRYON_OK);
+        CHECK_MSG(same_garment_pred(&galone[j % 6], &gbatch[j]), "%s: its reading as photo %d of a batch of 12 "
+                  "differs from its own", garments[j % 6], j);
+        imgf_free(&gbatch[j].back);
+    }
+    for (int i = 0; i < 6; i++)
+        imgf_free(&galone[i].back);
+    for (int i = 0; i < 10; i++) {
+        free(mask[i]);
+        img8_free(&im[i]);
+    }
+    worker_nets_free(n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -224,6 +296,7 @@ int main(int argc, char **argv)
     snprintf(photo, sizeof photo, "%s/configs/demo/persons/ava.png", repo);
     fallback_and_format(repo, ctx, photo);
     shipped(repo, ctx);
+    batched(repo, ctx);
     kern_destroy(ctx);
     return check_result("test_worker_nets");
 }
