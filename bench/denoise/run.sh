@@ -53,7 +53,7 @@ for c in "${crops[@]}"; do
     cat=$(catalog "$person" "$garment")
     dir="$work/$person-$name"
     mkdir -p "$dir"
-    render "$cat" "$work/runs/$person-$name-ref" "$crop" --spp 4096
+    render "$cat" "$work/runs/$person-$name-ref" "$crop" --spp 4096 --noise-threshold 0
     cp "$work/runs/$person-$name-ref/film/$person/$garment.radiance.pfm" "$dir/ref.radiance.pfm"
     for spp in 4 16 32 64 256 adaptive; do
         if [ "$spp" = adaptive ]; then
