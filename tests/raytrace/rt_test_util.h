@@ -110,6 +110,35 @@ static inline int rtt_add(struct rt_scene *s, const struct rtt_mesh *m, const fl
     return rt_scene_add_mesh(s, m->pos, m->nrm, m->uv, m->nv, m->tri, m->nt, &mat, subject);
 }
 
+/* The tests' still life: a red sphere (radius 0.3 m at (-0.25, 0.3, 0), nlat x 2 nlat
+   quads) and a blue box (0.15..0.5, 0..0.9, -0.2..0.15), Lambertian subjects 0 and 1, in
+   the default studio built around bmin..bmax = (-0.55, 0, -0.3)..(0.5, 0.9, 0.3);
+   committed. NULL when a step fails. */
+static inline struct rt_scene *rtt_still_life(struct rt_device *dev, int nlat, float bmin[3], float bmax[3])
+{
+    struct rt_scene *s = rt_scene_create(dev);
+    const float c[3] = { -0.25f, 0.3f, 0.0f }, lo[3] = { 0.15f, 0.0f, -0.2f }, hi[3] = { 0.5f, 0.9f, 0.15f };
+    struct rtt_mesh sph = rtt_sphere(c, 0.3f, nlat, 2 * nlat), box = rtt_box(lo, hi);
+    const float red[3] = { 0.6f, 0.15f, 0.1f }, blue[3] = { 0.2f, 0.3f, 0.7f };
+    const float b0[3] = { -0.55f, 0.0f, -0.3f }, b1[3] = { 0.5f, 0.9f, 0.3f };
+    for (int k = 0; k < 3; k++)
+        bmin[k] = b0[k], bmax[k] = b1[k];
+    bool ok = s && rtt_add(s, &sph, red, true) == 0 && rtt_add(s, &box, blue, true) == 1;
+    if (ok) {
+        struct rt_studio st;
+        rt_studio_default(&st);
+        rt_scene_add_studio(s, bmin, bmax, &st);
+        ok = rt_scene_commit(s) == TRYON_OK;
+    }
+    rtt_mesh_free(&sph);
+    rtt_mesh_free(&box);
+    if (!ok) {
+        rt_scene_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Mean of channel ch of a (h,w,nc) buffer over pixels [x0,x1) x [y0,y1). */
 static inline double rtt_mean(const float *buf, int w, int nc, int ch, int x0, int y0, int x1, int y1)
 {

@@ -23,26 +23,6 @@
 #define W 64
 #define H 96
 
-static struct rt_scene *make_scene(struct rt_device *dev, float bmin[3], float bmax[3])
-{
-    struct rt_scene *s = rt_scene_create(dev);
-    const float c[3] = { -0.25f, 0.3f, 0.0f }, lo[3] = { 0.15f, 0.0f, -0.2f }, hi[3] = { 0.5f, 0.9f, 0.15f };
-    struct rtt_mesh sph = rtt_sphere(c, 0.3f, 48, 96);
-    struct rtt_mesh box = rtt_box(lo, hi);
-    const float red[3] = { 0.6f, 0.15f, 0.1f }, blue[3] = { 0.2f, 0.3f, 0.7f };
-    CHECK(rtt_add(s, &sph, red, true) == 0);
-    CHECK(rtt_add(s, &box, blue, true) == 1);
-    const float b0[3] = { -0.55f, 0.0f, -0.3f }, b1[3] = { 0.5f, 0.9f, 0.3f };
-    memcpy(bmin, b0, sizeof b0);
-    memcpy(bmax, b1, sizeof b1);
-    struct rt_studio st;
-    rt_studio_default(&st);
-    rt_scene_add_studio(s, bmin, bmax, &st);
-    CHECK(rt_scene_commit(s) == TRYON_OK);
-    rtt_mesh_free(&sph);
-    rtt_mesh_free(&box);
-    return s;
-}
 
 /* The display value of a linear radiance (the adaptive error's curve). */
 static double disp(float x) { return img_linear_to_srgb(rt_tonemap(x)); }
@@ -66,7 +46,8 @@ int main(void)
     struct rt_device *dev = rt_device_create(0);
     CHECK(dev != NULL);
     float bmin[3], bmax[3];
-    struct rt_scene *s = make_scene(dev, bmin, bmax);
+    struct rt_scene *s = rtt_still_life(dev, 48, bmin, bmax);
+    CHECK(s != NULL);
     struct rt_camera cam;
     rt_camera_frame(bmin, bmax, W, H, 0.08f, &cam);
 

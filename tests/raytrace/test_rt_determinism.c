@@ -11,26 +11,6 @@
 #include "check.h"
 #include "rt_test_util.h"
 
-static struct rt_scene *make_scene(struct rt_device *dev)
-{
-    struct rt_scene *s = rt_scene_create(dev);
-    const float c[3] = { -0.25f, 0.3f, 0.0f };
-    struct rtt_mesh sph = rtt_sphere(c, 0.3f, 32, 64);
-    const float lo[3] = { 0.15f, 0.0f, -0.2f }, hi[3] = { 0.5f, 0.9f, 0.15f };
-    struct rtt_mesh box = rtt_box(lo, hi);
-    const float red[3] = { 0.6f, 0.15f, 0.1f }, blue[3] = { 0.2f, 0.3f, 0.7f };
-    CHECK(rtt_add(s, &sph, red, true) == 0);
-    CHECK(rtt_add(s, &box, blue, true) == 1);
-    const float bmin[3] = { -0.55f, 0.0f, -0.3f }, bmax[3] = { 0.5f, 0.9f, 0.3f };
-    struct rt_studio st;
-    rt_studio_default(&st);
-    rt_scene_add_studio(s, bmin, bmax, &st);
-    CHECK(rt_scene_commit(s) == TRYON_OK);
-    rtt_mesh_free(&sph);
-    rtt_mesh_free(&box);
-    return s;
-}
-
 static bool same_film(const struct rt_film *a, const struct rt_film *b)
 {
     size_t n = (size_t)a->w * a->h * sizeof(float);
@@ -43,8 +23,9 @@ int main(void)
 {
     struct rt_device *dev2 = rt_device_create(2), *dev1 = rt_device_create(1);
     CHECK(dev1 && dev2);
-    struct rt_scene *s2 = make_scene(dev2), *s1 = make_scene(dev1);
-    const float bmin[3] = { -0.55f, 0.0f, -0.3f }, bmax[3] = { 0.5f, 0.9f, 0.3f };
+    float bmin[3], bmax[3];
+    struct rt_scene *s2 = rtt_still_life(dev2, 32, bmin, bmax), *s1 = rtt_still_life(dev1, 32, bmin, bmax);
+    CHECK(s1 && s2);
     struct rt_camera cam;
     rt_camera_frame(bmin, bmax, 40, 56, 0.08f, &cam);
     struct rt_settings set = { .spp = 8, .max_depth = 8, .seed = 1234, .threads = 1 };

@@ -15,8 +15,6 @@
 #include "check.h"
 #include "rt_test_util.h"
 
-static void v3set(float v[3], float x, float y, float z) { v[0] = x; v[1] = y; v[2] = z; }
-
 /* Count pixels whose first hit is a light or nothing. */
 static void count_bad(const struct rt_film *f, int *lights, int *misses)
 {
@@ -30,34 +28,14 @@ static void count_bad(const struct rt_film *f, int *lights, int *misses)
     }
 }
 
-/* A sphere and a box resting on y = 0 around the origin inside the default studio;
-   returns their bounds in bmin/bmax. */
-static struct rt_scene *make_scene(struct rt_device *dev, float bmin[3], float bmax[3])
-{
-    struct rt_scene *s = rt_scene_create(dev);
-    const float c[3] = { -0.25f, 0.3f, 0.0f }, lo[3] = { 0.15f, 0.0f, -0.2f }, hi[3] = { 0.5f, 0.9f, 0.15f };
-    struct rtt_mesh sph = rtt_sphere(c, 0.3f, 48, 96);
-    struct rtt_mesh box = rtt_box(lo, hi);
-    const float red[3] = { 0.6f, 0.15f, 0.1f }, blue[3] = { 0.2f, 0.3f, 0.7f };
-    CHECK(rtt_add(s, &sph, red, true) == 0);
-    CHECK(rtt_add(s, &box, blue, true) == 1);
-    v3set(bmin, -0.55f, 0.0f, -0.3f);
-    v3set(bmax, 0.5f, 0.9f, 0.3f);
-    struct rt_studio st;
-    rt_studio_default(&st);
-    rt_scene_add_studio(s, bmin, bmax, &st);
-    CHECK(rt_scene_commit(s) == TRYON_OK);
-    rtt_mesh_free(&sph);
-    rtt_mesh_free(&box);
-    return s;
-}
 
 int main(void)
 {
     struct rt_device *dev = rt_device_create(0);
     CHECK(dev != NULL);
     float bmin[3], bmax[3];
-    struct rt_scene *s = make_scene(dev, bmin, bmax);
+    struct rt_scene *s = rtt_still_life(dev, 48, bmin, bmax);
+    CHECK(s != NULL);
 
     /* The photo. */
     struct rt_camera cam;
