@@ -57,7 +57,7 @@ struct worker_settings {
  * hero: 2048x3072, depth 12, adaptive up to 4x the catalog's samples to half its threshold,
  * denoised. The catalog figures were chosen with bench/catalog_cost (bench/RESULTS.md). */
 #define WORKER_CATALOG_SPP 64
-#define WORKER_CATALOG_NOISE 0.02f
+#define WORKER_CATALOG_NOISE 0.04f
 enum tryon_status worker_preset(const char *name, struct worker_settings *s);
 /* The preset's settings when the denoiser cannot run: its raw sample count (catalog 256,
  * hero 1024), no adaptive sampling, no denoiser. */
