@@ -11,7 +11,8 @@
  *   - gravity, velocity damping; attachments (a waistband) pull chosen vertices toward
  *     their start positions;
  *   - contact: each vertex keeps the tangent plane of its nearest obstacle point (refreshed
- *     once per step for vertices that moved or came near) and is kept `thickness` outside
+ *     once per step for vertices that moved or came near; looked up within QUERY_FAR_M, a
+ *     vertex farther from everything keeping only that bound) and is kept `thickness` outside
  *     it, with Coulomb friction on its tangential motion; an inner garment counts only for
  *     vertices less than its `reach` behind it, so a vertex never snaps through a layer;
  *   - self-collision (optional): vertices closer than self_radius whose rest positions are
@@ -20,7 +21,8 @@
  * Integration: per step of dt, `substeps` substeps of one XPBD iteration each (Macklin et
  * al. 2019), constraints in colour order (greedy colouring: one colour shares no vertex),
  * so the threaded CPU and the CUDA backends give the reference result bit for bit. The
- * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops.
+ * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops; the loops of this
+ * file (contact queries, self-collision) run on the kernels context's threads.
  *
  * Settling, checked every SETTLE_WINDOW steps after min_steps: the mean net speed of the
  * vertices over the window (displacement / window time: vertices caught between two
@@ -41,6 +43,7 @@
 
 #define REQUERY_MOVE_M 0.002f   /* a vertex that moved this far since its last query asks again */
 #define CONTACT_RANGE_M 0.01f   /* planes farther than thickness + this are inactive */
+#define QUERY_FAR_M 0.03f       /* an obstacle query looks this far (> thickness + CONTACT_RANGE_M) */
 #define MAX_COLOURS 256
 #define SETTLE_WINDOW 10        /* steps between settle checks */
 #define RESIDUAL_STILL 0.02f    /* a residual that moved less than this fraction in a window is held */
@@ -213,15 +216,16 @@ float av_cloth_rest_length(const struct av_cloth_mesh *cm, int a, int b)
     return sqrtf(s2);
 }
 
-/* Nearest obstacle point of p as a plane (q, n, active flag: within range) and its signed
-   distance. */
+/* Nearest obstacle point of p within `far` metres as a plane (q, n, active flag: within
+   range) and its signed distance; when no obstacle nor the floor is that near, an inactive
+   plane and *dist = far (a lower bound). */
 static void nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, const float p[3], float range,
-                          float plane[7], float *dist)
+                          float far, float plane[7], float *dist)
 {
-    float best = INFINITY;
+    float best = far;
     for (int o = 0; o < nobs; o++) {
         float q[3], n[3];
-        float d = av_surface_query(obs[o].surf, p, q, n);
+        float d = av_surface_query_within(obs[o].surf, p, far, q, n);
         if (d < -obs[o].reach || d >= best)
             continue;
         best = d;
@@ -237,61 +241,55 @@ static void nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, c
     plane[6] = best < range ? 1.0f : 0.0f;
 }
 
-/* Self-collision: a hash grid of cell self_radius over the vertices (sorted by cell, then
-   index), each vertex gathers pushes from the vertices of the 27 cells around it. */
-static int cmp_u64i(const void *pa, const void *pb)
+/* Self-collision: a spatial hash of cell self_radius over the vertices (bucket of a cell =
+   a hash of its integer coordinates; buckets filled by a counting sort in ascending vertex
+   order), each vertex gathers pushes from the vertices of the 27 cells around it, cell by
+   cell in a fixed order and in ascending index within a cell (a bucket's other cells are
+   skipped), so the sum does not depend on the thread count. */
+struct self_grid {
+    int nbucket;        /* 2 nv */
+    int32_t *cell;      /* (nv,3) integer cell coordinates of each vertex */
+    int32_t *start;     /* (nbucket+1) CSR offsets into items */
+    int32_t *items;     /* (nv) vertex ids, grouped by bucket, ascending within one */
+    float *dx;          /* (nv,3) the pushes gathered */
+};
+
+static uint32_t cell_hash(const int32_t c[3], int nbucket)
 {
-    const uint64_t *a = pa, *b = pb;
-    return (*a > *b) - (*a < *b);
-}
-static uint64_t cell_key(int ix, int iy, int iz)
-{
-    return ((uint64_t)(uint32_t)(ix + (1 << 20)) << 42) | ((uint64_t)(uint32_t)(iy + (1 << 20)) << 21) |
-           (uint64_t)(uint32_t)(iz + (1 << 20));
+    uint32_t h = ((uint32_t)c[0] * 73856093u) ^ ((uint32_t)c[1] * 19349663u) ^ ((uint32_t)c[2] * 83492791u);
+    return h % (uint32_t)nbucket;
 }
 
-static int self_collide(int nv, float *x, const float *rest, float r, uint64_t *pairs_key, float *dx)
+static void self_collide(int nv, float *x, const float *rest, float r, struct self_grid *sg, int threads)
 {
-    /* pairs_key: (nv,2) scratch u64 = (cell key, vertex) sorted */
-    uint64_t *kv = pairs_key;
+    memset(sg->start, 0, (size_t)(sg->nbucket + 1) * sizeof *sg->start);
+    for (int i = 0; i < nv; i++) {
+        int32_t *c = sg->cell + (size_t)i * 3;
+        for (int k = 0; k < 3; k++)
+            c[k] = (int32_t)floorf(x[(size_t)i * 3 + k] / r);
+        sg->start[cell_hash(c, sg->nbucket) + 1]++;
+    }
+    for (int b = 0; b < sg->nbucket; b++)
+        sg->start[b + 1] += sg->start[b];
+    for (int i = 0; i < nv; i++)   /* start[b] runs to the end of bucket b; shifted back below */
+        sg->items[sg->start[cell_hash(sg->cell + (size_t)i * 3, sg->nbucket)]++] = i;
+    for (int b = sg->nbucket; b > 0; b--)
+        sg->start[b] = sg->start[b - 1];
+    sg->start[0] = 0;
+    #pragma omp parallel for num_threads(threads) schedule(static)
     for (int i = 0; i < nv; i++) {
         const float *p = x + (size_t)i * 3;
-        uint64_t k = cell_key((int)floorf(p[0] / r), (int)floorf(p[1] / r), (int)floorf(p[2] / r));
-        kv[i * 2] = k, kv[i * 2 + 1] = (uint64_t)i;
-    }
-    qsort(kv, (size_t)nv, 2 * sizeof *kv, cmp_u64i);   /* by key; equal keys keep no order: fixed below */
-    for (int i = 0; i < nv;) {   /* within one cell, ascending vertex index */
-        int j = i;
-        while (j < nv && kv[j * 2] == kv[i * 2])
-            j++;
-        for (int a = i + 1; a < j; a++)
-            for (int b = a; b > i && kv[(b - 1) * 2 + 1] > kv[b * 2 + 1]; b--) {
-                uint64_t t = kv[b * 2 + 1];
-                kv[b * 2 + 1] = kv[(b - 1) * 2 + 1], kv[(b - 1) * 2 + 1] = t;
-            }
-        i = j;
-    }
-    int hits = 0;
-    #pragma omp parallel for schedule(static) reduction(+ : hits)
-    for (int i = 0; i < nv; i++) {
-        const float *p = x + (size_t)i * 3;
-        int cx = (int)floorf(p[0] / r), cy = (int)floorf(p[1] / r), cz = (int)floorf(p[2] / r);
+        const int32_t *ci = sg->cell + (size_t)i * 3;
         float acc[3] = {0, 0, 0};
         for (int dz = -1; dz <= 1; dz++)
             for (int dy = -1; dy <= 1; dy++)
                 for (int dxi = -1; dxi <= 1; dxi++) {
-                    uint64_t k = cell_key(cx + dxi, cy + dy, cz + dz);
-                    int lo = 0, hi = nv;   /* first entry with key >= k */
-                    while (lo < hi) {
-                        int mid = (lo + hi) / 2;
-                        if (kv[mid * 2] < k)
-                            lo = mid + 1;
-                        else
-                            hi = mid;
-                    }
-                    for (int s = lo; s < nv && kv[s * 2] == k; s++) {
-                        int j = (int)kv[s * 2 + 1];
-                        if (j == i)
+                    int32_t cn[3] = {ci[0] + dxi, ci[1] + dy, ci[2] + dz};
+                    uint32_t b = cell_hash(cn, sg->nbucket);
+                    for (int32_t s = sg->start[b]; s < sg->start[b + 1]; s++) {
+                        int j = sg->items[s];
+                        const int32_t *cj = sg->cell + (size_t)j * 3;
+                        if (j == i || cj[0] != cn[0] || cj[1] != cn[1] || cj[2] != cn[2])
                             continue;
                         const float *q = x + (size_t)j * 3;
                         float d[3] = {p[0] - q[0], p[1] - q[1], p[2] - q[2]};
@@ -305,14 +303,13 @@ static int self_collide(int nv, float *x, const float *rest, float r, uint64_t *
                         float l = sqrtf(l2), f = 0.5f * (r - l) / l;
                         for (int c = 0; c < 3; c++)
                             acc[c] += f * d[c];
-                        hits++;
                     }
                 }
-        dx[(size_t)i * 3] = acc[0], dx[(size_t)i * 3 + 1] = acc[1], dx[(size_t)i * 3 + 2] = acc[2];
+        float *o = sg->dx + (size_t)i * 3;
+        o[0] = acc[0], o[1] = acc[1], o[2] = acc[2];
     }
     for (size_t k = 0; k < (size_t)nv * 3; k++)
-        x[k] += dx[k];
-    return hits / 2;
+        x[k] += sg->dx[k];
 }
 
 /* Vertex i lies on its contact plane (within half a millimetre of the thickness). */
@@ -351,6 +348,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             return tryon_failctx(TRYON_EUNSUPPORTED, "avatar: drape");
         }
     }
+    const int threads = kern_ctx_threads(kctx);   /* the host loops' share: the context's threads */
     /* host arrays */
     float *h_rest = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_rest);
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
@@ -361,10 +359,13 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         na += cm->attach && cm->attach[i];
     int32_t *h_att = malloc((size_t)(na ? na : 1) * sizeof *h_att);
     float *h_attpos = malloc((size_t)(na ? na : 1) * 3 * sizeof *h_attpos);
-    uint64_t *hash = prm->self_radius > 0 ? malloc((size_t)nv * 2 * sizeof *hash) : NULL;
-    float *sdx = prm->self_radius > 0 ? malloc((size_t)nv * 3 * sizeof *sdx) : NULL;
+    struct self_grid sg = {.nbucket = 2 * nv};
+    if (prm->self_radius > 0) {
+        sg.cell = malloc((size_t)nv * 3 * sizeof *sg.cell), sg.items = malloc((size_t)nv * sizeof *sg.items);
+        sg.start = malloc((size_t)(sg.nbucket + 1) * sizeof *sg.start), sg.dx = malloc((size_t)nv * 3 * sizeof *sg.dx);
+    }
     if (!h_rest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !h_att || !h_attpos ||
-        (prm->self_radius > 0 && (!hash || !sdx))) {
+        (prm->self_radius > 0 && (!sg.cell || !sg.items || !sg.start || !sg.dx))) {
         st = oom();
         goto done_host;
     }
@@ -420,7 +421,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     int step;
     for (step = 0; step < prm->max_steps && !settled; step++) {
         /* contact planes for the vertices that moved or came near */
-        #pragma omp parallel for schedule(dynamic, 256)
+        #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
         for (int i = 0; i < nv; i++) {
             const float *p = x + (size_t)i * 3, *q = qpos + (size_t)i * 3;
             float mv[3] = {p[0] - q[0], p[1] - q[1], p[2] - q[2]};
@@ -433,7 +434,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
                 continue;
             }
             float d;
-            nearest_plane(obs, nobs, prm->floor, p, range, h_plane + (size_t)i * 7, &d);
+            nearest_plane(obs, nobs, prm->floor, p, range, QUERY_FAR_M, h_plane + (size_t)i * 7, &d);
             qdist[i] = d;
             memcpy(qpos + (size_t)i * 3, p, 3 * sizeof *p);
         }
@@ -453,7 +454,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         }
         kern_download(kctx, x, c.x, nv3);
         if (prm->self_radius > 0) {
-            self_collide(nv, x, cm->rest, prm->self_radius, hash, sdx);
+            self_collide(nv, x, cm->rest, prm->self_radius, &sg, threads);
             kern_upload(kctx, c.x, x, nv3);
         }
         if ((step + 1) % SETTLE_WINDOW)
@@ -501,7 +502,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     kern_release(kctx, c.edge_lambda), kern_release(kctx, c.bend_lambda);
 done_host:
     free(h_rest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist);
-    free(h_att), free(h_attpos), free(hash), free(sdx);
+    free(h_att), free(h_attpos), free(sg.cell), free(sg.items), free(sg.start), free(sg.dx);
     if (own)
         kern_destroy(own);
     topo_free(&tp);

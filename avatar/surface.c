@@ -2,7 +2,8 @@
  * pushing garment vertices out of the body.
  *
  * Triangles are binned into a uniform grid (cell_m metres); a query visits rings of cells
- * around the point until no unvisited cell can hold anything nearer. The side comes from
+ * around the point, skipping the cells farther than the nearest point found so far, until no
+ * unvisited cell can hold anything nearer. The side comes from
  * angle-weighted pseudonormals (Baerentzen and Aanaes 2005): the normal of the feature the
  * nearest point lies on (face, edge: sum of the two face normals, vertex: angle-weighted
  * sum), which gives the exact sign for a closed manifold mesh. Queries are read-only, so
@@ -27,6 +28,7 @@ struct av_surface {
     int dim[3];             /* cells per axis */
     int32_t *start;         /* (ncells+1) CSR offsets into items */
     int32_t *items;         /* triangle ids */
+    uint8_t *side;          /* (ncells) CELL_TOUCHED, CELL_INSIDE or CELL_OUTSIDE */
 };
 
 static inline void sub3(float o[3], const float a[3], const float b[3])
@@ -62,6 +64,51 @@ static int cell_index(const struct av_surface *s, int ix, int iy, int iz)
 }
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+/* max without fmaxf's NaN rules, which keep it a libm call on x86-64: one instruction */
+static inline float maxf(float a, float b) { return a > b ? a : b; }
+
+/* s->side: the cells a triangle is binned into are CELL_TOUCHED; a flood through
+   face-adjacent empty cells from the grid's border (empty: the grid has a cell of margin)
+   marks the cells it reaches CELL_OUTSIDE and leaves the rest CELL_INSIDE. The surface
+   crosses no empty cell, so for a closed mesh a point in an inside cell is inside it and one
+   in an outside cell outside. Returns -1 when out of memory. */
+enum { CELL_TOUCHED, CELL_INSIDE, CELL_OUTSIDE };
+static int flood_outside(struct av_surface *s, size_t ncell)
+{
+    s->side = malloc(ncell);
+    int32_t *stack = malloc(ncell * sizeof *stack);
+    if (!s->side || !stack) {
+        free(stack);
+        return -1;
+    }
+    for (size_t i = 0; i < ncell; i++)
+        s->side[i] = s->start[i] == s->start[i + 1] ? CELL_INSIDE : CELL_TOUCHED;
+    size_t top = 0;
+    for (int iz = 0; iz < s->dim[2]; iz++)
+        for (int iy = 0; iy < s->dim[1]; iy++)
+            for (int ix = 0; ix < s->dim[0]; ix++) {
+                bool border = ix == 0 || iy == 0 || iz == 0 || ix == s->dim[0] - 1 || iy == s->dim[1] - 1 ||
+                              iz == s->dim[2] - 1;
+                int ci = cell_index(s, ix, iy, iz);
+                if (border && s->side[ci] == CELL_INSIDE)
+                    s->side[ci] = CELL_OUTSIDE, stack[top++] = ci;
+            }
+    const int step[3] = {1, s->dim[0], s->dim[0] * s->dim[1]};
+    while (top > 0) {
+        int ci = stack[--top];
+        int co[3] = {ci % s->dim[0], ci / s->dim[0] % s->dim[1], ci / step[2]};
+        for (int k = 0; k < 3; k++)
+            for (int sgn = -1; sgn <= 1; sgn += 2) {
+                if (co[k] + sgn < 0 || co[k] + sgn >= s->dim[k])
+                    continue;
+                int cn = ci + sgn * step[k];
+                if (s->side[cn] == CELL_INSIDE)
+                    s->side[cn] = CELL_OUTSIDE, stack[top++] = cn;
+            }
+    }
+    free(stack);
+    return 0;
+}
 
 enum tryon_status av_surface_create(const struct avatar_mesh *mesh, float cell_m, struct av_surface **out)
 {
@@ -178,6 +225,10 @@ enum tryon_status av_surface_create(const struct avatar_mesh *mesh, float cell_m
             s->start[0] = 0;
         }
     }
+    if (flood_outside(s, ncell)) {
+        av_surface_free(s);
+        return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the body grid");
+    }
     *out = s;
     return TRYON_OK;
 }
@@ -192,6 +243,7 @@ void av_surface_free(struct av_surface *s)
     free(s->box);
     free(s->start);
     free(s->items);
+    free(s->side);
     free(s);
 }
 
@@ -257,7 +309,17 @@ static int closest_on_tri(const float p[3], const float a[3], const float b[3], 
     return 6;
 }
 
-float av_surface_query(const struct av_surface *s, const float p[3], float q_out[3], float n_out[3])
+/* Distance along axis k from coordinate v to cell i's slab of the grid (0 inside it), less
+   a thousandth of a cell so that rounding never skips a cell a triangle was binned into. */
+static inline float cell_gap(const struct av_surface *s, int k, int i, float v)
+{
+    float lo = s->lo[k] + (float)i * s->cell, hi = lo + s->cell;
+    return maxf(0.0f, maxf(lo - v, v - hi) - 1e-3f * s->cell);
+}
+
+/* The nearest surface point to p within maxd metres (INFINITY: anywhere), as
+   av_surface_query_within describes. */
+static float query(const struct av_surface *s, const float p[3], float maxd, float q_out[3], float n_out[3])
 {
     int c[3];
     for (int k = 0; k < 3; k++)
@@ -265,27 +327,36 @@ float av_surface_query(const struct av_surface *s, const float p[3], float q_out
     int maxr = s->dim[0] > s->dim[1] ? s->dim[0] : s->dim[1];
     if (s->dim[2] > maxr)
         maxr = s->dim[2];
-    float best = INFINITY;
+    float best = maxd * maxd;   /* squared distance of the nearest point so far, or the limit */
     int best_t = -1, best_feat = 0;
     float best_q[3] = {0}, best_bary[3] = {0};
     for (int r = 0; r <= maxr; r++) {
         for (int iz = c[2] - r; iz <= c[2] + r; iz++) {
             if (iz < 0 || iz >= s->dim[2])
                 continue;
+            float gz = cell_gap(s, 2, iz, p[2]), gz2 = gz * gz;
+            if (gz2 > best)
+                continue;
             for (int iy = c[1] - r; iy <= c[1] + r; iy++) {
                 if (iy < 0 || iy >= s->dim[1])
+                    continue;
+                float gy = cell_gap(s, 1, iy, p[1]), gyz2 = gz2 + gy * gy;
+                if (gyz2 > best)
                     continue;
                 bool shell_yz = abs(iz - c[2]) == r || abs(iy - c[1]) == r;
                 for (int ix = c[0] - r; ix <= c[0] + r; ix += (shell_yz || r == 0) ? 1 : 2 * r) {
                     if (ix < 0 || ix >= s->dim[0])
                         continue;
+                    float gx = cell_gap(s, 0, ix, p[0]);
+                    if (gyz2 + gx * gx > best)
+                        continue;   /* nothing in this cell is nearer than the best so far */
                     int ci = cell_index(s, ix, iy, iz);
                     for (int32_t it = s->start[ci]; it < s->start[ci + 1]; it++) {
                         int t = s->items[it];
                         const float *bx = s->box + (size_t)t * 6;
                         float e2 = 0;
                         for (int k = 0; k < 3; k++) {
-                            float e = fmaxf(0.0f, fmaxf(bx[k] - p[k], p[k] - bx[3 + k]));
+                            float e = maxf(0.0f, maxf(bx[k] - p[k], p[k] - bx[3 + k]));
                             e2 += e * e;
                         }
                         if (e2 > best)
@@ -306,21 +377,26 @@ float av_surface_query(const struct av_surface *s, const float p[3], float q_out
                 }
             }
         }
-        if (best_t >= 0) {
-            /* every unvisited cell lies beyond the visited block's faces (sides at the grid's
-               edge have nothing beyond them) */
-            float bound = INFINITY;
-            for (int k = 0; k < 3; k++) {
-                if (c[k] - r > 0)
-                    bound = fminf(bound, p[k] - (s->lo[k] + (float)(c[k] - r) * s->cell));
-                if (c[k] + r < s->dim[k] - 1)
-                    bound = fminf(bound, s->lo[k] + (float)(c[k] + r + 1) * s->cell - p[k]);
-            }
-            if (best <= bound * bound)
-                break;
+        /* every unvisited cell lies beyond the visited block's faces (sides at the grid's edge
+           have nothing beyond them) */
+        float bound = INFINITY;
+        for (int k = 0; k < 3; k++) {
+            if (c[k] - r > 0)
+                bound = fminf(bound, p[k] - (s->lo[k] + (float)(c[k] - r) * s->cell));
+            if (c[k] + r < s->dim[k] - 1)
+                bound = fminf(bound, s->lo[k] + (float)(c[k] + r + 1) * s->cell - p[k]);
         }
+        if (best <= bound * bound)
+            break;
     }
-    if (best_t < 0) {   /* an empty mesh: report "far outside" */
+    if (best_t < 0 && maxd < INFINITY) {   /* nothing within maxd: far outside when p is outside */
+        bool in_grid = true;
+        for (int k = 0; k < 3; k++)
+            in_grid = in_grid && p[k] >= s->lo[k] && p[k] < s->lo[k] + (float)s->dim[k] * s->cell;
+        if (in_grid && s->side[cell_index(s, c[0], c[1], c[2])] != CELL_OUTSIDE)
+            return query(s, p, INFINITY, q_out, n_out);
+    }
+    if (best_t < 0) {   /* an empty mesh, or nothing within maxd outside it: "far outside" */
         memcpy(q_out, p, 3 * sizeof *q_out);
         n_out[0] = 0, n_out[1] = 1, n_out[2] = 0;
         return INFINITY;
@@ -344,4 +420,15 @@ float av_surface_query(const struct av_surface *s, const float p[3], float q_out
     norm3(n_out);
     memcpy(q_out, best_q, 3 * sizeof *q_out);
     return dist;
+}
+
+float av_surface_query(const struct av_surface *s, const float p[3], float q_out[3], float n_out[3])
+{
+    return query(s, p, INFINITY, q_out, n_out);
+}
+
+float av_surface_query_within(const struct av_surface *s, const float p[3], float maxd, float q_out[3],
+                              float n_out[3])
+{
+    return query(s, p, maxd, q_out, n_out);
 }

@@ -107,7 +107,7 @@ struct kern_ops {
 struct kern_ctx {
     enum kern_backend backend;
     const struct kern_ops *ops;
-    int threads;        /* REF/CPU: OpenMP threads for this context (>= 1) */
+    int threads;        /* CPU: OpenMP threads for this context (>= 1); REF, CUDA: 1 */
     int device;         /* CUDA: device ordinal */
     float *scratch;     /* host scratch for the CPU backend (im2col, packing), grown on demand */
     size_t scratch_n;   /* floats in scratch */

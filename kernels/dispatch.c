@@ -123,6 +123,8 @@ void kern_destroy(struct kern_ctx *ctx)
 
 enum kern_backend kern_ctx_backend(const struct kern_ctx *ctx) { return ctx->backend; }
 
+int kern_ctx_threads(const struct kern_ctx *ctx) { return ctx->threads; }
+
 float *kern_scratch(struct kern_ctx *ctx, size_t n)
 {
     if (n > ctx->scratch_n) {

@@ -51,6 +51,9 @@ struct kern_ctx;
 struct kern_ctx *kern_create(enum kern_backend b, int threads_or_device);
 void kern_destroy(struct kern_ctx *ctx);
 enum kern_backend kern_ctx_backend(const struct kern_ctx *ctx);
+/* The CPU threads the context's work runs on (REF: 1, CPU: its count, CUDA: 1, the host
+   only feeding the device): callers size their own OpenMP loops around its ops with it. */
+int kern_ctx_threads(const struct kern_ctx *ctx);
 
 /* ===== memory ===========================================================================*/
 float *kern_alloc(struct kern_ctx *ctx, size_t n);   /* n floats, zeroed, 64-byte aligned; aborts on OOM */

@@ -67,26 +67,48 @@ KFN_CLOTH void kfn_cloth_velocity(int i, const float *x, const float *xprev, flo
    a triangle mesh the three edge lengths fix a triangle's in-plane shape). */
 KFN_CLOTH void kfn_cloth_distance(int a, int b, float rest, float at, float *lambda, const float *w, float *x)
 {
-    float d[3];
-    kfn_c_sub(d, x + a * 3, x + b * 3);
-    float len = sqrtf(kfn_c_dot(d, d));
-    float ws = w[a] + w[b];
+    float *xa = x + a * 3, *xb = x + b * 3;
+    float d0 = xa[0] - xb[0], d1 = xa[1] - xb[1], d2 = xa[2] - xb[2];
+    float len = sqrtf(d0 * d0 + d1 * d1 + d2 * d2);
+    float wa = w[a], wb = w[b], ws = wa + wb;
     if (len < 1e-12f || ws + at <= 0.0f)
         return;
-    float c = len - rest;
-    float dl = (-c - at * *lambda) / (ws + at);
+    float dl = (rest - len - at * *lambda) / (ws + at);
     *lambda += dl;
-    for (int k = 0; k < 3; k++) {
-        float n = d[k] / len;
-        x[a * 3 + k] += w[a] * dl * n;
-        x[b * 3 + k] -= w[b] * dl * n;
-    }
+    float f = dl / len, fa = wa * f, fb = wb * f;   /* dl along the unit direction d / len */
+    xa[0] += fa * d0, xa[1] += fa * d1, xa[2] += fa * d2;
+    xb[0] -= fb * d0, xb[1] -= fb * d1, xb[2] -= fb * d2;
 }
 
-/* Signed dihedral angle (radians, in (-pi, pi]) of the hinge x3-x4 between triangle (x1, x3,
-   x4) and triangle (x2, x4, x3), 0 when flat, and optionally its gradient with respect to
-   the four points (g: (4,3), order x1 x2 x3 x4; Bridson, Marino and Fedkiw 2003's bending
-   modes). Returns 0 with a zero gradient for a degenerate hinge. */
+/* atan2(y, x) in radians, in [-pi, pi], to within 3e-7 (an odd minimax polynomial of
+   degree 15 in t = min/max of |x|, |y| in [0, 1], then the octant; atan2(0, 0) = 0): the
+   same few multiply-adds on every backend, where libm's atan2f and CUDA's differ in their
+   last bits and cost several times as much. */
+KFN_CLOTH float kfn_cloth_atan2(float y, float x)
+{
+    float ax = fabsf(x), ay = fabsf(y);
+    float mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
+    float t = mx > 0.0f ? mn / mx : 0.0f, s = t * t;
+    float p = -0.004054483f;
+    p = p * s + 0.021862669f;
+    p = p * s - 0.055911932f;
+    p = p * s + 0.096421704f;
+    p = p * s - 0.139086202f;
+    p = p * s + 0.199465632f;
+    p = p * s - 0.333298594f;
+    p = p * s + 0.999999344f;
+    float r = p * t;
+    if (ay > ax)
+        r = 1.57079632679f - r;
+    if (x < 0.0f)
+        r = 3.14159265359f - r;
+    return y < 0.0f ? -r : r;
+}
+
+/* Signed dihedral angle (radians, in [-pi, pi], 0 when flat) of the hinge x3-x4 between
+   triangle (x1, x3, x4) and triangle (x2, x4, x3), and optionally its gradient with respect
+   to the four points (g: (4,3), order x1 x2 x3 x4; Bridson, Marino and Fedkiw 2003's bending
+   modes; the four rows sum to zero). Returns 0 with a zero gradient for a degenerate hinge. */
 KFN_CLOTH float kfn_cloth_dihedral_angle(const float *x1, const float *x2, const float *x3, const float *x4,
                                         float *g)
 {
@@ -97,20 +119,22 @@ KFN_CLOTH float kfn_cloth_dihedral_angle(const float *x1, const float *x2, const
     kfn_c_cross(n1, a1, b1);
     kfn_c_cross(n2, a2, b2);
     float le2 = kfn_c_dot(e, e), nn1 = kfn_c_dot(n1, n1), nn2 = kfn_c_dot(n2, n2);
-    if (g)
-        for (int k = 0; k < 12; k++)
-            g[k] = 0.0f;
-    if (le2 < 1e-20f || nn1 < 1e-24f || nn2 < 1e-24f)
+    if (le2 < 1e-20f || nn1 < 1e-24f || nn2 < 1e-24f) {
+        if (g)
+            for (int k = 0; k < 12; k++)
+                g[k] = 0.0f;
         return 0.0f;
-    float le = sqrtf(le2);
+    }
+    float le = sqrtf(le2), ile = 1.0f / le;
     float c[3];
     kfn_c_cross(c, n2, n1);
-    float theta = atan2f(kfn_c_dot(c, e) / le, kfn_c_dot(n1, n2));
+    float theta = kfn_cloth_atan2(kfn_c_dot(c, e) * ile, kfn_c_dot(n1, n2));
     if (g) {
-        float s1 = kfn_c_dot(b1, e) / le, s2 = kfn_c_dot(a2, e) / le;   /* (x1-x4).e, (x2-x4).e */
-        float t1 = kfn_c_dot(a1, e) / le, t2 = kfn_c_dot(b2, e) / le;   /* (x1-x3).e, (x2-x3).e */
+        float s1 = kfn_c_dot(b1, e) * ile, s2 = kfn_c_dot(a2, e) * ile;   /* (x1-x4).e, (x2-x4).e */
+        float t1 = kfn_c_dot(a1, e) * ile, t2 = kfn_c_dot(b2, e) * ile;   /* (x1-x3).e, (x2-x3).e */
+        float i1 = 1.0f / nn1, i2 = 1.0f / nn2;
         for (int k = 0; k < 3; k++) {
-            float u1 = n1[k] / nn1, u2 = n2[k] / nn2;
+            float u1 = n1[k] * i1, u2 = n2[k] * i2;
             g[0 + k] = le * u1;
             g[3 + k] = le * u2;
             g[6 + k] = s1 * u1 + s2 * u2;
@@ -132,16 +156,18 @@ KFN_CLOTH void kfn_cloth_bend(const int32_t *q, float rest, float at, float *lam
         c -= 2.0f * pi;
     if (c < -pi)
         c += 2.0f * pi;
+    float wq[4] = {w[q[0]], w[q[1]], w[q[2]], w[q[3]]};
     float den = at;
     for (int j = 0; j < 4; j++)
-        den += w[q[j]] * kfn_c_dot(g + j * 3, g + j * 3);
+        den += wq[j] * kfn_c_dot(g + j * 3, g + j * 3);
     if (den <= 1e-20f)
         return;
     float dl = (-c - at * *lambda) / den;
     *lambda += dl;
-    for (int j = 0; j < 4; j++)
-        for (int k = 0; k < 3; k++)
-            x[q[j] * 3 + k] += w[q[j]] * dl * g[j * 3 + k];
+    for (int j = 0; j < 4; j++) {
+        float f = wq[j] * dl, *xj = x + q[j] * 3;
+        xj[0] += f * g[j * 3], xj[1] += f * g[j * 3 + 1], xj[2] += f * g[j * 3 + 2];
+    }
 }
 
 /* Attachment (the waistband): vertex i pulled toward target (3) with compliance at (per

@@ -12,3 +12,4 @@ set_source_files_properties(${_kcpu}/elt_avx512.c PROPERTIES COMPILE_OPTIONS "-O
 set_source_files_properties(${_kcpu}/elt_avx2.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;${_kcpu_avx2}")
 set_source_files_properties(${_kcpu}/elt_generic.c ${_kcpu}/pool.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno")
 set_source_files_properties(${_kcpu}/gemm.c ${_kcpu}/conv.c PROPERTIES COMPILE_OPTIONS "-O3")
+set_source_files_properties(${_kcpu}/cloth.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno")
