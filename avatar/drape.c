@@ -18,11 +18,17 @@
  *   - self-collision (optional): vertices closer than self_radius whose rest positions are
  *     farther apart than 1.5 self_radius are pushed apart, once per step, in a Jacobi pass
  *     gathered per vertex in a fixed order.
- * Integration: per step of dt, `substeps` substeps of one XPBD iteration each (Macklin et
- * al. 2019), constraints in colour order (greedy colouring: one colour shares no vertex),
- * so the threaded CPU and the CUDA backends give the reference result bit for bit. The
- * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops; the loops of this
- * file (contact queries, self-collision) run on the kernels context's threads.
+ * Integration: per step of dt, `substeps` substeps (24) of one XPBD iteration each (Macklin
+ * et al. 2019: more substeps of one sweep hold the cloth's length better than fewer of
+ * several; 24 of one sweep stretch it less than the 16 of two this replaced), constraints in
+ * colour order (greedy colouring: one colour shares no vertex), so the threaded CPU and the
+ * CUDA backends give the reference result bit for bit. The bending, soft and the costliest
+ * constraint, runs every `bend_interval` substeps (2; counted across steps) with the
+ * compliance of that many substeps, alpha / (bend_interval h^2), so it gives the same
+ * impulse per unit time (less often than every 2nd substep the lumped kicks crumple the
+ * cloth). The per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops; the
+ * loops of this file (contact queries, self-collision) run on the kernels context's
+ * threads.
  *
  * Settling, checked every SETTLE_WINDOW steps after min_steps: the mean net speed of the
  * vertices over the window (displacement / window time: vertices caught between two
@@ -43,7 +49,7 @@
 
 #define REQUERY_MOVE_M 0.002f   /* a vertex that moved this far since its last query asks again */
 #define CONTACT_RANGE_M 0.01f   /* planes farther than thickness + this are inactive */
-#define QUERY_FAR_M 0.03f       /* an obstacle query looks this far (> thickness + CONTACT_RANGE_M) */
+#define QUERY_FAR_M 0.016f      /* an obstacle query looks this far (> thickness + CONTACT_RANGE_M) */
 #define MAX_COLOURS 256
 #define SETTLE_WINDOW 10        /* steps between settle checks */
 #define RESIDUAL_STILL 0.02f    /* a residual that moved less than this fraction in a window is held */
@@ -53,8 +59,9 @@ void av_cloth_params_default(struct av_cloth_params *p)
     memset(p, 0, sizeof *p);
     p->thickness = 0.003f;
     p->dt = 1.0f / 60.0f;
-    p->substeps = 16;
-    p->stretch_iterations = 2;
+    p->substeps = 24;
+    p->stretch_iterations = 1;
+    p->bend_interval = 2;
     p->stretch_compliance = 1e-7f;
     p->bend_compliance = 1.0f;
     p->attach_compliance = 1e-6f;
@@ -218,14 +225,15 @@ float av_cloth_rest_length(const struct av_cloth_mesh *cm, int a, int b)
 
 /* Nearest obstacle point of p within `far` metres as a plane (q, n, active flag: within
    range) and its signed distance; when no obstacle nor the floor is that near, an inactive
-   plane and *dist = far (a lower bound). */
+   plane and *dist = far (a lower bound). hint (nobs): each obstacle's nearest triangle at
+   the vertex's last query (-1: none), updated. */
 static void nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, const float p[3], float range,
-                          float far, float plane[7], float *dist)
+                          float far, int32_t *hint, float plane[7], float *dist)
 {
     float best = far;
     for (int o = 0; o < nobs; o++) {
         float q[3], n[3];
-        float d = av_surface_query_within(obs[o].surf, p, far, q, n);
+        float d = av_surface_query_within(obs[o].surf, p, far, hint + o, q, n);
         if (d < -obs[o].reach || d >= best)
             continue;
         best = d;
@@ -354,6 +362,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
     float *xwin = malloc((size_t)nv * 3 * sizeof *xwin) /* window-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
     float *qpos = malloc((size_t)nv * 3 * sizeof *qpos), *qdist = malloc((size_t)nv * sizeof *qdist);
+    int32_t *hint = malloc((size_t)nv * (nobs > 0 ? nobs : 1) * sizeof *hint);   /* (nv,nobs) last nearest triangles */
     int na = 0;
     for (int i = 0; i < nv; i++)
         na += cm->attach && cm->attach[i];
@@ -364,7 +373,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         sg.cell = malloc((size_t)nv * 3 * sizeof *sg.cell), sg.items = malloc((size_t)nv * sizeof *sg.items);
         sg.start = malloc((size_t)(sg.nbucket + 1) * sizeof *sg.start), sg.dx = malloc((size_t)nv * 3 * sizeof *sg.dx);
     }
-    if (!h_rest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !h_att || !h_attpos ||
+    if (!h_rest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !hint || !h_att || !h_attpos ||
         (prm->self_radius > 0 && (!sg.cell || !sg.items || !sg.start || !sg.dx))) {
         st = oom();
         goto done_host;
@@ -385,6 +394,8 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             na++;
         }
         qdist[i] = -INFINITY;   /* never queried */
+        for (int o = 0; o < nobs; o++)
+            hint[(size_t)i * nobs + o] = -1;
     }
 
     /* device arrays (host memory on the CPU backends) */
@@ -411,7 +422,8 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     c.edge = d_edge, c.edge_rest = d_rest, c.bend = d_bend, c.bend_rest = d_brest, c.att = d_att, c.att_pos = d_attpos;
 
     const float h = prm->dt / (float)prm->substeps;
-    const float at_s = prm->stretch_compliance / (h * h), at_b = prm->bend_compliance / (h * h);
+    const float at_s = prm->stretch_compliance / (h * h);
+    const float at_b = prm->bend_compliance / ((float)prm->bend_interval * h * h);
     const float at_a = prm->attach_compliance / (h * h);
     const float g[3] = {0.0f, -prm->gravity, 0.0f};
     const float range = prm->thickness + CONTACT_RANGE_M;
@@ -419,6 +431,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     float res_prev = INFINITY;
     memcpy(xwin, x, (size_t)nv * 3 * sizeof *x);
     int step;
+    long nsub = 0;   /* substeps so far */
     for (step = 0; step < prm->max_steps && !settled; step++) {
         /* contact planes for the vertices that moved or came near */
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
@@ -434,7 +447,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
                 continue;
             }
             float d;
-            nearest_plane(obs, nobs, prm->floor, p, range, QUERY_FAR_M, h_plane + (size_t)i * 7, &d);
+            nearest_plane(obs, nobs, prm->floor, p, range, QUERY_FAR_M, hint + (size_t)i * nobs, h_plane + (size_t)i * 7, &d);
             qdist[i] = d;
             memcpy(qpos + (size_t)i * 3, p, 3 * sizeof *p);
         }
@@ -442,12 +455,14 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         for (int sub = 0; sub < prm->substeps; sub++) {
             kern_cloth_predict(kctx, &c, g, h);
             kern_zero(kctx, c.edge_lambda, (size_t)tp.ne);
-            kern_zero(kctx, c.bend_lambda, (size_t)tp.nb);
             for (int it = 0; it < prm->stretch_iterations; it++)
                 for (int k = 0; k < tp.necol; k++)
                     kern_cloth_stretch(kctx, &c, tp.ecol[k], tp.ecol[k + 1] - tp.ecol[k], at_s);
-            for (int k = 0; k < tp.nbcol; k++)
-                kern_cloth_bend(kctx, &c, tp.bcol[k], tp.bcol[k + 1] - tp.bcol[k], at_b);
+            if (++nsub % prm->bend_interval == 0) {   /* counted across steps: the rate holds */
+                kern_zero(kctx, c.bend_lambda, (size_t)tp.nb);
+                for (int k = 0; k < tp.nbcol; k++)
+                    kern_cloth_bend(kctx, &c, tp.bcol[k], tp.bcol[k + 1] - tp.bcol[k], at_b);
+            }
             kern_cloth_attach(kctx, &c, at_a);
             kern_cloth_contact(kctx, &c, prm->thickness, prm->mu_s, prm->mu_k, prm->gravity * h * h);
             kern_cloth_velocity(kctx, &c, h, prm->damping);
@@ -501,7 +516,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     kern_release(kctx, d_rest), kern_release(kctx, d_brest), kern_release(kctx, d_attpos);
     kern_release(kctx, c.edge_lambda), kern_release(kctx, c.bend_lambda);
 done_host:
-    free(h_rest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist);
+    free(h_rest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist), free(hint);
     free(h_att), free(h_attpos), free(sg.cell), free(sg.items), free(sg.start), free(sg.dx);
     if (own)
         kern_destroy(own);

@@ -99,10 +99,15 @@ void av_surface_free(struct av_surface *s);
    signed distance (negative inside). */
 float av_surface_query(const struct av_surface *s, const float p[3], float q[3], float n[3]);
 /* av_surface_query for the points within maxd metres of the surface (the same q, n and
-   distance, bit for bit); a point outside the mesh farther than that returns INFINITY with
-   q = p and n = +y, after visiting only the grid cells within maxd of it. A point inside,
-   or one the grid cannot place (a cell a triangle touches), gets the full query. */
-float av_surface_query_within(const struct av_surface *s, const float p[3], float maxd, float q[3], float n[3]);
+   distance); a point outside the mesh farther than that returns INFINITY with q = p and
+   n = +y, after visiting only the grid cells within maxd of it. A point inside, or one the
+   grid cannot place (a cell a triangle touches), gets the full query. tri (may be NULL):
+   in, a triangle likely nearest (the last answer for a point that moved a little; -1 =
+   none), which bounds the search from the start; out, the nearest triangle (-1 when
+   INFINITY). The answer is the nearest point whatever the hint (among triangles exactly
+   equally near, the hint may decide which one answers). */
+float av_surface_query_within(const struct av_surface *s, const float p[3], float maxd, int32_t *tri, float q[3],
+                              float n[3]);
 
 /* ===== cloth drape (drape.c) ===== */
 struct kern_ctx;
@@ -126,6 +131,8 @@ struct av_cloth_params {
     float dt;                   /* step, seconds */
     int substeps;               /* XPBD substeps per step */
     int stretch_iterations;     /* sweeps of the stretch constraints per substep (the rest: one) */
+    int bend_interval;          /* substeps per bending pass; a pass carries that many substeps'
+                                   bending (compliance / (bend_interval h^2), h the substep) */
     float stretch_compliance;   /* per unit mass, m/N-like units of XPBD (1e-7: nearly inextensible) */
     float bend_compliance;
     float attach_compliance;

@@ -64,8 +64,9 @@ static int cell_index(const struct av_surface *s, int ix, int iy, int iz)
 }
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
-/* max without fmaxf's NaN rules, which keep it a libm call on x86-64: one instruction */
+/* max and min without fmaxf's NaN rules, which keep them libm calls on x86-64: one instruction */
 static inline float maxf(float a, float b) { return a > b ? a : b; }
+static inline float minf(float a, float b) { return a < b ? a : b; }
 
 /* s->side: the cells a triangle is binned into are CELL_TOUCHED; a flood through
    face-adjacent empty cells from the grid's border (empty: the grid has a cell of margin)
@@ -318,8 +319,9 @@ static inline float cell_gap(const struct av_surface *s, int k, int i, float v)
 }
 
 /* The nearest surface point to p within maxd metres (INFINITY: anywhere), as
-   av_surface_query_within describes. */
-static float query(const struct av_surface *s, const float p[3], float maxd, float q_out[3], float n_out[3])
+   av_surface_query_within describes; *tri (may be NULL) as there. */
+static float query(const struct av_surface *s, const float p[3], float maxd, int32_t *tri, float q_out[3],
+                   float n_out[3])
 {
     int c[3];
     for (int k = 0; k < 3; k++)
@@ -330,6 +332,19 @@ static float query(const struct av_surface *s, const float p[3], float maxd, flo
     float best = maxd * maxd;   /* squared distance of the nearest point so far, or the limit */
     int best_t = -1, best_feat = 0;
     float best_q[3] = {0}, best_bary[3] = {0};
+    if (tri && *tri >= 0 && *tri < s->nt) {   /* the hint: its distance bounds the search from the start */
+        const int32_t *f = s->tri + (size_t)*tri * 3;
+        float q[3], bary[3], d[3];
+        int feat = closest_on_tri(p, s->pos + (size_t)f[0] * 3, s->pos + (size_t)f[1] * 3, s->pos + (size_t)f[2] * 3,
+                                  q, bary);
+        sub3(d, p, q);
+        float d2 = dot3(d, d);
+        if (d2 < best) {
+            best = d2, best_t = *tri, best_feat = feat;
+            memcpy(best_q, q, sizeof q);
+            memcpy(best_bary, bary, sizeof bary);
+        }
+    }
     for (int r = 0; r <= maxr; r++) {
         for (int iz = c[2] - r; iz <= c[2] + r; iz++) {
             if (iz < 0 || iz >= s->dim[2])
@@ -362,6 +377,11 @@ static float query(const struct av_surface *s, const float p[3], float maxd, flo
                         if (e2 > best)
                             continue;
                         const int32_t *f = s->tri + (size_t)t * 3;
+                        float ap[3];   /* the triangle's plane is no farther than the triangle (with a margin for rounding) */
+                        sub3(ap, p, s->pos + (size_t)f[0] * 3);
+                        float pd = dot3(ap, s->fn + (size_t)t * 3);
+                        if (pd * pd > best * 1.0001f)
+                            continue;
                         float q[3], bary[3];
                         int feat = closest_on_tri(p, s->pos + (size_t)f[0] * 3, s->pos + (size_t)f[1] * 3,
                                                   s->pos + (size_t)f[2] * 3, q, bary);
@@ -382,9 +402,9 @@ static float query(const struct av_surface *s, const float p[3], float maxd, flo
         float bound = INFINITY;
         for (int k = 0; k < 3; k++) {
             if (c[k] - r > 0)
-                bound = fminf(bound, p[k] - (s->lo[k] + (float)(c[k] - r) * s->cell));
+                bound = minf(bound, p[k] - (s->lo[k] + (float)(c[k] - r) * s->cell));
             if (c[k] + r < s->dim[k] - 1)
-                bound = fminf(bound, s->lo[k] + (float)(c[k] + r + 1) * s->cell - p[k]);
+                bound = minf(bound, s->lo[k] + (float)(c[k] + r + 1) * s->cell - p[k]);
         }
         if (best <= bound * bound)
             break;
@@ -394,8 +414,10 @@ static float query(const struct av_surface *s, const float p[3], float maxd, flo
         for (int k = 0; k < 3; k++)
             in_grid = in_grid && p[k] >= s->lo[k] && p[k] < s->lo[k] + (float)s->dim[k] * s->cell;
         if (in_grid && s->side[cell_index(s, c[0], c[1], c[2])] != CELL_OUTSIDE)
-            return query(s, p, INFINITY, q_out, n_out);
+            return query(s, p, INFINITY, tri, q_out, n_out);
     }
+    if (tri && best_t >= 0)
+        *tri = best_t;
     if (best_t < 0) {   /* an empty mesh, or nothing within maxd outside it: "far outside" */
         memcpy(q_out, p, 3 * sizeof *q_out);
         n_out[0] = 0, n_out[1] = 1, n_out[2] = 0;
@@ -424,11 +446,11 @@ static float query(const struct av_surface *s, const float p[3], float maxd, flo
 
 float av_surface_query(const struct av_surface *s, const float p[3], float q_out[3], float n_out[3])
 {
-    return query(s, p, INFINITY, q_out, n_out);
+    return query(s, p, INFINITY, NULL, q_out, n_out);
 }
 
-float av_surface_query_within(const struct av_surface *s, const float p[3], float maxd, float q_out[3],
-                              float n_out[3])
+float av_surface_query_within(const struct av_surface *s, const float p[3], float maxd, int32_t *tri,
+                              float q_out[3], float n_out[3])
 {
-    return query(s, p, maxd, q_out, n_out);
+    return query(s, p, maxd, tri, q_out, n_out);
 }

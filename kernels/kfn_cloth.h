@@ -41,15 +41,14 @@ KFN_CLOTH void kfn_c_cross(float *o, const float *a, const float *b)
 }
 
 /* Symplectic Euler prediction of vertex i over a substep h: xprev = x; a free vertex gains
-   gravity g (m/s^2) in its velocity and moves by h v. */
+   gravity g (m/s^2) in its velocity and moves by h v (a pinned one adds zeros). */
 KFN_CLOTH void kfn_cloth_predict(int i, float *x, float *xprev, float *v, const float *w, const float *g, float h)
 {
+    float hf = w[i] > 0.0f ? h : 0.0f;
     for (int k = 0; k < 3; k++) {
         xprev[i * 3 + k] = x[i * 3 + k];
-        if (w[i] > 0.0f) {
-            v[i * 3 + k] += h * g[k];
-            x[i * 3 + k] += h * v[i * 3 + k];
-        }
+        v[i * 3 + k] += hf * g[k];
+        x[i * 3 + k] += hf * v[i * 3 + k];
     }
 }
 
@@ -63,32 +62,62 @@ KFN_CLOTH void kfn_cloth_velocity(int i, const float *x, const float *xprev, flo
         v[i * 3 + k] = f * (x[i * 3 + k] - xprev[i * 3 + k]) / h;
 }
 
+/* The constraint functions come in two halves so that a batch of one colour can compute
+   every step first (a loop without stores to x: it vectorizes) and apply them after; a
+   colour shares no vertex, so that is the sequential result bit for bit. The *_dl half
+   returns the multiplier update dl and writes the moves of the constraint's vertices, at a
+   stride (1 for one constraint, the batch size for a batch's columns); it has no branches. */
+
 /* Distance constraint C = |xa - xb| - rest between vertices a and b (stretch and shear: on
-   a triangle mesh the three edge lengths fix a triangle's in-plane shape). */
+   a triangle mesh the three edge lengths fix a triangle's in-plane shape): m (6, stride
+   ms) = the moves of a and b, w_a dl n and -w_b dl n along n = (xa - xb) / |xa - xb|;
+   dl = 0 and no move for a zero-length edge or one whose ends are pinned without
+   compliance. */
+KFN_CLOTH float kfn_cloth_distance_dl(int a, int b, float rest, float at, float lambda, const float *w,
+                                      const float *x, float *m, int ms)
+{
+    float d0 = x[a * 3] - x[b * 3], d1 = x[a * 3 + 1] - x[b * 3 + 1], d2 = x[a * 3 + 2] - x[b * 3 + 2];
+    float len = sqrtf(d0 * d0 + d1 * d1 + d2 * d2);
+    float wa = w[a], wb = w[b], den = wa + wb + at;
+    int ok = !((len < 1e-12f) | (den <= 0.0f));
+    float dl = (rest - len - at * lambda) / den;   /* computed either way and then chosen: no branch */
+    dl = ok ? dl : 0.0f;
+    float f = dl / len;
+    f = ok ? f : 0.0f;
+    float fa = wa * f, fb = -(wb * f);
+    m[0] = fa * d0, m[ms] = fa * d1, m[2 * ms] = fa * d2;
+    m[3 * ms] = fb * d0, m[4 * ms] = fb * d1, m[5 * ms] = fb * d2;
+    return dl;
+}
+
+/* lambda += dl; a and b move by m. */
+KFN_CLOTH void kfn_cloth_distance_apply(int a, int b, float dl, const float *m, int ms, float *lambda, float *x)
+{
+    *lambda += dl;
+    for (int k = 0; k < 3; k++) {
+        x[a * 3 + k] += m[k * ms];
+        x[b * 3 + k] += m[(3 + k) * ms];
+    }
+}
+
 KFN_CLOTH void kfn_cloth_distance(int a, int b, float rest, float at, float *lambda, const float *w, float *x)
 {
-    float *xa = x + a * 3, *xb = x + b * 3;
-    float d0 = xa[0] - xb[0], d1 = xa[1] - xb[1], d2 = xa[2] - xb[2];
-    float len = sqrtf(d0 * d0 + d1 * d1 + d2 * d2);
-    float wa = w[a], wb = w[b], ws = wa + wb;
-    if (len < 1e-12f || ws + at <= 0.0f)
-        return;
-    float dl = (rest - len - at * *lambda) / (ws + at);
-    *lambda += dl;
-    float f = dl / len, fa = wa * f, fb = wb * f;   /* dl along the unit direction d / len */
-    xa[0] += fa * d0, xa[1] += fa * d1, xa[2] += fa * d2;
-    xb[0] -= fb * d0, xb[1] -= fb * d1, xb[2] -= fb * d2;
+    float m[6];
+    float dl = kfn_cloth_distance_dl(a, b, rest, at, *lambda, w, x, m, 1);
+    kfn_cloth_distance_apply(a, b, dl, m, 1, lambda, x);
 }
 
 /* atan2(y, x) in radians, in [-pi, pi], to within 3e-7 (an odd minimax polynomial of
    degree 15 in t = min/max of |x|, |y| in [0, 1], then the octant; atan2(0, 0) = 0): the
-   same few multiply-adds on every backend, where libm's atan2f and CUDA's differ in their
-   last bits and cost several times as much. */
+   same few multiply-adds on every backend, without branches, where libm's atan2f and
+   CUDA's differ in their last bits and cost several times as much. */
 KFN_CLOTH float kfn_cloth_atan2(float y, float x)
 {
     float ax = fabsf(x), ay = fabsf(y);
     float mx = ax > ay ? ax : ay, mn = ax > ay ? ay : ax;
-    float t = mx > 0.0f ? mn / mx : 0.0f, s = t * t;
+    float t = mn / mx;
+    t = mx > 0.0f ? t : 0.0f;
+    float s = t * t;
     float p = -0.004054483f;
     p = p * s + 0.021862669f;
     p = p * s - 0.055911932f;
@@ -98,76 +127,94 @@ KFN_CLOTH float kfn_cloth_atan2(float y, float x)
     p = p * s - 0.333298594f;
     p = p * s + 0.999999344f;
     float r = p * t;
-    if (ay > ax)
-        r = 1.57079632679f - r;
-    if (x < 0.0f)
-        r = 3.14159265359f - r;
+    r = ay > ax ? 1.57079632679f - r : r;
+    r = x < 0.0f ? 3.14159265359f - r : r;
     return y < 0.0f ? -r : r;
 }
 
 /* Signed dihedral angle (radians, in [-pi, pi], 0 when flat) of the hinge x3-x4 between
-   triangle (x1, x3, x4) and triangle (x2, x4, x3), and optionally its gradient with respect
-   to the four points (g: (4,3), order x1 x2 x3 x4; Bridson, Marino and Fedkiw 2003's bending
-   modes; the four rows sum to zero). Returns 0 with a zero gradient for a degenerate hinge. */
+   triangle (x1, x3, x4) and triangle (x2, x4, x3), and its gradient with respect to the
+   four points (g: (4,3) at stride gs, order x1 x2 x3 x4; Bridson, Marino and Fedkiw 2003's
+   bending modes); 0 and a zero gradient for a degenerate hinge. With e = x4 - x3,
+   a1 = x1 - x3, a2 = x2 - x4 the wings' normals are n1 = e x a1 and n2 = a2 x e, and
+   (n2 x n1) . e = (a2 . n1) |e|^2, so the angle's sine part needs one dot. */
+KFN_CLOTH float kfn_cloth_dihedral(const float *x1, const float *x2, const float *x3, const float *x4, float *g,
+                                   int gs)
+{
+    float e[3], a1[3], a2[3], n1[3], n2[3];
+    kfn_c_sub(e, x4, x3);
+    kfn_c_sub(a1, x1, x3);
+    kfn_c_sub(a2, x2, x4);
+    kfn_c_cross(n1, e, a1);
+    kfn_c_cross(n2, a2, e);
+    float le2 = kfn_c_dot(e, e), nn1 = kfn_c_dot(n1, n1), nn2 = kfn_c_dot(n2, n2);
+    int ok = !((le2 < 1e-20f) | (nn1 < 1e-24f) | (nn2 < 1e-24f));
+    float le = sqrtf(le2), ile = 1.0f / le;
+    float t1 = kfn_c_dot(a1, e) * ile, s2 = kfn_c_dot(a2, e) * ile;   /* (x1-x3).e/|e|, (x2-x4).e/|e| */
+    float s1 = t1 - le, t2 = s2 + le;                                   /* (x1-x4).e/|e|, (x2-x3).e/|e| */
+    float i1 = 1.0f / nn1, i2 = 1.0f / nn2;
+    for (int k = 0; k < 3; k++) {
+        float u1 = n1[k] * i1, u2 = n2[k] * i2;
+        g[k * gs] = ok ? le * u1 : 0.0f;
+        g[(3 + k) * gs] = ok ? le * u2 : 0.0f;
+        g[(6 + k) * gs] = ok ? s1 * u1 + s2 * u2 : 0.0f;
+        g[(9 + k) * gs] = ok ? -t1 * u1 - t2 * u2 : 0.0f;
+    }
+    float theta = kfn_cloth_atan2(kfn_c_dot(a2, n1) * le, kfn_c_dot(n1, n2));
+    return ok ? theta : 0.0f;
+}
+
+/* kfn_cloth_dihedral with the gradient (4,3) only when g is not NULL. */
 KFN_CLOTH float kfn_cloth_dihedral_angle(const float *x1, const float *x2, const float *x3, const float *x4,
                                         float *g)
 {
-    float e[3], a1[3], b1[3], a2[3], b2[3], n1[3], n2[3];
-    kfn_c_sub(e, x4, x3);
-    kfn_c_sub(a1, x1, x3), kfn_c_sub(b1, x1, x4);
-    kfn_c_sub(a2, x2, x4), kfn_c_sub(b2, x2, x3);
-    kfn_c_cross(n1, a1, b1);
-    kfn_c_cross(n2, a2, b2);
-    float le2 = kfn_c_dot(e, e), nn1 = kfn_c_dot(n1, n1), nn2 = kfn_c_dot(n2, n2);
-    if (le2 < 1e-20f || nn1 < 1e-24f || nn2 < 1e-24f) {
-        if (g)
-            for (int k = 0; k < 12; k++)
-                g[k] = 0.0f;
-        return 0.0f;
-    }
-    float le = sqrtf(le2), ile = 1.0f / le;
-    float c[3];
-    kfn_c_cross(c, n2, n1);
-    float theta = kfn_cloth_atan2(kfn_c_dot(c, e) * ile, kfn_c_dot(n1, n2));
-    if (g) {
-        float s1 = kfn_c_dot(b1, e) * ile, s2 = kfn_c_dot(a2, e) * ile;   /* (x1-x4).e, (x2-x4).e */
-        float t1 = kfn_c_dot(a1, e) * ile, t2 = kfn_c_dot(b2, e) * ile;   /* (x1-x3).e, (x2-x3).e */
-        float i1 = 1.0f / nn1, i2 = 1.0f / nn2;
-        for (int k = 0; k < 3; k++) {
-            float u1 = n1[k] * i1, u2 = n2[k] * i2;
-            g[0 + k] = le * u1;
-            g[3 + k] = le * u2;
-            g[6 + k] = s1 * u1 + s2 * u2;
-            g[9 + k] = -t1 * u1 - t2 * u2;
-        }
-    }
-    return theta;
+    float unused[12];
+    return kfn_cloth_dihedral(x1, x2, x3, x4, g ? g : unused, 1);
 }
 
 /* Bending: C = the dihedral angle of hinge q = (x1, x2, x3, x4) minus its rest angle,
-   wrapped into (-pi, pi]. */
-KFN_CLOTH void kfn_cloth_bend(const int32_t *q, float rest, float at, float *lambda, const float *w, float *x)
+   wrapped into (-pi, pi]: dl, and m (4,3, stride ms) the moves w_j dl grad_j C of the four
+   points; dl = 0 and no move for a degenerate hinge. */
+KFN_CLOTH float kfn_cloth_bend_dl(const int32_t *q, float rest, float at, float lambda, const float *w, const float *x,
+                                  float *m, int ms)
 {
-    float g[12];
-    float th = kfn_cloth_dihedral_angle(x + q[0] * 3, x + q[1] * 3, x + q[2] * 3, x + q[3] * 3, g);
-    float c = th - rest;
+    float p[4][3], g[12];   /* the four points, gathered by index (what a vector loop can gather); the gradient */
+    for (int j = 0; j < 4; j++)
+        for (int k = 0; k < 3; k++)
+            p[j][k] = x[q[j] * 3 + k];
+    float th = kfn_cloth_dihedral(p[0], p[1], p[2], p[3], g, 1);
     const float pi = 3.14159265358979f;
-    if (c > pi)
-        c -= 2.0f * pi;
-    if (c < -pi)
-        c += 2.0f * pi;
+    float c = th - rest;
+    c = c > pi ? c - 2.0f * pi : c;
+    c = c < -pi ? c + 2.0f * pi : c;
     float wq[4] = {w[q[0]], w[q[1]], w[q[2]], w[q[3]]};
     float den = at;
     for (int j = 0; j < 4; j++)
         den += wq[j] * kfn_c_dot(g + j * 3, g + j * 3);
-    if (den <= 1e-20f)
-        return;
-    float dl = (-c - at * *lambda) / den;
-    *lambda += dl;
+    float dl = (-c - at * lambda) / den;
+    dl = den > 1e-20f ? dl : 0.0f;
     for (int j = 0; j < 4; j++) {
-        float f = wq[j] * dl, *xj = x + q[j] * 3;
-        xj[0] += f * g[j * 3], xj[1] += f * g[j * 3 + 1], xj[2] += f * g[j * 3 + 2];
+        float f = wq[j] * dl;
+        for (int k = 0; k < 3; k++)
+            m[(j * 3 + k) * ms] = f * g[j * 3 + k];
     }
+    return dl;
+}
+
+/* lambda += dl; the four points move by m. */
+KFN_CLOTH void kfn_cloth_bend_apply(const int32_t *q, float dl, const float *m, int ms, float *lambda, float *x)
+{
+    *lambda += dl;
+    for (int j = 0; j < 4; j++)
+        for (int k = 0; k < 3; k++)
+            x[q[j] * 3 + k] += m[(j * 3 + k) * ms];
+}
+
+KFN_CLOTH void kfn_cloth_bend(const int32_t *q, float rest, float at, float *lambda, const float *w, float *x)
+{
+    float m[12];
+    float dl = kfn_cloth_bend_dl(q, rest, at, *lambda, w, x, m, 1);
+    kfn_cloth_bend_apply(q, dl, m, 1, lambda, x);
 }
 
 /* Attachment (the waistband): vertex i pulled toward target (3) with compliance at (per

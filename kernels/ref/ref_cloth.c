@@ -1,8 +1,8 @@
 /* ref_cloth.c: the reference cloth substep operations and bending rest angles: plain loops
  * over vertices, over a colour's constraints or over hinges, each element computed by its
- * kfn_cloth.h function. The fast CPU backend (kernels/cpu/cloth.c) runs the same functions
- * on OpenMP threads (the attachments and the rest angles, run once per call or per drape,
- * stay these loops there). */
+ * kfn_cloth.h function. The fast CPU backend (kernels/cpu/cloth_impl.h) runs the same
+ * functions on OpenMP threads, the bending in vectorized batches (the attachments and the
+ * rest angles, run once per call or per drape, stay these loops there). */
 #include "kernels/kfn_cloth.h"
 #include "kernels/ref/ref.h"
 

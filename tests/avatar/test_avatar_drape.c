@@ -11,7 +11,8 @@
  * - a drape given too few steps fails with TRYON_ENOTSETTLED and a message;
  * - kfn_cloth_atan2 (the bending's polynomial atan2) within 3e-7 rad of atan2 all around;
  * - av_surface_query_within on the sphere: the full query's result bit for bit within its
- *   radius and inside, INFINITY for (nearly all) points farther outside.
+ *   radius and inside, INFINITY for (nearly all) points farther outside; the same distance
+ *   with another point's nearest triangle as the hint.
  */
 #include <math.h>
 #include <stdio.h>
@@ -221,12 +222,18 @@ static void test_query_within(void)
     sphere(0.25f, c, &ball);
     struct av_surface *s;
     CHECK(av_surface_create(&ball, 0.02f, &s) == TRYON_OK);
-    int near = 0, far = 0, far_inf = 0, bad = 0;
+    int near = 0, far = 0, far_inf = 0, bad = 0, prev_tri = -1;
     for (int i = 0; i < 20000; i++) {   /* a lattice of points over the sphere's box and 10 cm around */
         float p[3] = {-0.35f + 0.7f * (float)(i % 29) / 28, -0.1f + 0.7f * (float)(i / 29 % 27) / 26,
                       -0.35f + 0.7f * (float)(i / (29 * 27)) / 25};
         float q[3], n[3], qw[3], nw[3];
-        float d = av_surface_query(s, p, q, n), dw = av_surface_query_within(s, p, maxd, qw, nw);
+        int32_t tri = -1;
+        float d = av_surface_query(s, p, q, n), dw = av_surface_query_within(s, p, maxd, &tri, qw, nw);
+        int32_t hinted = prev_tri;   /* the last point's answer as the hint: the same distance */
+        float dh = av_surface_query_within(s, p, maxd, &hinted, qw, nw);
+        bad += dh != dw && !(dh == INFINITY && dw == INFINITY);
+        prev_tri = tri >= 0 ? tri : prev_tri;
+        av_surface_query_within(s, p, maxd, &tri, qw, nw);
         if (d <= maxd) {
             near++;
             bad += dw != d || memcmp(q, qw, sizeof q) || memcmp(n, nw, sizeof n);
