@@ -255,33 +255,32 @@ static void nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, c
    cell in a fixed order and in ascending index within a cell (a bucket's other cells are
    skipped), so the sum does not depend on the thread count. */
 struct self_grid {
-    int nbucket;        /* 2 nv */
+    uint32_t mask;      /* buckets - 1: a power of two, at least 2 nv buckets */
     int32_t *cell;      /* (nv,3) integer cell coordinates of each vertex */
-    int32_t *start;     /* (nbucket+1) CSR offsets into items */
+    int32_t *start;     /* (mask+2) CSR offsets into items */
     int32_t *items;     /* (nv) vertex ids, grouped by bucket, ascending within one */
     float *dx;          /* (nv,3) the pushes gathered */
 };
 
-static uint32_t cell_hash(const int32_t c[3], int nbucket)
+static uint32_t cell_hash(const int32_t c[3], uint32_t mask)
 {
-    uint32_t h = ((uint32_t)c[0] * 73856093u) ^ ((uint32_t)c[1] * 19349663u) ^ ((uint32_t)c[2] * 83492791u);
-    return h % (uint32_t)nbucket;
+    return (((uint32_t)c[0] * 73856093u) ^ ((uint32_t)c[1] * 19349663u) ^ ((uint32_t)c[2] * 83492791u)) & mask;
 }
 
 static void self_collide(int nv, float *x, const float *rest, float r, struct self_grid *sg, int threads)
 {
-    memset(sg->start, 0, (size_t)(sg->nbucket + 1) * sizeof *sg->start);
+    memset(sg->start, 0, ((size_t)sg->mask + 2) * sizeof *sg->start);
     for (int i = 0; i < nv; i++) {
         int32_t *c = sg->cell + (size_t)i * 3;
         for (int k = 0; k < 3; k++)
             c[k] = (int32_t)floorf(x[(size_t)i * 3 + k] / r);
-        sg->start[cell_hash(c, sg->nbucket) + 1]++;
+        sg->start[cell_hash(c, sg->mask) + 1]++;
     }
-    for (int b = 0; b < sg->nbucket; b++)
+    for (uint32_t b = 0; b <= sg->mask; b++)
         sg->start[b + 1] += sg->start[b];
     for (int i = 0; i < nv; i++)   /* start[b] runs to the end of bucket b; shifted back below */
-        sg->items[sg->start[cell_hash(sg->cell + (size_t)i * 3, sg->nbucket)]++] = i;
-    for (int b = sg->nbucket; b > 0; b--)
+        sg->items[sg->start[cell_hash(sg->cell + (size_t)i * 3, sg->mask)]++] = i;
+    for (uint32_t b = sg->mask + 1; b > 0; b--)
         sg->start[b] = sg->start[b - 1];
     sg->start[0] = 0;
     #pragma omp parallel for num_threads(threads) schedule(static)
@@ -293,7 +292,7 @@ static void self_collide(int nv, float *x, const float *rest, float r, struct se
             for (int dy = -1; dy <= 1; dy++)
                 for (int dxi = -1; dxi <= 1; dxi++) {
                     int32_t cn[3] = {ci[0] + dxi, ci[1] + dy, ci[2] + dz};
-                    uint32_t b = cell_hash(cn, sg->nbucket);
+                    uint32_t b = cell_hash(cn, sg->mask);
                     for (int32_t s = sg->start[b]; s < sg->start[b + 1]; s++) {
                         int j = sg->items[s];
                         const int32_t *cj = sg->cell + (size_t)j * 3;
@@ -368,10 +367,13 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         na += cm->attach && cm->attach[i];
     int32_t *h_att = malloc((size_t)(na ? na : 1) * sizeof *h_att);
     float *h_attpos = malloc((size_t)(na ? na : 1) * 3 * sizeof *h_attpos);
-    struct self_grid sg = {.nbucket = 2 * nv};
+    struct self_grid sg = {.mask = 1};
+    while (sg.mask < 2u * (uint32_t)nv)
+        sg.mask *= 2;
+    sg.mask--;
     if (prm->self_radius > 0) {
         sg.cell = malloc((size_t)nv * 3 * sizeof *sg.cell), sg.items = malloc((size_t)nv * sizeof *sg.items);
-        sg.start = malloc((size_t)(sg.nbucket + 1) * sizeof *sg.start), sg.dx = malloc((size_t)nv * 3 * sizeof *sg.dx);
+        sg.start = malloc(((size_t)sg.mask + 2) * sizeof *sg.start), sg.dx = malloc((size_t)nv * 3 * sizeof *sg.dx);
     }
     if (!h_rest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !hint || !h_att || !h_attpos ||
         (prm->self_radius > 0 && (!sg.cell || !sg.items || !sg.start || !sg.dx))) {
