@@ -13,30 +13,29 @@
  *   - contact: each vertex keeps the tangent plane of its nearest obstacle point (refreshed
  *     once per step for vertices that moved or came near; looked up within QUERY_FAR_M, a
  *     vertex farther from everything keeping only that bound) and is kept `thickness` outside
- *     it, with Coulomb friction on its tangential motion; an inner garment counts only for
+ *     it (moved out at most CONTACT_PUSH_SPEED times the substep per substep), with Coulomb
+ *     friction on its tangential motion; an inner garment counts only for
  *     vertices less than its `reach` behind it, so a vertex never snaps through a layer;
  *   - self-collision (optional): vertices closer than self_radius whose rest positions are
  *     farther apart than 1.5 self_radius are pushed apart, once per step, in a Jacobi pass
  *     gathered per vertex in a fixed order.
- * Integration: per step of dt, `substeps` substeps (24) of one XPBD iteration each (Macklin
- * et al. 2019: more substeps of one sweep hold the cloth's length better than fewer of
- * several; 24 of one sweep stretch it less than the 16 of two this replaced), constraints in
- * colour order (greedy colouring: one colour shares no vertex), so the threaded CPU and the
- * CUDA backends give the reference result bit for bit. The bending, soft and the costliest
- * constraint, runs every `bend_interval` substeps (2; counted across steps) with the
- * compliance of that many substeps, alpha / (bend_interval h^2), so it gives the same
- * impulse per unit time (less often than every 2nd substep the lumped kicks crumple the
- * cloth). The per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops; the
- * loops of this file (contact queries, self-collision) run on the kernels context's
- * threads.
+ * Integration: per step of dt, `substeps` substeps of one XPBD iteration each (Macklin et
+ * al. 2019), constraints in colour order (greedy colouring: one colour shares no vertex),
+ * so the threaded CPU and the CUDA backends give the reference result bit for bit. The
+ * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops; the loops of this
+ * file (contact queries, self-collision) run on the kernels context's threads. (More
+ * substeps of one stretch sweep, e.g. 24 for these 16 of two, stretch the cloth less per
+ * sweep, but on heavy bodies a top's free-hanging part then keeps quivering at about
+ * 1 cm/s and never settles; bending every 2nd substep crumples the cloth.)
  *
- * Settling, checked every SETTLE_WINDOW steps after min_steps: the mean net speed of the
- * vertices over the window (displacement / window time: vertices caught between two
- * contacts jitter in place and cancel, a drift does not) under settle_speed, and the RMS
- * stretch residual (C + at lambda) over the mean rest length, counted on the edges whose
- * ends touch no obstacle, under settle_residual or held still by the body (changed by less
- * than RESIDUAL_STILL of itself over the window: a garment smaller than its wearer stays
- * in tension). After max_steps without that: TRYON_ENOTSETTLED.
+ * Settling, checked after every step from min_steps on over the window of the last
+ * SETTLE_WINDOW steps: the mean net speed of the vertices over the window (displacement /
+ * window time: vertices caught between two contacts jitter in place and cancel, a drift does
+ * not) under settle_speed, and the RMS stretch residual (C + at lambda) over the mean rest
+ * length, counted on the edges whose ends touch no obstacle, under settle_residual or held
+ * still by the body (changed by less than RESIDUAL_STILL of itself over the window: a
+ * garment smaller than its wearer stays in tension). After max_steps without that:
+ * TRYON_ENOTSETTLED.
  */
 #include "avatar/internal.h"
 
@@ -49,9 +48,10 @@
 
 #define REQUERY_MOVE_M 0.002f   /* a vertex that moved this far since its last query asks again */
 #define CONTACT_RANGE_M 0.01f   /* planes farther than thickness + this are inactive */
-#define QUERY_FAR_M 0.016f      /* an obstacle query looks this far (> thickness + CONTACT_RANGE_M) */
+#define CONTACT_PUSH_SPEED 0.96f   /* m/s a contact moves a vertex out at most (1 mm per substep of 1/960 s) */
+#define QUERY_FAR_M 0.016f         /* an obstacle query looks this far (> thickness + CONTACT_RANGE_M) */
 #define MAX_COLOURS 256
-#define SETTLE_WINDOW 10        /* steps between settle checks */
+#define SETTLE_WINDOW 10        /* steps a settle check looks back over */
 #define RESIDUAL_STILL 0.02f    /* a residual that moved less than this fraction in a window is held */
 
 void av_cloth_params_default(struct av_cloth_params *p)
@@ -59,9 +59,8 @@ void av_cloth_params_default(struct av_cloth_params *p)
     memset(p, 0, sizeof *p);
     p->thickness = 0.003f;
     p->dt = 1.0f / 60.0f;
-    p->substeps = 24;
-    p->stretch_iterations = 1;
-    p->bend_interval = 2;
+    p->substeps = 16;
+    p->stretch_iterations = 2;
     p->stretch_compliance = 1e-7f;
     p->bend_compliance = 1.0f;
     p->attach_compliance = 1e-6f;
@@ -359,7 +358,8 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     /* host arrays */
     float *h_rest = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_rest);
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
-    float *xwin = malloc((size_t)nv * 3 * sizeof *xwin) /* window-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
+    float *xwin = malloc((size_t)SETTLE_WINDOW * nv * 3 * sizeof *xwin);   /* (SETTLE_WINDOW,nv,3) positions of the last steps */
+    float *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
     float *qpos = malloc((size_t)nv * 3 * sizeof *qpos), *qdist = malloc((size_t)nv * sizeof *qdist);
     int32_t *hint = malloc((size_t)nv * (nobs > 0 ? nobs : 1) * sizeof *hint);   /* (nv,nobs) last nearest triangles */
     int na = 0;
@@ -424,16 +424,16 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     c.edge = d_edge, c.edge_rest = d_rest, c.bend = d_bend, c.bend_rest = d_brest, c.att = d_att, c.att_pos = d_attpos;
 
     const float h = prm->dt / (float)prm->substeps;
-    const float at_s = prm->stretch_compliance / (h * h);
-    const float at_b = prm->bend_compliance / ((float)prm->bend_interval * h * h);
+    const float at_s = prm->stretch_compliance / (h * h), at_b = prm->bend_compliance / (h * h);
     const float at_a = prm->attach_compliance / (h * h);
     const float g[3] = {0.0f, -prm->gravity, 0.0f};
     const float range = prm->thickness + CONTACT_RANGE_M;
     bool settled = false;
-    float res_prev = INFINITY;
+    float res_hist[SETTLE_WINDOW];   /* the residual after the last steps, as xwin */
+    for (int k = 0; k < SETTLE_WINDOW; k++)
+        res_hist[k] = INFINITY;
     memcpy(xwin, x, (size_t)nv * 3 * sizeof *x);
     int step;
-    long nsub = 0;   /* substeps so far */
     for (step = 0; step < prm->max_steps && !settled; step++) {
         /* contact planes for the vertices that moved or came near */
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
@@ -460,13 +460,12 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             for (int it = 0; it < prm->stretch_iterations; it++)
                 for (int k = 0; k < tp.necol; k++)
                     kern_cloth_stretch(kctx, &c, tp.ecol[k], tp.ecol[k + 1] - tp.ecol[k], at_s);
-            if (++nsub % prm->bend_interval == 0) {   /* counted across steps: the rate holds */
-                kern_zero(kctx, c.bend_lambda, (size_t)tp.nb);
-                for (int k = 0; k < tp.nbcol; k++)
-                    kern_cloth_bend(kctx, &c, tp.bcol[k], tp.bcol[k + 1] - tp.bcol[k], at_b);
-            }
+            kern_zero(kctx, c.bend_lambda, (size_t)tp.nb);
+            for (int k = 0; k < tp.nbcol; k++)
+                kern_cloth_bend(kctx, &c, tp.bcol[k], tp.bcol[k + 1] - tp.bcol[k], at_b);
             kern_cloth_attach(kctx, &c, at_a);
-            kern_cloth_contact(kctx, &c, prm->thickness, prm->mu_s, prm->mu_k, prm->gravity * h * h);
+            kern_cloth_contact(kctx, &c, prm->thickness, prm->mu_s, prm->mu_k, CONTACT_PUSH_SPEED * h,
+                               prm->gravity * h * h);
             kern_cloth_velocity(kctx, &c, h, prm->damping);
         }
         kern_download(kctx, x, c.x, nv3);
@@ -474,19 +473,24 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             self_collide(nv, x, cm->rest, prm->self_radius, &sg, threads);
             kern_upload(kctx, c.x, x, nv3);
         }
-        if ((step + 1) % SETTLE_WINDOW)
+        /* settle, after every step once a window has passed: the mean net speed over the last
+           SETTLE_WINDOW steps (the jitter of vertices caught between contacts cancels, a drift
+           does not) and the stretch residual of the last substep against the window's start */
+        int t = step + 1;   /* steps done; xwin slot t % SETTLE_WINDOW holds the positions after step t - SETTLE_WINDOW */
+        float *xw = xwin + (size_t)(t % SETTLE_WINDOW) * nv3;
+        if (t < SETTLE_WINDOW) {
+            memcpy(xw, x, nv3 * sizeof *x);
             continue;
-        /* settle: mean net speed over the window (the jitter of vertices caught between
-           contacts cancels, a drift does not) and the stretch residual of the last substep */
+        }
         kern_download(kctx, h_lam, c.edge_lambda, (size_t)tp.ne);
         double sp = 0, res = 0;
         for (int i = 0; i < nv; i++) {
-            const float *a = x + (size_t)i * 3, *b = xwin + (size_t)i * 3;
+            const float *a = x + (size_t)i * 3, *b = xw + (size_t)i * 3;
             double s = sqrt((double)(a[0] - b[0]) * (a[0] - b[0]) + (double)(a[1] - b[1]) * (a[1] - b[1]) +
                             (double)(a[2] - b[2]) * (a[2] - b[2])) / (SETTLE_WINDOW * prm->dt);
             sp += s;
         }
-        memcpy(xwin, x, nv3 * sizeof *x);
+        memcpy(xw, x, nv3 * sizeof *x);
         int nfree = 0;
         for (int e = 0; e < tp.ne; e++) {
             if (touching(h_plane, x, tp.edge[e * 2], prm->thickness) ||
@@ -502,9 +506,9 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         res /= mean_rest * mean_rest;
         stats->mean_speed = nv ? (float)(sp / nv) : 0.0f;
         stats->residual = nfree ? (float)sqrt(res / nfree) : 0.0f;
-        float res_change = fabsf(stats->residual - res_prev);
-        res_prev = stats->residual;
-        settled = step + 1 >= prm->min_steps && stats->mean_speed < prm->settle_speed &&
+        float res_change = fabsf(stats->residual - res_hist[t % SETTLE_WINDOW]);
+        res_hist[t % SETTLE_WINDOW] = stats->residual;
+        settled = t >= prm->min_steps && stats->mean_speed < prm->settle_speed &&
                   (stats->residual < prm->settle_residual || res_change < RESIDUAL_STILL * stats->residual);
     }
     stats->steps = step;

@@ -131,8 +131,6 @@ struct av_cloth_params {
     float dt;                   /* step, seconds */
     int substeps;               /* XPBD substeps per step */
     int stretch_iterations;     /* sweeps of the stretch constraints per substep (the rest: one) */
-    int bend_interval;          /* substeps per bending pass; a pass carries that many substeps'
-                                   bending (compliance / (bend_interval h^2), h the substep) */
     float stretch_compliance;   /* per unit mass, m/N-like units of XPBD (1e-7: nearly inextensible) */
     float bend_compliance;
     float attach_compliance;

@@ -98,7 +98,7 @@ struct kern_ops {
     void (*cloth_bend)(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
     void (*cloth_attach)(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
     void (*cloth_contact)(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s,
-                          float mu_k, float push_cap);
+                          float mu_k, float push_max, float push_cap);
     void (*cloth_velocity)(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
     void (*cloth_bend_rest)(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest);
 };

@@ -244,9 +244,10 @@ void kern_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int fi
 void kern_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
 /* Attachments toward att_pos (each touches one vertex: one call for all). */
 void kern_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
-/* Contacts against each vertex's plane with friction, the normal push counted up to push_cap
-   metres (see kfn_cloth_contact). */
-void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap);
+/* Contacts against each vertex's plane with friction: a push of at most push_max metres, the
+   normal push counted up to push_cap metres (see kfn_cloth_contact). */
+void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
+                        float push_max, float push_cap);
 /* v = (1 - damping h) (x - xprev) / h. */
 void kern_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
 /* The rest shape of the bending constraints: rest[b] = the signed dihedral angle (radians,

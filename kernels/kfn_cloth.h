@@ -19,9 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The most a contact moves a vertex in one substep, metres. */
-#define KFN_CLOTH_MAX_PUSH 0.001f
-
 #ifdef __CUDACC__
 #define KFN_CLOTH __host__ __device__ static inline
 #else
@@ -230,15 +227,15 @@ KFN_CLOTH void kfn_cloth_attach(int i, const float *target, float at, const floa
 
 /* Contact of vertex i with an obstacle's tangent plane (plane: (nv,7) = point q, unit
    outward normal n, active flag): where (x - q).n < thickness the vertex moves out to the
-   thickness along n, by at most KFN_CLOTH_MAX_PUSH per substep (a vertex found deep in a
-   crease where two body parts meet leaves over several substeps instead of being flung
-   out, which made spikes of a single vertex). Then Coulomb friction on the substep's tangential displacement
-   (x - xprev): cancelled when under mu_s times the normal push (static), else shortened
-   by mu_k times it. The push counted is capped at push_cap (the drape passes g h^2, the
+   thickness along n, by at most push_max metres per substep (the drape passes a speed
+   times h: a vertex found deep in a crease where two body parts meet leaves over several
+   substeps instead of being flung out, which made spikes of a single vertex). Then Coulomb
+   friction on the substep's tangential displacement (x - xprev): cancelled when under mu_s
+   times the normal push (static), else shortened by mu_k times it. The push counted is capped at push_cap (the drape passes g h^2, the
    cloth's own weight): a push made by the cloth's tension pressing it onto the body would
    otherwise hold the numerical stretch of the first steps in place for good. */
 KFN_CLOTH void kfn_cloth_contact(int i, const float *plane, float thickness, float mu_s, float mu_k,
-                                 float push_cap, const float *w, const float *xprev, float *x)
+                                 float push_max, float push_cap, const float *w, const float *xprev, float *x)
 {
     const float *p = plane + (size_t)i * 7;
     if (p[6] == 0.0f || w[i] <= 0.0f)
@@ -248,7 +245,7 @@ KFN_CLOTH void kfn_cloth_contact(int i, const float *plane, float thickness, flo
     float d = kfn_c_dot(r, p + 3);
     if (d >= thickness)
         return;
-    float push = fminf(thickness - d, KFN_CLOTH_MAX_PUSH);
+    float push = fminf(thickness - d, push_max);
     for (int k = 0; k < 3; k++)
         xi[k] += push * p[3 + k];
     push = fminf(push, push_cap);

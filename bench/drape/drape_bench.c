@@ -2,8 +2,9 @@
  * (avatar_garment_build) on synthetic bodies: how much of the garment ends up inside the
  * body, how deep, how stretched the cloth is, and what it costs.
  *
- *   drape_bench [--bodies N] [--seed S] [--type T] [--length L]
- *       (defaults: 20 bodies, seed 20261211, every type, length 0.5)
+ *   drape_bench [--bodies N] [--seed S] [--type T] [--length L] [--body B]
+ *       (defaults: 20 bodies, seed 20261211, every type, length 0.5; --body: only body B of
+ *       the N drawn)
  *
  * Bodies: the first eight are the corners of (gender, muscle, weight) in {0,1}^3 (the
  * extremes), the rest draw gender, muscle, weight, proportions uniformly in [0,1]; every
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
     int nbodies = 20;
     uint64_t seed = 20261211;
     int only = -1;   /* a garment type, or -1 = all */
+    int only_body = -1;
     float length = 0.5f;
     for (int i = 1; i < argc; i++) {
         enum avatar_garment_type ty;
@@ -207,13 +209,15 @@ int main(int argc, char **argv)
             only = (int)ty, i++;
         else if (!strcmp(argv[i], "--length") && i + 1 < argc)
             length = strtof(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--body") && i + 1 < argc)
+            only_body = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: drape_bench [--bodies N] [--seed S] [--type T] [--length L]\n");
+            fprintf(stderr, "usage: drape_bench [--bodies N] [--seed S] [--type T] [--length L] [--body B]\n");
             return 2;
         }
     }
-    if (nbodies < 1 || !(length >= 0.0f && length <= 1.0f)) {
-        fprintf(stderr, "drape_bench: --bodies must be at least 1 and --length in [0, 1]\n");
+    if (nbodies < 1 || !(length >= 0.0f && length <= 1.0f) || only_body >= nbodies) {
+        fprintf(stderr, "drape_bench: --bodies must be at least 1, --length in [0, 1], --body under --bodies\n");
         return 2;
     }
     struct avatar_model *m = NULL;
@@ -241,6 +245,8 @@ int main(int argc, char **argv)
             p->ph.gender = (float)(b & 1), p->ph.muscle = (float)((b >> 1) & 1), p->ph.weight = (float)((b >> 2) & 1);
     }
     for (int b = 0; b < nbodies; b++) {
+        if (only_body >= 0 && b != only_body)
+            continue;
         const struct avatar_body_params *p = &bp[b];
         struct avatar_mesh body;
         if (avatar_body_build(m, p, &body)) {
@@ -300,9 +306,13 @@ int main(int argc, char **argv)
         avatar_mesh_free(&body);
     }
 
-    printf("Bodies: %d (seed %llu; the first 8 are the corners of gender, muscle, weight in {0,1}), arms %.0f deg "
+    if (only_body >= 0)
+        printf("Body %d of %d drawn", only_body, nbodies);
+    else
+        printf("Bodies: %d", nbodies);
+    printf(" (seed %llu; the first 8 are the corners of gender, muscle, weight in {0,1}), arms %.0f deg "
            "down from the A-pose; garments: length %.2g, sleeve 0.5, looseness 0; drape: size NULL, no under layer, "
-           "CPU.\n\n", nbodies, (unsigned long long)seed, (double)AVATAR_CATALOG_ARM_DOWN_DEG, (double)length);
+           "CPU.\n\n", (unsigned long long)seed, (double)AVATAR_CATALOG_ARM_DOWN_DEG, (double)length);
     printf("Inside fraction and depth: over all vertices of the closed shell (inner layer, outer layer, rims); "
            "inside = ray parity against the body; depth = distance of an inside vertex to the nearest body "
            "triangle. Inside %% = pooled over pairs (max = the worst pair). Strain: d.strain per shell vertex "
@@ -323,7 +333,7 @@ int main(int argc, char **argv)
     int nbuild_fail = 0;
     for (int i = 0; i < nfail; i++)
         nbuild_fail += !strncmp(fails[i].msg, "push-outside", 12);
-    int npairs = nbodies * (only >= 0 ? 1 : nt);
+    int npairs = (only_body >= 0 ? 1 : nbodies) * (only >= 0 ? 1 : nt);
     printf("Failures: %d of %d drapes, %d of %d push-outside builds.\n", nfail - nbuild_fail, npairs, nbuild_fail,
            npairs);
     for (int i = 0; i < nfail; i++) {

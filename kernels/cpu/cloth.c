@@ -32,9 +32,9 @@ static void bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, in
 }
 
 static void contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
-                    float push_cap)
+                    float push_max, float push_cap)
 {
-    cloth()->cloth_contact(ctx, c, thickness, mu_s, mu_k, push_cap);
+    cloth()->cloth_contact(ctx, c, thickness, mu_s, mu_k, push_max, push_cap);
 }
 
 static void velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping)

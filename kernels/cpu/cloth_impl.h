@@ -62,12 +62,12 @@ static void KCPU_FN(bend)(struct kern_ctx *ctx, const struct kern_cloth *c, int 
 }
 
 static void KCPU_FN(contact)(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
-                             float push_cap)
+                             float push_max, float push_cap)
 {
     int nt = nthreads(ctx, c->nv);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int i = 0; i < c->nv; i++)
-        kfn_cloth_contact(i, c->plane, thickness, mu_s, mu_k, push_cap, c->w, c->xprev, c->x);
+        kfn_cloth_contact(i, c->plane, thickness, mu_s, mu_k, push_max, push_cap, c->w, c->xprev, c->x);
 }
 
 static void KCPU_FN(velocity)(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping)

@@ -312,7 +312,7 @@ static void kc_cloth_vertex(struct cmp_env *e)
     const int32_t *none;
     struct kern_cloth c = case_cloth(e, nv, 0, 1, &none);
     kern_cloth_predict(e->ctx, &c, g, h);
-    kern_cloth_contact(e->ctx, &c, 0.003f, 0.5f, 0.3f, 9.81f * h * h);
+    kern_cloth_contact(e->ctx, &c, 0.003f, 0.5f, 0.3f, 0.96f * h, 9.81f * h * h);
     kern_cloth_velocity(e->ctx, &c, h, 10.0f);
 }
 
