@@ -59,49 +59,22 @@ KFN_CLOTH void kfn_cloth_velocity(int i, const float *x, const float *xprev, flo
         v[i * 3 + k] = f * (x[i * 3 + k] - xprev[i * 3 + k]) / h;
 }
 
-/* The constraint functions come in two halves so that a batch of one colour can compute
-   every step first (a loop without stores to x: it vectorizes) and apply them after; a
-   colour shares no vertex, so that is the sequential result bit for bit. The *_dl half
-   returns the multiplier update dl and writes the moves of the constraint's vertices, at a
-   stride (1 for one constraint, the batch size for a batch's columns); it has no branches. */
-
 /* Distance constraint C = |xa - xb| - rest between vertices a and b (stretch and shear: on
-   a triangle mesh the three edge lengths fix a triangle's in-plane shape): m (6, stride
-   ms) = the moves of a and b, w_a dl n and -w_b dl n along n = (xa - xb) / |xa - xb|;
-   dl = 0 and no move for a zero-length edge or one whose ends are pinned without
-   compliance. */
-KFN_CLOTH float kfn_cloth_distance_dl(int a, int b, float rest, float at, float lambda, const float *w,
-                                      const float *x, float *m, int ms)
-{
-    float d0 = x[a * 3] - x[b * 3], d1 = x[a * 3 + 1] - x[b * 3 + 1], d2 = x[a * 3 + 2] - x[b * 3 + 2];
-    float len = sqrtf(d0 * d0 + d1 * d1 + d2 * d2);
-    float wa = w[a], wb = w[b], den = wa + wb + at;
-    int ok = !((len < 1e-12f) | (den <= 0.0f));
-    float dl = (rest - len - at * lambda) / den;   /* computed either way and then chosen: no branch */
-    dl = ok ? dl : 0.0f;
-    float f = dl / len;
-    f = ok ? f : 0.0f;
-    float fa = wa * f, fb = -(wb * f);
-    m[0] = fa * d0, m[ms] = fa * d1, m[2 * ms] = fa * d2;
-    m[3 * ms] = fb * d0, m[4 * ms] = fb * d1, m[5 * ms] = fb * d2;
-    return dl;
-}
-
-/* lambda += dl; a and b move by m. */
-KFN_CLOTH void kfn_cloth_distance_apply(int a, int b, float dl, const float *m, int ms, float *lambda, float *x)
-{
-    *lambda += dl;
-    for (int k = 0; k < 3; k++) {
-        x[a * 3 + k] += m[k * ms];
-        x[b * 3 + k] += m[(3 + k) * ms];
-    }
-}
-
+   a triangle mesh the three edge lengths fix a triangle's in-plane shape); nothing moves
+   for a zero-length edge or one whose ends are pinned without compliance. */
 KFN_CLOTH void kfn_cloth_distance(int a, int b, float rest, float at, float *lambda, const float *w, float *x)
 {
-    float m[6];
-    float dl = kfn_cloth_distance_dl(a, b, rest, at, *lambda, w, x, m, 1);
-    kfn_cloth_distance_apply(a, b, dl, m, 1, lambda, x);
+    float *xa = x + a * 3, *xb = x + b * 3;
+    float d0 = xa[0] - xb[0], d1 = xa[1] - xb[1], d2 = xa[2] - xb[2];
+    float len = sqrtf(d0 * d0 + d1 * d1 + d2 * d2);
+    float wa = w[a], wb = w[b], den = wa + wb + at;
+    if (len < 1e-12f || den <= 0.0f)
+        return;
+    float dl = (rest - len - at * *lambda) / den;
+    *lambda += dl;
+    float f = dl / len, fa = wa * f, fb = wb * f;   /* dl along the unit direction d / len */
+    xa[0] += fa * d0, xa[1] += fa * d1, xa[2] += fa * d2;
+    xb[0] -= fb * d0, xb[1] -= fb * d1, xb[2] -= fb * d2;
 }
 
 /* atan2(y, x) in radians, in [-pi, pi], to within 3e-7 (an odd minimax polynomial of
@@ -170,10 +143,14 @@ KFN_CLOTH float kfn_cloth_dihedral_angle(const float *x1, const float *x2, const
 }
 
 /* Bending: C = the dihedral angle of hinge q = (x1, x2, x3, x4) minus its rest angle,
-   wrapped into (-pi, pi]: dl, and m (4,3, stride ms) the moves w_j dl grad_j C of the four
-   points; dl = 0 and no move for a degenerate hinge. */
+   wrapped into (-pi, pi]. It comes in two halves so that a batch of one colour can compute
+   every hinge's step first (a loop without stores to x: it vectorizes) and store them after;
+   a colour shares no vertex, so that is the sequential result bit for bit. The _dl half,
+   without branches, returns the multiplier update dl and writes xn (4,3 at stride xs: 1 for
+   one hinge, the batch size for a batch's columns), the four points moved by
+   w_j dl grad_j C (unmoved for a degenerate hinge, dl = 0). */
 KFN_CLOTH float kfn_cloth_bend_dl(const int32_t *q, float rest, float at, float lambda, const float *w, const float *x,
-                                  float *m, int ms)
+                                  float *xn, int xs)
 {
     float p[4][3], g[12];   /* the four points, gathered by index (what a vector loop can gather); the gradient */
     for (int j = 0; j < 4; j++)
@@ -193,25 +170,25 @@ KFN_CLOTH float kfn_cloth_bend_dl(const int32_t *q, float rest, float at, float 
     for (int j = 0; j < 4; j++) {
         float f = wq[j] * dl;
         for (int k = 0; k < 3; k++)
-            m[(j * 3 + k) * ms] = f * g[j * 3 + k];
+            xn[(j * 3 + k) * xs] = p[j][k] + f * g[j * 3 + k];
     }
     return dl;
 }
 
-/* lambda += dl; the four points move by m. */
-KFN_CLOTH void kfn_cloth_bend_apply(const int32_t *q, float dl, const float *m, int ms, float *lambda, float *x)
+/* lambda += dl; the four points take their places xn. */
+KFN_CLOTH void kfn_cloth_bend_apply(const int32_t *q, float dl, const float *xn, int xs, float *lambda, float *x)
 {
     *lambda += dl;
     for (int j = 0; j < 4; j++)
         for (int k = 0; k < 3; k++)
-            x[q[j] * 3 + k] += m[(j * 3 + k) * ms];
+            x[q[j] * 3 + k] = xn[(j * 3 + k) * xs];
 }
 
 KFN_CLOTH void kfn_cloth_bend(const int32_t *q, float rest, float at, float *lambda, const float *w, float *x)
 {
-    float m[12];
-    float dl = kfn_cloth_bend_dl(q, rest, at, *lambda, w, x, m, 1);
-    kfn_cloth_bend_apply(q, dl, m, 1, lambda, x);
+    float xn[12];
+    float dl = kfn_cloth_bend_dl(q, rest, at, *lambda, w, x, xn, 1);
+    kfn_cloth_bend_apply(q, dl, xn, 1, lambda, x);
 }
 
 /* Attachment (the waistband): vertex i pulled toward target (3) with compliance at (per

@@ -6,7 +6,7 @@
  * hinges of one bending call (one colour) share no vertex, so they run in batches of BATCH:
  * a vector loop computes every hinge's step from the positions (kfn_cloth_bend_dl: some
  * two hundred operations on twelve gathered coordinates, no stores to x, so it vectorizes),
- * then a plain loop applies them in order (kfn_cloth_bend_apply). That is the sequential
+ * then a plain loop stores the new places (kfn_cloth_bend_apply). That is the sequential
  * result bit for bit: no variant contracts a*b+c into an FMA (-ffp-contract=off), vector
  * square roots and divisions round as scalar ones do, and batches go to OpenMP threads
  * whole, so the bytes depend neither on the ISA nor on the thread count. A distance
@@ -49,15 +49,15 @@ static void KCPU_FN(bend)(struct kern_ctx *ctx, const struct kern_cloth *c, int 
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int bi = 0; bi < nbatch; bi++) {
         int b0 = first + bi * BATCH, n = first + count - b0 < BATCH ? first + count - b0 : BATCH;
-        float m[12 * BATCH], dl[BATCH];   /* (12, BATCH) moves of the four points, (BATCH) multiplier steps */
+        float xn[12 * BATCH], dl[BATCH];   /* (12, BATCH) the four points' new places, (BATCH) multiplier steps */
         const int32_t *q = c->bend + (size_t)b0 * 4;
         const float *rest = c->bend_rest + b0, *w = c->w, *x = c->x;
         float *lambda = c->bend_lambda + b0;
 #pragma omp simd
         for (int j = 0; j < n; j++)
-            dl[j] = kfn_cloth_bend_dl(q + j * 4, rest[j], at, lambda[j], w, x, m + j, BATCH);
+            dl[j] = kfn_cloth_bend_dl(q + j * 4, rest[j], at, lambda[j], w, x, xn + j, BATCH);
         for (int j = 0; j < n; j++)
-            kfn_cloth_bend_apply(q + j * 4, dl[j], m + j, BATCH, lambda + j, c->x);
+            kfn_cloth_bend_apply(q + j * 4, dl[j], xn + j, BATCH, lambda + j, c->x);
     }
 }
 
