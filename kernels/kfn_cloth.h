@@ -70,9 +70,9 @@ KFN_CLOTH void kfn_cloth_distance(int a, int b, float rest, float at, float *lam
     float wa = w[a], wb = w[b], den = wa + wb + at;
     if (len < 1e-12f || den <= 0.0f)
         return;
-    float dl = (rest - len - at * *lambda) / den;
-    *lambda += dl;
-    float f = dl / len, fa = wa * f, fb = wb * f;   /* dl along the unit direction d / len */
+    float f = (rest - len - at * *lambda) / (den * len);   /* dl / len: one division, the costly part */
+    *lambda += f * len;
+    float fa = wa * f, fb = wb * f;   /* dl along the unit direction d / len */
     xa[0] += fa * d0, xa[1] += fa * d1, xa[2] += fa * d2;
     xb[0] -= fb * d0, xb[1] -= fb * d1, xb[2] -= fb * d2;
 }
