@@ -11,8 +11,10 @@
  *   - gravity, velocity damping; attachments (a waistband) pull chosen vertices toward
  *     their start positions;
  *   - contact: each vertex keeps the tangent plane of its nearest obstacle point (refreshed
- *     once per step for vertices that moved or came near) and is kept `thickness` outside
- *     it, with Coulomb friction on its tangential motion; an inner garment counts only for
+ *     once per step for vertices that moved or came near; looked up within QUERY_FAR_M, a
+ *     vertex farther from everything keeping only that bound) and is kept `thickness` outside
+ *     it (moved out at most CONTACT_PUSH_SPEED times the substep per substep), with Coulomb
+ *     friction on its tangential motion; an inner garment counts only for
  *     vertices less than its `reach` behind it, so a vertex never snaps through a layer;
  *   - self-collision (optional): vertices closer than self_radius whose rest positions are
  *     farther apart than 1.5 self_radius are pushed apart, once per step, in a Jacobi pass
@@ -20,15 +22,20 @@
  * Integration: per step of dt, `substeps` substeps of one XPBD iteration each (Macklin et
  * al. 2019), constraints in colour order (greedy colouring: one colour shares no vertex),
  * so the threaded CPU and the CUDA backends give the reference result bit for bit. The
- * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops.
+ * per-constraint math is kernels/kfn_cloth.h behind the kern_cloth_* ops; the loops of this
+ * file (contact queries, self-collision) run on the kernels context's threads. (More
+ * substeps of one stretch sweep, e.g. 24 for these 16 of two, stretch the cloth less per
+ * sweep, but on heavy bodies a top's free-hanging part then keeps quivering at about
+ * 1 cm/s and never settles; bending every 2nd substep crumples the cloth.)
  *
- * Settling, checked every SETTLE_WINDOW steps after min_steps: the mean net speed of the
- * vertices over the window (displacement / window time: vertices caught between two
- * contacts jitter in place and cancel, a drift does not) under settle_speed, and the RMS
- * stretch residual (C + at lambda) over the mean rest length, counted on the edges whose
- * ends touch no obstacle, under settle_residual or held still by the body (changed by less
- * than RESIDUAL_STILL of itself over the window: a garment smaller than its wearer stays
- * in tension). After max_steps without that: TRYON_ENOTSETTLED.
+ * Settling, checked after every step from min_steps on over the window of the last
+ * SETTLE_WINDOW steps: the mean net speed of the vertices over the window (displacement /
+ * window time: vertices caught between two contacts jitter in place and cancel, a drift does
+ * not) under settle_speed, and the RMS stretch residual (C + at lambda) over the mean rest
+ * length, counted on the edges whose ends touch no obstacle, under settle_residual or held
+ * still by the body (changed by less than RESIDUAL_STILL of itself over the window: a
+ * garment smaller than its wearer stays in tension). After max_steps without that:
+ * TRYON_ENOTSETTLED.
  */
 #include "avatar/internal.h"
 
@@ -41,8 +48,10 @@
 
 #define REQUERY_MOVE_M 0.002f   /* a vertex that moved this far since its last query asks again */
 #define CONTACT_RANGE_M 0.01f   /* planes farther than thickness + this are inactive */
+#define CONTACT_PUSH_SPEED 0.96f   /* m/s a contact moves a vertex out at most (1 mm per substep of 1/960 s) */
+#define QUERY_FAR_M 0.016f         /* an obstacle query looks this far (> thickness + CONTACT_RANGE_M) */
 #define MAX_COLOURS 256
-#define SETTLE_WINDOW 10        /* steps between settle checks */
+#define SETTLE_WINDOW 10        /* steps a settle check looks back over */
 #define RESIDUAL_STILL 0.02f    /* a residual that moved less than this fraction in a window is held */
 
 void av_cloth_params_default(struct av_cloth_params *p)
@@ -213,15 +222,17 @@ float av_cloth_rest_length(const struct av_cloth_mesh *cm, int a, int b)
     return sqrtf(s2);
 }
 
-/* Nearest obstacle point of p as a plane (q, n, active flag: within range) and its signed
-   distance. */
+/* Nearest obstacle point of p within `far` metres as a plane (q, n, active flag: within
+   range) and its signed distance; when no obstacle nor the floor is that near, an inactive
+   plane and *dist = far (a lower bound). hint (nobs): each obstacle's nearest triangle at
+   the vertex's last query (-1: none), updated. */
 static void nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, const float p[3], float range,
-                          float plane[7], float *dist)
+                          float far, int32_t *hint, float plane[7], float *dist)
 {
-    float best = INFINITY;
+    float best = far;
     for (int o = 0; o < nobs; o++) {
         float q[3], n[3];
-        float d = av_surface_query(obs[o].surf, p, q, n);
+        float d = av_surface_query_within(obs[o].surf, p, far, hint + o, q, n);
         if (d < -obs[o].reach || d >= best)
             continue;
         best = d;
@@ -237,61 +248,54 @@ static void nearest_plane(const struct av_obstacle *obs, int nobs, bool floor, c
     plane[6] = best < range ? 1.0f : 0.0f;
 }
 
-/* Self-collision: a hash grid of cell self_radius over the vertices (sorted by cell, then
-   index), each vertex gathers pushes from the vertices of the 27 cells around it. */
-static int cmp_u64i(const void *pa, const void *pb)
+/* Self-collision: a spatial hash of cell self_radius over the vertices (bucket of a cell =
+   a hash of its integer coordinates; buckets filled by a counting sort in ascending vertex
+   order), each vertex gathers pushes from the vertices of the 27 cells around it, cell by
+   cell in a fixed order and in ascending index within a cell (a bucket's other cells are
+   skipped), so the sum does not depend on the thread count. */
+struct self_grid {
+    uint32_t mask;      /* buckets - 1: a power of two, at least 2 nv buckets */
+    int32_t *cell;      /* (nv,3) integer cell coordinates of each vertex */
+    int32_t *start;     /* (mask+2) CSR offsets into items */
+    int32_t *items;     /* (nv) vertex ids, grouped by bucket, ascending within one */
+    float *dx;          /* (nv,3) the pushes gathered */
+};
+
+static uint32_t cell_hash(const int32_t c[3], uint32_t mask)
 {
-    const uint64_t *a = pa, *b = pb;
-    return (*a > *b) - (*a < *b);
-}
-static uint64_t cell_key(int ix, int iy, int iz)
-{
-    return ((uint64_t)(uint32_t)(ix + (1 << 20)) << 42) | ((uint64_t)(uint32_t)(iy + (1 << 20)) << 21) |
-           (uint64_t)(uint32_t)(iz + (1 << 20));
+    return (((uint32_t)c[0] * 73856093u) ^ ((uint32_t)c[1] * 19349663u) ^ ((uint32_t)c[2] * 83492791u)) & mask;
 }
 
-static int self_collide(int nv, float *x, const float *rest, float r, uint64_t *pairs_key, float *dx)
+static void self_collide(int nv, float *x, const float *rest, float r, struct self_grid *sg, int threads)
 {
-    /* pairs_key: (nv,2) scratch u64 = (cell key, vertex) sorted */
-    uint64_t *kv = pairs_key;
+    memset(sg->start, 0, ((size_t)sg->mask + 2) * sizeof *sg->start);
+    for (int i = 0; i < nv; i++) {
+        int32_t *c = sg->cell + (size_t)i * 3;
+        for (int k = 0; k < 3; k++)
+            c[k] = (int32_t)floorf(x[(size_t)i * 3 + k] / r);
+        sg->start[cell_hash(c, sg->mask) + 1]++;
+    }
+    for (uint32_t b = 0; b <= sg->mask; b++)
+        sg->start[b + 1] += sg->start[b];
+    for (int i = 0; i < nv; i++)   /* start[b] runs to the end of bucket b; shifted back below */
+        sg->items[sg->start[cell_hash(sg->cell + (size_t)i * 3, sg->mask)]++] = i;
+    for (uint32_t b = sg->mask + 1; b > 0; b--)
+        sg->start[b] = sg->start[b - 1];
+    sg->start[0] = 0;
+    #pragma omp parallel for num_threads(threads) schedule(static)
     for (int i = 0; i < nv; i++) {
         const float *p = x + (size_t)i * 3;
-        uint64_t k = cell_key((int)floorf(p[0] / r), (int)floorf(p[1] / r), (int)floorf(p[2] / r));
-        kv[i * 2] = k, kv[i * 2 + 1] = (uint64_t)i;
-    }
-    qsort(kv, (size_t)nv, 2 * sizeof *kv, cmp_u64i);   /* by key; equal keys keep no order: fixed below */
-    for (int i = 0; i < nv;) {   /* within one cell, ascending vertex index */
-        int j = i;
-        while (j < nv && kv[j * 2] == kv[i * 2])
-            j++;
-        for (int a = i + 1; a < j; a++)
-            for (int b = a; b > i && kv[(b - 1) * 2 + 1] > kv[b * 2 + 1]; b--) {
-                uint64_t t = kv[b * 2 + 1];
-                kv[b * 2 + 1] = kv[(b - 1) * 2 + 1], kv[(b - 1) * 2 + 1] = t;
-            }
-        i = j;
-    }
-    int hits = 0;
-    #pragma omp parallel for schedule(static) reduction(+ : hits)
-    for (int i = 0; i < nv; i++) {
-        const float *p = x + (size_t)i * 3;
-        int cx = (int)floorf(p[0] / r), cy = (int)floorf(p[1] / r), cz = (int)floorf(p[2] / r);
+        const int32_t *ci = sg->cell + (size_t)i * 3;
         float acc[3] = {0, 0, 0};
         for (int dz = -1; dz <= 1; dz++)
             for (int dy = -1; dy <= 1; dy++)
                 for (int dxi = -1; dxi <= 1; dxi++) {
-                    uint64_t k = cell_key(cx + dxi, cy + dy, cz + dz);
-                    int lo = 0, hi = nv;   /* first entry with key >= k */
-                    while (lo < hi) {
-                        int mid = (lo + hi) / 2;
-                        if (kv[mid * 2] < k)
-                            lo = mid + 1;
-                        else
-                            hi = mid;
-                    }
-                    for (int s = lo; s < nv && kv[s * 2] == k; s++) {
-                        int j = (int)kv[s * 2 + 1];
-                        if (j == i)
+                    int32_t cn[3] = {ci[0] + dxi, ci[1] + dy, ci[2] + dz};
+                    uint32_t b = cell_hash(cn, sg->mask);
+                    for (int32_t s = sg->start[b]; s < sg->start[b + 1]; s++) {
+                        int j = sg->items[s];
+                        const int32_t *cj = sg->cell + (size_t)j * 3;
+                        if (j == i || cj[0] != cn[0] || cj[1] != cn[1] || cj[2] != cn[2])
                             continue;
                         const float *q = x + (size_t)j * 3;
                         float d[3] = {p[0] - q[0], p[1] - q[1], p[2] - q[2]};
@@ -305,14 +309,13 @@ static int self_collide(int nv, float *x, const float *rest, float r, uint64_t *
                         float l = sqrtf(l2), f = 0.5f * (r - l) / l;
                         for (int c = 0; c < 3; c++)
                             acc[c] += f * d[c];
-                        hits++;
                     }
                 }
-        dx[(size_t)i * 3] = acc[0], dx[(size_t)i * 3 + 1] = acc[1], dx[(size_t)i * 3 + 2] = acc[2];
+        float *o = sg->dx + (size_t)i * 3;
+        o[0] = acc[0], o[1] = acc[1], o[2] = acc[2];
     }
     for (size_t k = 0; k < (size_t)nv * 3; k++)
-        x[k] += dx[k];
-    return hits / 2;
+        x[k] += sg->dx[k];
 }
 
 /* Vertex i lies on its contact plane (within half a millimetre of the thickness). */
@@ -351,20 +354,29 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             return tryon_failctx(TRYON_EUNSUPPORTED, "avatar: drape");
         }
     }
+    const int threads = kern_ctx_threads(kctx);   /* the host loops' share: the context's threads */
     /* host arrays */
     float *h_rest = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_rest);
     float *h_w = malloc((size_t)nv * sizeof *h_w), *h_plane = calloc((size_t)nv * 7, sizeof *h_plane);
-    float *xwin = malloc((size_t)nv * 3 * sizeof *xwin) /* window-start positions */, *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
+    float *xwin = malloc((size_t)SETTLE_WINDOW * nv * 3 * sizeof *xwin);   /* (SETTLE_WINDOW,nv,3) positions of the last steps */
+    float *h_lam = malloc((size_t)(tp.ne ? tp.ne : 1) * sizeof *h_lam);
     float *qpos = malloc((size_t)nv * 3 * sizeof *qpos), *qdist = malloc((size_t)nv * sizeof *qdist);
+    int32_t *hint = malloc((size_t)nv * (nobs > 0 ? nobs : 1) * sizeof *hint);   /* (nv,nobs) last nearest triangles */
     int na = 0;
     for (int i = 0; i < nv; i++)
         na += cm->attach && cm->attach[i];
     int32_t *h_att = malloc((size_t)(na ? na : 1) * sizeof *h_att);
     float *h_attpos = malloc((size_t)(na ? na : 1) * 3 * sizeof *h_attpos);
-    uint64_t *hash = prm->self_radius > 0 ? malloc((size_t)nv * 2 * sizeof *hash) : NULL;
-    float *sdx = prm->self_radius > 0 ? malloc((size_t)nv * 3 * sizeof *sdx) : NULL;
-    if (!h_rest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !h_att || !h_attpos ||
-        (prm->self_radius > 0 && (!hash || !sdx))) {
+    struct self_grid sg = {.mask = 1};
+    while (sg.mask < 2u * (uint32_t)nv)
+        sg.mask *= 2;
+    sg.mask--;
+    if (prm->self_radius > 0) {
+        sg.cell = malloc((size_t)nv * 3 * sizeof *sg.cell), sg.items = malloc((size_t)nv * sizeof *sg.items);
+        sg.start = malloc(((size_t)sg.mask + 2) * sizeof *sg.start), sg.dx = malloc((size_t)nv * 3 * sizeof *sg.dx);
+    }
+    if (!h_rest || !h_w || !h_plane || !xwin || !h_lam || !qpos || !qdist || !hint || !h_att || !h_attpos ||
+        (prm->self_radius > 0 && (!sg.cell || !sg.items || !sg.start || !sg.dx))) {
         st = oom();
         goto done_host;
     }
@@ -384,6 +396,8 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
             na++;
         }
         qdist[i] = -INFINITY;   /* never queried */
+        for (int o = 0; o < nobs; o++)
+            hint[(size_t)i * nobs + o] = -1;
     }
 
     /* device arrays (host memory on the CPU backends) */
@@ -415,12 +429,14 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     const float g[3] = {0.0f, -prm->gravity, 0.0f};
     const float range = prm->thickness + CONTACT_RANGE_M;
     bool settled = false;
-    float res_prev = INFINITY;
+    float res_hist[SETTLE_WINDOW];   /* the residual after the last steps, as xwin */
+    for (int k = 0; k < SETTLE_WINDOW; k++)
+        res_hist[k] = INFINITY;
     memcpy(xwin, x, (size_t)nv * 3 * sizeof *x);
     int step;
     for (step = 0; step < prm->max_steps && !settled; step++) {
         /* contact planes for the vertices that moved or came near */
-        #pragma omp parallel for schedule(dynamic, 256)
+        #pragma omp parallel for num_threads(threads) schedule(dynamic, 256)
         for (int i = 0; i < nv; i++) {
             const float *p = x + (size_t)i * 3, *q = qpos + (size_t)i * 3;
             float mv[3] = {p[0] - q[0], p[1] - q[1], p[2] - q[2]};
@@ -433,7 +449,7 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
                 continue;
             }
             float d;
-            nearest_plane(obs, nobs, prm->floor, p, range, h_plane + (size_t)i * 7, &d);
+            nearest_plane(obs, nobs, prm->floor, p, range, QUERY_FAR_M, hint + (size_t)i * nobs, h_plane + (size_t)i * 7, &d);
             qdist[i] = d;
             memcpy(qpos + (size_t)i * 3, p, 3 * sizeof *p);
         }
@@ -441,34 +457,40 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         for (int sub = 0; sub < prm->substeps; sub++) {
             kern_cloth_predict(kctx, &c, g, h);
             kern_zero(kctx, c.edge_lambda, (size_t)tp.ne);
-            kern_zero(kctx, c.bend_lambda, (size_t)tp.nb);
             for (int it = 0; it < prm->stretch_iterations; it++)
                 for (int k = 0; k < tp.necol; k++)
                     kern_cloth_stretch(kctx, &c, tp.ecol[k], tp.ecol[k + 1] - tp.ecol[k], at_s);
+            kern_zero(kctx, c.bend_lambda, (size_t)tp.nb);
             for (int k = 0; k < tp.nbcol; k++)
                 kern_cloth_bend(kctx, &c, tp.bcol[k], tp.bcol[k + 1] - tp.bcol[k], at_b);
             kern_cloth_attach(kctx, &c, at_a);
-            kern_cloth_contact(kctx, &c, prm->thickness, prm->mu_s, prm->mu_k, prm->gravity * h * h);
+            kern_cloth_contact(kctx, &c, prm->thickness, prm->mu_s, prm->mu_k, CONTACT_PUSH_SPEED * h,
+                               prm->gravity * h * h);
             kern_cloth_velocity(kctx, &c, h, prm->damping);
         }
         kern_download(kctx, x, c.x, nv3);
         if (prm->self_radius > 0) {
-            self_collide(nv, x, cm->rest, prm->self_radius, hash, sdx);
+            self_collide(nv, x, cm->rest, prm->self_radius, &sg, threads);
             kern_upload(kctx, c.x, x, nv3);
         }
-        if ((step + 1) % SETTLE_WINDOW)
+        /* settle, after every step once a window has passed: the mean net speed over the last
+           SETTLE_WINDOW steps (the jitter of vertices caught between contacts cancels, a drift
+           does not) and the stretch residual of the last substep against the window's start */
+        int t = step + 1;   /* steps done; xwin slot t % SETTLE_WINDOW holds the positions after step t - SETTLE_WINDOW */
+        float *xw = xwin + (size_t)(t % SETTLE_WINDOW) * nv3;
+        if (t < SETTLE_WINDOW) {
+            memcpy(xw, x, nv3 * sizeof *x);
             continue;
-        /* settle: mean net speed over the window (the jitter of vertices caught between
-           contacts cancels, a drift does not) and the stretch residual of the last substep */
+        }
         kern_download(kctx, h_lam, c.edge_lambda, (size_t)tp.ne);
         double sp = 0, res = 0;
         for (int i = 0; i < nv; i++) {
-            const float *a = x + (size_t)i * 3, *b = xwin + (size_t)i * 3;
+            const float *a = x + (size_t)i * 3, *b = xw + (size_t)i * 3;
             double s = sqrt((double)(a[0] - b[0]) * (a[0] - b[0]) + (double)(a[1] - b[1]) * (a[1] - b[1]) +
                             (double)(a[2] - b[2]) * (a[2] - b[2])) / (SETTLE_WINDOW * prm->dt);
             sp += s;
         }
-        memcpy(xwin, x, nv3 * sizeof *x);
+        memcpy(xw, x, nv3 * sizeof *x);
         int nfree = 0;
         for (int e = 0; e < tp.ne; e++) {
             if (touching(h_plane, x, tp.edge[e * 2], prm->thickness) ||
@@ -484,9 +506,9 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
         res /= mean_rest * mean_rest;
         stats->mean_speed = nv ? (float)(sp / nv) : 0.0f;
         stats->residual = nfree ? (float)sqrt(res / nfree) : 0.0f;
-        float res_change = fabsf(stats->residual - res_prev);
-        res_prev = stats->residual;
-        settled = step + 1 >= prm->min_steps && stats->mean_speed < prm->settle_speed &&
+        float res_change = fabsf(stats->residual - res_hist[t % SETTLE_WINDOW]);
+        res_hist[t % SETTLE_WINDOW] = stats->residual;
+        settled = t >= prm->min_steps && stats->mean_speed < prm->settle_speed &&
                   (stats->residual < prm->settle_residual || res_change < RESIDUAL_STILL * stats->residual);
     }
     stats->steps = step;
@@ -500,8 +522,8 @@ enum tryon_status av_cloth_drape(struct kern_ctx *kctx, const struct av_cloth_pa
     kern_release(kctx, d_rest), kern_release(kctx, d_brest), kern_release(kctx, d_attpos);
     kern_release(kctx, c.edge_lambda), kern_release(kctx, c.bend_lambda);
 done_host:
-    free(h_rest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist);
-    free(h_att), free(h_attpos), free(hash), free(sdx);
+    free(h_rest), free(h_w), free(h_plane), free(xwin), free(h_lam), free(qpos), free(qdist), free(hint);
+    free(h_att), free(h_attpos), free(sg.cell), free(sg.items), free(sg.start), free(sg.dx);
     if (own)
         kern_destroy(own);
     topo_free(&tp);

@@ -98,6 +98,16 @@ void av_surface_free(struct av_surface *s);
 /* Nearest surface point q of p, the smooth (interpolated vertex) normal there, and the
    signed distance (negative inside). */
 float av_surface_query(const struct av_surface *s, const float p[3], float q[3], float n[3]);
+/* av_surface_query for the points within maxd metres of the surface (the same q, n and
+   distance); a point outside the mesh farther than that returns INFINITY with q = p and
+   n = +y, after visiting only the grid cells within maxd of it. A point inside, or one the
+   grid cannot place (a cell a triangle touches), gets the full query. tri (may be NULL):
+   in, a triangle likely nearest (the last answer for a point that moved a little; -1 =
+   none), which bounds the search from the start; out, the nearest triangle (-1 when
+   INFINITY). The answer is the nearest point whatever the hint (among triangles exactly
+   equally near, the hint may decide which one answers). */
+float av_surface_query_within(const struct av_surface *s, const float p[3], float maxd, int32_t *tri, float q[3],
+                              float n[3]);
 
 /* ===== cloth drape (drape.c) ===== */
 struct kern_ctx;

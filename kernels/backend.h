@@ -98,7 +98,7 @@ struct kern_ops {
     void (*cloth_bend)(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
     void (*cloth_attach)(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
     void (*cloth_contact)(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s,
-                          float mu_k, float push_cap);
+                          float mu_k, float push_max, float push_cap);
     void (*cloth_velocity)(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
     void (*cloth_bend_rest)(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest);
 };
@@ -107,7 +107,7 @@ struct kern_ops {
 struct kern_ctx {
     enum kern_backend backend;
     const struct kern_ops *ops;
-    int threads;        /* REF/CPU: OpenMP threads for this context (>= 1) */
+    int threads;        /* CPU: OpenMP threads for this context (>= 1); REF, CUDA: 1 */
     int device;         /* CUDA: device ordinal */
     float *scratch;     /* host scratch for the CPU backend (im2col, packing), grown on demand */
     size_t scratch_n;   /* floats in scratch */

@@ -123,6 +123,8 @@ void kern_destroy(struct kern_ctx *ctx)
 
 enum kern_backend kern_ctx_backend(const struct kern_ctx *ctx) { return ctx->backend; }
 
+int kern_ctx_threads(const struct kern_ctx *ctx) { return ctx->threads; }
+
 float *kern_scratch(struct kern_ctx *ctx, size_t n)
 {
     if (n > ctx->scratch_n) {
@@ -605,11 +607,12 @@ void kern_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float a
         ctx->ops->cloth_attach(ctx, c, at);
 }
 
-void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap)
+void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
+                        float push_max, float push_cap)
 {
     assert(c && thickness >= 0.0f && mu_s >= 0.0f && mu_k >= 0.0f);
     if (c->nv)
-        ctx->ops->cloth_contact(ctx, c, thickness, mu_s, mu_k, push_cap);
+        ctx->ops->cloth_contact(ctx, c, thickness, mu_s, mu_k, push_max, push_cap);
 }
 
 void kern_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping)

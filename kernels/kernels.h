@@ -51,6 +51,9 @@ struct kern_ctx;
 struct kern_ctx *kern_create(enum kern_backend b, int threads_or_device);
 void kern_destroy(struct kern_ctx *ctx);
 enum kern_backend kern_ctx_backend(const struct kern_ctx *ctx);
+/* The CPU threads the context's work runs on (REF: 1, CPU: its count, CUDA: 1, the host
+   only feeding the device): callers size their own OpenMP loops around its ops with it. */
+int kern_ctx_threads(const struct kern_ctx *ctx);
 
 /* ===== memory ===========================================================================*/
 float *kern_alloc(struct kern_ctx *ctx, size_t n);   /* n floats, zeroed, 64-byte aligned; aborts on OOM */
@@ -241,9 +244,10 @@ void kern_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int fi
 void kern_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
 /* Attachments toward att_pos (each touches one vertex: one call for all). */
 void kern_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
-/* Contacts against each vertex's plane with friction, the normal push counted up to push_cap
-   metres (see kfn_cloth_contact). */
-void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap);
+/* Contacts against each vertex's plane with friction: a push of at most push_max metres, the
+   normal push counted up to push_cap metres (see kfn_cloth_contact). */
+void kern_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
+                        float push_max, float push_cap);
 /* v = (1 - damping h) (x - xprev) / h. */
 void kern_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
 /* The rest shape of the bending constraints: rest[b] = the signed dihedral angle (radians,

@@ -2,13 +2,16 @@
  * (avatar_garment_build) on synthetic bodies: how much of the garment ends up inside the
  * body, how deep, how stretched the cloth is, and what it costs.
  *
- *   drape_bench [--bodies N] [--seed S]        (defaults: 20 bodies, seed 20261211)
+ *   drape_bench [--bodies N] [--seed S] [--type T] [--length L] [--body B]
+ *       (defaults: 20 bodies, seed 20261211, every type, length 0.5; --body: only body B of
+ *       the N drawn)
  *
  * Bodies: the first eight are the corners of (gender, muscle, weight) in {0,1}^3 (the
  * extremes), the rest draw gender, muscle, weight, proportions uniformly in [0,1]; every
  * body draws age in [0.5, 0.875], stature in [1.5, 1.95] m (all from one xoshiro stream
  * seeded by S), height phenotype 0.5, ethnic default, arms at AVATAR_CATALOG_ARM_DOWN_DEG.
- * Garments: each of the six types with length 0.5, sleeve 0.5, looseness 0; the drape with
+ * Garments: each of the six types (or only T) with length L, sleeve 0.5, looseness 0 (a
+ * dress at length 1 is the largest cloth, about 10k vertices); the drape with
  * size NULL (cut for the wearer), no inner garment, kernels context NULL (CPU).
  *
  * Per result, over ALL vertices of the closed shell (inner layer, outer layer and rims):
@@ -193,18 +196,28 @@ int main(int argc, char **argv)
 {
     int nbodies = 20;
     uint64_t seed = 20261211;
+    int only = -1;   /* a garment type, or -1 = all */
+    int only_body = -1;
+    float length = 0.5f;
     for (int i = 1; i < argc; i++) {
+        enum avatar_garment_type ty;
         if (!strcmp(argv[i], "--bodies") && i + 1 < argc)
             nbodies = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
             seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--type") && i + 1 < argc && avatar_garment_type_parse(argv[i + 1], &ty) == TRYON_OK)
+            only = (int)ty, i++;
+        else if (!strcmp(argv[i], "--length") && i + 1 < argc)
+            length = strtof(argv[++i], NULL);
+        else if (!strcmp(argv[i], "--body") && i + 1 < argc)
+            only_body = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: drape_bench [--bodies N] [--seed S]\n");
+            fprintf(stderr, "usage: drape_bench [--bodies N] [--seed S] [--type T] [--length L] [--body B]\n");
             return 2;
         }
     }
-    if (nbodies < 1) {
-        fprintf(stderr, "drape_bench: --bodies must be at least 1\n");
+    if (nbodies < 1 || !(length >= 0.0f && length <= 1.0f) || only_body >= nbodies) {
+        fprintf(stderr, "drape_bench: --bodies must be at least 1, --length in [0, 1], --body under --bodies\n");
         return 2;
     }
     struct avatar_model *m = NULL;
@@ -232,6 +245,8 @@ int main(int argc, char **argv)
             p->ph.gender = (float)(b & 1), p->ph.muscle = (float)((b >> 1) & 1), p->ph.weight = (float)((b >> 2) & 1);
     }
     for (int b = 0; b < nbodies; b++) {
+        if (only_body >= 0 && b != only_body)
+            continue;
         const struct avatar_body_params *p = &bp[b];
         struct avatar_mesh body;
         if (avatar_body_build(m, p, &body)) {
@@ -241,7 +256,9 @@ int main(int argc, char **argv)
         struct parity_grid pg;
         parity_grid_init(&pg, &body, 0.01f);
         for (int t = 0; t < nt; t++) {
-            struct avatar_garment_est est = {.type = (enum avatar_garment_type)t, .length = 0.5f, .sleeve = 0.5f};
+            if (only >= 0 && t != only)
+                continue;
+            struct avatar_garment_est est = {.type = (enum avatar_garment_type)t, .length = length, .sleeve = 0.5f};
             struct avatar_mesh g;
             double t0 = now_s();
             enum tryon_status s = avatar_garment_build(m, p, &body, &est, &g);
@@ -289,9 +306,13 @@ int main(int argc, char **argv)
         avatar_mesh_free(&body);
     }
 
-    printf("Bodies: %d (seed %llu; the first 8 are the corners of gender, muscle, weight in {0,1}), arms %.0f deg "
-           "down from the A-pose; garments: length 0.5, sleeve 0.5, looseness 0; drape: size NULL, no under layer, "
-           "CPU.\n\n", nbodies, (unsigned long long)seed, (double)AVATAR_CATALOG_ARM_DOWN_DEG);
+    if (only_body >= 0)
+        printf("Body %d of %d drawn", only_body, nbodies);
+    else
+        printf("Bodies: %d", nbodies);
+    printf(" (seed %llu; the first 8 are the corners of gender, muscle, weight in {0,1}), arms %.0f deg "
+           "down from the A-pose; garments: length %.2g, sleeve 0.5, looseness 0; drape: size NULL, no under layer, "
+           "CPU.\n\n", (unsigned long long)seed, (double)AVATAR_CATALOG_ARM_DOWN_DEG, (double)length);
     printf("Inside fraction and depth: over all vertices of the closed shell (inner layer, outer layer, rims); "
            "inside = ray parity against the body; depth = distance of an inside vertex to the nearest body "
            "triangle. Inside %% = pooled over pairs (max = the worst pair). Strain: d.strain per shell vertex "
@@ -299,6 +320,8 @@ int main(int argc, char **argv)
            "d.fit[length].strain. Medians over the pairs that succeeded; push-outside's last column is its "
            "shell's vertex count.\n\n");
     for (int t = 0; t < nt; t++) {
+        if (only >= 0 && t != only)
+            continue;
         printf("### %s\n\n", avatar_garment_type_name((enum avatar_garment_type)t));
         printf("| method | pairs | inside %% | worst depth mm | strain mean / worst vertex | length strain | "
                "steps (median) | solver s (median) | call s (median) | cloth vertices (median) |\n");
@@ -310,8 +333,9 @@ int main(int argc, char **argv)
     int nbuild_fail = 0;
     for (int i = 0; i < nfail; i++)
         nbuild_fail += !strncmp(fails[i].msg, "push-outside", 12);
-    printf("Failures: %d of %d drapes, %d of %d push-outside builds.\n", nfail - nbuild_fail, nbodies * nt,
-           nbuild_fail, nbodies * nt);
+    int npairs = (only_body >= 0 ? 1 : nbodies) * (only >= 0 ? 1 : nt);
+    printf("Failures: %d of %d drapes, %d of %d push-outside builds.\n", nfail - nbuild_fail, npairs, nbuild_fail,
+           npairs);
     for (int i = 0; i < nfail; i++) {
         const struct avatar_body_params *p = &bp[fails[i].body];
         printf("- body %d (gender %.2f muscle %.2f weight %.2f proportions %.2f age %.2f, %.2f m) %s: %s\n",

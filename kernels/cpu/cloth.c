@@ -1,46 +1,45 @@
-/* cloth.c: the fast CPU backend's cloth substep operations: the reference loops of
- * kernels/ref/ref_cloth.c split over OpenMP threads. Each element is computed by its
- * kfn_cloth.h function and the constraints of one call share no vertex, so the result is
- * bit for bit the reference one for any thread count. Small batches stay on one thread. */
-#include "kernels/backend.h"
+/* cloth.c: the fast CPU backend's cloth substep operations: each calls the variant of
+ * cloth_impl.h compiled for the instruction set kcpu_isa() names at the time of the call
+ * (all variants give the reference bytes). The attachments and the bending rest angles,
+ * run once per call or per drape, stay the reference loops. */
 #include "kernels/cpu/kcpu.h"
-#include "kernels/kfn_cloth.h"
+#include "kernels/cpu/kcpu_ops.h"
 
-#define CLOTH_PAR 2048   /* elements below which a call runs on one thread */
+extern const struct kern_ops kcpu_cloth_ops_generic, kcpu_cloth_ops_avx2, kcpu_cloth_ops_avx512;
+
+static const struct kern_ops *cloth(void)
+{
+    switch (kcpu_isa()) {
+    case KCPU_AVX512: return &kcpu_cloth_ops_avx512;
+    case KCPU_AVX2: return &kcpu_cloth_ops_avx2;
+    default: return &kcpu_cloth_ops_generic;
+    }
+}
 
 static void predict(struct kern_ctx *ctx, const struct kern_cloth *c, const float g[3], float h)
 {
-#pragma omp parallel for num_threads(ctx->threads) if (ctx->threads > 1 && c->nv >= CLOTH_PAR) schedule(static)
-    for (int i = 0; i < c->nv; i++)
-        kfn_cloth_predict(i, c->x, c->xprev, c->v, c->w, g, h);
+    cloth()->cloth_predict(ctx, c, g, h);
 }
 
 static void stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at)
 {
-#pragma omp parallel for num_threads(ctx->threads) if (ctx->threads > 1 && count >= CLOTH_PAR) schedule(static)
-    for (int e = first; e < first + count; e++)
-        kfn_cloth_distance(c->edge[e * 2], c->edge[e * 2 + 1], c->edge_rest[e], at, c->edge_lambda + e, c->w, c->x);
+    cloth()->cloth_stretch(ctx, c, first, count, at);
 }
 
 static void bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at)
 {
-#pragma omp parallel for num_threads(ctx->threads) if (ctx->threads > 1 && count >= CLOTH_PAR) schedule(static)
-    for (int b = first; b < first + count; b++)
-        kfn_cloth_bend(c->bend + (size_t)b * 4, c->bend_rest[b], at, c->bend_lambda + b, c->w, c->x);
+    cloth()->cloth_bend(ctx, c, first, count, at);
 }
 
-static void contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap)
+static void contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
+                    float push_max, float push_cap)
 {
-#pragma omp parallel for num_threads(ctx->threads) if (ctx->threads > 1 && c->nv >= CLOTH_PAR) schedule(static)
-    for (int i = 0; i < c->nv; i++)
-        kfn_cloth_contact(i, c->plane, thickness, mu_s, mu_k, push_cap, c->w, c->xprev, c->x);
+    cloth()->cloth_contact(ctx, c, thickness, mu_s, mu_k, push_max, push_cap);
 }
 
 static void velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping)
 {
-#pragma omp parallel for num_threads(ctx->threads) if (ctx->threads > 1 && c->nv >= CLOTH_PAR) schedule(static)
-    for (int i = 0; i < c->nv; i++)
-        kfn_cloth_velocity(i, c->x, c->xprev, c->v, h, damping);
+    cloth()->cloth_velocity(ctx, c, h, damping);
 }
 
 void kern_cpu_fill_cloth(struct kern_ops *ops)

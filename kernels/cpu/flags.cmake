@@ -12,3 +12,7 @@ set_source_files_properties(${_kcpu}/elt_avx512.c PROPERTIES COMPILE_OPTIONS "-O
 set_source_files_properties(${_kcpu}/elt_avx2.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;${_kcpu_avx2}")
 set_source_files_properties(${_kcpu}/elt_generic.c ${_kcpu}/pool.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno")
 set_source_files_properties(${_kcpu}/gemm.c ${_kcpu}/conv.c PROPERTIES COMPILE_OPTIONS "-O3")
+# the cloth variants must give the reference bytes: no contraction into FMAs even outside ISO C mode
+set_source_files_properties(${_kcpu}/cloth_avx512.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;-fno-trapping-math;-ffp-contract=off;${_kcpu_avx512}")
+set_source_files_properties(${_kcpu}/cloth_avx2.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;-fno-trapping-math;-ffp-contract=off;${_kcpu_avx2}")
+set_source_files_properties(${_kcpu}/cloth_generic.c PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;-fno-trapping-math;-ffp-contract=off")

@@ -43,9 +43,11 @@ __global__ static void k_cloth_attach(struct kern_cloth c, float at)
 }
 
 /* one thread per vertex i in [0, nv) */
-__global__ static void k_cloth_contact(struct kern_cloth c, float thickness, float mu_s, float mu_k, float push_cap)
+__global__ static void k_cloth_contact(struct kern_cloth c, float thickness, float mu_s, float mu_k, float push_max,
+                                       float push_cap)
 {
-    KCUDA_FOR(i, (size_t)c.nv) kfn_cloth_contact((int)i, c.plane, thickness, mu_s, mu_k, push_cap, c.w, c.xprev, c.x);
+    KCUDA_FOR(i, (size_t)c.nv)
+    kfn_cloth_contact((int)i, c.plane, thickness, mu_s, mu_k, push_max, push_cap, c.w, c.xprev, c.x);
 }
 
 /* one thread per vertex i in [0, nv) */
@@ -99,12 +101,13 @@ void kcuda_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float 
     KCUDA_LAUNCHED();
 }
 
-void kcuda_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap)
+void kcuda_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
+                         float push_max, float push_cap)
 {
     if (c->nv <= 0)
         return;
     k_cloth_contact<<<kcuda_blocks((size_t)c->nv), KCUDA_THREADS, 0, kcuda_stream(ctx)>>>(*c, thickness, mu_s,
-                                                                                         mu_k, push_cap);
+                                                                                         mu_k, push_max, push_cap);
     KCUDA_LAUNCHED();
 }
 

@@ -181,7 +181,8 @@ void kcuda_cloth_predict(struct kern_ctx *ctx, const struct kern_cloth *c, const
 void kcuda_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
 void kcuda_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
 void kcuda_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
-void kcuda_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap);
+void kcuda_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
+                         float push_max, float push_cap);
 void kcuda_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
 void kcuda_cloth_bend_rest(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest);
 }

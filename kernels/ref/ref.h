@@ -106,7 +106,7 @@ void kern_ref_cloth_stretch(struct kern_ctx *ctx, const struct kern_cloth *c, in
 void kern_ref_cloth_bend(struct kern_ctx *ctx, const struct kern_cloth *c, int first, int count, float at);
 void kern_ref_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, float at);
 void kern_ref_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s,
-                            float mu_k, float push_cap);
+                            float mu_k, float push_max, float push_cap);
 void kern_ref_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping);
 void kern_ref_cloth_bend_rest(struct kern_ctx *ctx, int nb, const int32_t *bend, const float *x, float *rest);
 

@@ -1,8 +1,8 @@
 /* ref_cloth.c: the reference cloth substep operations and bending rest angles: plain loops
  * over vertices, over a colour's constraints or over hinges, each element computed by its
- * kfn_cloth.h function. The fast CPU backend (kernels/cpu/cloth.c) runs the same functions
- * on OpenMP threads (the attachments and the rest angles, run once per call or per drape,
- * stay these loops there). */
+ * kfn_cloth.h function. The fast CPU backend (kernels/cpu/cloth_impl.h) runs the same
+ * functions on OpenMP threads, the bending in vectorized batches (the attachments and the
+ * rest angles, run once per call or per drape, stay these loops there). */
 #include "kernels/kfn_cloth.h"
 #include "kernels/ref/ref.h"
 
@@ -34,11 +34,12 @@ void kern_ref_cloth_attach(struct kern_ctx *ctx, const struct kern_cloth *c, flo
         kfn_cloth_attach(c->att[a], c->att_pos + (size_t)a * 3, at, c->w, c->x);
 }
 
-void kern_ref_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k, float push_cap)
+void kern_ref_cloth_contact(struct kern_ctx *ctx, const struct kern_cloth *c, float thickness, float mu_s, float mu_k,
+                            float push_max, float push_cap)
 {
     (void)ctx;
     for (int i = 0; i < c->nv; i++)
-        kfn_cloth_contact(i, c->plane, thickness, mu_s, mu_k, push_cap, c->w, c->xprev, c->x);
+        kfn_cloth_contact(i, c->plane, thickness, mu_s, mu_k, push_max, push_cap, c->w, c->xprev, c->x);
 }
 
 void kern_ref_cloth_velocity(struct kern_ctx *ctx, const struct kern_cloth *c, float h, float damping)

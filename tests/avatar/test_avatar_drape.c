@@ -8,7 +8,11 @@
  *   at least thickness - 0.5 mm outside the sphere's mesh, its corners wrapped down to
  *   where the arc length from the top puts them (2 cm), and its edges within 5% of their
  *   rest lengths;
- * - a drape given too few steps fails with TRYON_ENOTSETTLED and a message.
+ * - a drape given too few steps fails with TRYON_ENOTSETTLED and a message;
+ * - kfn_cloth_atan2 (the bending's polynomial atan2) within 3e-7 rad of atan2 all around;
+ * - av_surface_query_within on the sphere: the full query's result bit for bit within its
+ *   radius and inside, INFINITY for (nearly all) points farther outside; the same distance
+ *   with another point's nearest triangle as the hint.
  */
 #include <math.h>
 #include <stdio.h>
@@ -194,9 +198,64 @@ static void test_sphere(void)
     avatar_mesh_free(&ball);
 }
 
+static void test_atan2(void)
+{
+    double worst = 0;
+    for (int i = 0; i <= 100000; i++) {
+        double a = -M_PI + 2.0 * M_PI * i / 100000;
+        for (int k = 0; k < 3; k++) {
+            float r = k == 0 ? 1.0f : k == 1 ? 3e-4f : 250.0f;
+            float y = r * (float)sin(a), x = r * (float)cos(a);
+            worst = fmax(worst, fabs((double)kfn_cloth_atan2(y, x) - atan2((double)y, (double)x)));
+        }
+    }
+    printf("atan2: worst difference %.2e rad\n", worst);
+    CHECK(worst < 3e-7);
+    CHECK(kfn_cloth_atan2(0.0f, 0.0f) == 0.0f);
+    CHECK(kfn_cloth_atan2(1.0f, 0.0f) == 1.57079632679f && kfn_cloth_atan2(0.0f, -1.0f) == 3.14159265359f);
+}
+
+static void test_query_within(void)
+{
+    const float c[3] = {0.0f, 0.25f, 0.0f}, maxd = 0.03f;
+    struct avatar_mesh ball;
+    sphere(0.25f, c, &ball);
+    struct av_surface *s;
+    CHECK(av_surface_create(&ball, 0.02f, &s) == TRYON_OK);
+    int near = 0, far = 0, far_inf = 0, bad = 0, prev_tri = -1;
+    for (int i = 0; i < 20000; i++) {   /* a lattice of points over the sphere's box and 10 cm around */
+        float p[3] = {-0.35f + 0.7f * (float)(i % 29) / 28, -0.1f + 0.7f * (float)(i / 29 % 27) / 26,
+                      -0.35f + 0.7f * (float)(i / (29 * 27)) / 25};
+        float q[3], n[3], qw[3], nw[3];
+        int32_t tri = -1;
+        float d = av_surface_query(s, p, q, n), dw = av_surface_query_within(s, p, maxd, &tri, qw, nw);
+        int32_t hinted = prev_tri;   /* the last point's answer as the hint: the same distance */
+        float dh = av_surface_query_within(s, p, maxd, &hinted, qw, nw);
+        bad += dh != dw && !(dh == INFINITY && dw == INFINITY);
+        prev_tri = tri >= 0 ? tri : prev_tri;
+        av_surface_query_within(s, p, maxd, &tri, qw, nw);
+        if (d <= maxd) {
+            near++;
+            bad += dw != d || memcmp(q, qw, sizeof q) || memcmp(n, nw, sizeof n);
+        } else {
+            far++;
+            far_inf += dw == INFINITY;
+            bad += dw != INFINITY && dw != d;
+        }
+    }
+    printf("query within %.2f m: %d near or inside, %d farther (%d INFINITY), %d wrong\n", maxd, near, far, far_inf,
+           bad);
+    CHECK(bad == 0);
+    CHECK(near > 1000 && far > 1000 && far_inf > far * 9 / 10);
+    av_surface_free(s);
+    avatar_mesh_free(&ball);
+}
+
 int main(void)
 {
     test_gradient();
+    test_atan2();
+    test_query_within();
     test_constraints();
     test_sphere();
     return check_result("test_avatar_drape");

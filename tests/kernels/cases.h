@@ -434,6 +434,61 @@ static void case_cloth_bend_rest(struct cmp_env *e)
     kern_cloth_bend_rest(e->ctx, nb, bend, x, cmp_out(e, "rest", (size_t)nb));
 }
 
+/* A cloth of nv vertices (positions in a 1 m box, velocities, inverse masses in [0.2, 1),
+   contact planes) and `ncon` constraints of `arity` vertices from one permutation, so no
+   two share a vertex (one colour), in the array *ids. x and v are compared outputs. */
+static struct kern_cloth case_cloth(struct cmp_env *e, int nv, int ncon, int arity, const int32_t **ids)
+{
+    struct kern_cloth c = {.nv = nv};
+    c.x = cmp_acc(e, "x", (size_t)nv * 3, -0.5f, 0.5f);
+    c.xprev = cmp_acc(e, "xprev", (size_t)nv * 3, -0.5f, 0.5f);
+    c.v = cmp_acc(e, "v", (size_t)nv * 3, -1, 1);
+    c.w = (float *)cmp_in(e, (size_t)nv, 0.2f, 1);
+    c.plane = (float *)cmp_in(e, (size_t)nv * 7, -1, 1);
+    *ids = ncon ? cmp_in_perm(e, (size_t)ncon * arity, nv) : NULL;
+    return c;
+}
+
+/* One colour of distance constraints: edges of rest length in [0.05, 1.5) m, from an offset
+   into the constraint arrays. */
+static void case_cloth_stretch(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 2, 400), ne = cmp_int(e, 1, nv / 2), first = cmp_int(e, 0, ne - 1);
+    float at = cmp_int(e, 0, 1) ? 0.0f : cmp_unif(e, 0, 0.5f);
+    cmp_note(e, "nv %d ne %d first %d at %g", nv, ne, first, at);
+    const int32_t *edge;
+    struct kern_cloth c = case_cloth(e, nv, ne, 2, &edge);
+    c.edge = edge, c.edge_rest = cmp_in(e, (size_t)ne, 0.05f, 1.5f);
+    c.edge_lambda = cmp_acc(e, "lambda", (size_t)ne, -0.1f, 0.1f);
+    kern_cloth_stretch(e->ctx, &c, first, ne - first, at);
+}
+
+/* One colour of bending hinges with rest angles in [-3, 3) radians. */
+static void case_cloth_bend(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 4, 400), nb = cmp_int(e, 1, nv / 4), first = cmp_int(e, 0, nb - 1);
+    float at = cmp_int(e, 0, 1) ? 0.0f : cmp_unif(e, 0, 10);
+    cmp_note(e, "nv %d nb %d first %d at %g", nv, nb, first, at);
+    const int32_t *bend;
+    struct kern_cloth c = case_cloth(e, nv, nb, 4, &bend);
+    c.bend = bend, c.bend_rest = cmp_in(e, (size_t)nb, -3, 3);
+    c.bend_lambda = cmp_acc(e, "lambda", (size_t)nb, -0.1f, 0.1f);
+    kern_cloth_bend(e->ctx, &c, first, nb - first, at);
+}
+
+/* The per-vertex substep ops in their order: predict, contact, velocity. */
+static void case_cloth_vertex(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 1, 500);
+    float h = cmp_unif(e, 1e-4f, 0.01f), g[3] = {0, -9.81f, 0};
+    cmp_note(e, "nv %d h %g", nv, h);
+    const int32_t *none;
+    struct kern_cloth c = case_cloth(e, nv, 0, 1, &none);
+    kern_cloth_predict(e->ctx, &c, g, h);
+    kern_cloth_contact(e->ctx, &c, 0.003f, 0.5f, 0.3f, 0.96f * h, 9.81f * h * h);
+    kern_cloth_velocity(e->ctx, &c, h, 10.0f);
+}
+
 /* Every op of kernels.h with its limit. */
 static const struct cmp_case kern_cases[] = {
     {"gemm", case_gemm, 1e-5},
@@ -478,6 +533,9 @@ static const struct cmp_case kern_cases[] = {
     {"loss_softmax_ce", case_softmax_ce, 1e-5},
     {"adamw_step", case_adamw, 1e-6},
     {"cloth_bend_rest", case_cloth_bend_rest, 4e-6},
+    {"cloth_stretch", case_cloth_stretch, 1e-6},
+    {"cloth_bend", case_cloth_bend, 1e-6},
+    {"cloth_vertex", case_cloth_vertex, 1e-6},
 };
 #define KERN_NCASES ((int)(sizeof(kern_cases) / sizeof(kern_cases[0])))
 

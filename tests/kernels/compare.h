@@ -14,7 +14,8 @@
  *   cmp_acc     accumulated gradient or in/out state, prefilled identically (random): checks
  *               the += contract and the state update
  *   cmp_tmp     intermediate not compared (e.g. a forward output feeding a backward)
- *   cmp_out_i32 int32 output compared exactly; cmp_in_labels int32 input in [0, k)
+ *   cmp_out_i32 int32 output compared exactly; cmp_in_labels int32 input in [0, k);
+ *               cmp_in_perm int32 input, distinct values in [0, k)
  *   cmp_scalar  a host value (a loss) compared by relative error
  * and cmp_int / cmp_unif for shape and scalar draws, cmp_note to describe the shapes in a
  * failure message.
@@ -171,6 +172,25 @@ static inline const int32_t *cmp_in_labels(struct cmp_env *e, size_t n, int k)
     int32_t *host = malloc((n ? n : 1) * sizeof(int32_t));
     for (size_t i = 0; i < n; i++)
         host[i] = (int32_t)(rng_u32(&e->data) % (uint32_t)k);
+    kern_upload_i32(e->ctx, dev, host, n);
+    free(host);
+    cmp_track(e, dev);
+    return dev;
+}
+
+/* n int32 in backend memory: the first n of a random permutation of [0, k) (n <= k), so
+   groups of them share no value (one colour of cloth constraints). */
+static inline const int32_t *cmp_in_perm(struct cmp_env *e, size_t n, int k)
+{
+    int32_t *host = malloc((size_t)(k > 0 ? k : 1) * sizeof(int32_t));
+    for (int i = 0; i < k; i++)
+        host[i] = i;
+    for (int i = k - 1; i > 0; i--) {
+        int j = (int)(rng_u32(&e->data) % (uint32_t)(i + 1));
+        int32_t t = host[i];
+        host[i] = host[j], host[j] = t;
+    }
+    int32_t *dev = kern_alloc_i32(e->ctx, n);
     kern_upload_i32(e->ctx, dev, host, n);
     free(host);
     cmp_track(e, dev);

@@ -3,7 +3,8 @@
  * the KC/MC/NC cache blocks and the register tiles, with every transpose and odd sizes
  * (1, 3, 7, 13, 31, 33, 65 ...); convolutions of network size, 1x1 direct convs, the
  * column-chunked im2col; and element-wise, batch-norm, pooling and loss sizes above the
- * thresholds where OpenMP threads and the blocked reductions start.
+ * thresholds where OpenMP threads and the blocked reductions start; cloth colours past the
+ * threading threshold and the bending's batches, held to the reference bits.
  *
  * Limits, as cases.h argues them: sums of K products in float differ from the double
  * reference by about sqrt(K) 6e-8 relative, so 1e-5 for GEMM and convolutions (K up to a
@@ -277,6 +278,44 @@ static void kc_maxpool_ties(struct cmp_env *e, bool nans)
 static void kc_maxpool_zeros(struct cmp_env *e) { kc_maxpool_ties(e, false); }
 static void kc_maxpool_nans(struct cmp_env *e) { kc_maxpool_ties(e, true); }
 
+/* Cloth colours above the threading threshold (2048) and over many bending batches of 64
+   with a remainder: the CPU backend on every ISA must give the reference bits exactly. */
+static void kc_cloth_stretch(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 4200, 9000), ne = cmp_int(e, 2100, nv / 2), first = cmp_int(e, 0, 70);
+    float at = cmp_unif(e, 0, 0.2f);
+    cmp_note(e, "nv %d ne %d first %d", nv, ne, first);
+    const int32_t *edge;
+    struct kern_cloth c = case_cloth(e, nv, ne, 2, &edge);
+    c.edge = edge, c.edge_rest = cmp_in(e, (size_t)ne, 0.05f, 1.5f);
+    c.edge_lambda = cmp_acc(e, "lambda", (size_t)ne, -0.1f, 0.1f);
+    kern_cloth_stretch(e->ctx, &c, first, ne - first, at);
+}
+
+static void kc_cloth_bend(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 8400, 12000), nb = cmp_int(e, 2100, nv / 4), first = cmp_int(e, 0, 70);
+    float at = cmp_unif(e, 0, 10);
+    cmp_note(e, "nv %d nb %d first %d", nv, nb, first);
+    const int32_t *bend;
+    struct kern_cloth c = case_cloth(e, nv, nb, 4, &bend);
+    c.bend = bend, c.bend_rest = cmp_in(e, (size_t)nb, -3, 3);
+    c.bend_lambda = cmp_acc(e, "lambda", (size_t)nb, -0.1f, 0.1f);
+    kern_cloth_bend(e->ctx, &c, first, nb - first, at);
+}
+
+static void kc_cloth_vertex(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 2100, 6000);
+    float h = cmp_unif(e, 1e-4f, 0.01f), g[3] = {0, -9.81f, 0};
+    cmp_note(e, "nv %d h %g", nv, h);
+    const int32_t *none;
+    struct kern_cloth c = case_cloth(e, nv, 0, 1, &none);
+    kern_cloth_predict(e->ctx, &c, g, h);
+    kern_cloth_contact(e->ctx, &c, 0.003f, 0.5f, 0.3f, 0.96f * h, 9.81f * h * h);
+    kern_cloth_velocity(e->ctx, &c, h, 10.0f);
+}
+
 /* The large cases with their limits and trial counts (the reference is slow on them). */
 struct kc_case {
     struct cmp_case c;
@@ -296,6 +335,9 @@ static const struct kc_case kc_cases[] = {
     {{"pool_big", kc_pool, 1e-6}, 3},
     {{"maxpool_ties", kc_maxpool_zeros, 0.0}, 12},
     {{"maxpool_nans", kc_maxpool_nans, 0.0}, 12},
+    {{"cloth_stretch_big", kc_cloth_stretch, 0.0}, 3},
+    {{"cloth_bend_big", kc_cloth_bend, 0.0}, 3},
+    {{"cloth_vertex_big", kc_cloth_vertex, 0.0}, 3},
 };
 #define KC_NCASES ((int)(sizeof(kc_cases) / sizeof(kc_cases[0])))
 
