@@ -6,7 +6,8 @@
  * spline fitted to those positions -> the photo's landmarks (plus the four corners of the
  * view -> the corners of the mask's bounding box, which pin the overall framing) maps every
  * front texel into the photo, where the photo is sampled bilinearly if the (bilinearly
- * sampled) mask covers it. Colours are linear RGB divided by the studio light measured on
+ * sampled) mask covers it: the garment's own colours only, never the backdrop's along its
+ * outline (garment_colours). Colours are linear RGB divided by the studio light measured on
  * the white backdrop beside the garment (as avatar_estimate_garment's colour). Texels
  * outside the mask and the whole back panel get the dominant colour of the covered front
  * texels (the print's ground colour); the back panel too, unless a completion of the back
@@ -103,8 +104,71 @@ static float sample_mask(const uint8_t *mask, int w, int h, double x, double y)
     return (float)acc;
 }
 
-/* Bilinear sample of the photo (linear RGB, clamped at the border). */
-static void sample_photo(const struct img8 *im, double x, double y, float rgb[3])
+/* The photo's colours for the texture, free of the backdrop: linear RGB (w x h x 3) where
+   only the garment's inner pixels (the mask eroded by one pixel: an edge pixel is a blend
+   of garment and backdrop) keep their own colour, and the BLEED_RINGS rings of pixels
+   around them take the mean of their already-filled 8-neighbours, ring by ring. A texel the
+   (bilinear) mask covers lies within a pixel of the mask, so none of its four bilinear taps
+   is a backdrop colour: a product photo on white leaves no white along the garment's
+   outline. Pixels farther out stay 0 and are never sampled. NULL when out of memory. */
+#define BLEED_RINGS 3
+static float *garment_colours(const struct img8 *im, const uint8_t *mask)
+{
+    const int w = im->w, h = im->h;
+    size_t n = (size_t)w * h;
+    float *lin = calloc(n * 3, sizeof *lin);
+    uint8_t *known = calloc(n, 1), *next = malloc(n);
+    if (!lin || !known || !next) {
+        free(lin), free(known), free(next);
+        return NULL;
+    }
+    size_t inner = 0;
+    for (int pass = 0; pass < 2 && !inner; pass++)   /* a garment too thin to erode keeps its edge */
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                size_t i = (size_t)y * w + x;
+                bool in = mask[i] && (pass || (x > 0 && mask[i - 1] && x + 1 < w && mask[i + 1] && y > 0 &&
+                                               mask[i - w] && y + 1 < h && mask[i + w]));
+                if (!in)
+                    continue;
+                const uint8_t *p = im->px + i * im->c;
+                for (int c = 0; c < 3; c++)
+                    lin[i * 3 + c] = img_srgb_to_linear((float)p[im->c >= 3 ? c : 0] / 255.0f);
+                known[i] = 1;
+                inner++;
+            }
+    for (int r = 0; r < BLEED_RINGS; r++) {
+        memcpy(next, known, n);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                size_t i = (size_t)y * w + x;
+                if (known[i])
+                    continue;
+                float acc[3] = {0, 0, 0};
+                int k = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int xx = x + dx, yy = y + dy;
+                        if (xx < 0 || yy < 0 || xx >= w || yy >= h || !known[(size_t)yy * w + xx])
+                            continue;
+                        for (int c = 0; c < 3; c++)
+                            acc[c] += lin[((size_t)yy * w + xx) * 3 + c];
+                        k++;
+                    }
+                if (!k)
+                    continue;
+                for (int c = 0; c < 3; c++)
+                    lin[i * 3 + c] = acc[c] / (float)k;
+                next[i] = 1;
+            }
+        memcpy(known, next, n);
+    }
+    free(known), free(next);
+    return lin;
+}
+
+/* Bilinear sample of garment_colours' image (w x h x 3, clamped at the border). */
+static void sample_photo(const float *lin, int w, int h, double x, double y, float rgb[3])
 {
     double fx = x - 0.5, fy = y - 0.5;
     int x0 = (int)floor(fx), y0 = (int)floor(fy);
@@ -113,12 +177,11 @@ static void sample_photo(const struct img8 *im, double x, double y, float rgb[3]
     for (int j = 0; j < 2; j++)
         for (int i = 0; i < 2; i++) {
             int xi = x0 + i, yj = y0 + j;
-            xi = xi < 0 ? 0 : xi >= im->w ? im->w - 1 : xi;
-            yj = yj < 0 ? 0 : yj >= im->h ? im->h - 1 : yj;
-            const uint8_t *p = im->px + ((size_t)yj * im->w + xi) * im->c;
+            xi = xi < 0 ? 0 : xi >= w ? w - 1 : xi;
+            yj = yj < 0 ? 0 : yj >= h ? h - 1 : yj;
             double wgt = (i ? tx : 1 - tx) * (j ? ty : 1 - ty);
             for (int c = 0; c < 3; c++)
-                acc[c] += wgt * img_srgb_to_linear((float)p[im->c >= 3 ? c : 0] / 255.0f);
+                acc[c] += wgt * lin[((size_t)yj * w + xi) * 3 + c];
         }
     for (int c = 0; c < 3; c++)
         rgb[c] = (float)acc[c];
@@ -225,7 +288,9 @@ enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, cons
         return st;
     int half = size / 2;
     uint8_t *covered = calloc((size_t)size * half, 1);
-    if (!covered) {
+    float *lin = garment_colours(photo, mask);
+    if (!covered || !lin) {
+        free(covered), free(lin);
         imgf_free(out);
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment texture");
     }
@@ -237,11 +302,12 @@ enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, cons
             if (sample_mask(mask, photo->w, photo->h, p[0], p[1]) < 0.5f)
                 continue;
             float *o = out->px + ((size_t)j * size + i) * 3;
-            sample_photo(photo, p[0], p[1], o);
+            sample_photo(lin, photo->w, photo->h, p[0], p[1], o);
             for (int c = 0; c < 3; c++)
                 o[c] = fminf(o[c] * gain, 0.95f);
             covered[(size_t)j * half + i] = 1;
         }
+    free(lin);
     /* the dominant colour of the covered front texels: a 8x8x8 histogram over sqrt(linear)
        (roughly perceptual steps), the fullest bin (the lowest index on a tie) and the mean
        of the texels in it. A print's ground colour wins over its stripes or dots, and never

@@ -155,7 +155,7 @@ void worker_cache_counts(const struct worker *w, struct worker_cache_stats *out)
  * is never followed (the folder DIR itself may be reached through links the user made).
  * Only estimates that succeeded are stored: a refused photo (fault "input") is examined
  * again by each job, so its message names that job's catalog. */
-#define WORKER_ASSET_VERSION 1   /* bump when an estimator's code or the payload changes */
+#define WORKER_ASSET_VERSION 2   /* bump when an estimator's code or the payload changes */
 #define WORKER_ASSET_FORMAT 1    /* the entry file's header layout */
 enum worker_asset_kind { WORKER_ASSET_PERSON = 1, WORKER_ASSET_GARMENT = 2 };
 /* A person's estimate as the render needs it (the body mesh is avatar_body_build(est.body)). */

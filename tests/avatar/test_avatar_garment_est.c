@@ -9,7 +9,9 @@
  *   - texture transfer: an atlas texture with a red square at a known front spot, painted
  *     onto the garment by a small textured z-buffer rasteriser here, estimated, transferred
  *     back with avatar_garment_texture: the red lands within 2% of the atlas size of where
- *     it was, and the back panel holds no red (the print is not copied to the back);
+ *     it was, the back panel holds no red (the print is not copied to the back), and no
+ *     front texel is more than 15% brighter than the ground colour (no white of the
+ *     backdrop along the garment's outline);
  *   - close-legged shorts and trousers whose segmentation kept the backdrop between the
  *     legs (each mask row of the lower half filled from its leftmost to its rightmost
  *     pixel, the photo still white there; avatar_eval's held-out shorts were read as
@@ -244,7 +246,8 @@ int main(void)
         CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
         if (s == TRYON_OK) {
             double su = 0, sv = 0;
-            int n = 0, back_red = 0;
+            int n = 0, back_red = 0, whiter = 0;
+            const float *ground = out.px + (size_t)(T - 1) * 3;   /* a back texel: the ground colour */
             for (int j = 0; j < T; j++)
                 for (int i = 0; i < T; i++) {
                     const float *o = out.px + ((size_t)j * T + i) * 3;
@@ -252,14 +255,16 @@ int main(void)
                     if (red && i < T / 2)
                         su += (i + 0.5) / T, sv += 1.0 - (j + 0.5) / T, n++;
                     back_red += red && i >= T / 2;
+                    whiter += i < T / 2 && o[1] > 1.15f * ground[1];   /* green: the backdrop's, not the red's */
                 }
             float du = n ? (float)(su / n) - u0 : 1.0f, dv = n ? (float)(sv / n) - v0 : 1.0f;
             fprintf(stderr, "texture %s: red square %d texels (painted %d), centre off by (%.4f, %.4f) of the atlas; "
-                    "%d red texels on the back\n", avatar_garment_type_name(ge.type), n,
-                    (int)(0.04f * T) * (int)(0.04f * T), du, dv, back_red);
+                    "%d red texels on the back, %d front texels whiter than the ground\n", avatar_garment_type_name(ge.type),
+                    n, (int)(0.04f * T) * (int)(0.04f * T), du, dv, back_red, whiter);
             CHECK(n > 0);
             CHECK(fabsf(du) <= 0.02f && fabsf(dv) <= 0.02f);
             CHECK_EQ_INT(back_red, 0);
+            CHECK_EQ_INT(whiter, 0);   /* no backdrop white along the outline */
             imgf_free(&out);
         }
         imgf_free(&tex);
