@@ -10,11 +10,13 @@
  * like backdrop: near the row's backdrop colour (medians of the left and right border
  * columns, interpolated across the row), or that colour scaled by k in [0.3, 1.3] (a
  * shadow, or a floor lit more brightly in the middle). Every threshold scales with the
- * noise measured on the border. What the flood does not reach is foreground; the largest
+ * noise measured on the border. The flood starts from the border pixels that look like
+ * backdrop, so a subject cut by the frame meets the mask's edge (worker/photo.c refuses a
+ * person photo so cut). What the flood does not reach is foreground; the largest
  * 4-connected component is kept and its holes are filled. A second component at least
  * AV_SECOND_BLOB_FRAC of the largest is a second subject: TRYON_EINVAL. Known limits: a subject that
- * touches the border is cut there; cloth of the backdrop's own hue that meets it with a
- * soft edge can be keyed out.
+ * covers most of a side column sets that column's backdrop estimate and is keyed out
+ * there; cloth of the backdrop's own hue that meets it with a soft edge can be keyed out.
  */
 #include "avatar/internal.h"
 
@@ -275,12 +277,16 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
         free(left), free(right), free(scratch), free(dist), free(sm), free(tmp);
         return tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");
     }
-    /* mask: 1 = backdrop reached by the flood, 0 = not (yet) */
+    /* mask: 1 = backdrop reached by the flood, 0 = not (yet). The flood starts from the
+       border pixels that look like backdrop: a subject that meets the border (feet or a
+       head cut off by the frame) stays subject there, so the mask shows the cut */
     memset(mask, 0, n);
     size_t qh = 0, qt = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
-            if (x == 0 || y == 0 || x == w - 1 || y == h - 1) {
+            if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) &&
+                backdrop_like(sm + ((size_t)y * w + x) * 3, left + y * 3, right + y * 3,
+                              (float)x / (float)(w > 1 ? w - 1 : 1), glob_thr, chroma_thr)) {
                 mask[(size_t)y * w + x] = 1;
                 queue[qt++] = (int32_t)((size_t)y * w + x);
             }

@@ -90,10 +90,33 @@ static enum tryon_status check_limits(const char *name, const struct img_limits 
     return TRYON_OK;
 }
 
+/* The image format a file's first bytes announce ("a JPEG"), for a file that is not a PNG (photos
+   come from cameras and photographers' tools as JPEG, HEIC, TIFF ...); NULL if none known. */
+static const char *other_format(const uint8_t *d, size_t len)
+{
+    if (len >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+        return "a JPEG";
+    if (len >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4))
+        return "a WebP";
+    if (len >= 12 && !memcmp(d + 4, "ftyp", 4))
+        return !memcmp(d + 8, "avif", 4) || !memcmp(d + 8, "avis", 4) ? "an AVIF" : "a HEIF/HEIC";
+    if (len >= 4 && (!memcmp(d, "II*\0", 4) || !memcmp(d, "MM\0*", 4)))
+        return "a TIFF";
+    if (len >= 6 && (!memcmp(d, "GIF87a", 6) || !memcmp(d, "GIF89a", 6)))
+        return "a GIF";
+    if (len >= 2 && d[0] == 'B' && d[1] == 'M')
+        return "a BMP";
+    return NULL;
+}
+
 /* Parse the IHDR chunk by hand: 8-byte signature, length, "IHDR", w, h, depth, colour. */
 static enum tryon_status parse_ihdr(const uint8_t *d, size_t len, const char *name, struct img_info *info)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+    const char *fmt = len < 8 || memcmp(d, sig, 8) != 0 ? other_format(d, len) : NULL;
+    if (fmt)
+        return tryon_fail(TRYON_EFORMAT, "%s: not a PNG file: %s image (tryon reads PNG; convert it to PNG, "
+                          "keeping its full resolution)", name, fmt);
     if (len < 8 || memcmp(d, sig, 8) != 0)
         return tryon_fail(TRYON_EFORMAT, "%s: not a PNG file (bad signature)", name);
     if (len < 33 || memcmp(d + 12, "IHDR", 4) != 0)

@@ -128,6 +128,10 @@ static void synth_record(struct json_w *w, const struct sched_catalog *c, int i,
     json_str(w, status);
     json_key(w, "error");
     json_str(w, error);
+    if (!strcmp(status, "failed")) {   /* a catalog entry's photo failed its file checks */
+        json_key(w, "fault");
+        json_str(w, "input");
+    }
     json_obj_end(w);
 }
 

@@ -15,6 +15,17 @@ struct avatar_model *worker_model(struct worker *w);
    through the fit. Catalog and training photos both go through it (worker.c, nninput.c). */
 #define WORKER_PHOTO_MAX_SIDE 1024
 enum tryon_status worker_photo_reduce(struct img8 *im);
+/* A photo's bytes decoded (errors name path; any format but PNG named as what it is),
+   reduced (worker_photo_reduce) and segmented: im (RGBA) and mask (w*h, 255 = subject;
+   both the caller's on success). The seconds decoding are added to t_load, segmenting set
+   in t_segment. */
+enum tryon_status worker_photo_decode(const uint8_t *data, size_t len, const char *path, const struct img_limits *lim,
+                                      struct img8 *im, uint8_t **mask, double *t_load, double *t_segment);
+/* Whether a decoded, segmented photo shows what its role needs (worker/photo.c): a person
+   photo one whole figure with a head, a garment photo no person. TRYON_EINVAL with the
+   reason (naming path) otherwise. */
+enum tryon_status worker_photo_check(enum worker_asset_kind kind, const char *path, const struct img8 *im,
+                                     const uint8_t *mask);
 const struct worker_settings *worker_settings(const struct worker *w);
 /* Which part of the body a garment type covers: dress full; skirt, trousers, shorts
    bottom; t-shirt, long-sleeve top. */

@@ -61,22 +61,12 @@ enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const ch
                                         const struct img_limits *lim, int size, uint8_t *out)
 {
     struct img8 im;
-    bool alpha = false;
-    enum tryon_status s = img_decode_png(png, len, name, lim, &im, &alpha);
-    if (s == TRYON_OK && (s = worker_photo_reduce(&im)))
-        img8_free(&im);
+    uint8_t *mask;
+    double t_load = 0, t_segment = 0;
+    enum tryon_status s = worker_photo_decode(png, len, name, lim, &im, &mask, &t_load, &t_segment);
     if (s)
         return s;
-    uint8_t *mask = malloc((size_t)im.w * im.h);
-    if (!mask) {
-        img8_free(&im);
-        return tryon_fail(TRYON_ENOMEM, "%s: out of memory for the mask", name);
-    }
-    s = avatar_segment(&im, alpha, mask);
-    if (s)
-        s = tryon_failctx(s, "%s", name);
-    else
-        s = worker_nn_input(&im, mask, size, out);
+    s = worker_nn_input(&im, mask, size, out);
     free(mask);
     img8_free(&im);
     return s;

@@ -31,16 +31,9 @@
 #include "raytrace/raytrace.h"
 
 #define WORKER_TEXTURE_SIZE 512   /* garment UV atlas texture side, texels */
-/* What a photo must look like to be read as what the catalog says it is (the refusals of
- * estimate_persons / estimate_garments). A standing person's top is a head: on the
- * calibration set (configs/synth/calib.yaml, 60 persons, 60 garments) its width is
- * 0.16-0.32 of the widest row below it and it fills 0.66-0.83 of its box, while every
- * garment's top is 0.50 of the width below it or more (avatar_silhouette_top). The fitted
- * body then covers a person's silhouette at IoU 0.61 and more there (0.8 and more on the
- * demo), a garment photo's at 0.3-0.5. */
-#define WORKER_HEAD_RATIO_MIN 0.1f   /* narrower is a hanger's hook, not a head */
-#define WORKER_HEAD_RATIO_MAX 0.4f
-#define WORKER_HEAD_FILL_MIN 0.5f
+/* The fitted body covers a person's silhouette at IoU 0.61 and more on the calibration set
+ * (configs/synth/calib.yaml; 0.8 and more on the demo), a garment photo's at 0.3-0.5. The
+ * checks before the fit are worker/photo.c's. */
 #define WORKER_PERSON_MIN_IOU 0.5f
 
 /* The estimate of one person photo and the body built from it. */
@@ -301,11 +294,6 @@ static void sample_skin(const struct img8 *im, const uint8_t *mask, float skin[3
 }
 
 /* Whether a silhouette's top reads as a head (avatar_silhouette_top's figures). */
-static bool has_head(float ratio, float fill)
-{
-    return ratio >= WORKER_HEAD_RATIO_MIN && ratio < WORKER_HEAD_RATIO_MAX && fill > WORKER_HEAD_FILL_MIN;
-}
-
 /* ---- the asset cache around the estimates ---- */
 
 /* The estimators' identity for the keys: the network files' SHA-256 (or "classical") and
@@ -391,37 +379,6 @@ static enum tryon_status read_photo(struct worker *w, enum worker_asset_kind kin
     return s;
 }
 
-/* Decode and segment a photo's bytes (consumed); the time of each into t_load (added) and
-   t_segment. */
-static enum tryon_status decode_and_segment(uint8_t *data, size_t len, const char *path, const struct img_limits *lim,
-                                            struct img8 *im, uint8_t **mask, double *t_load, double *t_segment)
-{
-    double t0 = time_now();
-    bool alpha = false;
-    enum tryon_status s = img_decode_png(data, len, path, lim, im, &alpha);
-    free(data);
-    if (s == TRYON_OK && (s = worker_photo_reduce(im)))
-        img8_free(im);
-    *t_load += time_now() - t0;
-    if (s)
-        return s;
-    t0 = time_now();
-    *mask = malloc((size_t)im->w * im->h);
-    if (!*mask) {
-        img8_free(im);
-        return tryon_fail(TRYON_ENOMEM, "%s: out of memory for the mask", path);
-    }
-    s = avatar_segment(im, alpha, *mask);
-    *t_segment = time_now() - t0;
-    if (s) {
-        free(*mask);
-        *mask = NULL;
-        img8_free(im);
-        return tryon_failctx(s, "%s", path);
-    }
-    return TRYON_OK;
-}
-
 /* A photo on its way through the estimate: decoded, segmented, waiting for the batch. */
 struct pending {
     const struct worker_pair *p;
@@ -479,20 +436,17 @@ static void estimate_persons(struct worker *w, struct person_slot **ps, const st
         struct img8 im;
         uint8_t *mask = NULL;
         if (st == TRYON_OK)
-            st = decode_and_segment(data, len, p->person_image, &w->s->limits, &im, &mask, &s->t_load, &s->t_segment);
+            st = worker_photo_decode(data, len, p->person_image, &w->s->limits, &im, &mask, &s->t_load,
+                                     &s->t_segment);
+        free(data);
         if (st) {
             snprintf(s->error, sizeof s->error, "person %s: %s", p->person_id, tryon_errmsg());
             s->fault = fault_of(st, "io");
             continue;
         }
         double t0 = time_now();
-        float head_ratio, head_fill;
-        avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
-        if (!has_head(head_ratio, head_fill)) {
-            snprintf(s->error, sizeof s->error,
-                     "person %s: %s shows no head above the shoulders (its top is %.2f of the width below it, a "
-                     "standing person's 0.15-0.3): is it a garment photo, or is the head cut off?", p->person_id,
-                     p->person_image, head_ratio);
+        if (worker_photo_check(WORKER_ASSET_PERSON, p->person_image, &im, mask)) {
+            snprintf(s->error, sizeof s->error, "person %s: %s", p->person_id, tryon_errmsg());
             s->fault = "input";
             free(mask);
             img8_free(&im);
@@ -573,21 +527,17 @@ static void estimate_garments(struct worker *w, struct garment_slot **gs, const 
         struct img8 im;
         uint8_t *mask = NULL;
         if (st == TRYON_OK)
-            st = decode_and_segment(data, len, p->garment_image, &w->s->limits, &im, &mask, &s->t_load,
-                                    &s->t_segment);
+            st = worker_photo_decode(data, len, p->garment_image, &w->s->limits, &im, &mask, &s->t_load,
+                                     &s->t_segment);
+        free(data);
         if (st) {
             snprintf(s->error, sizeof s->error, "garment %s: %s", p->garment_id, tryon_errmsg());
             s->fault = fault_of(st, "io");
             continue;
         }
         double t0 = time_now();
-        float head_ratio, head_fill;
-        avatar_silhouette_top(mask, im.w, im.h, &head_ratio, &head_fill);
-        if (has_head(head_ratio, head_fill)) {
-            snprintf(s->error, sizeof s->error,
-                     "garment %s: %s looks like a person photo (a head above the shoulders: its top is %.2f of the "
-                     "width below it, a garment's is 0.5 or more); give a product photo of the garment alone",
-                     p->garment_id, p->garment_image, head_ratio);
+        if (worker_photo_check(WORKER_ASSET_GARMENT, p->garment_image, &im, mask)) {
+            snprintf(s->error, sizeof s->error, "garment %s: %s", p->garment_id, tryon_errmsg());
             s->fault = "input";
             s->t_estimate = time_now() - t0;
             free(mask);

@@ -285,6 +285,11 @@ const char *worker_denoiser_name(const struct worker_denoiser *d);
 /* Replace the film's radiance by the denoised image (alpha and the AOVs stay). */
 enum tryon_status worker_denoise_film(struct worker_denoiser *d, struct rt_film *f);
 
+/* ---- reading a catalog photo (worker/photo.c) ----
+ * The file at path read, decoded, segmented and checked as the render reads it for its role
+ * (kind): TRYON_OK, or the same error the pair would fail with (`tryon check`). */
+enum tryon_status worker_photo_load(enum worker_asset_kind kind, const char *path, const struct img_limits *lim);
+
 /* ---- the networks' input (worker/nninput.c) ----
  * A photo as the networks see it: rgba (c = 4) and its segmentation mask (w*h, nonzero =
  * subject) letterboxed into out = 4 planar channels of size x size bytes (R, G, B, mask),

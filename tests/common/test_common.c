@@ -113,6 +113,16 @@ static void test_png(void)
     CHECK(fs_write_atomic("t_not.png", "hello world, not a png at all......", 35) == TRYON_OK);
     CHECK(img_load_png("t_not.png", &lim, &back, NULL) == TRYON_EFORMAT);
     CHECK_CONTAINS(tryon_errmsg(), "not a PNG");
+    /* a photo in another format is named as what it is */
+    static const struct { const char *bytes; size_t n; const char *name; } other[] = {
+        {"\xff\xd8\xff\xe0\0\x10JFIF\0", 13, "a JPEG image"},  {"RIFF\x10\0\0\0WEBPVP8 ", 16, "a WebP image"},
+        {"\0\0\0\x18" "ftypheic\0\0\0\0", 16, "a HEIF/HEIC image"}, {"\0\0\0\x1c" "ftypavif\0\0\0\0", 16, "an AVIF image"},
+        {"II*\0\x08\0\0\0", 8, "a TIFF image"}, {"GIF89a\x01\0\x01\0", 10, "a GIF image"}};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        CHECK(img_decode_png((const uint8_t *)other[i].bytes, other[i].n, "p.png", &lim, &back, NULL) == TRYON_EFORMAT);
+        CHECK_CONTAINS(tryon_errmsg(), "p.png: not a PNG file:");
+        CHECK_CONTAINS(tryon_errmsg(), other[i].name);
+    }
     CHECK(img_load_png("t_missing.png", &lim, &back, NULL) == TRYON_EIO);
     /* found by fuzzing: a 41-byte file whose second chunk (iTXt) declares 1.9 GB made libpng
        allocate that much; now refused from the chunk lengths, before libpng runs */

@@ -4,7 +4,8 @@
 usage: integrity_tests.py CASE TRYON DEMO_DIR WORK_DIR
 
   badphotos  a catalog whose first persons are bad photos (white, 1x1, a garment photo as a
-             person, a person photo as a garment) under -np 3: the input failures are
+             person, feet cut off, a JPEG, a person photo as a garment): `tryon check`
+             names each with its reason; under -np 3 the input failures are
              journaled once, no worker is suspended or excluded for them, the good pairs
              render, no OUT/inflight.log is left, a re-run names no phantom held pair
   resume     a deleted render, a replaced-by-a-link render, a flipped byte, a person photo
@@ -105,19 +106,36 @@ def case_badphotos(tryon, demo, work):
     base = setup(demo, work, "badphotos")
     write_png(os.path.join(base, "img", "white.png"), 64, 96, lambda y: b"\xff" * 64 * 3)
     write_png(os.path.join(base, "img", "one.png"), 1, 1, lambda y: b"\x80\x80\x80")
+    # ava with her feet cut off: the photo's bottom 20% dropped
+    w, h, c, rows = read_png_rows(os.path.join(base, "img", "ava.png"))
+    write_png(os.path.join(base, "img", "ava-cut.png"), w, h * 4 // 5, lambda y: rows[y], c)
+    # a JPEG's first bytes (SOI, APP0 JFIF) under a .jpg name
+    with open(os.path.join(base, "img", "cam.jpg"), "wb") as f:
+        f.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200))
     cat = write_catalog(base, (
         "persons:\n"
         "  - id: white\n    image: img/white.png\n"
         "  - id: one\n    image: img/one.png\n"
         "  - id: tee-as-person\n    image: img/tee-red.png\n"
         "  - id: ava\n    image: img/ava.png\n"
+        "  - id: ava-cut\n    image: img/ava-cut.png\n"
+        "  - id: cam\n    image: img/cam.jpg\n"
         "garments:\n  - id: tee\n    image: img/tee-red.png\n  - id: jeans\n    image: img/jeans-indigo.png\n"
         "  - id: ben-as-garment\n    image: img/ben.png\n"
         "pairs: all\n"))
+    # `tryon check` reads the photos and names each problem the render meets, with its line
+    p = run([tryon, "check", cat], 1)
+    for photo, why in (("white.png", ""), ("one.png", ""), ("tee-red.png", "shows no head"),
+                       ("ava-cut.png", "are the feet cut off?"), ("cam.jpg", "not a PNG file: a JPEG image"),
+                       ("ben.png", "looks like a person photo")):
+        check(any(line.startswith(cat + ":") and "img/" + photo in line and why in line
+                  for line in p.stderr.splitlines()), f"tryon check names img/{photo} ({why}) with its line: " + p.stderr)
+    check("6 problems" in p.stdout and "ava:" not in p.stderr, "six problems, ava's photo is fine: " + p.stdout)
+    run([tryon, "check", cat, "--files-only"], 1)
     out = os.path.join(work, "badphotos-out")
     shutil.rmtree(out, ignore_errors=True)
     p = run(mpirun(3, [tryon, "render", cat, "--out", out] + TINY), 1)
-    check("2 ok, 10 failed" in p.stdout, "the good pairs render, the bad ones fail alone: " + p.stdout + p.stderr)
+    check("2 ok, 16 failed" in p.stdout, "the good pairs render, the bad ones fail alone: " + p.stdout + p.stderr)
     check("no more work" not in p.stderr and "no new pairs" not in p.stderr,
           "no worker is suspended or excluded for bad photos: " + p.stderr)
     recs = {(r["person"], r["garment"]): r for r in manifest(out)}
@@ -132,10 +150,14 @@ def case_badphotos(tryon, demo, work):
           recs[("tee-as-person", "tee")]["error"])
     check("looks like a person photo" in recs[("ava", "ben-as-garment")]["error"],
           "a person photo as a garment is named: " + recs[("ava", "ben-as-garment")]["error"])
+    check("img/ava-cut.png: the figure meets the bottom edge" in recs[("ava-cut", "tee")]["error"],
+          "a person whose feet are cut off is named: " + recs[("ava-cut", "tee")]["error"])
+    check("img/cam.jpg: not a PNG file: a JPEG image" in recs[("cam", "tee")]["error"],
+          "a JPEG is named as a JPEG: " + recs[("cam", "tee")]["error"])
     check(not os.path.exists(os.path.join(out, "inflight.log")), "a run that ended normally leaves no inflight.log")
     p = run(mpirun(3, [tryon, "render", cat, "--out", out] + TINY), 1)
     check("previous run ended while" not in p.stderr, "the re-run names no phantom held pair: " + p.stderr)
-    check("2 ok, 10 failed" in p.stdout, "the re-run keeps the verdicts: " + p.stdout)
+    check("2 ok, 16 failed" in p.stdout, "the re-run keeps the verdicts: " + p.stdout)
 
 
 def case_resume(tryon, demo, work):
