@@ -10,7 +10,7 @@
 #   before  --spp 256 --noise-threshold 0 --no-denoise   (the catalog preset until now)
 #   after   the catalog preset as shipped (adaptive sampling + the denoiser)
 # From each manifest record: seconds per stage (load, segment, body, garment = estimate +
-# drape, render, encode, total) and render.spp_mean; the job's wall time too. Prints a
+# drape, render, its denoise part, encode, total) and render.spp_mean; the job's wall time too. Prints a
 # Markdown table of medians per pair and way, the core-hours for 100,000 pairs
 # (total x threads), and the ratio of pairs per core-hour. The quality of the two (PSNR
 # against a 4096-spp reference) is bench/denoise's.
@@ -43,7 +43,8 @@ for pg in $pairs; do
 import json, sys
 r = json.loads(open(sys.argv[1]).readline())
 s = r["seconds"]
-print(sys.argv[2], sys.argv[3], *(s[k] for k in ("load", "segment", "body", "garment", "render", "encode", "total")),
+print(sys.argv[2], sys.argv[3], *(s.get(k, 0) for k in ("load", "segment", "body", "garment", "render", "denoise", "encode",
+                                                      "total")),
       r.get("render", {}).get("spp_mean", 0), r.get("render", {}).get("denoised", False),
       float(sys.argv[5]) - float(sys.argv[4]))
 EOF
@@ -53,7 +54,7 @@ done
 python3 - "$rows" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
-keys = ("load", "segment", "body", "garment", "render", "encode", "total")
+keys = ("load", "segment", "body", "garment", "render", "denoise", "encode", "total")
 print("| pair | way | " + " | ".join(keys) + " | spp mean | denoised | wall | core-hours / 100k pairs |")
 print("| --- | --- |" + " ---: |" * (len(keys) + 4))
 tot = {}
@@ -61,12 +62,12 @@ for pair in dict.fromkeys(r[0] for r in rows):
     for way in ("before", "after"):
         sel = [r for r in rows if r[0] == pair and r[1] == way]
         med = [statistics.median(float(r[2 + k]) for r in sel) for k in range(len(keys))]
-        spp = statistics.median(float(r[9]) for r in sel)
-        wall = statistics.median(float(r[11]) for r in sel)
+        spp = statistics.median(float(r[2 + len(keys)]) for r in sel)
+        wall = statistics.median(float(r[4 + len(keys)]) for r in sel)
         ch = med[-1] * 2 * 100000 / 3600
         tot.setdefault(way, []).append(med[-1])
         print(f"| {pair} | {way} | " + " | ".join(f"{v:.2f}" for v in med) +
-              f" | {spp:.1f} | {sel[0][10]} | {wall:.1f} | {ch:,.0f} |")
+              f" | {spp:.1f} | {sel[0][3 + len(keys)]} | {wall:.1f} | {ch:,.0f} |")
 b, a = statistics.mean(tot["before"]), statistics.mean(tot["after"])
 print()
 print(f"Mean seconds per pair (2 threads): before {b:.1f}, after {a:.1f}: pairs per core-hour "

@@ -81,8 +81,10 @@ struct worker_look {
    seen from above (90 = the wearer's left side, 180 = the back); done by turning the body
    and garment by -view_deg about the vertical through x = z = 0 in front of the fixed
    camera and lights. view_deg 0 renders the meshes as they are (the main render). film is
-   allocated (rt_film_free). */
-enum tryon_status worker_render_look(struct worker *w, const struct worker_look *l, float view_deg, struct rt_film *film);
+   allocated (rt_film_free). t_denoise (NULL: not wanted): the seconds of it the denoiser
+   took (0 without one). */
+enum tryon_status worker_render_look(struct worker *w, const struct worker_look *l, float view_deg, struct rt_film *film,
+                                     double *t_denoise);
 /* OUT/views/<p>/<g>/<k>.png for k = 0..n-1 (view k at 360 k / n degrees; view 0 is `front`,
    the main render's image, written again: the same bytes) and with turntable
    OUT/views/<p>/<g>.webp (WORKER_TURN_MS per turn). turntable_rel receives that file's

@@ -55,7 +55,8 @@ static enum tryon_status mesh_turn(const struct avatar_mesh *src, float deg, str
     return TRYON_OK;
 }
 
-enum tryon_status worker_render_look(struct worker *w, const struct worker_look *l, float view_deg, struct rt_film *film)
+enum tryon_status worker_render_look(struct worker *w, const struct worker_look *l, float view_deg, struct rt_film *film,
+                                     double *t_denoise)
 {
     const struct worker_settings *ws = worker_settings(w);
     struct rt_studio studio;
@@ -82,8 +83,11 @@ enum tryon_status worker_render_look(struct worker *w, const struct worker_look 
         avatar_mesh_free(&turned[1]);
     }
     struct worker_denoiser *den = worker_denoiser_of(w);
+    double t0 = time_now();
     if (s == TRYON_OK && den && (s = worker_denoise_film(den, film)))
         rt_film_free(film);
+    if (t_denoise)
+        *t_denoise = den ? time_now() - t0 : 0.0;
     return s;
 }
 
@@ -101,7 +105,7 @@ enum tryon_status worker_views_write(struct worker *w, const struct worker_pair 
         const struct img8 *frame = front;
         if (k > 0) {
             struct rt_film film = {0};
-            s = worker_render_look(w, l, 360.0f * (float)k / (float)n, &film);
+            s = worker_render_look(w, l, 360.0f * (float)k / (float)n, &film, NULL);
             if (s == TRYON_OK)
                 s = rt_film_to_rgba8(&film, 1.0f, &im);
             rt_film_free(&film);

@@ -1056,7 +1056,7 @@ static enum tryon_status write_sizes(struct worker *w, const struct worker_pair 
             struct worker_look l = *look;
             l.garment = &z->drape[i].mesh;
             struct rt_film film = {0};
-            s = worker_render_look(w, &l, 0.0f, &film);
+            s = worker_render_look(w, &l, 0.0f, &film, NULL);
             if (s == TRYON_OK)
                 s = rt_film_to_rgba8(&film, 1.0f, &im);
             rt_film_free(&film);
@@ -1076,7 +1076,7 @@ static enum tryon_status write_sizes(struct worker *w, const struct worker_pair 
 
 enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p, int rank, struct json_w *r)
 {
-    double t_garment = 0, t_render = 0, t_encode = 0, t_extra = 0;
+    double t_garment = 0, t_render = 0, t_denoise = 0, t_encode = 0, t_extra = 0;
     char error[1400] = "";
     const char *fault = NULL;      /* the record's "fault" when error is set */
     char sha[65] = "";
@@ -1141,7 +1141,7 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
         if (gs->a.tex.w)
             look.mats[1].texture = &gs->a.tex;
         look.seed = p->seed;
-        enum tryon_status s = worker_render_look(w, &look, 0.0f, &film);
+        enum tryon_status s = worker_render_look(w, &look, 0.0f, &film, &t_denoise);
         t_render = time_now() - t0;
         if (s) {
             snprintf(error, sizeof error, "render: %s", tryon_errmsg());
@@ -1275,6 +1275,10 @@ enum tryon_status worker_run_pair(struct worker *w, const struct worker_pair *p,
     json_numf(r, t_garment, 4);
     json_key(r, "render");
     json_numf(r, t_render, 4);
+    if (w->den) {   /* the denoiser's part of render */
+        json_key(r, "denoise");
+        json_numf(r, t_denoise, 4);
+    }
     json_key(r, "encode");
     json_numf(r, t_encode + t_extra, 4);
     json_key(r, "total");
