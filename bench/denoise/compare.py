@@ -5,8 +5,7 @@
 
 WORK_DIR/<crop>/ holds ref.radiance.pfm (the 4096-spp reference) and, per input <in> (an spp
 count or "adaptive"), <in>.radiance.pfm (the render as it came out), <in>.ours.pfm (our
-denoiser), <in>.oidn.pfm (Open Image Denoise) and <in>.spp.pfm; times.txt has lines
-"<crop> <in> <ours|oidn> <seconds> <megapixels>". Every image is compared as the catalog PNG
+denoiser), <in>.oidn.pfm (Open Image Denoise) and <in>.spp.pfm. Every image is compared as the catalog PNG
 shows it: the renderer's tone curve (raytrace/film.c: identity to 0.6, then 0.6 + 0.4 t /
 (t + 0.4)), sRGB, 8-bit. PSNR over the RGB channels (peak 255); SSIM (Wang et al. 2004,
 Gaussian window sigma 1.5, K1 0.01, K2 0.03) on Rec. 709 luma. Prints one Markdown table row
@@ -63,12 +62,7 @@ def ssim(a, b):
 
 def main():
     work = sys.argv[1]
-    times = {}
-    with open(os.path.join(work, "times.txt")) as f:
-        for line in f:
-            crop, inp, who, sec, mp = line.split()
-            times[(crop, inp, who)] = float(sec) / float(mp)
-    crops = sorted(d for d in os.listdir(work) if os.path.isdir(os.path.join(work, d)))
+    crops = sorted(d for d in os.listdir(work) if os.path.isfile(os.path.join(work, d, "ref.radiance.pfm")))
     order = lambda s: (s == "adaptive", int(s) if s.isdigit() else 0)
     rows, per_input = [], {}
     print("| crop | input | spp (mean) | PSNR raw | PSNR ours | PSNR OIDN | SSIM raw | SSIM ours | SSIM OIDN |")
@@ -89,16 +83,14 @@ def main():
     print()
     print("Mean over the crops:")
     print()
-    print("| input | spp (mean) | PSNR raw | PSNR ours | PSNR OIDN | SSIM raw | SSIM ours | SSIM OIDN | ours s/MP | OIDN s/MP |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| input | spp (mean) | PSNR raw | PSNR ours | PSNR OIDN | SSIM raw | SSIM ours | SSIM OIDN |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for inp in sorted(per_input, key=order):
         rs = per_input[inp]
         spp = np.mean([r[0] for r in rs])
         m = [[np.mean([r[1][k][j] for r in rs]) for k in range(3)] for j in range(2)]
-        t = [np.median([v for (c, i, w), v in times.items() if i == inp and w == who] or [np.nan])
-             for who in ("ours", "oidn")]
         print(f"| {inp} | {spp:.1f} | " + " | ".join(f"{x:.2f}" for x in m[0]) + " | "
-              + " | ".join(f"{x:.4f}" for x in m[1]) + f" | {t[0]:.3f} | {t[1]:.3f} |")
+              + " | ".join(f"{x:.4f}" for x in m[1]) + " |")
 
 
 if __name__ == "__main__":
