@@ -35,6 +35,11 @@
  * (configs/synth/calib.yaml; 0.8 and more on the demo), a garment photo's at 0.3-0.5. The
  * checks before the fit are worker/photo.c's. */
 #define WORKER_PERSON_MIN_IOU 0.5f
+/* Without a height hint the stature is read through the assumed camera: a fit outside an
+ * adult's range (the synthetic sets span 145-205 cm) says the camera or the framing is not
+ * the assumed one, and the body, its measurements and its fit verdicts would be wrong. */
+#define WORKER_STATURE_MIN_M 1.30f
+#define WORKER_STATURE_MAX_M 2.20f
 
 /* The estimate of one person photo and the body built from it. */
 struct person_slot {
@@ -479,6 +484,13 @@ static void estimate_persons(struct worker *w, struct person_slot **ps, const st
             st = tryon_fail(TRYON_EINVAL, "the photo does not show one full standing figure: the body fitted to its "
                             "silhouette covers it at IoU %.2f (a person photo gives 0.6 or more); is the figure cut "
                             "off, or are there several?", s->a.est.iou);
+        if (st == TRYON_OK && !(p->height_hint_cm > 0) &&
+            (s->a.est.stature_m < WORKER_STATURE_MIN_M || s->a.est.stature_m > WORKER_STATURE_MAX_M))
+            st = tryon_fail(TRYON_EINVAL, "the body fitted to the photo is %.0f cm tall, outside the %.0f-%.0f cm "
+                            "of an adult: the photo is not from the camera the estimators assume (README, \"Photos\") "
+                            "or shows a figure too small or too large in its frame; give height_cm, or a photo "
+                            "framed as the README says", 100.0f * s->a.est.stature_m, 100.0f * WORKER_STATURE_MIN_M,
+                            100.0f * WORKER_STATURE_MAX_M);
         if (st == TRYON_OK)
             st = avatar_body_build(w->model, &s->a.est.body, &s->body);
         if (st == TRYON_OK)

@@ -4,8 +4,8 @@
 usage: integrity_tests.py CASE TRYON DEMO_DIR WORK_DIR
 
   badphotos  a catalog whose first persons are bad photos (white, 1x1, a garment photo as a
-             person, feet cut off, a JPEG, a person photo as a garment): `tryon check`
-             names each with its reason; under -np 3 the input failures are
+             person, feet cut off, a JPEG, a figure half the size, a person photo as a
+             garment): `tryon check` names each with its reason (the stature is the fit's); under -np 3 the input failures are
              journaled once, no worker is suspended or excluded for them, the good pairs
              render, no OUT/inflight.log is left, a re-run names no phantom held pair
   resume     a deleted render, a replaced-by-a-link render, a flipped byte, a person photo
@@ -109,6 +109,19 @@ def case_badphotos(tryon, demo, work):
     # ava with her feet cut off: the photo's bottom 20% dropped
     w, h, c, rows = read_png_rows(os.path.join(base, "img", "ava.png"))
     write_png(os.path.join(base, "img", "ava-cut.png"), w, h * 4 // 5, lambda y: rows[y], c)
+    # ava at half her size, cut out by an alpha channel, feet on the same floor line: read
+    # through the assumed camera she is a child's height, which an adult catalog refuses
+    # (her mask: coloured or dark pixels; the demo's backdrop is a light neutral grey)
+    mask = [[max(r[x * c:x * c + 3]) - min(r[x * c:x * c + 3]) > 24 or sum(r[x * c:x * c + 3]) < 270 for x in range(w)]
+            for r in rows]
+    feet = max(y for y in range(h) if any(mask[y]))
+    small = bytearray(w * h * 4)
+    for y in range(0, h, 2):
+        for x in range(0, w, 2):
+            if mask[y][x]:
+                ty, tx = feet - (feet - y) // 2, w // 4 + x // 2
+                small[(ty * w + tx) * 4:(ty * w + tx) * 4 + 4] = rows[y][x * c:x * c + 3] + b"\xff"
+    write_png(os.path.join(base, "img", "ava-small.png"), w, h, lambda y: bytes(small[y * w * 4:(y + 1) * w * 4]), 4)
     # a JPEG's first bytes (SOI, APP0 JFIF) under a .jpg name
     with open(os.path.join(base, "img", "cam.jpg"), "wb") as f:
         f.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + bytes(200))
@@ -120,6 +133,7 @@ def case_badphotos(tryon, demo, work):
         "  - id: ava\n    image: img/ava.png\n"
         "  - id: ava-cut\n    image: img/ava-cut.png\n"
         "  - id: cam\n    image: img/cam.jpg\n"
+        "  - id: ava-small\n    image: img/ava-small.png\n"
         "garments:\n  - id: tee\n    image: img/tee-red.png\n  - id: jeans\n    image: img/jeans-indigo.png\n"
         "  - id: ben-as-garment\n    image: img/ben.png\n"
         "pairs: all\n"))
@@ -130,12 +144,13 @@ def case_badphotos(tryon, demo, work):
                        ("ben.png", "looks like a person photo")):
         check(any(line.startswith(cat + ":") and "img/" + photo in line and why in line
                   for line in p.stderr.splitlines()), f"tryon check names img/{photo} ({why}) with its line: " + p.stderr)
-    check("6 problems" in p.stdout and "ava:" not in p.stderr, "six problems, ava's photo is fine: " + p.stdout)
+    check("6 problems" in p.stdout and "person ava:" not in p.stderr, "six problems, ava's photo is fine (check fits "
+          "no body: ava-small's stature is the render's to refuse): " + p.stdout)
     run([tryon, "check", cat, "--files-only"], 1)
     out = os.path.join(work, "badphotos-out")
     shutil.rmtree(out, ignore_errors=True)
     p = run(mpirun(3, [tryon, "render", cat, "--out", out] + TINY), 1)
-    check("2 ok, 16 failed" in p.stdout, "the good pairs render, the bad ones fail alone: " + p.stdout + p.stderr)
+    check("2 ok, 19 failed" in p.stdout, "the good pairs render, the bad ones fail alone: " + p.stdout + p.stderr)
     check("no more work" not in p.stderr and "no new pairs" not in p.stderr,
           "no worker is suspended or excluded for bad photos: " + p.stderr)
     recs = {(r["person"], r["garment"]): r for r in manifest(out)}
@@ -154,10 +169,13 @@ def case_badphotos(tryon, demo, work):
           "a person whose feet are cut off is named: " + recs[("ava-cut", "tee")]["error"])
     check("img/cam.jpg: not a PNG file: a JPEG image" in recs[("cam", "tee")]["error"],
           "a JPEG is named as a JPEG: " + recs[("cam", "tee")]["error"])
+    check("img/ava-small.png" in recs[("ava-small", "tee")]["error"] and
+          "outside the 130-220 cm of an adult" in recs[("ava-small", "tee")]["error"],
+          "an implausible stature fails the pair: " + recs[("ava-small", "tee")]["error"])
     check(not os.path.exists(os.path.join(out, "inflight.log")), "a run that ended normally leaves no inflight.log")
     p = run(mpirun(3, [tryon, "render", cat, "--out", out] + TINY), 1)
     check("previous run ended while" not in p.stderr, "the re-run names no phantom held pair: " + p.stderr)
-    check("2 ok, 16 failed" in p.stdout, "the re-run keeps the verdicts: " + p.stdout)
+    check("2 ok, 19 failed" in p.stdout, "the re-run keeps the verdicts: " + p.stdout)
 
 
 def case_resume(tryon, demo, work):
