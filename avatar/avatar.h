@@ -259,6 +259,14 @@ struct avatar_garment_est {
    TRYON_EINVAL for an unknown hint or an empty mask. */
 enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t *mask, const char *type_hint,
                                           struct avatar_garment_est *out);
+/* How well the estimate's outline matches the photo's garment (avatar/garment_shape.c):
+   the template of g built on the default body, seen from the front, stretched over the
+   bounding box of mask (w*h, nonzero = garment), against the mask, as intersection over
+   union on a 96-row grid (framing and scale do not count). A garment of a type we have
+   scores high for its type; something else, or a wrong type hint, low. TRYON_EINVAL for an
+   empty mask. */
+enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const uint8_t *mask, int w, int h,
+                                           const struct avatar_garment_est *g, float *iou);
 /* A garment mesh: the template of g->type cut and deformed exactly like the body (same
    targets, scaling and pose), pushed outside the body (AVATAR_GARMENT_OFFSET_M plus
    looseness), then given a cloth thickness AVATAR_GARMENT_THICKNESS_M: an inner layer, an

@@ -301,13 +301,12 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
     struct rt_film film = {0};
     struct rt_camera cam;
     if (s == TRYON_OK) {
-        struct avatar_photo_camera pc;
-        avatar_photo_camera(&pc);
-        memcpy(cam.eye, pc.eye, sizeof cam.eye);
-        cam.eye[2] = p->cam_distance_m;
-        memcpy(cam.target, pc.target, sizeof cam.target);
-        memcpy(cam.up, pc.up, sizeof cam.up);
-        cam.vfov_deg = pc.vfov_deg;
+        /* the person's camera: on the z axis, level with cam_height_m, pitched by the tilt */
+        float tilt = p->cam_tilt_deg * (float)M_PI / 180.0f;
+        cam.eye[0] = 0.0f, cam.eye[1] = p->cam_height_m, cam.eye[2] = p->cam_distance_m;
+        cam.target[0] = 0.0f, cam.target[1] = p->cam_height_m + p->cam_distance_m * tanf(tilt), cam.target[2] = 0.0f;
+        cam.up[0] = 0.0f, cam.up[1] = 1.0f, cam.up[2] = 0.0f;
+        cam.vfov_deg = p->cam_vfov_deg;
         cam.width = width;
         cam.height = height;
         struct rt_studio studio;
@@ -341,6 +340,8 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         json_key(t, "height_hint"); json_bool(t, p->height_hint);
         json_camera(t, &cam);
         json_key(t, "camera_distance_m"); json_numf(t, p->cam_distance_m, 4);
+        json_key(t, "camera_height_m"); json_numf(t, p->cam_height_m, 4);
+        json_key(t, "camera_tilt_deg"); json_numf(t, p->cam_tilt_deg, 4);
         json_key(t, "light");
         json_obj_begin(t);
         json_key(t, "key"); json_numf(t, p->key, 4);

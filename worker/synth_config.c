@@ -21,7 +21,8 @@ static const char *const DENOISE_KEYS[] = {"crop", "crops", "spp", "adaptive", "
 static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint", "clothed", "gender", "age",
                                           "muscle", "weight", "proportions", "ethnic_mix", "stature_cm", "arm_down_deg",
                                           "leg_spread_deg", "torso_turn_deg",
-                                          "camera_distance_m", "key", "fill", "backdrop", "skin", NULL};
+                                          "camera_distance_m", "camera_height_m", "camera_tilt_deg",
+                                          "camera_vfov_deg", "key", "fill", "backdrop", "skin", NULL};
 static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "colors", "length", "sleeve",
                                            "print_scale_m", "type_hint", NULL};
 
@@ -161,7 +162,10 @@ static enum tryon_status parse_persons(const struct yml_doc *doc, const struct y
         (s = range_key(doc, m, "arm_down_deg", -20, 60, &c->arm_down_deg)) ||
         (s = range_key(doc, m, "leg_spread_deg", -5, 20, &c->leg_spread_deg)) ||
         (s = range_key(doc, m, "torso_turn_deg", -30, 30, &c->torso_turn_deg)) ||
-        (s = range_key(doc, m, "camera_distance_m", 4.6, 7.0, &c->cam_distance_m)) ||
+        (s = range_key(doc, m, "camera_distance_m", 1.5, 8.0, &c->cam_distance_m)) ||
+        (s = range_key(doc, m, "camera_height_m", 0.3, 2.2, &c->cam_height_m)) ||
+        (s = range_key(doc, m, "camera_tilt_deg", -25, 25, &c->cam_tilt_deg)) ||
+        (s = range_key(doc, m, "camera_vfov_deg", 10, 60, &c->cam_vfov_deg)) ||
         (s = range_key(doc, m, "key", 0.3, 2.0, &c->key)) || (s = range_key(doc, m, "fill", 0.3, 2.0, &c->fill)) ||
         (s = range_key(doc, m, "backdrop", 0.05, 0.9, &c->backdrop)) ||
         (s = range_key(doc, m, "skin", 0, 1, &c->skin)))
@@ -251,6 +255,9 @@ static void config_defaults(struct worker_synth_config *c)
     c->torso_turn_deg = (struct worker_synth_range){0, 0};
     c->ethnic_mix = true;
     c->cam_distance_m = (struct worker_synth_range){5, 5};
+    c->cam_height_m = (struct worker_synth_range){0.95f, 0.95f};
+    c->cam_tilt_deg = (struct worker_synth_range){0, 0};
+    c->cam_vfov_deg = (struct worker_synth_range){27, 27};
     c->key = (struct worker_synth_range){0.85f, 1.15f};
     c->fill = (struct worker_synth_range){0.8f, 1.1f};
     c->backdrop = (struct worker_synth_range){0.45f, 0.7f};
@@ -494,6 +501,30 @@ static void image_rng(const struct worker_synth_config *c, int kind, int i, int 
 
 static float draw(struct rng *r, struct worker_synth_range g) { return g.lo + (g.hi - g.lo) * rng_float(r); }
 
+/* Frame person p's whole figure in a width x height photo through its drawn camera, as a
+   photographer would: stepping back from the drawn distance until the figure fits the field
+   of view, then tilting no further than keeps it in frame (the drawn tilt kept when it
+   does). The figure: feet 2 cm below the floor to 3 cm above the stature, within 98% of the
+   half field of view from the optical axis; the arms' reach (0.36 of the stature plus 3 cm
+   to either side; the demo's A-poses reach 0.33) within 98% of the half width. The standard
+   camera (5 m, level) frames every figure up to 2.10 m as it is. */
+static void synth_frame(struct worker_synth_person *p, int width, int height)
+{
+    float stature = p->body.stature_m > 0.0f ? p->body.stature_m : 1.75f;
+    float rad = (float)M_PI / 180.0f, half_v = 0.98f * 0.5f * p->cam_vfov_deg * rad;
+    float tan_h = 0.98f * tanf(0.5f * p->cam_vfov_deg * rad) * (float)width / (float)height;
+    float reach = 0.36f * stature + 0.03f, d = p->cam_distance_m, lo = 0.0f, hi = 0.0f;
+    for (int k = 0; k < 200; k++, d *= 1.02f) {
+        lo = atan2f(-0.02f - p->cam_height_m, d), hi = atan2f(stature + 0.03f - p->cam_height_m, d);
+        if (hi - lo <= 2.0f * half_v && reach <= d * tan_h)
+            break;
+    }
+    float t = p->cam_tilt_deg * rad;
+    t = fminf(fmaxf(t, hi - half_v), lo + half_v);
+    p->cam_distance_m = d;
+    p->cam_tilt_deg = t / rad;
+}
+
 /* i-th of n gets the flag when floor((i+1) f) > floor(i f): exactly round-down(n f) of
    every n consecutive images, spread evenly. */
 static bool spread_flag(int i, float f) { return floorf((float)(i + 1) * f) > floorf((float)i * f); }
@@ -644,8 +675,19 @@ void worker_synth_draw_person(const struct worker_synth_config *c, int i, struct
     for (int ch = 0; ch < 3; ch++)
         p->backdrop[ch] = grey * (0.94f + 0.12f * rng_float(&r));
     p->with_alpha = spread_flag(i, c->alpha_fraction);
-    /* a camera away from the standard distance breaks the estimator's scale: the hint fixes it */
-    p->height_hint = spread_flag(i, c->hint_fraction) || fabsf(p->cam_distance_m - 5.0f) > 0.01f;
+    /* the camera's height, tilt and field of view from a stream of their own (configs that
+       keep the standard camera draw every other parameter as before), then the figure
+       framed (synth_frame) */
+    struct rng cr;
+    image_rng(c, 0, i, 7, &cr);
+    p->cam_height_m = draw(&cr, c->cam_height_m);
+    p->cam_tilt_deg = draw(&cr, c->cam_tilt_deg);
+    p->cam_vfov_deg = draw(&cr, c->cam_vfov_deg);
+    synth_frame(p, c->width, c->height);
+    /* a camera other than the standard one breaks the estimator's scale: the hint fixes it */
+    p->height_hint = spread_flag(i, c->hint_fraction) || fabsf(p->cam_distance_m - 5.0f) > 0.01f ||
+                     fabsf(p->cam_height_m - 0.95f) > 0.005f || fabsf(p->cam_tilt_deg) > 0.05f ||
+                     fabsf(p->cam_vfov_deg - 27.0f) > 0.05f;
     bool clothed = rng_float(&r) < c->clothed_fraction;
 
     /* the outfit: a dress alone, or a bottom and a top (outermost), from the config's types */

@@ -38,6 +38,12 @@
 /* Without a height hint the stature is read through the assumed camera: a fit outside an
  * adult's range (the synthetic sets span 145-205 cm) says the camera or the framing is not
  * the assumed one, and the body, its measurements and its fit verdicts would be wrong. */
+/* The outline of the estimated garment against the product photo's (avatar_garment_shape_iou):
+ * 0.84-0.97 on the 24 garments of configs/synth/calib.yaml and the demo's 6; a shoe, a hat
+ * or a wrong type hint (a t-shirt read as trousers: 0.45, as a skirt: 0.63) fall below
+ * 0.7. Shapes a skirt's plain trapezoid takes in (a bag, a towel) still pass, and so does a
+ * skirt given any wrong type (as trousers 0.76, as a t-shirt 0.73). */
+#define WORKER_GARMENT_MIN_SHAPE_IOU 0.7f
 #define WORKER_STATURE_MIN_M 1.30f
 #define WORKER_STATURE_MAX_M 2.20f
 
@@ -590,6 +596,16 @@ static void estimate_garments(struct worker *w, struct garment_slot **gs, const 
         enum tryon_status st = avatar_estimate_garment(&q[j].im, q[j].mask, type, &s->a.est);
         if (st == TRYON_OK && net && gp->type == s->a.est.type)   /* the network read this type of garment */
             worker_nets_garment_apply(gp, &s->a.est);
+        float shape_iou = 1.0f;
+        bool hinted = p->garment_type && p->garment_type[0];
+        if (st == TRYON_OK &&
+            (st = avatar_garment_shape_iou(w->model, q[j].mask, q[j].im.w, q[j].im.h, &s->a.est, &shape_iou)) ==
+                TRYON_OK && shape_iou < WORKER_GARMENT_MIN_SHAPE_IOU)
+            st = tryon_fail(TRYON_EINVAL, "its outline matches a %s (%s) at IoU %.2f only, where a garment of our "
+                            "types gives 0.84 or more: is it a garment we have no template for (we have t-shirt, "
+                            "long-sleeve, dress, skirt, trousers and shorts)%s?", avatar_garment_type_name(s->a.est.type),
+                            hinted ? "the catalog's type" : "the type read from the photo", shape_iou,
+                            hinted ? ", or is the catalog's `type:` wrong" : "");
         if (st) {
             snprintf(s->error, sizeof s->error, "garment %s: %s: %s", p->garment_id, p->garment_image,
                      tryon_errmsg());

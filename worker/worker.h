@@ -382,7 +382,12 @@ struct worker_synth_garment {
 struct worker_synth_person {
     struct avatar_body_params body;  /* phenotype, stature, pose */
     float skin[3];                   /* linear RGB skin albedo */
-    float cam_distance_m;            /* eye distance along +z; the standard photo camera's is 5 m */
+    float cam_distance_m;            /* eye distance along +z; the standard photo camera's is 5 m (at least
+                                        what frames the whole figure: the drawn one raised if need be) */
+    float cam_height_m;              /* eye height; the standard camera's 0.95 m */
+    float cam_tilt_deg;              /* pitch, positive looking up; the standard camera's 0 (level); the
+                                        drawn one brought toward the figure if it would cut it */
+    float cam_vfov_deg;              /* vertical field of view; the standard camera's 27 degrees */
     float key, fill;                 /* studio light intensities (1 = default) */
     float backdrop[3];               /* linear albedo of the cyclorama */
     bool with_alpha;                 /* RGBA photo with the subject's alpha, else opaque RGB */
@@ -420,7 +425,7 @@ struct worker_synth_config {
     bool ethnic_mix;                 /* draw the three ethnic weights uniformly on the simplex
                                         (false: MakeHuman's default of one third each) */
     struct worker_synth_range gender, age, muscle, weight, proportions, stature_cm, arm_down_deg, leg_spread_deg,
-        torso_turn_deg, cam_distance_m, key, fill, backdrop, skin;
+        torso_turn_deg, cam_distance_m, cam_height_m, cam_tilt_deg, cam_vfov_deg, key, fill, backdrop, skin;
     /* garments */
     int n_types;
     enum avatar_garment_type types[16];       /* cycled by garment index */
@@ -444,7 +449,8 @@ void worker_synth_draw_person(const struct worker_synth_config *cfg, int i, stru
 void worker_synth_draw_garment(const struct worker_synth_config *cfg, int j, struct worker_synth_garment *g);
 
 /* Render a person photo: the body and its garments (textured with their prints) in the
-   studio through the standard photo camera moved to cam_distance_m. The true parameters,
+   studio through the person's camera (cam_distance_m, cam_height_m, cam_tilt_deg,
+   cam_vfov_deg: the standard photo camera by default). The true parameters,
    measurements and camera are appended as fields to `truth`, an object the caller opened.
    threads: render threads (0 = the worker's). out is allocated (img8_free): RGBA or RGB (with_alpha). */
 enum tryon_status worker_synth_person_photo(struct worker *w, const struct worker_synth_person *p, int width,

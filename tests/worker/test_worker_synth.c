@@ -1,8 +1,10 @@
 /* test_worker_synth.c: the synth config parser (good config read as written, bad ones
  * refused naming file:line), the per-index draws (pure functions of config and index,
  * classes assigned in turn), and the photos: identical bytes and truth for 1 and 2 render
- * threads, RGBA or RGB as drawn, the subject inside the frame, truth fields present.
+ * threads, RGBA or RGB as drawn, the subject inside the frame (also through drawn cameras
+ * of other heights, tilts, fields of view and distances), truth fields present.
  * usage: test_worker_synth CONFIG_DIR (configs/synth) */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -163,11 +165,31 @@ int main(int argc, char **argv)
     ws.threads = 2;
     struct worker *w;
     CHECK_EQ_INT(worker_create(&ws, tryon_asset_dir(), &w), TRYON_OK);
+    struct worker_synth_config cam;
+    CHECK_EQ_INT(worker_synth_config_load(write_tmp("cam.yaml", "seed: 11\nsize: [64, 96]\nspp: 2\npersons:\n"
+                                                    "  count: 6\n  camera_distance_m: [2, 7]\n"
+                                                    "  camera_height_m: [0.5, 1.7]\n  camera_tilt_deg: [-15, 15]\n"
+                                                    "  camera_vfov_deg: [15, 50]\n  stature_cm: [150, 205]\n"
+                                                    "garments: {count: 1}\n"), &cam), TRYON_OK);
+    /* a drawn camera: within its ranges, far enough back to frame the figure (the distance
+       only ever raised), every such person given a height hint */
+    for (int i = 0; i < 6; i++) {
+        struct worker_synth_person p;
+        worker_synth_draw_person(&cam, i, &p);
+        CHECK(p.cam_height_m >= 0.5f && p.cam_height_m <= 1.7f && fabsf(p.cam_tilt_deg) <= 15.0f);
+        CHECK(p.cam_vfov_deg >= 15.0f && p.cam_vfov_deg <= 50.0f && p.cam_distance_m >= 2.0f);
+        CHECK(p.height_hint);
+        fprintf(stderr, "camera %d: %.2f m high, %.2f m away, tilt %.1f, vfov %.1f, stature %.2f m\n", i,
+                p.cam_height_m, p.cam_distance_m, p.cam_tilt_deg, p.cam_vfov_deg, p.body.stature_m);
+    }
     if (w) {
         test_determinism(w, &c, 1);   /* a person with alpha, two garments */
         test_determinism(w, &c, 7);   /* a garment with a logo */
+        for (int i = 0; i < 6; i++)   /* the whole figure in frame through every drawn camera */
+            test_determinism(w, &cam, i);
         worker_free(w);
     }
+    worker_synth_config_free(&cam);
     worker_synth_config_free(&c);
     return check_result("test_worker_synth");
 }

@@ -1,0 +1,97 @@
+/* garment_shape.c: how well a garment estimate's outline matches its product photo.
+ *
+ * The estimated garment (type, length, sleeve) is built on the default body, as the texture
+ * transfer builds it (texture.c), and its triangles are drawn seen from the front
+ * (orthographic, x-y) into a grid laid over the photo mask's bounding box, the template's
+ * x-y bounds stretched onto it: both outlines are compared free of framing and scale. The
+ * score is their intersection over union on that grid. A photo of a garment type we have
+ * gives a high score for the type read; a photo of something else (a bag, a shoe, a hat, a
+ * coat open at the front) matches no type's outline, and a wrong `type:` hint scores low. */
+#include "avatar/internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GRID_H 96   /* grid rows over the mask's bounding box; columns keep its aspect */
+
+/* Cells of the g_w x g_h grid whose centres the triangle (a, b, c: grid coordinates, row
+   axis down) covers, set to 1. */
+static void fill_tri(uint8_t *g, int g_w, int g_h, const float a[2], const float b[2], const float c[2])
+{
+    float area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+    if (fabsf(area) < 1e-12f)
+        return;
+    int x0 = (int)floorf(fminf(a[0], fminf(b[0], c[0]))), x1 = (int)ceilf(fmaxf(a[0], fmaxf(b[0], c[0])));
+    int y0 = (int)floorf(fminf(a[1], fminf(b[1], c[1]))), y1 = (int)ceilf(fmaxf(a[1], fmaxf(b[1], c[1])));
+    x0 = x0 < 0 ? 0 : x0, y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > g_w - 1 ? g_w - 1 : x1, y1 = y1 > g_h - 1 ? g_h - 1 : y1;
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            float px = (float)x + 0.5f, py = (float)y + 0.5f;
+            float w0 = ((b[0] - px) * (c[1] - py) - (b[1] - py) * (c[0] - px)) / area;
+            float w1 = ((c[0] - px) * (a[1] - py) - (c[1] - py) * (a[0] - px)) / area;
+            if (w0 >= 0.0f && w1 >= 0.0f && w0 + w1 <= 1.0f)
+                g[(size_t)y * g_w + x] = 1;
+        }
+}
+
+enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const uint8_t *mask, int w, int h,
+                                           const struct avatar_garment_est *g, float *iou)
+{
+    *iou = 0.0f;
+    int bb[4] = {w, h, -1, -1};
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (mask[(size_t)y * w + x]) {
+                bb[0] = x < bb[0] ? x : bb[0], bb[2] = x > bb[2] ? x : bb[2];
+                bb[1] = y < bb[1] ? y : bb[1], bb[3] = y > bb[3] ? y : bb[3];
+            }
+    if (bb[2] < 0)
+        return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
+    int bw = bb[2] - bb[0] + 1, bh = bb[3] - bb[1] + 1;
+    int g_h = GRID_H, g_w = (int)lroundf((float)GRID_H * (float)bw / (float)bh);
+    g_w = g_w < 1 ? 1 : g_w > 8 * GRID_H ? 8 * GRID_H : g_w;
+
+    struct avatar_body_params bp;
+    memset(&bp, 0, sizeof bp);
+    avatar_phenotype_default(&bp.ph);
+    bp.stature_m = 1.75f;
+    struct avatar_mesh body = {0}, gm = {0};
+    enum tryon_status st = avatar_body_build(m, &bp, &body);
+    if (st == TRYON_OK)
+        st = avatar_garment_build(m, &bp, &body, g, &gm);
+    avatar_mesh_free(&body);
+    uint8_t *tmpl = st == TRYON_OK ? calloc((size_t)g_w * g_h, 1) : NULL;
+    if (st == TRYON_OK && !tmpl)
+        st = tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment outline");
+    if (st) {
+        avatar_mesh_free(&gm);
+        return st;
+    }
+    float lo[3], hi[3];
+    avatar_mesh_bounds(&gm, lo, hi);
+    float sx = (float)g_w / fmaxf(hi[0] - lo[0], 1e-6f), sy = (float)g_h / fmaxf(hi[1] - lo[1], 1e-6f);
+    for (int t = 0; t < gm.nt; t++) {
+        float p[3][2];
+        for (int k = 0; k < 3; k++) {
+            const float *v = gm.pos + (size_t)gm.tri[t * 3 + k] * 3;
+            p[k][0] = (v[0] - lo[0]) * sx, p[k][1] = (hi[1] - v[1]) * sy;
+        }
+        fill_tri(tmpl, g_w, g_h, p[0], p[1], p[2]);
+    }
+    avatar_mesh_free(&gm);
+    /* the mask on the grid: a cell is garment when the mask pixel under its centre is */
+    size_t inter = 0, uni = 0;
+    for (int y = 0; y < g_h; y++)
+        for (int x = 0; x < g_w; x++) {
+            int mx = bb[0] + (int)(((float)x + 0.5f) * (float)bw / (float)g_w);
+            int my = bb[1] + (int)(((float)y + 0.5f) * (float)bh / (float)g_h);
+            bool a = mask[(size_t)my * w + mx] != 0, b = tmpl[(size_t)y * g_w + x] != 0;
+            inter += a && b;
+            uni += a || b;
+        }
+    free(tmpl);
+    *iou = uni ? (float)inter / (float)uni : 0.0f;
+    return TRYON_OK;
+}
