@@ -1,10 +1,10 @@
 /* avatar_eval.c: the estimators against the truth of a synthetic set.
  *
- * usage: avatar_eval DIR [--threads N] [--models MODELS_DIR]
+ * usage: avatar_eval DIR [--threads N] [--models MODELS_DIR] [--no-hints]
  *   DIR is the output of `tryon synth` (truth.jsonl, persons/, garments/), normally
  *   configs/synth/heldout.yaml's. For each person photo: segment, avatar_estimate_person
- *   (with the height hint only where the synth gave one, i.e. where the camera distance
- *   differs from the standard), and compare stature and the tape measurements of the
+ *   (with the height hint only where the synth gave one, i.e. where the camera differs
+ *   from the standard one; never with --no-hints), and compare stature and the tape measurements of the
  *   fitted body (avatar_body_measure) with the true body's; for each garment photo:
  *   segment, avatar_estimate_garment without a type hint, and compare type (confusion
  *   matrix) and landmarks (distance in % of the image height, over the landmarks both
@@ -207,14 +207,14 @@ static void fit_errors(const struct avatar_person_est *est, float stature_true, 
 }
 
 static void eval_person(const struct avatar_model *model, struct worker_nets *nets, const char *dir,
-                        const struct json_val *t, struct person_res *r)
+                        const struct json_val *t, bool no_hints, struct person_res *r)
 {
     snprintf(r->id, sizeof r->id, "%s", json_get_str(t, "id"));
     for (int k = 0; k < N_WAYS; k++)
         r->w[k].vert_mm = NAN;
     const struct json_val *v;
     r->alpha = (v = json_get(t, "alpha")) && v->b;
-    r->hint = (v = json_get(t, "height_hint")) && v->b;
+    r->hint = !no_hints && (v = json_get(t, "height_hint")) && v->b;
     r->weight = (float)json_get_num(t, "weight", 0);
     r->gender = (float)json_get_num(t, "gender", 0);
     const struct json_val *pose = json_get(t, "pose");
@@ -1141,18 +1141,22 @@ static void summary(const struct person_res *pr, int np, const struct garment_re
 
 int main(int argc, char **argv)
 {
-    const char *usage = "usage: avatar_eval DIR [--threads N] [--models MODELS_DIR]\n";
+    const char *usage = "usage: avatar_eval DIR [--threads N] [--models MODELS_DIR] [--no-hints]\n"
+                        "  --no-hints: no person's height is given to the estimators, even where the set gives it\n";
     if (argc < 2) {
         fprintf(stderr, "%s", usage);
         return 2;
     }
     const char *dir = argv[1], *models = NULL;
     int threads = 0;
+    bool no_hints = false;
     for (int a = 2; a < argc; a++) {
         if (!strcmp(argv[a], "--threads") && a + 1 < argc)
             threads = atoi(argv[++a]);
         else if (!strcmp(argv[a], "--models") && a + 1 < argc)
             models = argv[++a];
+        else if (!strcmp(argv[a], "--no-hints"))
+            no_hints = true;
         else {
             fprintf(stderr, "avatar_eval: unknown argument '%s'\n%s", argv[a], usage);
             return 2;
@@ -1194,7 +1198,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         struct worker_nets *mine = nets[omp_get_thread_num()];
         if (!strcmp(json_get_str(lines[i], "kind"), "person"))
-            eval_person(model, mine, dir, lines[i], &pr[slot[i]]);
+            eval_person(model, mine, dir, lines[i], no_hints, &pr[slot[i]]);
         else
             eval_garment(model, mine, back, dir, lines[i], &gr[slot[i]]);
     }
