@@ -178,6 +178,9 @@ def case_cli(tryon, demo, work):
         check(word in p.stdout, f"info mentions {word}")
     p = run([tryon, "check", os.path.join(demo, "catalog.yaml")], 0)
     check(f"{NP} pairs, 0 problems" in p.stdout, "check counts the demo pairs: " + p.stdout)
+    p = run([tryon, "check", os.path.join(demo, "catalog.yaml"), "--estimate"], 0)
+    check(f"{NP} pairs, 0 problems" in p.stdout, "every demo photo estimates as the render's would: " + p.stdout)
+    run([tryon, "check", os.path.join(demo, "catalog.yaml"), "--bogus"], 2)
     run([tryon, "nonsense"], 2)
     run([tryon, "render", os.path.join(demo, "catalog.yaml")], 2)   # no --out
     p = run([tryon, "render", os.path.join(demo, "catalog.yaml"), "--out", work, "--preset", "fancy"], 2)

@@ -6,7 +6,7 @@ usage: integrity_tests.py CASE TRYON DEMO_DIR WORK_DIR
   badphotos  a catalog whose first persons are bad photos (white, 1x1, a garment photo as a
              person, feet cut off, a JPEG, a figure half the size, a person photo as a
              garment, a shoe): `tryon check` names each with its reason (the stature and
-             the garment's outline are the estimates'); under -np 3 the input failures are
+             the garment's outline with --estimate); under -np 3 the input failures are
              journaled once, no worker is suspended or excluded for them, the good pairs
              render, no OUT/inflight.log is left, a re-run names no phantom held pair
   resume     a deleted render, a replaced-by-a-link render, a flipped byte, a person photo
@@ -153,6 +153,13 @@ def case_badphotos(tryon, demo, work):
     check("6 problems" in p.stdout and "person ava:" not in p.stderr, "six problems, ava's photo is fine (check fits "
           "no body: ava-small's stature is the render's to refuse): " + p.stdout)
     run([tryon, "check", cat, "--files-only"], 1)
+    # --estimate adds the checks on the estimates: ava-small's stature, the shoe's outline
+    p = run([tryon, "check", cat, "--estimate"], 1)
+    for photo, why in (("ava-small.png", "outside the 130-220 cm of an adult"), ("shoe.png", "its outline matches")):
+        check(any(line.startswith(cat + ":") and "img/" + photo in line and why in line
+                  for line in p.stderr.splitlines()), f"tryon check --estimate names img/{photo} ({why}): " + p.stderr)
+    check("8 problems" in p.stdout and "person ava:" not in p.stderr and "garment tee:" not in p.stderr,
+          "eight problems with the estimates, ava and the tee fine: " + p.stdout)
     out = os.path.join(work, "badphotos-out")
     shutil.rmtree(out, ignore_errors=True)
     p = run(mpirun(3, [tryon, "render", cat, "--out", out] + TINY), 1)
