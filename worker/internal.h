@@ -21,6 +21,11 @@ enum tryon_status worker_photo_reduce(struct img8 *im);
    in t_segment. */
 enum tryon_status worker_photo_decode(const uint8_t *data, size_t len, const char *path, const struct img_limits *lim,
                                       struct img8 *im, uint8_t **mask, double *t_load, double *t_segment);
+/* A camera's and a codec's marks on a synthetic photo (worker/sensor.c): lens blur (Gaussian,
+   sigma blur_px pixels), sensor noise (Gaussian, noise levels of 255, drawn from seed) and
+   8x8 block artefacts (blocking: 0 none, 1 a low-quality JPEG's), on RGB only; all 0 leaves
+   im as it is. */
+enum tryon_status worker_sensor_degrade(struct img8 *im, float blur_px, float noise, float blocking, uint64_t seed);
 /* Whether a decoded, segmented photo shows what its role needs (worker/photo.c): a person
    photo one whole figure with a head, a garment photo no person. TRYON_EINVAL with the
    reason (naming path) otherwise. */

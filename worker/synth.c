@@ -319,6 +319,8 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
     }
     if (s == TRYON_OK)
         s = film_to_image(&film, p->with_alpha, out);
+    if (s == TRYON_OK)
+        s = worker_sensor_degrade(out, p->blur_px, p->noise, p->blocking, seed);
     if (s == TRYON_OK) {
         json_key(t, "gender"); json_numf(t, p->body.ph.gender, 4);
         json_key(t, "age"); json_numf(t, p->body.ph.age, 4);
@@ -342,6 +344,12 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         json_key(t, "camera_distance_m"); json_numf(t, p->cam_distance_m, 4);
         json_key(t, "camera_height_m"); json_numf(t, p->cam_height_m, 4);
         json_key(t, "camera_tilt_deg"); json_numf(t, p->cam_tilt_deg, 4);
+        json_key(t, "sensor");
+        json_obj_begin(t);
+        json_key(t, "blur_px"); json_numf(t, p->blur_px, 4);
+        json_key(t, "noise"); json_numf(t, p->noise, 4);
+        json_key(t, "blocking"); json_numf(t, p->blocking, 4);
+        json_obj_end(t);
         json_key(t, "light");
         json_obj_begin(t);
         json_key(t, "key"); json_numf(t, p->key, 4);

@@ -22,7 +22,8 @@ static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint"
                                           "muscle", "weight", "proportions", "ethnic_mix", "stature_cm", "arm_down_deg",
                                           "leg_spread_deg", "torso_turn_deg",
                                           "camera_distance_m", "camera_height_m", "camera_tilt_deg",
-                                          "camera_vfov_deg", "key", "fill", "backdrop", "skin", NULL};
+                                          "camera_vfov_deg", "key", "fill", "backdrop", "skin", "blur_px",
+                                          "noise", "blocking", NULL};
 static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "colors", "length", "sleeve",
                                            "print_scale_m", "type_hint", NULL};
 
@@ -168,7 +169,8 @@ static enum tryon_status parse_persons(const struct yml_doc *doc, const struct y
         (s = range_key(doc, m, "camera_vfov_deg", 10, 60, &c->cam_vfov_deg)) ||
         (s = range_key(doc, m, "key", 0.3, 2.0, &c->key)) || (s = range_key(doc, m, "fill", 0.3, 2.0, &c->fill)) ||
         (s = range_key(doc, m, "backdrop", 0.05, 0.9, &c->backdrop)) ||
-        (s = range_key(doc, m, "skin", 0, 1, &c->skin)))
+        (s = range_key(doc, m, "skin", 0, 1, &c->skin)) || (s = range_key(doc, m, "blur_px", 0, 4, &c->blur_px)) ||
+        (s = range_key(doc, m, "noise", 0, 30, &c->noise)) || (s = range_key(doc, m, "blocking", 0, 2, &c->blocking)))
         return s;
     return TRYON_OK;
 }
@@ -258,6 +260,7 @@ static void config_defaults(struct worker_synth_config *c)
     c->cam_height_m = (struct worker_synth_range){0.95f, 0.95f};
     c->cam_tilt_deg = (struct worker_synth_range){0, 0};
     c->cam_vfov_deg = (struct worker_synth_range){27, 27};
+    c->blur_px = c->noise = c->blocking = (struct worker_synth_range){0, 0};
     c->key = (struct worker_synth_range){0.85f, 1.15f};
     c->fill = (struct worker_synth_range){0.8f, 1.1f};
     c->backdrop = (struct worker_synth_range){0.45f, 0.7f};
@@ -684,6 +687,11 @@ void worker_synth_draw_person(const struct worker_synth_config *c, int i, struct
     p->cam_tilt_deg = draw(&cr, c->cam_tilt_deg);
     p->cam_vfov_deg = draw(&cr, c->cam_vfov_deg);
     synth_frame(p, c->width, c->height);
+    struct rng sr;   /* the sensor's marks, from a stream of their own too */
+    image_rng(c, 0, i, 8, &sr);
+    p->blur_px = draw(&sr, c->blur_px);
+    p->noise = draw(&sr, c->noise);
+    p->blocking = draw(&sr, c->blocking);
     /* a camera other than the standard one breaks the estimator's scale: the hint fixes it */
     p->height_hint = spread_flag(i, c->hint_fraction) || fabsf(p->cam_distance_m - 5.0f) > 0.01f ||
                      fabsf(p->cam_height_m - 0.95f) > 0.005f || fabsf(p->cam_tilt_deg) > 0.05f ||

@@ -395,6 +395,8 @@ struct worker_synth_person {
     float cam_tilt_deg;              /* pitch, positive looking up; the standard camera's 0 (level); the
                                         drawn one brought toward the figure if it would cut it */
     float cam_vfov_deg;              /* vertical field of view; the standard camera's 27 degrees */
+    float blur_px, noise, blocking;  /* the photo's lens blur, sensor noise and codec blocks
+                                        (worker_sensor_degrade); 0 = a clean render */
     float key, fill;                 /* studio light intensities (1 = default) */
     float backdrop[3];               /* linear albedo of the cyclorama */
     bool with_alpha;                 /* RGBA photo with the subject's alpha, else opaque RGB */
@@ -432,7 +434,8 @@ struct worker_synth_config {
     bool ethnic_mix;                 /* draw the three ethnic weights uniformly on the simplex
                                         (false: MakeHuman's default of one third each) */
     struct worker_synth_range gender, age, muscle, weight, proportions, stature_cm, arm_down_deg, leg_spread_deg,
-        torso_turn_deg, cam_distance_m, cam_height_m, cam_tilt_deg, cam_vfov_deg, key, fill, backdrop, skin;
+        torso_turn_deg, cam_distance_m, cam_height_m, cam_tilt_deg, cam_vfov_deg, key, fill, backdrop, skin,
+        blur_px, noise, blocking;
     /* garments */
     int n_types;
     enum avatar_garment_type types[16];       /* cycled by garment index */

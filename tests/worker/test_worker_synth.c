@@ -2,7 +2,8 @@
  * refused naming file:line), the per-index draws (pure functions of config and index,
  * classes assigned in turn), and the photos: identical bytes and truth for 1 and 2 render
  * threads, RGBA or RGB as drawn, the subject inside the frame (also through drawn cameras
- * of other heights, tilts, fields of view and distances), truth fields present.
+ * of other heights, tilts, fields of view and distances), truth fields present; the sensor's
+ * marks (noise, blur, blocks) change a photo by what they should.
  * usage: test_worker_synth CONFIG_DIR (configs/synth) */
 #include <math.h>
 #include <stdlib.h>
@@ -145,6 +146,71 @@ static void test_determinism(struct worker *w, const struct worker_synth_config 
     json_w_free(&tb);
 }
 
+/* Person 0 of a small config (its sensor keys `extra`) rendered at 64x96, 2 spp, RGB. */
+static bool sensor_photo(struct worker *w, const char *extra, struct img8 *out)
+{
+    char text[512];
+    snprintf(text, sizeof text, "seed: 5\nsize: [64, 96]\nspp: 2\npersons:\n  count: 1\n  alpha: 0\n%s"
+             "garments: {count: 1}\n", extra);
+    struct worker_synth_config c;
+    bool ok = worker_synth_config_load(write_tmp("sensor.yaml", text), &c) == TRYON_OK;
+    struct json_w t;
+    json_w_init(&t);
+    ok = ok && worker_synth_image(w, &c, 0, 2, out, &t) == TRYON_OK;
+    json_w_free(&t);
+    worker_synth_config_free(&c);
+    CHECK(ok);
+    return ok;
+}
+
+/* Mean absolute difference of two RGB images' bytes, and their summed horizontal gradient. */
+static double mad(const struct img8 *a, const struct img8 *b)
+{
+    double acc = 0;
+    for (size_t i = 0; i < (size_t)a->w * a->h * 3; i++)
+        acc += fabs((double)a->px[i] - (double)b->px[i]);
+    return acc / ((double)a->w * a->h * 3);
+}
+
+static double gradient(const struct img8 *a)
+{
+    double acc = 0;
+    for (int y = 0; y < a->h; y++)
+        for (int x = 1; x < a->w; x++)
+            for (int c = 0; c < 3; c++)
+                acc += abs((int)a->px[((size_t)y * a->w + x) * 3 + c] - (int)a->px[((size_t)y * a->w + x - 1) * 3 + c]);
+    return acc;
+}
+
+/* The sensor's marks (worker_sensor_degrade through the synth): against the clean photo of
+   the same person (its other draws unchanged), noise of sigma 8 moves the bytes by its mean
+   absolute value (0.8 sigma, 4.5-8.5 allowed for the clipping and rounding), a blur of 1.5 px
+   takes a quarter or more of the horizontal gradient, blocking 1 moves the bytes (0.5-10). */
+static void test_sensor(struct worker *w)
+{
+    struct img8 clean, noisy, blurred, blocky;
+    if (!sensor_photo(w, "", &clean))
+        return;
+    if (sensor_photo(w, "  noise: [8, 8]\n", &noisy)) {
+        double m = mad(&clean, &noisy);
+        fprintf(stderr, "sensor noise 8: mean absolute change %.2f\n", m);
+        CHECK(m > 4.5 && m < 8.5);
+        img8_free(&noisy);
+    }
+    if (sensor_photo(w, "  blur_px: [1.5, 1.5]\n", &blurred)) {
+        fprintf(stderr, "blur 1.5 px: gradient %.0f -> %.0f\n", gradient(&clean), gradient(&blurred));
+        CHECK(gradient(&blurred) < 0.75 * gradient(&clean));
+        img8_free(&blurred);
+    }
+    if (sensor_photo(w, "  blocking: [1, 1]\n", &blocky)) {
+        double m = mad(&clean, &blocky);
+        fprintf(stderr, "blocking 1: mean absolute change %.2f\n", m);
+        CHECK(m > 0.5 && m < 10.0);
+        img8_free(&blocky);
+    }
+    img8_free(&clean);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -187,6 +253,7 @@ int main(int argc, char **argv)
         test_determinism(w, &c, 7);   /* a garment with a logo */
         for (int i = 0; i < 6; i++)   /* the whole figure in frame through every drawn camera */
             test_determinism(w, &cam, i);
+        test_sensor(w);
         worker_free(w);
     }
     worker_synth_config_free(&cam);
