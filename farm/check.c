@@ -56,7 +56,8 @@ static int check_estimates(const struct sched_catalog *cat, const struct img_lim
                            const bool *bad_g)
 {
     int np = 0, ng = 0;
-    int *pi = malloc(sizeof *pi * (size_t)(cat->n_persons + 1)), *gi = malloc(sizeof *gi * (size_t)(cat->n_garments + 1));
+    int *pi = malloc(sizeof *pi * (size_t)(cat->n_persons + 1));
+    int *gi = malloc(sizeof *gi * (size_t)(cat->n_garments + 1));
     struct worker_pair *pairs = calloc((size_t)(cat->n_persons + cat->n_garments + 1), sizeof *pairs);
     if (!pi || !gi || !pairs) {
         free(pi), free(gi), free(pairs);

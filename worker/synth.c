@@ -423,11 +423,19 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
     }
     if (s == TRYON_OK)
         s = film_to_image(&film, false, out);
+    if (s == TRYON_OK)
+        s = worker_sensor_degrade(out, g->blur_px, g->noise, g->blocking, seed);
     if (s == TRYON_OK) {
         json_garment(t, g);
         json_mean_albedo(t, &film);
         json_camera(t, &cam);
         json_subject_box(t, &film);
+        json_key(t, "sensor");
+        json_obj_begin(t);
+        json_key(t, "blur_px"); json_numf(t, g->blur_px, 4);
+        json_key(t, "noise"); json_numf(t, g->noise, 4);
+        json_key(t, "blocking"); json_numf(t, g->blocking, 4);
+        json_obj_end(t);
         s = json_landmarks(t, w, &bp, &g->est, &cam);
     }
     if (s)

@@ -25,7 +25,7 @@ static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint"
                                           "camera_vfov_deg", "key", "fill", "backdrop", "skin", "blur_px",
                                           "noise", "blocking", NULL};
 static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "colors", "length", "sleeve",
-                                           "print_scale_m", "type_hint", NULL};
+                                           "print_scale_m", "type_hint", "blur_px", "noise", "blocking", NULL};
 
 #define SYNTH_MAX_IMAGES 100000   /* per kind; far above any data set we make */
 
@@ -184,7 +184,10 @@ static enum tryon_status parse_garments(const struct yml_doc *doc, const struct 
         (s = ids_key(doc, m, c->n_garments, &c->garment_ids)) || (s = range_key(doc, m, "length", 0, 1, &c->length)) ||
         (s = range_key(doc, m, "sleeve", 0, 1, &c->sleeve)) ||
         (s = range_key(doc, m, "print_scale_m", 0.01, 0.2, &c->print_scale_m)) ||
-        (s = frac_key(doc, m, "type_hint", &c->type_hint_fraction)))
+        (s = frac_key(doc, m, "type_hint", &c->type_hint_fraction)) ||
+        (s = range_key(doc, m, "blur_px", 0, 4, &c->g_blur_px)) ||
+        (s = range_key(doc, m, "noise", 0, 30, &c->g_noise)) ||
+        (s = range_key(doc, m, "blocking", 0, 2, &c->g_blocking)))
         return s;
     const struct yml_node *n;
     if ((n = yml_get(m, "types"))) {
@@ -273,6 +276,7 @@ static void config_defaults(struct worker_synth_config *c)
         c->prints[p] = (enum worker_print)p;
     c->length = c->sleeve = (struct worker_synth_range){-1, -1};   /* per type, see type_ranges */
     c->print_scale_m = (struct worker_synth_range){0.03f, 0.07f};
+    c->g_blur_px = c->g_noise = c->g_blocking = (struct worker_synth_range){0, 0};
 }
 
 enum tryon_status worker_synth_config_load(const char *path, struct worker_synth_config *c)
@@ -616,6 +620,11 @@ void worker_synth_draw_garment(const struct worker_synth_config *c, int j, struc
     image_rng(c, 1, j, 0, &r);
     draw_garment(c, &r, c->types[j % c->n_types], j, c->n_colors ? c->colors[j % c->n_colors] : NULL, g);
     g->type_hint = spread_flag(j, c->type_hint_fraction);
+    struct rng sr;   /* the sensor's marks, from a stream of their own */
+    image_rng(c, 1, j, 8, &sr);
+    g->blur_px = draw(&sr, c->g_blur_px);
+    g->noise = draw(&sr, c->g_noise);
+    g->blocking = draw(&sr, c->g_blocking);
 }
 
 enum worker_cover worker_type_cover(enum avatar_garment_type t)

@@ -383,6 +383,8 @@ struct worker_synth_garment {
     float print_color[3];            /* linear RGB */
     float print_scale_m;             /* period of stripes/checks/dots, half the logo's side; metres */
     bool type_hint;                  /* a product photo whose type the written catalog names */
+    float blur_px, noise, blocking;  /* its product photo's sensor marks (worker_sensor_degrade; 0 = clean;
+                                        a worn garment's are unused) */
 };
 
 /* One person photo: body, look, camera and studio. */
@@ -445,6 +447,7 @@ struct worker_synth_config {
     float colors[16][3];                      /* sRGB, cycled; none = random colours */
     struct worker_synth_range length, sleeve;  /* lo < 0: the type's own range (synth_config.c) */
     struct worker_synth_range print_scale_m;
+    struct worker_synth_range g_blur_px, g_noise, g_blocking;   /* the product photos' sensor marks */
 };
 /* Parse and validate a config; errors name path:line. cfg is zeroed first. */
 enum tryon_status worker_synth_config_load(const char *path, struct worker_synth_config *cfg);

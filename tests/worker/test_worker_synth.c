@@ -209,6 +209,34 @@ static void test_sensor(struct worker *w)
         img8_free(&blocky);
     }
     img8_free(&clean);
+    /* a product photo's marks are drawn from the garments' keys */
+    struct worker_synth_config c;
+    const char *text = "seed: 5\nsize: [64, 96]\nspp: 2\npersons: {count: 1}\ngarments:\n  count: 2\n"
+                       "  noise: [5, 5]\n  blur_px: [0.5, 0.5]\n  blocking: [0.25, 0.25]\n";
+    if (worker_synth_config_load(write_tmp("gsensor.yaml", text), &c) == TRYON_OK) {
+        struct worker_synth_garment g;
+        worker_synth_draw_garment(&c, 1, &g);
+        CHECK(g.noise == 5.0f && g.blur_px == 0.5f && g.blocking == 0.25f);
+        struct img8 a, b;
+        struct json_w ta, tb;
+        json_w_init(&ta);
+        json_w_init(&tb);
+        if (worker_synth_image(w, &c, 2, 1, &a, &ta) == TRYON_OK) {   /* image 2: garment 1 */
+            c.g_noise = c.g_blur_px = c.g_blocking = (struct worker_synth_range){0, 0};
+            if (worker_synth_image(w, &c, 2, 1, &b, &tb) == TRYON_OK) {
+                double m = mad(&a, &b);
+                fprintf(stderr, "product photo marks: mean absolute change %.2f\n", m);
+                CHECK(m > 2.0 && m < 8.0);
+                img8_free(&b);
+            }
+            img8_free(&a);
+        }
+        json_w_free(&ta);
+        json_w_free(&tb);
+    } else {
+        CHECK(0);
+    }
+    worker_synth_config_free(&c);
 }
 
 int main(int argc, char **argv)
