@@ -88,8 +88,7 @@ struct feat {
     float wbot;             /* extent of the lowest 4% of rows */
 };
 
-/* Foreground bounding box; false when empty. */
-static bool mask_bbox(const uint8_t *mask, int w, int h, int bb[4])
+bool av_mask_bbox(const uint8_t *mask, int w, int h, int bb[4])
 {
     bb[0] = w, bb[1] = h, bb[2] = -1, bb[3] = -1;
     for (int y = 0; y < h; y++)
@@ -452,7 +451,7 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
             return s;
         hint = (int)t;
     }
-    if (!mask_bbox(mask, w, h, bb))
+    if (!av_mask_bbox(mask, w, h, bb))
         return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
     /* colour: interior pixels (all 4 neighbours in the mask) avoid the blend with the backdrop */
     double sum[3] = {0, 0, 0}, sall[3] = {0, 0, 0};
@@ -502,4 +501,18 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
     free(clean);
     out->looseness = 0.0f;
     return TRYON_OK;
+}
+
+enum tryon_status av_template_on_default_body(const struct avatar_model *m, const struct avatar_garment_est *g,
+                                              struct avatar_body_params *bp, struct avatar_mesh *gm)
+{
+    memset(bp, 0, sizeof *bp);
+    avatar_phenotype_default(&bp->ph);
+    bp->stature_m = 1.75f;
+    struct avatar_mesh body = {0};
+    enum tryon_status st = avatar_body_build(m, bp, &body);
+    if (st == TRYON_OK)
+        st = avatar_garment_build(m, bp, &body, g, gm);
+    avatar_mesh_free(&body);
+    return st;
 }

@@ -1,7 +1,7 @@
 /* garment_shape.c: how well a garment estimate's outline matches its product photo.
  *
  * The estimated garment (type, length, sleeve) is built on the default body, as the texture
- * transfer builds it (texture.c), and its triangles are drawn seen from the front
+ * transfer builds it (av_template_on_default_body), and its triangles are drawn seen from the front
  * (orthographic, x-y) into a grid laid over the photo mask's bounding box, the template's
  * x-y bounds stretched onto it: both outlines are compared free of framing and scale. The
  * score is their intersection over union on that grid. A photo of a garment type we have
@@ -40,28 +40,16 @@ enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const u
                                            const struct avatar_garment_est *g, float *iou)
 {
     *iou = 0.0f;
-    int bb[4] = {w, h, -1, -1};
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            if (mask[(size_t)y * w + x]) {
-                bb[0] = x < bb[0] ? x : bb[0], bb[2] = x > bb[2] ? x : bb[2];
-                bb[1] = y < bb[1] ? y : bb[1], bb[3] = y > bb[3] ? y : bb[3];
-            }
-    if (bb[2] < 0)
+    int bb[4];
+    if (!av_mask_bbox(mask, w, h, bb))
         return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
     int bw = bb[2] - bb[0] + 1, bh = bb[3] - bb[1] + 1;
     int g_h = GRID_H, g_w = (int)lroundf((float)GRID_H * (float)bw / (float)bh);
     g_w = g_w < 1 ? 1 : g_w > 8 * GRID_H ? 8 * GRID_H : g_w;
 
     struct avatar_body_params bp;
-    memset(&bp, 0, sizeof bp);
-    avatar_phenotype_default(&bp.ph);
-    bp.stature_m = 1.75f;
-    struct avatar_mesh body = {0}, gm = {0};
-    enum tryon_status st = avatar_body_build(m, &bp, &body);
-    if (st == TRYON_OK)
-        st = avatar_garment_build(m, &bp, &body, g, &gm);
-    avatar_mesh_free(&body);
+    struct avatar_mesh gm = {0};
+    enum tryon_status st = av_template_on_default_body(m, g, &bp, &gm);
     uint8_t *tmpl = st == TRYON_OK ? calloc((size_t)g_w * g_h, 1) : NULL;
     if (st == TRYON_OK && !tmpl)
         st = tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment outline");

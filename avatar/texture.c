@@ -231,33 +231,21 @@ enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, cons
         nlm += g->lm[l][0] >= 0.0f && g->lm[l][1] >= 0.0f;
     if (nlm < 3)
         return tryon_fail(TRYON_EINVAL, "avatar: the garment estimate has %d landmarks (3 needed for the texture)", nlm);
-    int bb[4] = {photo->w, photo->h, -1, -1};
-    for (int y = 0; y < photo->h; y++)
-        for (int x = 0; x < photo->w; x++)
-            if (mask[(size_t)y * photo->w + x]) {
-                bb[0] = x < bb[0] ? x : bb[0], bb[2] = x > bb[2] ? x : bb[2];
-                bb[1] = y < bb[1] ? y : bb[1], bb[3] = y > bb[3] ? y : bb[3];
-            }
-    if (bb[2] < 0)
+    int bb[4];
+    if (!av_mask_bbox(mask, photo->w, photo->h, bb))
         return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
 
     /* the template on the default body: its bounds (the atlas's view) and landmarks */
     struct avatar_body_params bp;
-    memset(&bp, 0, sizeof bp);
-    avatar_phenotype_default(&bp.ph);
-    bp.stature_m = 1.75f;
-    struct avatar_mesh body = {0}, gm = {0};
+    struct avatar_mesh gm = {0};
     float lm3[AVATAR_LM_N][3];
     bool present[AVATAR_LM_N];
-    enum tryon_status st = avatar_body_build(m, &bp, &body);
-    if (st == TRYON_OK)
-        st = avatar_garment_build(m, &bp, &body, g, &gm);
+    enum tryon_status st = av_template_on_default_body(m, g, &bp, &gm);
     if (st == TRYON_OK)
         st = avatar_garment_landmarks_3d(m, &bp, g, lm3, present);
     float lo[3], hi[3];
     avatar_mesh_bounds(&gm, lo, hi);
     avatar_mesh_free(&gm);
-    avatar_mesh_free(&body);
     if (st)
         return st;
 
