@@ -26,11 +26,13 @@ enum tryon_status worker_photo_decode(const uint8_t *data, size_t len, const cha
    8x8 block artefacts (blocking: 0 none, 1 a low-quality JPEG's), on RGB only; all 0 leaves
    im as it is. */
 enum tryon_status worker_sensor_degrade(struct img8 *im, float blur_px, float noise, float blocking, uint64_t seed);
-/* Whether a decoded, segmented photo shows what its role needs (worker/photo.c): a person
-   photo one whole figure with a head, a garment photo no person. TRYON_EINVAL with the
-   reason (naming path) otherwise. */
-enum tryon_status worker_photo_check(enum worker_asset_kind kind, const char *path, const struct img8 *im,
-                                     const uint8_t *mask);
+/* worker_photo_decode, then whether the photo shows what its role (kind) needs: a person
+   photo one whole figure with a head, a garment photo no person; TRYON_EINVAL with the
+   reason (naming path) otherwise. The check's seconds are added to t_segment; im and mask
+   are the caller's on success only. */
+enum tryon_status worker_photo_read(enum worker_asset_kind kind, const uint8_t *data, size_t len, const char *path,
+                                    const struct img_limits *lim, struct img8 *im, uint8_t **mask, double *t_load,
+                                    double *t_segment);
 const struct worker_settings *worker_settings(const struct worker *w);
 /* Which part of the body a garment type covers: dress full; skirt, trousers, shorts
    bottom; t-shirt, long-sleeve top. */

@@ -39,7 +39,8 @@ static void edge_counts(const uint8_t *mask, int w, int h, int n[4])
         n[2] += mask[(size_t)y * w] != 0, n[3] += mask[(size_t)y * w + w - 1] != 0;
 }
 
-enum tryon_status worker_photo_check(enum worker_asset_kind kind, const char *path, const struct img8 *im,
+/* Whether a decoded, segmented photo shows what its role needs; TRYON_EINVAL with the reason. */
+static enum tryon_status photo_check(enum worker_asset_kind kind, const char *path, const struct img8 *im,
                                      const uint8_t *mask)
 {
     float ratio, fill;
@@ -99,6 +100,24 @@ enum tryon_status worker_photo_decode(const uint8_t *data, size_t len, const cha
     return TRYON_OK;
 }
 
+enum tryon_status worker_photo_read(enum worker_asset_kind kind, const uint8_t *data, size_t len, const char *path,
+                                    const struct img_limits *lim, struct img8 *im, uint8_t **mask, double *t_load,
+                                    double *t_segment)
+{
+    enum tryon_status s = worker_photo_decode(data, len, path, lim, im, mask, t_load, t_segment);
+    if (s)
+        return s;
+    double t0 = time_now();
+    s = photo_check(kind, path, im, *mask);
+    *t_segment += time_now() - t0;
+    if (s) {
+        free(*mask);
+        *mask = NULL;
+        img8_free(im);
+    }
+    return s;
+}
+
 enum tryon_status worker_photo_load(enum worker_asset_kind kind, const char *path, const struct img_limits *lim)
 {
     uint8_t *data = NULL, *mask = NULL;
@@ -107,12 +126,11 @@ enum tryon_status worker_photo_load(enum worker_asset_kind kind, const char *pat
     struct img8 im;
     enum tryon_status s = fs_read_all(path, lim->max_file_bytes, &data, &len);
     if (s == TRYON_OK)
-        s = worker_photo_decode(data, len, path, lim, &im, &mask, &t_load, &t_segment);
+        s = worker_photo_read(kind, data, len, path, lim, &im, &mask, &t_load, &t_segment);
     free(data);
-    if (s)
-        return s;
-    s = worker_photo_check(kind, path, &im, mask);
-    free(mask);
-    img8_free(&im);
+    if (s == TRYON_OK) {
+        free(mask);
+        img8_free(&im);
+    }
     return s;
 }

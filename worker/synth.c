@@ -161,6 +161,17 @@ static void json_srgb(struct json_w *t, const char *key, const float lin[3])
     json_vec(t, key, s, 3, 4);
 }
 
+/* "sensor": the photo's marks (worker_sensor_degrade's parameters). */
+static void json_sensor(struct json_w *t, float blur_px, float noise, float blocking)
+{
+    json_key(t, "sensor");
+    json_obj_begin(t);
+    json_key(t, "blur_px"); json_numf(t, blur_px, 4);
+    json_key(t, "noise"); json_numf(t, noise, 4);
+    json_key(t, "blocking"); json_numf(t, blocking, 4);
+    json_obj_end(t);
+}
+
 static void json_camera(struct json_w *t, const struct rt_camera *cam)
 {
     json_key(t, "camera");
@@ -344,12 +355,7 @@ enum tryon_status worker_synth_person_photo(struct worker *w, const struct worke
         json_key(t, "camera_distance_m"); json_numf(t, p->cam_distance_m, 4);
         json_key(t, "camera_height_m"); json_numf(t, p->cam_height_m, 4);
         json_key(t, "camera_tilt_deg"); json_numf(t, p->cam_tilt_deg, 4);
-        json_key(t, "sensor");
-        json_obj_begin(t);
-        json_key(t, "blur_px"); json_numf(t, p->blur_px, 4);
-        json_key(t, "noise"); json_numf(t, p->noise, 4);
-        json_key(t, "blocking"); json_numf(t, p->blocking, 4);
-        json_obj_end(t);
+        json_sensor(t, p->blur_px, p->noise, p->blocking);
         json_key(t, "light");
         json_obj_begin(t);
         json_key(t, "key"); json_numf(t, p->key, 4);
@@ -430,12 +436,7 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
         json_mean_albedo(t, &film);
         json_camera(t, &cam);
         json_subject_box(t, &film);
-        json_key(t, "sensor");
-        json_obj_begin(t);
-        json_key(t, "blur_px"); json_numf(t, g->blur_px, 4);
-        json_key(t, "noise"); json_numf(t, g->noise, 4);
-        json_key(t, "blocking"); json_numf(t, g->blocking, 4);
-        json_obj_end(t);
+        json_sensor(t, g->blur_px, g->noise, g->blocking);
         s = json_landmarks(t, w, &bp, &g->est, &cam);
     }
     if (s)

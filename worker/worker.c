@@ -447,23 +447,15 @@ static void estimate_persons(struct worker *w, struct person_slot **ps, const st
         struct img8 im;
         uint8_t *mask = NULL;
         if (st == TRYON_OK)
-            st = worker_photo_decode(data, len, p->person_image, &w->s->limits, &im, &mask, &s->t_load,
-                                     &s->t_segment);
+            st = worker_photo_read(WORKER_ASSET_PERSON, data, len, p->person_image, &w->s->limits, &im, &mask,
+                                   &s->t_load, &s->t_segment);
         free(data);
-        if (st) {
+        if (st) {   /* unreadable: io; not a photo of one whole person: input (fault_of) */
             snprintf(s->error, sizeof s->error, "person %s: %s", p->person_id, tryon_errmsg());
             s->fault = fault_of(st, "io");
             continue;
         }
-        double t0 = time_now();
-        if (worker_photo_check(WORKER_ASSET_PERSON, p->person_image, &im, mask)) {
-            snprintf(s->error, sizeof s->error, "person %s: %s", p->person_id, tryon_errmsg());
-            s->fault = "input";
-            free(mask);
-            img8_free(&im);
-            continue;
-        }
-        q[nq] = (struct pending){p, s, "", im, mask, t0};
+        q[nq] = (struct pending){p, s, "", im, mask, time_now()};
         memcpy(q[nq++].key, key, sizeof key);
     }
     /* the body encoder over the batch; its time is shared out evenly */
@@ -545,24 +537,15 @@ static void estimate_garments(struct worker *w, struct garment_slot **gs, const 
         struct img8 im;
         uint8_t *mask = NULL;
         if (st == TRYON_OK)
-            st = worker_photo_decode(data, len, p->garment_image, &w->s->limits, &im, &mask, &s->t_load,
-                                     &s->t_segment);
+            st = worker_photo_read(WORKER_ASSET_GARMENT, data, len, p->garment_image, &w->s->limits, &im, &mask,
+                                   &s->t_load, &s->t_segment);
         free(data);
-        if (st) {
+        if (st) {   /* unreadable: io; a person photo as a garment: input (fault_of) */
             snprintf(s->error, sizeof s->error, "garment %s: %s", p->garment_id, tryon_errmsg());
             s->fault = fault_of(st, "io");
             continue;
         }
-        double t0 = time_now();
-        if (worker_photo_check(WORKER_ASSET_GARMENT, p->garment_image, &im, mask)) {
-            snprintf(s->error, sizeof s->error, "garment %s: %s", p->garment_id, tryon_errmsg());
-            s->fault = "input";
-            s->t_estimate = time_now() - t0;
-            free(mask);
-            img8_free(&im);
-            continue;
-        }
-        q[nq] = (struct pending){p, s, "", im, mask, t0};
+        q[nq] = (struct pending){p, s, "", im, mask, time_now()};
         memcpy(q[nq++].key, key, sizeof key);
     }
     /* the garment encoder and back generator over the batch; the time shared out evenly */
