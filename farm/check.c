@@ -37,24 +37,31 @@ static int check_photos(const struct sched_catalog *cat, const struct img_limits
     return n;
 }
 
-struct estimate_report { const struct sched_catalog *cat; };
+/* The photos found bad so far (check_photos' flags) and how many the estimates added. */
+struct estimate_report { const struct sched_catalog *cat; bool **bad; int n; };
 
+/* A failed estimate, said once per photo with its catalog line. */
 static void report_estimate(void *ctx, bool garment, const char *id, const char *error)
 {
-    const struct sched_catalog *cat = ((struct estimate_report *)ctx)->cat;
-    const struct sched_entry *e = garment ? cat->garments : cat->persons;
-    int n = garment ? cat->n_garments : cat->n_persons, line = 0;
-    for (int i = 0; i < n && !line; i++)
-        line = strcmp(e[i].id, id) ? 0 : e[i].line;
-    fprintf(stderr, "%s:%d: %s\n", cat->path, line, error);
+    struct estimate_report *r = ctx;
+    const struct sched_entry *e = garment ? r->cat->garments : r->cat->persons;
+    int n = garment ? r->cat->n_garments : r->cat->n_persons, i = 0;
+    while (i < n && strcmp(e[i].id, id))
+        i++;
+    if (i == n || r->bad[garment][i])
+        return;
+    r->bad[garment][i] = true;
+    r->n++;
+    fprintf(stderr, "%s:%d: %s\n", r->cat->path, e[i].line, error);
 }
 
-/* --estimate: the photos that passed the checks above estimated as the render would (the
-   body fitted, the garment read: worker_check_estimates), each photo once. The number of
-   photos whose estimate fails; -1 when the estimators cannot be set up (said). */
-static int check_estimates(const struct sched_catalog *cat, const struct img_limits *lim, const bool *bad_p,
-                           const bool *bad_g)
+/* --estimate: the photos that passed the checks above (bad[0] / bad[1] false: persons /
+   garments) estimated as the render would (the body fitted, the garment read:
+   worker_check_estimates); those that fail are flagged in bad too. The number of photos
+   whose estimate fails; -1 when the estimators cannot be set up (said). */
+static int check_estimates(const struct sched_catalog *cat, const struct img_limits *lim, bool *bad[2])
 {
+    const bool *bad_p = bad[0], *bad_g = bad[1];
     int np = 0, ng = 0;
     int *pi = malloc(sizeof *pi * (size_t)(cat->n_persons + 1));
     int *gi = malloc(sizeof *gi * (size_t)(cat->n_garments + 1));
@@ -86,16 +93,16 @@ static int check_estimates(const struct sched_catalog *cat, const struct img_lim
     ws.models_dir = env && env[0] ? env : TRYON_MODEL_DIR;
     ws.cache_dir = "";
     struct worker *w = NULL;
-    int bad = -1;
-    if (n && worker_create(&ws, tryon_asset_dir(), &w))
+    struct estimate_report ctx = {cat, bad, 0};
+    if (n && worker_create(&ws, tryon_asset_dir(), &w)) {
         fprintf(stderr, "tryon check: the estimators: %s\n", tryon_errmsg());
-    else {
-        struct estimate_report ctx = {cat};
-        bad = n ? worker_check_estimates(w, pairs, n, report_estimate, &ctx) : 0;
+        ctx.n = -1;
+    } else if (n) {
+        worker_check_estimates(w, pairs, n, report_estimate, &ctx);
     }
     worker_free(w);
     free(pi), free(gi), free(pairs);
-    return bad;
+    return ctx.n;
 }
 
 int farm_cmd_check(int argc, char **argv, int rank, int world)
@@ -141,7 +148,7 @@ int farm_cmd_check(int argc, char **argv, int rank, int world)
     }
     if (!files_only)
         problems += check_photos(cat, &lim, bad);
-    int est = estimate ? check_estimates(cat, &lim, bad[0], bad[1]) : 0;
+    int est = estimate ? check_estimates(cat, &lim, bad) : 0;
     free(bad[0]), free(bad[1]);
     if (est < 0) {
         sched_catalog_free(cat);

@@ -712,33 +712,21 @@ int worker_prepare_chunk(struct worker *w, const struct worker_pair *pairs, int 
     return k;
 }
 
-int worker_check_estimates(struct worker *w, const struct worker_pair *pairs, int n,
-                           void (*report)(void *ctx, bool garment, const char *id, const char *error), void *ctx)
+void worker_check_estimates(struct worker *w, const struct worker_pair *pairs, int n,
+                            void (*report)(void *ctx, bool garment, const char *id, const char *error), void *ctx)
 {
-    int bad = 0;
     for (int k = 0; k < n;) {
         int used = worker_prepare_chunk(w, pairs + k, n - k);
         for (int i = k; i < k + used; i++) {
-            /* each photo is reported at the first pair that names it */
-            bool first_p = true, first_g = true;
-            for (int j = 0; j < i; j++) {
-                first_p = first_p && strcmp(pairs[j].person_id, pairs[i].person_id) != 0;
-                first_g = first_g && strcmp(pairs[j].garment_id, pairs[i].garment_id) != 0;
-            }
             const struct person_slot *ps = find_person(w, pairs[i].person_id);
             const struct garment_slot *gs = find_garment(w, pairs[i].garment_id);
-            if (first_p && ps && !ps->ok) {
+            if (ps && !ps->ok)
                 report(ctx, false, pairs[i].person_id, ps->error);
-                bad++;
-            }
-            if (first_g && gs && !gs->ok) {
+            if (gs && !gs->ok)
                 report(ctx, true, pairs[i].garment_id, gs->error);
-                bad++;
-            }
         }
         k += used;
     }
-    return bad;
 }
 
 enum tryon_status worker_render_meshes_n(struct worker *w, const struct avatar_mesh *const *meshes,

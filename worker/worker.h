@@ -107,12 +107,13 @@ void worker_estimators(const struct worker *w, char *buf, size_t n);
  * rest. A photo that fails is kept as that pair's failure, as worker_run_pair says it. */
 int worker_prepare_chunk(struct worker *w, const struct worker_pair *pairs, int n);
 
-/* The estimates a render would make of the photos of pairs[0..n) (each photo once, through
-   worker_prepare_chunk: the same checks, networks and cache), rendering nothing: report()
-   gets each photo whose estimate fails, with the message its pairs' records would carry
-   ("person <id>: <path>: ..."). The number of such photos. */
-int worker_check_estimates(struct worker *w, const struct worker_pair *pairs, int n,
-                           void (*report)(void *ctx, bool garment, const char *id, const char *error), void *ctx);
+/* The estimates a render would make of the photos of pairs[0..n) (through
+   worker_prepare_chunk: the same checks, networks and cache), rendering nothing: for each
+   pair, report() gets its person and its garment if their estimate failed, with the message
+   the pair's record would carry ("person <id>: <path>: ..."); a photo in several pairs is
+   reported at each. */
+void worker_check_estimates(struct worker *w, const struct worker_pair *pairs, int n,
+                            void (*report)(void *ctx, bool garment, const char *id, const char *error), void *ctx);
 
 /* Render one pair into OUT/renders/<person>/<garment>.png (written under a temporary name
  * and renamed) and write its journal record into `record` (reset first): one JSON object
