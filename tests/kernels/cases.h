@@ -449,12 +449,11 @@ static struct kern_cloth case_cloth(struct cmp_env *e, int nv, int ncon, int ari
     return c;
 }
 
-/* One colour of distance constraints: edges of rest length in [0.05, 1.5) m, from an offset
-   into the constraint arrays. */
-static void case_cloth_stretch(struct cmp_env *e)
+/* One colour of ne distance constraints among nv points (edges of rest length in
+   [0.05, 1.5) m), from constraint `first` on, with the compliance `at`; the small cases
+   here and the large ones of cpu/kcpu_cases.h draw the sizes. */
+static void cloth_stretch_run(struct cmp_env *e, int nv, int ne, int first, float at)
 {
-    int nv = cmp_int(e, 2, 400), ne = cmp_int(e, 1, nv / 2), first = cmp_int(e, 0, ne - 1);
-    float at = cmp_int(e, 0, 1) ? 0.0f : cmp_unif(e, 0, 0.5f);
     cmp_note(e, "nv %d ne %d first %d at %g", nv, ne, first, at);
     const int32_t *edge;
     struct kern_cloth c = case_cloth(e, nv, ne, 2, &edge);
@@ -463,11 +462,9 @@ static void case_cloth_stretch(struct cmp_env *e)
     kern_cloth_stretch(e->ctx, &c, first, ne - first, at);
 }
 
-/* One colour of bending hinges with rest angles in [-3, 3) radians. */
-static void case_cloth_bend(struct cmp_env *e)
+/* One colour of nb bending hinges (rest angles in [-3, 3) radians), likewise. */
+static void cloth_bend_run(struct cmp_env *e, int nv, int nb, int first, float at)
 {
-    int nv = cmp_int(e, 4, 400), nb = cmp_int(e, 1, nv / 4), first = cmp_int(e, 0, nb - 1);
-    float at = cmp_int(e, 0, 1) ? 0.0f : cmp_unif(e, 0, 10);
     cmp_note(e, "nv %d nb %d first %d at %g", nv, nb, first, at);
     const int32_t *bend;
     struct kern_cloth c = case_cloth(e, nv, nb, 4, &bend);
@@ -476,10 +473,9 @@ static void case_cloth_bend(struct cmp_env *e)
     kern_cloth_bend(e->ctx, &c, first, nb - first, at);
 }
 
-/* The per-vertex substep ops in their order: predict, contact, velocity. */
-static void case_cloth_vertex(struct cmp_env *e)
+/* The per-vertex substep ops on nv points in their order: predict, contact, velocity. */
+static void cloth_vertex_run(struct cmp_env *e, int nv)
 {
-    int nv = cmp_int(e, 1, 500);
     float h = cmp_unif(e, 1e-4f, 0.01f), g[3] = {0, -9.81f, 0};
     cmp_note(e, "nv %d h %g", nv, h);
     const int32_t *none;
@@ -488,6 +484,20 @@ static void case_cloth_vertex(struct cmp_env *e)
     kern_cloth_contact(e->ctx, &c, 0.003f, 0.5f, 0.3f, 0.96f * h, 9.81f * h * h);
     kern_cloth_velocity(e->ctx, &c, h, 10.0f);
 }
+
+static void case_cloth_stretch(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 2, 400), ne = cmp_int(e, 1, nv / 2), first = cmp_int(e, 0, ne - 1);
+    cloth_stretch_run(e, nv, ne, first, cmp_int(e, 0, 1) ? 0.0f : cmp_unif(e, 0, 0.5f));
+}
+
+static void case_cloth_bend(struct cmp_env *e)
+{
+    int nv = cmp_int(e, 4, 400), nb = cmp_int(e, 1, nv / 4), first = cmp_int(e, 0, nb - 1);
+    cloth_bend_run(e, nv, nb, first, cmp_int(e, 0, 1) ? 0.0f : cmp_unif(e, 0, 10));
+}
+
+static void case_cloth_vertex(struct cmp_env *e) { cloth_vertex_run(e, cmp_int(e, 1, 500)); }
 
 /* Every op of kernels.h with its limit. */
 static const struct cmp_case kern_cases[] = {

@@ -283,38 +283,16 @@ static void kc_maxpool_nans(struct cmp_env *e) { kc_maxpool_ties(e, true); }
 static void kc_cloth_stretch(struct cmp_env *e)
 {
     int nv = cmp_int(e, 4200, 9000), ne = cmp_int(e, 2100, nv / 2), first = cmp_int(e, 0, 70);
-    float at = cmp_unif(e, 0, 0.2f);
-    cmp_note(e, "nv %d ne %d first %d", nv, ne, first);
-    const int32_t *edge;
-    struct kern_cloth c = case_cloth(e, nv, ne, 2, &edge);
-    c.edge = edge, c.edge_rest = cmp_in(e, (size_t)ne, 0.05f, 1.5f);
-    c.edge_lambda = cmp_acc(e, "lambda", (size_t)ne, -0.1f, 0.1f);
-    kern_cloth_stretch(e->ctx, &c, first, ne - first, at);
+    cloth_stretch_run(e, nv, ne, first, cmp_unif(e, 0, 0.2f));
 }
 
 static void kc_cloth_bend(struct cmp_env *e)
 {
     int nv = cmp_int(e, 8400, 12000), nb = cmp_int(e, 2100, nv / 4), first = cmp_int(e, 0, 70);
-    float at = cmp_unif(e, 0, 10);
-    cmp_note(e, "nv %d nb %d first %d", nv, nb, first);
-    const int32_t *bend;
-    struct kern_cloth c = case_cloth(e, nv, nb, 4, &bend);
-    c.bend = bend, c.bend_rest = cmp_in(e, (size_t)nb, -3, 3);
-    c.bend_lambda = cmp_acc(e, "lambda", (size_t)nb, -0.1f, 0.1f);
-    kern_cloth_bend(e->ctx, &c, first, nb - first, at);
+    cloth_bend_run(e, nv, nb, first, cmp_unif(e, 0, 10));
 }
 
-static void kc_cloth_vertex(struct cmp_env *e)
-{
-    int nv = cmp_int(e, 2100, 6000);
-    float h = cmp_unif(e, 1e-4f, 0.01f), g[3] = {0, -9.81f, 0};
-    cmp_note(e, "nv %d h %g", nv, h);
-    const int32_t *none;
-    struct kern_cloth c = case_cloth(e, nv, 0, 1, &none);
-    kern_cloth_predict(e->ctx, &c, g, h);
-    kern_cloth_contact(e->ctx, &c, 0.003f, 0.5f, 0.3f, 0.96f * h, 9.81f * h * h);
-    kern_cloth_velocity(e->ctx, &c, h, 10.0f);
-}
+static void kc_cloth_vertex(struct cmp_env *e) { cloth_vertex_run(e, cmp_int(e, 2100, 6000)); }
 
 /* The large cases with their limits and trial counts (the reference is slow on them). */
 struct kc_case {
