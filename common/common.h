@@ -90,6 +90,12 @@ double time_now(void); /* monotonic seconds */
 /* Read a whole file into a malloc'd buffer with a NUL after the last byte (not counted in
  * *len). max_bytes = 0 means no limit; a larger file fails with TRYON_ELIMIT. */
 enum tryon_status fs_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *len);
+/* All n bytes of p written to fd, short writes and EINTR retried: 0, or the errno (EIO for
+ * a write that wrote nothing). */
+int fs_write_full(int fd, const void *p, size_t n);
+/* Up to n bytes read from fd into p until end of file, EINTR retried: the bytes read (fewer
+ * than n at end of file or on an error). */
+size_t fs_read_full(int fd, void *p, size_t n);
 /* Write bytes to path atomically: path.tmp.<pid>, fsync, rename, fsync the folder (under
  * the confinement below: no link followed inside the root; a link at path is replaced). */
 enum tryon_status fs_write_atomic(const char *path, const void *data, size_t len);

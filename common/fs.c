@@ -16,6 +16,36 @@
 #define TRYON_ASSET_DIR_DEFAULT "mpfb2"
 #endif
 
+int fs_write_full(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        b += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+size_t fs_read_full(int fd, void *p, size_t n)
+{
+    uint8_t *b = p;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 enum tryon_status fs_read_all(const char *path, size_t max_bytes, uint8_t **data, size_t *len)
 {
     *data = NULL;
@@ -283,19 +313,7 @@ enum tryon_status fs_write_atomic(const char *path, const void *data, size_t len
         close(dfd);
         return tryon_fail(TRYON_EIO, "%s.tmp.%ld: cannot create: %s", path, (long)getpid(), strerror(e));
     }
-    const uint8_t *p = data;
-    size_t left = len;
-    int err = 0;
-    while (left > 0 && !err) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno != EINTR)
-                err = errno;
-            continue;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
+    int err = fs_write_full(fd, data, len);
     if (!err && fsync(fd) != 0)
         err = errno;
     if (close(fd) != 0 && !err)

@@ -34,15 +34,7 @@ static enum tryon_status read_nofollow(const char *path, size_t max_bytes, uint8
         return tryon_fail(TRYON_ELIMIT, "%s has %lld bytes, over the limit", path, (long long)st.st_size);
     }
     uint8_t *buf = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    size_t got = buf ? fs_read_full(fd, buf, (size_t)st.st_size) : 0;
     close(fd);
     if (!buf || got != (size_t)st.st_size) {
         free(buf);

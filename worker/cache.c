@@ -404,21 +404,10 @@ static enum tryon_status put_entry(struct worker_cache *c, enum worker_asset_kin
     header(h, kind, key, payload->p, payload->len);
     int fd = openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     int err = fd < 0 ? errno : 0;
-    const struct { const uint8_t *p; size_t n; } parts[2] = {{h, HEADER_BYTES}, {payload->p, payload->len}};
-    for (int k = 0; k < 2 && !err; k++) {
-        const uint8_t *p = parts[k].p;
-        size_t left = parts[k].n;
-        while (left > 0 && !err) {
-            ssize_t wr = write(fd, p, left);
-            if (wr < 0) {
-                if (errno != EINTR)
-                    err = errno;
-                continue;
-            }
-            p += wr;
-            left -= (size_t)wr;
-        }
-    }
+    if (!err)
+        err = fs_write_full(fd, h, HEADER_BYTES);
+    if (!err)
+        err = fs_write_full(fd, payload->p, payload->len);
     if (fd >= 0 && close(fd) != 0 && !err)
         err = errno;
     /* rename replaces the entry's name: a link planted there is replaced, not followed */
@@ -476,16 +465,7 @@ static enum worker_cache_result get_entry(struct worker_cache *c, enum worker_as
     else {
         size = (size_t)st.st_size;
         data = tryon_xmalloc(size);
-        size_t got = 0;
-        while (got < size) {
-            ssize_t r = read(fd, data + got, size - got);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        if (got != size)
+        if (fs_read_full(fd, data, size) != size)
             why = "short read";
     }
     close(fd);
