@@ -122,6 +122,9 @@ enum tryon_status avatar_body_measure(const struct avatar_model *m, const struct
    TRYON_EINVAL when nothing is left in the foreground, or (keyed) when a second separate
    component holds at least a quarter of the largest one's pixels (two subjects). */
 enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_t *mask);
+/* Bounding box [x0, y0, x1, y1] (inclusive) of the nonzero pixels of a w x h mask; false
+   when there are none. */
+bool avatar_mask_bbox(const uint8_t *mask, int w, int h, int bb[4]);
 /* The top of a silhouette (mask w x h, nonzero = subject), as a person photo shows a head
    above the shoulders: head_ratio = the widest row of the top 8% of its height over the
    widest row between 15% and 50% of it (a standing person: about 0.15-0.3, a head over the
@@ -143,6 +146,16 @@ void avatar_photo_camera(struct avatar_photo_camera *c);
 /* Project a world point (metres) into a w x h image through c: continuous pixel
    coordinates as above. Returns false (px untouched) for a point not in front of the eye. */
 bool avatar_camera_project(const struct avatar_photo_camera *c, int w, int h, const float p[3], float px[2]);
+/* The stature the studio camera reads from a standing figure whose silhouette spans the
+   continuous rows top..bottom (the top edge of its highest row, the bottom edge of its
+   lowest) of an image h rows tall: the bottom is the toes, where that row's ray meets the
+   floor, the head stands AVATAR_STUDIO_TOE_M behind them, and the top is the ray's height
+   there. Metres; NAN when the bottom is at or above the horizon (the image's middle row). */
+#define AVATAR_STUDIO_TOE_M 0.10f   /* how far the toes stand in front of the head (about) */
+float avatar_studio_stature(float h, float top, float bottom);
+/* The inverse for a figure of stature_m whose head stands at the studio camera's target
+   (5 m away): the rows of its top and bottom in an image h rows tall. */
+void avatar_studio_rows(float h, float stature_m, float *top, float *bottom);
 /* Rasterize the mesh's silhouette through c into mask (w*h bytes): 255 where a pixel's
    centre is covered by a triangle, else 0. Triangles with a vertex not in front of the eye
    are skipped. */
@@ -151,8 +164,10 @@ void avatar_render_silhouette(const struct avatar_mesh *m, const struct avatar_p
 
 /* ===== person estimation ================================================================= */
 /* Person estimation, classical (analysis by synthesis): the body model's silhouette through
-   the standard photo camera is fitted to the photo's. Start: feet where the silhouette's
-   lowest row meets the floor, stature from its height (or the hint). Search: coordinate
+   the photo camera is fitted to the photo's: the standard photo camera without a height
+   hint (the stature then comes from its height above the floor), a camera whose height,
+   distance and tilt are solved with one (estimate_body.c). Start: feet where the
+   silhouette's lowest row meets the floor, stature from its height (or the hint). Search: coordinate
    descent on gender, weight, muscle, proportions, age (18..64 years), arm angle, leg
    spread and torso turn (stature and placement solved for each candidate), minimising the
    area where the rendered and the photo silhouettes differ, in a window around the person
@@ -166,8 +181,17 @@ struct avatar_person_est {
     float stature_m;         /* estimated (= body.stature_m) */
     float iou;               /* silhouette IoU of the fitted body against the mask, full resolution */
     float place[3];          /* where the body's origin (feet centre) stands in the photo camera's
-                                world, metres (y = 0): the body mesh translated by this matches
-                                the photo */
+                                world, metres (y = 0): the body mesh translated by this and seen
+                                through `camera` matches the photo */
+    struct avatar_photo_camera camera;   /* the photo's camera in that world (the floor at y = 0).
+                                With a height hint its height, tilt and distance are solved
+                                from the silhouette (the stature fixes the scale; the vertical
+                                field of view stays the studio's 27 degrees, which only the
+                                perspective's strength could tell); without one it is the studio
+                                camera, assumed: the stature then scales with the true camera's
+                                height (a level camera h metres high gives stature * h / 0.95) */
+    float camera_tilt_deg;   /* camera's tilt, degrees up (0 without a hint) */
+    bool camera_solved;      /* camera came from the photo (a hint was given) */
     struct avatar_measurements meas;  /* avatar_body_measure of body */
     int iterations;          /* bodies rendered by the fit (its cost) */
 };

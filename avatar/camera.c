@@ -15,6 +15,34 @@ void avatar_photo_camera(struct avatar_photo_camera *c)
     c->vfov_deg = 27.0f;
 }
 
+/* The studio camera's focal length in pixels for an image h rows tall. */
+static float studio_focal(float h)
+{
+    struct avatar_photo_camera c;
+    avatar_photo_camera(&c);
+    return 0.5f * h / tanf(c.vfov_deg * (float)M_PI / 360.0f);
+}
+
+float avatar_studio_stature(float h, float top, float bottom)
+{
+    struct avatar_photo_camera c;
+    avatar_photo_camera(&c);
+    const float f = studio_focal(h), cy = 0.5f * h;
+    if (!(bottom > cy))
+        return NAN;
+    float depth = c.eye[1] * f / (bottom - cy) + AVATAR_STUDIO_TOE_M;
+    return c.eye[1] + (cy - top) * depth / f;
+}
+
+void avatar_studio_rows(float h, float stature_m, float *top, float *bottom)
+{
+    struct avatar_photo_camera c;
+    avatar_photo_camera(&c);
+    const float f = studio_focal(h), cy = 0.5f * h, depth = c.eye[2] - c.target[2];
+    *bottom = cy + f * c.eye[1] / (depth - AVATAR_STUDIO_TOE_M);
+    *top = cy - f * (stature_m - c.eye[1]) / depth;
+}
+
 /* Orthonormal camera basis and focal length in pixels. */
 struct cam_basis { float eye[3], right[3], up[3], fwd[3]; float focal_px, cx, cy; };
 

@@ -187,6 +187,9 @@ enum tryon_status avatar_estimate_person_prior(const struct avatar_model *m, con
     out->stature_m = fit.body.stature_m;
     out->iou = fit.iou;
     memcpy(out->place, fit.place, sizeof out->place);
+    out->camera = fit.camera;
+    out->camera_tilt_deg = fit.tilt_deg;
+    out->camera_solved = height_hint_cm > 0.0f;
     out->iterations = fit.iterations;
     return TRYON_OK;
 }

@@ -1,12 +1,22 @@
 /* estimate_body.c: fitting the body model to a person's silhouette by analysis by
  * synthesis (the classical person estimator, DESIGN.md section 1).
  *
- * The photo is assumed taken with the studio photo camera (avatar_photo_camera), the
- * person standing upright on the floor y = 0 facing it. Three stages:
+ * The person stands upright on the floor y = 0 facing the camera. Without a height hint
+ * the photo is assumed taken with the studio photo camera (avatar_photo_camera): its height
+ * above the floor gives the scale, so the stature scales with the true camera's height. With
+ * a hint the stature gives the scale instead, and the camera is solved: its height and
+ * distance with every candidate's placement (solve_place), its tilt searched as one more
+ * coordinate (scanned every 4 degrees first); the vertical field of view stays the
+ * studio's (a longer or shorter lens shows as a farther or nearer camera, which only the
+ * perspective of the body's own depth would tell apart). Height and tilt trade against each
+ * other to first order (a camera a little higher reads like one tilted a little down), so
+ * on a small or clothed silhouette they come out less sure than the body does. Three
+ * stages:
  *  1. Start (as the first version did): the body's feet go where the silhouette's lowest
  *     row meets the floor, sideways under the torso's centre column, and its stature is
- *     scaled until the rendered silhouette is as tall as the photo's (unless a height hint
- *     fixes it). Full resolution, a few renders.
+ *     scaled until the rendered silhouette is as tall as the photo's. Full resolution, a few
+ *     renders. With a hint: the default body at the hinted stature placed by solve_place
+ *     (the camera level).
  *  2. Search: the silhouette is compared in a window around the person (the silhouette's
  *     bounds plus a margin) at a reduced resolution, d x d photo pixels to a cell with d
  *     chosen so the person is about FIT_CELLS_TALL cells tall. The photo's mask becomes the
@@ -15,7 +25,7 @@
  *     divided by the photo's area: the area of the symmetric difference, 0 for a perfect
  *     match. Each candidate's stature and placement are solved, not searched: the body is
  *     built at unit stature, and the scale and depth that put its image's top and bottom
- *     rows on the photo's (two equations linear in them for the horizontal studio camera)
+ *     rows on the photo's (two equations linear in them)
  *     and the shift that puts its legs on the photo's legs are computed from its vertices.
  *     The arm angle is first scanned coarsely (every 10 degrees). Then, from each of two
  *     starts on the gender axis (0.15 and 0.85: a front silhouette can fit a woman's shape
@@ -29,7 +39,8 @@
  *     and when a sweep improves nothing the steps halve, down to each coordinate's
  *     resolution or the evaluation budget. The best of the two starts wins.
  *  3. Polish: stage 1's placement and stature fit again at full resolution for the chosen
- *     phenotype and pose (the top and bottom rows pin the stature to a photo pixel).
+ *     phenotype and pose (the top and bottom rows pin the stature to a photo pixel); with a
+ *     hint the winner's own solve stands (it is not tied to the cells).
  * Ethnic weights stay at MakeHuman's default: a silhouette says little about them.
  *
  * Clothing: the mask's values say what each person pixel is (estimate.c classifies them by
@@ -58,6 +69,9 @@
 #define AGE_MAX 0.8f         /* .. 64 years (MakeHuman's age scale) */
 #define CLOTH_WEIGHT 0.15f   /* cost of a clothing mask cell the body does not cover (skin: 1) */
 #define PRIOR_WEIGHT 0.05f   /* prior toward the average body, per unit squared deviation, times the clothed fraction */
+#define TILT_MAX 20.0f       /* the camera tilt searched with a hint, degrees either way */
+#define CAM_H_MIN 0.1f       /* camera heights a hinted solve accepts, metres above the floor */
+#define CAM_H_MAX 3.0f
 
 struct sil {
     int top, bottom;   /* first and last foreground rows */
@@ -154,11 +168,13 @@ static bool floor_point(const struct cam *b, float px, float py, float out[3])
 }
 
 /* The search's coordinates (stature and placement are solved for each candidate). */
-enum { P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_AGE, P_ARM, P_LEG, P_TURN, NP };
-static const float p_lo[NP] = {0, 0, 0, 0, AGE_MIN, -20, -5, -30};
-static const float p_hi[NP] = {1, 1, 1, 1, AGE_MAX, 60, 20, 30};
-static const float p_step0[NP] = {0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 8.0f, 4.0f, 12.0f};
-static const float p_step_min[NP] = {0.02f, 0.02f, 0.02f, 0.03f, 0.02f, 0.5f, 0.5f, 1.0f};
+/* P_TILT, the camera's tilt in degrees (up positive), is searched only with a height hint:
+   without one the studio camera's height and level are assumed (see the top of the file). */
+enum { P_GENDER, P_WEIGHT, P_MUSCLE, P_PROP, P_AGE, P_ARM, P_LEG, P_TURN, P_TILT, NP };
+static const float p_lo[NP] = {0, 0, 0, 0, AGE_MIN, -20, -5, -30, -TILT_MAX};
+static const float p_hi[NP] = {1, 1, 1, 1, AGE_MAX, 60, 20, 30, TILT_MAX};
+static const float p_step0[NP] = {0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 8.0f, 4.0f, 12.0f, 4.0f};
+static const float p_step_min[NP] = {0.02f, 0.02f, 0.02f, 0.03f, 0.02f, 0.5f, 0.5f, 1.0f, 0.25f};
 
 struct fit {
     const struct avatar_model *m;
@@ -180,8 +196,11 @@ struct fit {
     float *proj;           /* (nbody,2) projected skin vertices, cell units */
     float photo_area;      /* sum of cov */
     float hint_m;          /* stature fixed by the hint, or 0 */
+    float tilt_deg;        /* the camera's tilt that cam holds (0 = the studio's level camera) */
     int evals;
-    float stature0, place0[3];   /* stage 1's stature and placement: where every solve starts */
+    float stature0, place0[3];   /* stage 1's stature and placement: where every solve starts;
+                                    place[1] != 0 only with a hint (the body raised or lowered
+                                    against the camera: the camera's height is eye[1] - place[1]) */
     /* the candidate last scored: its stature and placement */
     float stature, place[3];
 };
@@ -295,24 +314,40 @@ static void raster_cells(struct fit *f)
     }
 }
 
-/* Stature k and placement (dx, dz) of the unit-stature mesh v (world = k v + (dx, 0, dz))
-   that put its image's top and bottom on the photo silhouette's and its legs (the mean
-   column of the vertices in the lowest LEG_BAND of the body) on the photo's legs (the mean
-   foreground column of the lowest LEG_BAND of the silhouette's rows; arms and a turned
-   torso do not move either). The studio camera looks horizontally along -z from eye e, so a
-   point's image row gives a = (y - e_y) / (e_z - z) and the two conditions on the extreme
-   vertices are linear in (k, dz); which vertices are extreme is re-read from the solution
+/* Point cam at the studio camera tilted by deg (up positive) about its eye. */
+static void set_tilt(struct fit *f, float deg)
+{
+    avatar_photo_camera(&f->pc);
+    f->pc.target[1] = f->pc.eye[1] + tanf(deg * (float)M_PI / 180.0f) * (f->pc.eye[2] - f->pc.target[2]);
+    cam_init(&f->pc, f->w, f->h, &f->cam);
+    f->tilt_deg = deg;
+}
+
+/* Stature k and placement (dx, dy, dz) of the unit-stature mesh v (world = k v + (dx, dy,
+   dz)) that put its image's top and bottom on the photo silhouette's and its legs (the
+   mean column of the vertices in the lowest LEG_BAND of the body) on the photo's legs (the
+   mean foreground column of the lowest LEG_BAND of the silhouette's rows; arms and a
+   turned torso do not move either). A photo row is a ray whose slope, in the level frame
+   of the eye e (the camera tilted by f->tilt_deg), is a = tan(atan(row's slope in the
+   camera) + tilt); a point at height Y = k y + dy - e_y and horizontal depth
+   Z = e_z - k z - dz lies on it when Y = a Z, linear in the unknowns: without a hint
+   dy = 0 (the camera at the studio's height) and the top and bottom give (k, dz); with a
+   hint k is fixed and they give (dy, dz), which is to say the camera's height above the
+   floor (e_y - dy) and its distance. Which vertices are extreme is re-read from the solution
    (SOLVE_ITERS rounds from stage 1's solution, so a candidate's placement does not depend
-   on the ones scored before it). With a hint k is fixed and the bottom alone gives dz.
-   False when it fails. */
+   on the ones scored before it). False when it fails or the camera lands outside
+   CAM_H_MIN..CAM_H_MAX above the floor. */
 static bool solve_place(struct fit *f, const float *v, float *k_out, float place[3])
 {
     const struct cam *c = &f->cam;
     const float ex = c->eye[0], ey = c->eye[1], ez = c->eye[2];
+    const float tr = f->tilt_deg * (float)M_PI / 180.0f, ct = cosf(tr), st = sinf(tr);
     /* pixel-centre coverage: the continuous top edge lies in (top - 0.5, top + 0.5], the bottom in [bottom + 0.5, bottom + 1.5) */
-    const float at = (c->cy - (float)f->photo.top) / c->focal, ab = (c->cy - ((float)f->photo.bottom + 1.0f)) / c->focal;
+    const float at = tanf(atanf((c->cy - (float)f->photo.top) / c->focal) + tr);
+    const float ab = tanf(atanf((c->cy - ((float)f->photo.bottom + 1.0f)) / c->focal) + tr);
     const float xc = (f->photo.leg_cx - c->cx) / c->focal;
     float k = f->hint_m > 0.0f ? f->hint_m : f->stature0, dz = f->place0[2], dx = f->place0[0];
+    float dy = f->hint_m > 0.0f ? f->place0[1] : 0.0f;
     for (int it = 0; it < SOLVE_ITERS; it++) {
         /* extreme vertices of the image under the current solution */
         int it_top = 0, it_bot = 0, nleg = 0;
@@ -320,10 +355,11 @@ static bool solve_place(struct fit *f, const float *v, float *k_out, float place
         double leg_x = 0, leg_depth = 0;
         for (int i = 0; i < f->m->nbody; i++) {
             const float *p = v + (size_t)i * 3;
-            float depth = ez - (k * p[2] + dz);
+            float Y = k * p[1] + dy - ey, Z = ez - (k * p[2] + dz);
+            float depth = Y * st + Z * ct;   /* along the camera's axis */
             if (!(depth > 0.1f))
                 return false;
-            float a = (k * p[1] - ey) / depth, x = (k * p[0] + dx - ex) / depth;
+            float a = (Y * ct - Z * st) / depth, x = (k * p[0] + dx - ex) / depth;
             if (a > best_t)
                 best_t = a, it_top = i;
             if (a < best_b)
@@ -335,8 +371,14 @@ static bool solve_place(struct fit *f, const float *v, float *k_out, float place
         }
         const float *t = v + (size_t)it_top * 3, *b = v + (size_t)it_bot * 3;
         if (f->hint_m > 0.0f) {
-            /* ab (ez - k zb - dz) = k yb - ey */
-            dz = ez - k * b[2] - (k * b[1] - ey) / ab;
+            /* dy + a dz = a (ez - k z) - k y + ey for the top and the bottom vertex */
+            float rt = at * (ez - k * t[2]) - k * t[1] + ey, rb = ab * (ez - k * b[2]) - k * b[1] + ey;
+            if (!(at - ab > 0.0f))
+                return false;
+            dz = (rt - rb) / (at - ab);
+            dy = rt - at * dz;
+            if (!(ey - dy >= CAM_H_MIN && ey - dy <= CAM_H_MAX))
+                return false;
         } else {
             /* k (y + a z) + a dz = a ez + ey for the top and the bottom vertex */
             float m00 = t[1] + at * t[2], m01 = at, r0 = at * ez + ey;
@@ -354,7 +396,7 @@ static bool solve_place(struct fit *f, const float *v, float *k_out, float place
             dx += (xc - (float)(leg_x / nleg)) * (float)(leg_depth / nleg);
     }
     *k_out = k;
-    place[0] = dx, place[1] = 0.0f, place[2] = dz;
+    place[0] = dx, place[1] = dy, place[2] = dz;
     return true;
 }
 
@@ -367,6 +409,8 @@ static float loss(struct fit *f, const struct avatar_body_params *base, float q[
     params_of(q, base, &p);
     p.stature_m = 1.0f;   /* unit stature: the solved stature scales the posed mesh uniformly */
     f->evals++;
+    if (q[P_TILT] != f->tilt_deg)
+        set_tilt(f, q[P_TILT]);
     if (av_deform(f->m, &p, f->verts) != TRYON_OK)
         return INFINITY;
     float k, place[3];
@@ -470,6 +514,24 @@ static void descend(struct fit *f, const struct avatar_body_params *base, float 
     }
 }
 
+/* With a hint, the camera's tilt of the lowest loss for the body q, scanned every 4
+   degrees over +-TILT_MAX, goes into q[P_TILT]; returns that loss (q's loss without a
+   hint, the camera level). */
+static float scan_tilt(struct fit *f, const struct avatar_body_params *base, float q[NP])
+{
+    if (!(f->hint_m > 0.0f))
+        return loss(f, base, q);
+    float best = INFINITY, best_t = 0.0f;
+    for (float t = -TILT_MAX; t <= TILT_MAX; t += 4.0f) {
+        q[P_TILT] = t;
+        float l = loss(f, base, q);
+        if (l < best)
+            best = l, best_t = t;
+    }
+    q[P_TILT] = best_t;
+    return best;
+}
+
 /* Stage 2: a coarse scan of the arm angle; then, from each start on the gender axis (a
    front silhouette can fit a woman's shape with a man's of another weight, muscle and
    torso turn, and the valley between is one a coordinate search does not cross): a coarse
@@ -482,15 +544,16 @@ static void search(struct fit *f, const struct avatar_body_params *base, float q
         memcpy(q, f->net_q, sizeof f->net_q);
         bool all[NP];
         for (int k = 0; k < NP; k++)
-            all[k] = true;
-        float l = loss(f, base, q);
+            all[k] = k != P_TILT || f->hint_m > 0.0f;
+        float l = scan_tilt(f, base, q);
         descend(f, base, q, &l, 0.25f, all, FIT_MAX_EVALS / 2);
         loss(f, base, q);
         return;
     }
     bool all[NP], held[NP];
     for (int k = 0; k < NP; k++)
-        all[k] = true, held[k] = k != P_GENDER;
+        all[k] = k != P_TILT || f->hint_m > 0.0f, held[k] = all[k] && k != P_GENDER;
+    scan_tilt(f, base, q);
     /* the arms first: from the A-pose the descent could cover arms held close to the body
        with a heavier torso instead */
     float best = INFINITY, best_arm = q[P_ARM];
@@ -593,13 +656,27 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         /* first guess of the stature: the top row's ray at the depth where the bottom row meets the floor */
         float fp[3];
         if (!floor_point(&f.cam, f.photo.cx, (float)f.photo.bottom + 1.0f, fp)) {
-            st = tryon_fail(TRYON_EINVAL, "avatar: the silhouette's lowest row is above the horizon of the photo camera");
-        } else {
+            if (fit_stature)
+                st = tryon_fail(TRYON_EINVAL, "avatar: the silhouette's lowest row is above the horizon of the photo camera");
+            fp[0] = fp[1] = fp[2] = 0.0f;   /* with a hint the camera's height is solved: start at the studio's spot */
+        }
+        if (st == TRYON_OK && fit_stature) {
             float y = -((float)f.photo.top - f.cam.cy) / f.cam.focal, dist = f.cam.eye[2] - fp[2];
-            float guess = f.cam.eye[1] + y * dist;
-            p.stature_m = fit_stature ? fminf(2.6f, fmaxf(0.5f, guess)) : height_hint_cm / 100.0f;
+            p.stature_m = fminf(2.6f, fmaxf(0.5f, f.cam.eye[1] + y * dist));
             place[0] = fp[0], place[2] = fp[2] - 0.1f * p.stature_m;
             st = fit_place(&f, &p, fit_stature, place);
+        } else if (st == TRYON_OK) {
+            /* the hint fixes the stature; the camera's height and distance are solved (solve_place) */
+            p.stature_m = height_hint_cm / 100.0f;
+            f.hint_m = p.stature_m;
+            memcpy(f.place0, fp, sizeof fp);
+            struct avatar_body_params unit = p;
+            unit.stature_m = 1.0f;
+            float k;
+            if ((st = av_deform(m, &unit, f.verts)) == TRYON_OK && !solve_place(&f, f.verts, &k, place))
+                st = tryon_fail(TRYON_EINVAL, "avatar: no camera between %.1f and %.1f m above the floor shows a body "
+                                "of the hinted %.0f cm as this silhouette", (double)CAM_H_MIN, (double)CAM_H_MAX,
+                                (double)height_hint_cm);
         }
     }
     if (st == TRYON_OK) {
@@ -609,10 +686,10 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         memcpy(f.place, place, sizeof place);
         memcpy(f.place0, place, sizeof place);
         float q[NP] = {p.ph.gender, p.ph.weight, p.ph.muscle, p.ph.proportions, p.ph.age, p.arm_down_deg,
-                       p.leg_spread_deg, p.torso_turn_deg};
+                       p.leg_spread_deg, p.torso_turn_deg, 0.0f};
         if (prior) {
             float nq[NP] = {prior->gender, prior->weight, prior->muscle, prior->proportions, prior->age,
-                            prior->arm_down_deg, prior->leg_spread_deg, prior->torso_turn_deg};
+                            prior->arm_down_deg, prior->leg_spread_deg, prior->torso_turn_deg, 0.0f};
             clamp_q(nq);
             memcpy(f.net_q, nq, sizeof nq);
             f.net = prior;
@@ -622,7 +699,9 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         params_of(q, &p, &p);
         p.stature_m = fit_stature ? fminf(2.6f, fmaxf(0.5f, f.stature)) : p.stature_m;
         memcpy(place, f.place, sizeof place);
-        st = fit_place(&f, &p, fit_stature, place);
+        /* with a hint the winner's solve (sub-pixel, the winner's camera) stands */
+        if (fit_stature)
+            st = fit_place(&f, &p, fit_stature, place);
     }
     if (st == TRYON_OK) {
         struct sil s;
@@ -641,6 +720,11 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         return st;
     out->body = p;
     out->silhouette_h_px = f.photo.h_px;
+    /* the camera in the body's world: the floor at y = 0 */
+    out->camera = f.pc;
+    out->camera.eye[1] -= place[1], out->camera.target[1] -= place[1];
+    out->tilt_deg = f.tilt_deg;
+    place[1] = 0.0f;
     memcpy(out->place, place, sizeof place);
     out->iterations = f.evals;
     return TRYON_OK;

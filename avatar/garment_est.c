@@ -88,7 +88,7 @@ struct feat {
     float wbot;             /* extent of the lowest 4% of rows */
 };
 
-bool av_mask_bbox(const uint8_t *mask, int w, int h, int bb[4])
+bool avatar_mask_bbox(const uint8_t *mask, int w, int h, int bb[4])
 {
     bb[0] = w, bb[1] = h, bb[2] = -1, bb[3] = -1;
     for (int y = 0; y < h; y++)
@@ -451,7 +451,7 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
             return s;
         hint = (int)t;
     }
-    if (!av_mask_bbox(mask, w, h, bb))
+    if (!avatar_mask_bbox(mask, w, h, bb))
         return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
     /* colour: interior pixels (all 4 neighbours in the mask) avoid the blend with the backdrop */
     double sum[3] = {0, 0, 0}, sall[3] = {0, 0, 0};

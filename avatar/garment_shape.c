@@ -41,7 +41,7 @@ enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const u
 {
     *iou = 0.0f;
     int bb[4];
-    if (!av_mask_bbox(mask, w, h, bb))
+    if (!avatar_mask_bbox(mask, w, h, bb))
         return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
     int bw = bb[2] - bb[0] + 1, bh = bb[3] - bb[1] + 1;
     int g_h = GRID_H, g_w = (int)lroundf((float)GRID_H * (float)bw / (float)bh);

@@ -175,7 +175,9 @@ enum tryon_status av_drape_fit(const struct avatar_model *m, const struct av_mea
    photo camera; height_hint_cm > 0 fixes the stature. */
 struct av_person_fit {
     struct avatar_body_params body;
-    float place[3];          /* body origin in the photo camera's world, metres */
+    float place[3];          /* body origin in the camera's world, metres (y = 0: the floor) */
+    struct avatar_photo_camera camera;   /* the photo's camera: the studio's, or with a hint solved */
+    float tilt_deg;          /* its tilt, degrees up */
     float silhouette_h_px;   /* the photo silhouette's height */
     float iou;               /* full-resolution silhouette IoU of the fitted body */
     int iterations;          /* bodies rendered */
@@ -204,9 +206,6 @@ void av_render_silhouette_off(const float *pos, const int32_t *tri, int nt, cons
 /* Median linear luminance of the opaque backdrop pixels (outside the mask) in rows y0..y1,
    or 0 when under 5% of those rows' pixels are backdrop. */
 float av_backdrop_luminance(const struct img8 *im, const uint8_t *mask, int y0, int y1);
-/* Bounding box [x0, y0, x1, y1] (inclusive) of the nonzero pixels of a w x h mask; false
-   when there are none (garment_est.c). */
-bool av_mask_bbox(const uint8_t *mask, int w, int h, int bb[4]);
 /* The product-photo template frame: bp = the default phenotype at 1.75 m in the neutral
    pose, and gm (allocated) the garment g built on that body; the frame the garment
    estimator is calibrated in, shared by the texture transfer and the outline check

@@ -354,17 +354,10 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
 void avatar_silhouette_top(const uint8_t *mask, int w, int h, float *head_ratio, float *head_fill)
 {
     *head_ratio = *head_fill = 0;
-    int top = -1, bottom = -1;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            if (mask[(size_t)y * w + x]) {
-                if (top < 0)
-                    top = y;
-                bottom = y;
-                break;
-            }
-    if (top < 0)
+    int bb[4];
+    if (!avatar_mask_bbox(mask, w, h, bb))
         return;
+    const int top = bb[1], bottom = bb[3];
     int H = bottom - top + 1;
     /* widest span of a row in [y0, y1], and the union of those rows' spans */
     int band_x0 = w, band_x1 = -1, head = 0, body = 0;

@@ -232,7 +232,7 @@ enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, cons
     if (nlm < 3)
         return tryon_fail(TRYON_EINVAL, "avatar: the garment estimate has %d landmarks (3 needed for the texture)", nlm);
     int bb[4];
-    if (!av_mask_bbox(mask, photo->w, photo->h, bb))
+    if (!avatar_mask_bbox(mask, photo->w, photo->h, bb))
         return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
 
     /* the template on the default body: its bounds (the atlas's view) and landmarks */

@@ -5,7 +5,8 @@
  * (persons-00000.st, persons-00001.st, ..., then garments-00000.st, ...). Shard j of the
  * combined list is made by rank j mod world: every image is drawn and path-traced exactly as
  * in PNG mode (worker_synth_image), encoded to PNG bytes, decoded, segmented and letterboxed
- * (worker_nn_photo_input: the same bytes the worker's networks see from a catalog photo),
+ * (worker_nn_photo_input: the same bytes the worker's networks see from a catalog photo; a
+ * person photo through its studio view, with the height hint where the synth gives one),
  * and its true parameters become one row of targets. A shard is one safetensors file
  * written atomically when complete, so a re-run skips the shards that exist (resume) and a
  * shard's bytes depend only on the config:
@@ -233,8 +234,20 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
         size_t len = 0;
         s = img_encode_png(&im, &png, &len);
         img8_free(&im);
+        /* a person photo with a height hint is seen through the hint, as the worker sees it */
+        float hint = -1.0f;
+        if (r->person) {
+            struct json_val *tv = NULL;
+            hint = 0.0f;
+            if (s == TRYON_OK && (s = json_parse(truth.buf, truth.len, id, &tv)) == TRYON_OK) {
+                const struct json_val *hv = json_get(tv, "height_hint");
+                if (hv && hv->b)
+                    hint = 100.0f * (float)json_get_num(tv, "stature_m", 0);
+                json_free(tv);
+            }
+        }
         if (s == TRYON_OK)
-            s = worker_nn_photo_input(png, len, id, &lim, S, input + in_sz * kept);
+            s = worker_nn_photo_input(png, len, id, &lim, hint, S, input + in_sz * kept);
         free(png);
         if (s == TRYON_EINVAL) {
             /* a photo the worker could not segment either (two figures, nothing left):

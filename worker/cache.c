@@ -292,6 +292,12 @@ static void encode_person(struct buf *b, const struct worker_person_asset *a)
     put_f32(b, e->stature_m);
     put_f32(b, e->iou);
     put_f32s(b, e->place, 3);
+    put_f32s(b, e->camera.eye, 3);
+    put_f32s(b, e->camera.target, 3);
+    put_f32s(b, e->camera.up, 3);
+    put_f32(b, e->camera.vfov_deg);
+    put_f32(b, e->camera_tilt_deg);
+    put_flag(b, e->camera_solved);
     put_meas(b, &e->meas);
     put_i32(b, e->iterations);
     put_f32s(b, a->skin, 3);
@@ -306,6 +312,12 @@ static void decode_person(struct rd *r, struct worker_person_asset *a)
     e->stature_m = get_f32(r);
     e->iou = get_f32(r);
     get_f32s(r, e->place, 3);
+    get_f32s(r, e->camera.eye, 3);
+    get_f32s(r, e->camera.target, 3);
+    get_f32s(r, e->camera.up, 3);
+    e->camera.vfov_deg = get_f32(r);
+    e->camera_tilt_deg = get_f32(r);
+    e->camera_solved = get_flag(r);
     get_meas(r, &e->meas);
     e->iterations = get_i32(r);
     get_f32s(r, a->skin, 3);

@@ -294,15 +294,27 @@ const char *worker_nets_sha256(const struct worker_nets *n, enum worker_net_id i
 }
 
 /* Forward photos lo..hi-1 (at most WORKER_NET_BATCH) as one batch: sample j of the batch is
-   photo batch[j]. A photo whose input cannot be made fails alone (st[i] set, left out).
+   photo batch[j]; person photos through their studio view (hints_cm[i], NULL = none). A photo whose input cannot be made fails alone (st[i] set, left out).
    Returns the batch size k; the outputs stay in the model. */
 static int net_forward(struct worker_net *n, int lo, int hi, const struct img8 *const *ims,
-                       const uint8_t *const *masks, enum tryon_status *st, int *batch)
+                       const uint8_t *const *masks, bool person, const float *hints_cm, enum tryon_status *st,
+                       int *batch)
 {
     int S = n->side, k = 0;
     size_t per = (size_t)4 * S * S;
     for (int i = lo; i < hi; i++) {
-        if ((st[i] = worker_nn_input(ims[i], masks[i], S, n->in8)))
+        if (person) {
+            struct img8 view;
+            uint8_t *vmask;
+            if ((st[i] = worker_nn_person_view(ims[i], masks[i], hints_cm ? hints_cm[i] : 0.0f, &view, &vmask)))
+                continue;
+            st[i] = worker_nn_input(&view, vmask, S, n->in8);
+            free(vmask);
+            img8_free(&view);
+        } else {
+            st[i] = worker_nn_input(ims[i], masks[i], S, n->in8);
+        }
+        if (st[i])
             continue;
         float *x = n->in_host + per * (size_t)k;
         for (size_t e = 0; e < per; e++)
@@ -359,7 +371,7 @@ static enum tryon_status person_prior(const struct worker_net *n, const float *v
 }
 
 void worker_nets_person_batch(struct worker_nets *nets, int n, const struct img8 *const *ims,
-                              const uint8_t *const *masks, struct avatar_person_prior *priors,
+                              const uint8_t *const *masks, const float *hints_cm, struct avatar_person_prior *priors,
                               struct worker_net_body *preds, enum tryon_status *st)
 {
     struct worker_net *net = &nets->body;
@@ -377,7 +389,7 @@ void worker_nets_person_batch(struct worker_nets *nets, int n, const struct img8
     int batch[WORKER_NET_BATCH];
     for (int lo = 0; lo < n; lo += WORKER_NET_BATCH) {
         int hi = lo + WORKER_NET_BATCH < n ? lo + WORKER_NET_BATCH : n;
-        int k = net_forward(net, lo, hi, ims, masks, st, batch);
+        int k = net_forward(net, lo, hi, ims, masks, true, hints_cm, st, batch);
         if (k)
             reg_values(net, k, vals);
         for (int j = 0; j < k; j++) {
@@ -388,10 +400,10 @@ void worker_nets_person_batch(struct worker_nets *nets, int n, const struct img8
 }
 
 enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
-                                     struct avatar_person_prior *prior, struct worker_net_body *pred)
+                                     float hint_cm, struct avatar_person_prior *prior, struct worker_net_body *pred)
 {
     enum tryon_status st;
-    worker_nets_person_batch(nets, 1, &im, &mask, prior, pred, &st);
+    worker_nets_person_batch(nets, 1, &im, &mask, &hint_cm, prior, pred, &st);
     return st;
 }
 
@@ -482,7 +494,7 @@ void worker_nets_garment_batch(struct worker_nets *nets, int n, const struct img
     int batch[WORKER_NET_BATCH];
     for (int lo = 0; lo < n; lo += WORKER_NET_BATCH) {
         int hi = lo + WORKER_NET_BATCH < n ? lo + WORKER_NET_BATCH : n;
-        int k = net_forward(net, lo, hi, ims, masks, st, batch);
+        int k = net_forward(net, lo, hi, ims, masks, false, NULL, st, batch);
         if (!k)
             continue;
         nn_model_get_output(net->m, "category", logits, (size_t)k * net->n_classes);

@@ -7,7 +7,16 @@
  * filter of img8_resize (mask included, so its edge carries sub-pixel coverage), centred,
  * and the border left 0 in every channel. The framing of the standard photo camera is
  * kept (no crop to the subject), so the subject's size in the input still says its
- * stature. Networks read byte / 127.5 - 1. */
+ * stature. Networks read byte / 127.5 - 1.
+ *
+ * A person photo from another camera is first re-framed as the studio camera would frame
+ * that person (worker_nn_person_view): a crop, padded where it leaves the photo, that puts
+ * the figure's top and bottom rows where the studio camera shows a figure of its stature
+ * (the height hint's, or the stature the studio camera reads from the silhouette) and its
+ * legs on the middle column. The crop keeps the photo's pixels (no resampling); the
+ * letterbox's resize makes the scale. A photo already framed as the studio frames it (within
+ * 2% of its height) is its own view, so the studio photos the networks were trained on
+ * reach them byte for byte as before. */
 #include "worker/internal.h"
 
 #include <assert.h>
@@ -43,6 +52,53 @@ enum tryon_status worker_nn_input(const struct img8 *rgba, const uint8_t *mask, 
     return TRYON_OK;
 }
 
+enum tryon_status worker_nn_person_view(const struct img8 *rgba, const uint8_t *mask, float hint_cm,
+                                       struct img8 *view, uint8_t **view_mask)
+{
+    assert(rgba->c == 4);
+    const int w = rgba->w, h = rgba->h;
+    int bb[4];
+    const bool any = avatar_mask_bbox(mask, w, h, bb);
+    const int top = bb[1], bottom = bb[3];
+    float stature = NAN, vt = 0, vb = 0;
+    if (any)
+        stature = hint_cm > 0 ? 0.01f * hint_cm : avatar_studio_stature((float)h, (float)top, (float)bottom + 1.0f);
+    if (isfinite(stature) && stature > 0.0f)
+        avatar_studio_rows(1.0f, stature, &vt, &vb);
+    /* the frame: rows of the studio frame's height such that the figure keeps its pixels */
+    const int big = w > h ? w : h;
+    const long ho = vb > vt ? lroundf((float)(bottom + 1 - top) / (vb - vt)) : 0;
+    long H = h, W = w, oy = 0, ox = 0;   /* the photo as it is */
+    if (ho >= 32 && ho <= 4L * big) {
+        H = ho, W = lroundf((float)H * WORKER_STUDIO_ASPECT);
+        /* the legs' column: the mean foreground column of the lowest quarter of the figure */
+        double sx = 0, n = 0;
+        for (int y = bottom - (bottom - top + 1) / 4; y <= bottom; y++)
+            for (int x = 0; x < w; x++)
+                if (mask[(size_t)y * w + x])
+                    sx += x + 0.5, n++;
+        oy = lroundf((float)top - vt * (float)H), ox = lround(sx / n - 0.5 * (double)W);
+        /* a frame within WORKER_STUDIO_SNAP of the photo's on every side: the photo itself */
+        const float tol = WORKER_STUDIO_SNAP * (float)h;
+        if (labs(ox) <= tol && labs(oy) <= tol && labs(ox + W - w) <= tol && labs(oy + H - h) <= tol)
+            H = h, W = w, oy = 0, ox = 0;
+    }
+    if (img8_alloc(view, (int)W, (int)H, 4) || !(*view_mask = malloc((size_t)W * H))) {
+        img8_free(view);
+        return tryon_fail(TRYON_ENOMEM, "out of memory for the network's view of a photo");
+    }
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            long px = x + ox, py = y + oy;
+            bool inside = px >= 0 && py >= 0 && px < w && py < h;
+            long cx = px < 0 ? 0 : px >= w ? w - 1 : px, cy = py < 0 ? 0 : py >= h ? h - 1 : py;
+            size_t src = (size_t)cy * w + (size_t)cx, dst = (size_t)y * W + x;
+            memcpy(view->px + 4 * dst, rgba->px + 4 * src, 4);
+            (*view_mask)[dst] = inside ? mask[src] : 0;
+        }
+    return TRYON_OK;
+}
+
 enum tryon_status worker_photo_reduce(struct img8 *im)
 {
     int side = im->w > im->h ? im->w : im->h;
@@ -58,7 +114,8 @@ enum tryon_status worker_photo_reduce(struct img8 *im)
 }
 
 enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const char *name,
-                                        const struct img_limits *lim, int size, uint8_t *out)
+                                        const struct img_limits *lim, float person_hint_cm, int size,
+                                        uint8_t *out)
 {
     struct img8 im;
     uint8_t *mask;
@@ -66,7 +123,17 @@ enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const ch
     enum tryon_status s = worker_photo_decode(png, len, name, lim, &im, &mask, &t_load, &t_segment);
     if (s)
         return s;
-    s = worker_nn_input(&im, mask, size, out);
+    if (person_hint_cm >= 0.0f) {
+        struct img8 view;
+        uint8_t *vmask;
+        if ((s = worker_nn_person_view(&im, mask, person_hint_cm, &view, &vmask)) == TRYON_OK) {
+            s = worker_nn_input(&view, vmask, size, out);
+            free(vmask);
+            img8_free(&view);
+        }
+    } else {
+        s = worker_nn_input(&im, mask, size, out);
+    }
     free(mask);
     img8_free(&im);
     return s;

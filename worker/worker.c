@@ -35,17 +35,22 @@
  * (configs/synth/calib.yaml; 0.8 and more on the demo), a garment photo's at 0.3-0.5. The
  * checks before the fit are worker/photo.c's. */
 #define WORKER_PERSON_MIN_IOU 0.5f
-/* Without a height hint the stature is read through the assumed camera: a fit outside an
- * adult's range (the synthetic sets span 145-205 cm) says the camera or the framing is not
- * the assumed one, and the body, its measurements and its fit verdicts would be wrong. */
 /* The outline of the estimated garment against the product photo's (avatar_garment_shape_iou):
  * 0.84-0.97 on the 24 garments of configs/synth/calib.yaml and the demo's 6; a shoe, a hat
  * or a wrong type hint (a t-shirt read as trousers: 0.45, as a skirt: 0.63) fall below
  * 0.7. Shapes a skirt's plain trapezoid takes in (a bag, a towel) still pass, and so does a
  * skirt given any wrong type (as trousers 0.76, as a t-shirt 0.73). */
 #define WORKER_GARMENT_MIN_SHAPE_IOU 0.7f
+/* Without a height hint the stature is read through the assumed camera: a fit outside an
+ * adult's range (the synthetic sets span 145-205 cm) says the camera or the framing is not
+ * the assumed one, and the body, its measurements and its fit verdicts would be wrong. */
 #define WORKER_STATURE_MIN_M 1.30f
 #define WORKER_STATURE_MAX_M 2.20f
+/* Without a hint the record gives the statures the silhouette would mean through a level
+ * camera anywhere between these heights (a photographer's, as `tryon synth` draws them):
+ * the fit's stature scales with the camera's height, assumed 0.95 m. */
+#define WORKER_CAMERA_HEIGHT_MIN_M 0.6f
+#define WORKER_CAMERA_HEIGHT_MAX_M 1.7f
 
 /* The estimate of one person photo and the body built from it. */
 struct person_slot {
@@ -463,12 +468,13 @@ static void estimate_persons(struct worker *w, struct person_slot **ps, const st
     enum tryon_status net_st[WORKER_NET_BATCH];
     const struct img8 *ims[WORKER_NET_BATCH];
     const uint8_t *masks[WORKER_NET_BATCH];
+    float hints[WORKER_NET_BATCH];
     for (int j = 0; j < nq; j++)
-        ims[j] = &q[j].im, masks[j] = q[j].mask, net_st[j] = TRYON_EUNSUPPORTED;
+        ims[j] = &q[j].im, masks[j] = q[j].mask, hints[j] = q[j].p->height_hint_cm, net_st[j] = TRYON_EUNSUPPORTED;
     double t_net = 0;
     if (nq && worker_nets_name(w->nets, WORKER_NET_BODY, NULL)) {
         double t0 = time_now();
-        worker_nets_person_batch(w->nets, nq, ims, masks, prior, NULL, net_st);
+        worker_nets_person_batch(w->nets, nq, ims, masks, hints, prior, NULL, net_st);
         t_net = (time_now() - t0) / nq;
     }
     for (int j = 0; j < nq; j++) {
@@ -967,6 +973,29 @@ static void record_body(struct json_w *r, const struct person_slot *ps)
     json_numf(r, e->iou, 4);
     json_key(r, "estimator");
     json_str(r, ps->a.net ? "network" : "classical");
+    /* the photo's camera: solved with a height hint, else the studio's assumed, and the
+       statures the silhouette would mean through other camera heights */
+    json_key(r, "camera");
+    json_obj_begin(r);
+    json_key(r, "source");
+    json_str(r, e->camera_solved ? "solved" : "assumed");
+    json_key(r, "height_m");
+    json_numf(r, e->camera.eye[1], 4);
+    json_key(r, "tilt_deg");
+    json_numf(r, e->camera_tilt_deg, 4);
+    json_key(r, "distance_m");
+    json_numf(r, e->camera.eye[2] - e->place[2], 4);
+    json_key(r, "vfov_deg");
+    json_numf(r, e->camera.vfov_deg, 4);
+    json_obj_end(r);
+    if (!e->camera_solved) {
+        const float h0 = e->camera.eye[1];
+        json_key(r, "stature_range_cm");
+        json_arr_begin(r);
+        json_numf(r, 100.0 * e->stature_m * WORKER_CAMERA_HEIGHT_MIN_M / h0, 4);
+        json_numf(r, 100.0 * e->stature_m * WORKER_CAMERA_HEIGHT_MAX_M / h0, 4);
+        json_arr_end(r);
+    }
     json_key(r, "phenotype");
     json_obj_begin(r);
     json_key(r, "gender");

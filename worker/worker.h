@@ -163,7 +163,7 @@ void worker_cache_counts(const struct worker *w, struct worker_cache_stats *out)
  * is never followed (the folder DIR itself may be reached through links the user made).
  * Only estimates that succeeded are stored: a refused photo (fault "input") is examined
  * again by each job, so its message names that job's catalog. */
-#define WORKER_ASSET_VERSION 2   /* bump when an estimator's code or the payload changes */
+#define WORKER_ASSET_VERSION 3   /* bump when an estimator's code or the payload changes */
 #define WORKER_ASSET_FORMAT 1    /* the entry file's header layout */
 enum worker_asset_kind { WORKER_ASSET_PERSON = 1, WORKER_ASSET_GARMENT = 2 };
 /* A person's estimate as the render needs it (the body mesh is avatar_body_build(est.body)). */
@@ -304,10 +304,28 @@ enum tryon_status worker_photo_load(enum worker_asset_kind kind, const char *pat
  * scaled by size / max(w, h) with img8_resize's area filter, centred, border 0. Training
  * data (`tryon synth` shards) and inference both go through it. */
 enum tryon_status worker_nn_input(const struct img8 *rgba, const uint8_t *mask, int size, uint8_t *out);
-/* The same from PNG bytes: decode, segment (avatar_segment, as a catalog photo is), letterbox.
-   Errors name `name`. */
+/* A person photo (rgba c = 4, mask) re-framed as the studio camera (avatar_photo_camera)
+   frames a figure of its stature: hint_cm (> 0) or, without one, the stature the studio
+   camera reads from the silhouette (avatar_studio_stature). *view (c = 4, aspect
+   WORKER_STUDIO_ASPECT) is a crop of the photo, edge pixels repeated outside it, whose
+   height puts the figure's top and bottom rows on the studio rows (avatar_studio_rows) and
+   whose middle column is the mean column of the figure's lowest quarter; *view_mask (the
+   caller frees it) the mask's crop, 0 outside the photo. A photo without a figure the
+   studio camera could frame, and one whose frame is already the studio's within
+   WORKER_STUDIO_SNAP of its height on every side (a studio photo: the toes' distance
+   varies with the body), come back as they are. The body network reads a person photo
+   through it, so a figure nearer, farther or higher in its frame than the studio's is seen
+   at the size and place the network learned. */
+#define WORKER_STUDIO_ASPECT (2.0f / 3.0f)   /* width / height of the studio's person photos */
+#define WORKER_STUDIO_SNAP 0.02f
+enum tryon_status worker_nn_person_view(const struct img8 *rgba, const uint8_t *mask, float hint_cm,
+                                       struct img8 *view, uint8_t **view_mask);
+/* From PNG bytes: decode, segment (avatar_segment, as a catalog photo is), for a person
+   photo (person_hint_cm >= 0; > 0 is its height hint) the view above, letterbox. Errors name
+   `name`. */
 enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const char *name,
-                                        const struct img_limits *lim, int size, uint8_t *out);
+                                        const struct img_limits *lim, float person_hint_cm, int size,
+                                        uint8_t *out);
 
 /* ---- the learned estimators (worker/nnest.c) ----
  * The body and garment encoders of a model folder (models/), as the worker uses them and
@@ -327,9 +345,11 @@ struct worker_net_body {
     float stature_cm;
     float meas_cm[6];   /* height, chest, waist, hip, inseam, shoulder */
 };
-/* Person photo (rgba c = 4 and its mask) -> the fit's prior (and the raw predictions). */
+/* Person photo (rgba c = 4 and its mask; hint_cm > 0 its height hint) -> the fit's prior
+   (and the raw predictions). The network reads the photo's studio view
+   (worker_nn_person_view). */
 enum tryon_status worker_nets_person(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
-                                     struct avatar_person_prior *prior, struct worker_net_body *pred);
+                                     float hint_cm, struct avatar_person_prior *prior, struct worker_net_body *pred);
 struct worker_net_garment {
     enum avatar_garment_type type;
     float confidence;          /* softmax probability of the type */
@@ -344,7 +364,8 @@ struct worker_net_garment {
 };
 enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img8 *im, const uint8_t *mask,
                                       struct worker_net_garment *pred);
-/* n photos at once (n >= 0): ims[i] (rgba c = 4) with masks[i]; the encoder runs in
+/* n photos at once (n >= 0): ims[i] (rgba c = 4) with masks[i] (and for persons hints_cm[i],
+   0 = none; hints_cm NULL = none at all); the encoder runs in
    forwards of up to WORKER_NET_BATCH photos (the back generator likewise on their
    features). st[i] is photo i's status and priors[i] / preds[i] (preds may be NULL) what
    worker_nets_person / worker_nets_garment give for it alone, bit for bit: on the CPU
@@ -352,7 +373,7 @@ enum tryon_status worker_nets_garment(struct worker_nets *nets, const struct img
    arithmetic whatever the batch (tests/worker/test_worker_nets.c checks it). */
 #define WORKER_NET_BATCH 8
 void worker_nets_person_batch(struct worker_nets *nets, int n, const struct img8 *const *ims,
-                              const uint8_t *const *masks, struct avatar_person_prior *priors,
+                              const uint8_t *const *masks, const float *hints_cm, struct avatar_person_prior *priors,
                               struct worker_net_body *preds, enum tryon_status *st);
 void worker_nets_garment_batch(struct worker_nets *nets, int n, const struct img8 *const *ims,
                                const uint8_t *const *masks, struct worker_net_garment *preds, enum tryon_status *st);

@@ -62,6 +62,8 @@ struct person_way {
     float iou;                      /* NAN for the network alone */
     float vert_mm;                  /* mean vertex distance to the true body, mm; NAN when not built */
     int iterations;                 /* bodies rendered by the fit (0 for the network alone) */
+    float cam_h_err_cm, cam_tilt_err_deg;   /* the solved camera's height and tilt against the
+                                               truth's; NAN where no camera was solved (no hint) */
 };
 
 /* One person's results. */
@@ -194,9 +196,14 @@ static void net_body(const struct avatar_person_prior *pr, float stature_cm, str
 
 /* A fitted body's errors against the truth (stature_true cm, mt the true measurements). */
 static void fit_errors(const struct avatar_person_est *est, float stature_true, const float mt[6],
-                       struct person_way *w)
+                       const struct json_val *t, struct person_way *w)
 {
     w->ok = true;
+    w->cam_h_err_cm = w->cam_tilt_err_deg = NAN;
+    if (est->camera_solved) {
+        w->cam_h_err_cm = 100.0f * (est->camera.eye[1] - (float)json_get_num(t, "camera_height_m", NAN));
+        w->cam_tilt_err_deg = est->camera_tilt_deg - (float)json_get_num(t, "camera_tilt_deg", NAN);
+    }
     w->stature_err_cm = 100.0f * est->stature_m - stature_true;
     w->iou = est->iou;
     w->iterations = est->iterations;
@@ -244,14 +251,14 @@ static void eval_person(const struct avatar_model *model, struct worker_nets *ne
     if ((s = avatar_estimate_person(model, &im, mask, r->hint ? stature_true : 0, &est)))
         person_fail(&r->w[WAY_CLASSICAL]);
     else
-        fit_errors(&est, stature_true, mt, &r->w[WAY_CLASSICAL]);
+        fit_errors(&est, stature_true, mt, t, &r->w[WAY_CLASSICAL]);
     struct avatar_body_params fitted[N_WAYS];
     bool built[N_WAYS] = {true, false, false};   /* fitted[k] describes a body to compare */
     fitted[WAY_CLASSICAL] = est.body;
     if (nets) {
         struct avatar_person_prior prior;
         struct worker_net_body pred;
-        if (worker_nets_person(nets, &im, mask, &prior, &pred)) {
+        if (worker_nets_person(nets, &im, mask, r->hint ? stature_true : 0, &prior, &pred)) {
             person_fail(&r->w[WAY_NET]);
             person_fail(&r->w[WAY_FIT]);
         } else {
@@ -260,13 +267,13 @@ static void eval_person(const struct avatar_model *model, struct worker_nets *ne
             w->stature_err_cm = pred.stature_cm - stature_true;
             for (int k = 0; k < 6; k++)
                 w->meas_err[k] = pred.meas_cm[k] - mt[k];
-            w->iou = NAN;
+            w->iou = w->cam_h_err_cm = w->cam_tilt_err_deg = NAN;
             if ((built[WAY_NET] = isfinite(pred.stature_cm)))
                 net_body(&prior, pred.stature_cm, &fitted[WAY_NET]);
             if (avatar_estimate_person_prior(model, &im, mask, r->hint ? stature_true : 0, &prior, &est))
                 person_fail(&r->w[WAY_FIT]);
             else {
-                fit_errors(&est, stature_true, mt, &r->w[WAY_FIT]);
+                fit_errors(&est, stature_true, mt, t, &r->w[WAY_FIT]);
                 fitted[WAY_FIT] = est.body;
                 built[WAY_FIT] = true;
             }
@@ -1043,6 +1050,18 @@ static void summary(const struct person_res *pr, int np, const struct garment_re
             for (int i = 0; i < np; i++)
                 if (pr[i].w[k].ok)
                     acc_add(&a, q < 0 ? pr[i].w[k].stature_err_cm : pr[i].w[k].meas_err[q], true);
+            print_cell(&a, "%.2f");
+        }
+        printf("\n");
+    }
+    static const char *const cam_rows[2] = {"camera height (hinted photos), cm", "camera tilt (hinted photos), deg"};
+    for (int q = 0; q < 2; q++) {
+        printf("| %s |", cam_rows[q]);
+        for (int k = 0; k < N_WAYS; k++) {
+            struct cell_acc a = {0};
+            for (int i = 0; i < np; i++)
+                if (pr[i].w[k].ok)
+                    acc_add(&a, q ? pr[i].w[k].cam_tilt_err_deg : pr[i].w[k].cam_h_err_cm, true);
             print_cell(&a, "%.2f");
         }
         printf("\n");

@@ -1,9 +1,11 @@
 /* test_avatar_estimate.c: person estimation on silhouettes rendered from known bodies
  * through the photo camera (stature within 3 cm without a hint, exactly the hint with one,
- * phenotype near the truth, IoU, a body standing off-centre, the full path through keyed
+ * phenotype near the truth, IoU, a photo from another camera with the hint (its height,
+ * tilt and distance solved), a body standing off-centre, the full path through keyed
  * segmentation of a photo without alpha; the measurement round trip is test_avatar_fit.c),
  * the input errors, and garment estimation on
  * drawn masks (two legs -> trousers, a T shape -> top, hints, colour). */
+#include <math.h>
 #include <string.h>
 
 #include "av_test_util.h"
@@ -11,10 +13,17 @@
 
 #define PW 400
 #define PH 600
+/* The solved camera's height and tilt against the truth: they trade against each other to
+   first order (a horizon a little lower is a camera a little higher or tilted a little
+   more), so only the perspective of the body's own depth parts them; on this clean 600-px
+   silhouette they come within 2 cm and 0.25 degrees. */
+#define CAMERA_H_TOL 0.08
+#define CAMERA_TILT_TOL 1.0
 
-/* Render the body of (gender, weight, stature) translated by off into a PW x PH mask. */
-static void render_person(const struct avatar_model *m, float gender, float weight, float stature, const float off[3],
-                          uint8_t *mask)
+/* Render the body of (gender, weight, stature) translated by off into a PW x PH mask
+   through camera c (NULL = the studio's). */
+static void render_person_cam(const struct avatar_model *m, float gender, float weight, float stature,
+                              const float off[3], const struct avatar_photo_camera *cam, uint8_t *mask)
 {
     struct avatar_body_params p;
     memset(&p, 0, sizeof p);
@@ -28,8 +37,14 @@ static void render_person(const struct avatar_model *m, float gender, float weig
             b.pos[i * 3 + k] += off[k];
     struct avatar_photo_camera c;
     avatar_photo_camera(&c);
-    avatar_render_silhouette(&b, &c, PW, PH, mask);
+    avatar_render_silhouette(&b, cam ? cam : &c, PW, PH, mask);
     avatar_mesh_free(&b);
+}
+
+static void render_person(const struct avatar_model *m, float gender, float weight, float stature, const float off[3],
+                          uint8_t *mask)
+{
+    render_person_cam(m, gender, weight, stature, off, NULL, mask);
 }
 
 /* Fill a polygon-free shape: rectangles in a mask. */
@@ -86,6 +101,34 @@ int main(void)
     s = avatar_estimate_person(m, &photo, mask, 181.0f, &e);
     CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
     CHECK_NEAR(e.stature_m, 1.81, 1e-5);
+
+    /* another camera: 1.35 m high, 4.5 m away, tilted 4 degrees down. With the hint the
+       camera's height and distance are solved and its tilt searched; the figure is read
+       through it (the studio camera reads the same silhouette as a 1.61 m body). */
+    {
+        struct avatar_photo_camera c;
+        avatar_photo_camera(&c);
+        c.eye[1] = 1.35f, c.eye[2] = 4.5f;
+        c.target[1] = c.eye[1] - tanf(4.0f * (float)M_PI / 180.0f) * c.eye[2];
+        render_person_cam(m, 0.3f, 0.6f, 1.74f, zero, &c, mask);
+        s = avatar_estimate_person(m, &photo, mask, 174.0f, &e);
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        float dist = e.camera.eye[2] - e.place[2];
+        fprintf(stderr, "camera 1.35 m, -4 deg, 4.5 m: solved %.3f m, %.2f deg, %.2f m; g %.3f w %.3f, iou %.4f\n",
+                e.camera.eye[1], e.camera_tilt_deg, dist, e.body.ph.gender, e.body.ph.weight, e.iou);
+        CHECK(e.camera_solved);
+        CHECK_NEAR(e.stature_m, 1.74, 1e-5);
+        CHECK_NEAR(e.body.ph.gender, 0.3, 0.2);
+        CHECK_NEAR(e.body.ph.weight, 0.6, 0.2);
+        CHECK(e.iou > 0.95f);
+        CHECK_NEAR(e.camera.eye[1], 1.35, CAMERA_H_TOL);
+        CHECK_NEAR(e.camera_tilt_deg, -4.0, CAMERA_TILT_TOL);
+        CHECK_NEAR(dist, 4.5, 0.3);
+        s = avatar_estimate_person(m, &photo, mask, 0.0f, &e);
+        CHECK_MSG(s == TRYON_OK, "%s", tryon_errmsg());
+        fprintf(stderr, "the same without the hint, through the studio camera: %.3f m\n", e.stature_m);
+        CHECK(!e.camera_solved && e.camera.eye[1] == 0.95f && e.camera_tilt_deg == 0.0f);
+    }
 
     /* standing 0.15 m to the side and 0.4 m further back */
     const float off[3] = {0.15f, 0.0f, -0.4f};

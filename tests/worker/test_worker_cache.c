@@ -15,6 +15,7 @@
  * usage: test_worker_cache REPO_DIR */
 #include <dirent.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,9 +64,13 @@ static float bits(uint32_t u)
 static void fill_person(struct worker_person_asset *p)
 {
     memset(p, 0, sizeof *p);
-    float *v = (float *)&p->est;   /* the estimate is floats and one int */
+    float *v = (float *)&p->est;   /* the estimate is floats, one int and one flag */
     for (size_t i = 0; i < sizeof p->est / sizeof(float); i++)
         v[i] = 0.1f * (float)i + 1e-3f;
+    /* the flag's slot, its padding included, then the flag */
+    memset(&p->est.camera_solved, 0,
+           offsetof(struct avatar_person_est, meas) - offsetof(struct avatar_person_est, camera_solved));
+    p->est.camera_solved = true;
     p->est.body.ph.asian = -0.0f;
     p->est.body.torso_turn_deg = bits(1);   /* the smallest denormal */
     p->est.iterations = 437;

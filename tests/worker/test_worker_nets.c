@@ -9,6 +9,9 @@
  * the garment encoder names all six types, the body encoder's stature is within 6 cm and
  * its phenotype macros within 0.35 of the truth, and the back generator paints a back whose
  * mean colour is within 0.12 (linear) of the garment's true base colour or print colour mix.
+ * The person view: a studio photo's is itself, byte for byte; with a height hint the
+ * same figure elsewhere in a larger frame gives the same bytes, at half the size half the
+ * view.
  * Batches: the shipped models run over the demo photos together (the 4 persons; the 6
  * garments twice over, 12 photos: two forwards of up to WORKER_NET_BATCH) give every photo
  * bit for bit what it gets alone (priors, predictions, types, landmarks, back images).
@@ -105,8 +108,8 @@ static void fallback_and_format(const char *repo, struct kern_ctx *ctx, const ch
     load_photo(photo, &im, &mask);
     struct avatar_person_prior p1, p2;
     struct worker_net_body b1;
-    CHECK_EQ_INT(worker_nets_person(n, &im, mask, &p1, &b1), TRYON_OK);
-    CHECK_EQ_INT(worker_nets_person(n, &im, mask, &p2, NULL), TRYON_OK);
+    CHECK_EQ_INT(worker_nets_person(n, &im, mask, 0, &p1, &b1), TRYON_OK);
+    CHECK_EQ_INT(worker_nets_person(n, &im, mask, 0, &p2, NULL), TRYON_OK);
     CHECK(memcmp(&p1, &p2, sizeof p1) == 0);
     /* the same weights unfolded, by hand: raw * std + mean */
     struct nn_cfg *cfg;
@@ -114,8 +117,12 @@ static void fallback_and_format(const char *repo, struct kern_ctx *ctx, const ch
     CHECK_EQ_INT(nn_cfg_load(yaml, &cfg), TRYON_OK);
     CHECK_EQ_INT(nn_model_create(cfg, ctx, 1, NN_MODE_INFER, &m), TRYON_OK);
     CHECK_EQ_INT(nn_model_load(m, "nets-rand/body_encoder.safetensors"), TRYON_OK);
-    uint8_t *in8 = malloc(4 * 96 * 96);
-    CHECK_EQ_INT(worker_nn_input(&im, mask, 96, in8), TRYON_OK);
+    uint8_t *in8 = malloc(4 * 96 * 96), *vmask;
+    struct img8 view;
+    CHECK_EQ_INT(worker_nn_person_view(&im, mask, 0, &view, &vmask), TRYON_OK);
+    CHECK_EQ_INT(worker_nn_input(&view, vmask, 96, in8), TRYON_OK);
+    free(vmask);
+    img8_free(&view);
     float *in = nn_model_input(m, "image");
     for (int i = 0; i < 4 * 96 * 96; i++)
         in[i] = (float)in8[i] / 127.5f - 1.0f;
@@ -165,7 +172,7 @@ static void shipped(const char *repo, struct kern_ctx *ctx)
         load_photo(path, &im, &mask);
         struct avatar_person_prior p;
         struct worker_net_body b;
-        CHECK_EQ_INT(worker_nets_person(n, &im, mask, &p, &b), TRYON_OK);
+        CHECK_EQ_INT(worker_nets_person(n, &im, mask, 0, &p, &b), TRYON_OK);
         float stature = 100.0f * (float)json_get_num(t, "stature_m", 0);
         printf("%s: stature %.1f (truth %.1f), gender %.2f (%.2f), weight %.2f (%.2f)\n", json_get_str(t, "id"),
                b.stature_cm, stature, p.gender, json_get_num(t, "gender", 0), p.weight, json_get_num(t, "weight", 0));
@@ -254,10 +261,10 @@ static void batched(const char *repo, struct kern_ctx *ctx)
     for (int i = 0; i < 4; i++) {
         ims[i] = &im[i], masks[i] = mask[i];
         memset(&alone[i], 0, sizeof alone[i]);
-        CHECK_EQ_INT(worker_nets_person(n, &im[i], mask[i], &alone[i], &balone[i]), TRYON_OK);
+        CHECK_EQ_INT(worker_nets_person(n, &im[i], mask[i], 0, &alone[i], &balone[i]), TRYON_OK);
     }
     memset(batch, 0, sizeof batch);
-    worker_nets_person_batch(n, 4, ims, masks, batch, bbatch, st);
+    worker_nets_person_batch(n, 4, ims, masks, NULL, batch, bbatch, st);
     for (int i = 0; i < 4; i++) {
         CHECK_EQ_INT(st[i], TRYON_OK);
         CHECK_MSG(!memcmp(&alone[i], &batch[i], sizeof alone[i]) && !memcmp(&balone[i], &bbatch[i], sizeof balone[i]),
@@ -284,6 +291,55 @@ static void batched(const char *repo, struct kern_ctx *ctx)
     worker_nets_free(n);
 }
 
+/* The person view (worker_nn_person_view): a studio photo's view is the photo itself; the
+   same figure placed elsewhere in a larger frame (the photo's
+   edges repeated around it) gives the same view byte for byte with a height hint; the photo
+   at half the size gives a view half the size (within a pixel). */
+static void person_view(const char *photo)
+{
+    struct img8 im, v0, v1, v2;
+    uint8_t *mask, *m0, *m1, *m2;
+    load_photo(photo, &im, &mask);
+    CHECK_EQ_INT(worker_nn_person_view(&im, mask, 0, &v0, &m0), TRYON_OK);
+    printf("studio photo %dx%d -> view %dx%d\n", im.w, im.h, v0.w, v0.h);
+    CHECK(v0.w == im.w && v0.h == im.h);
+    if (v0.w == im.w && v0.h == im.h)
+        CHECK(!memcmp(v0.px, im.px, (size_t)4 * im.w * im.h) && !memcmp(m0, mask, (size_t)im.w * im.h));
+    free(m0);
+    img8_free(&v0);
+
+    /* a wider frame, the figure 100 px right and 37 px down of where it was */
+    const int W = 2 * im.w, H = 3 * im.h / 2, ox = 100, oy = 37;
+    struct img8 big;
+    CHECK_EQ_INT(img8_alloc(&big, W, H, 4), TRYON_OK);
+    uint8_t *bmask = calloc((size_t)W * H, 1);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int sx = x - ox < 0 ? 0 : x - ox >= im.w ? im.w - 1 : x - ox;
+            int sy = y - oy < 0 ? 0 : y - oy >= im.h ? im.h - 1 : y - oy;
+            memcpy(big.px + 4 * ((size_t)y * W + x), im.px + 4 * ((size_t)sy * im.w + sx), 4);
+            if (x - ox == sx && y - oy == sy)
+                bmask[(size_t)y * W + x] = mask[(size_t)sy * im.w + sx];
+        }
+    CHECK_EQ_INT(worker_nn_person_view(&im, mask, 172.0f, &v0, &m0), TRYON_OK);
+    CHECK_EQ_INT(worker_nn_person_view(&big, bmask, 172.0f, &v1, &m1), TRYON_OK);
+    CHECK(v0.w == v1.w && v0.h == v1.h);
+    if (v0.w == v1.w && v0.h == v1.h) {
+        CHECK(!memcmp(v0.px, v1.px, (size_t)4 * v0.w * v0.h));
+        CHECK(!memcmp(m0, m1, (size_t)v0.w * v0.h));
+    }
+    /* half the size */
+    struct img8 half;
+    CHECK_EQ_INT(img8_reduce(&im, 2, &half), TRYON_OK);
+    uint8_t *hmask = malloc((size_t)half.w * half.h);
+    CHECK_EQ_INT(avatar_segment(&half, false, hmask), TRYON_OK);
+    CHECK_EQ_INT(worker_nn_person_view(&half, hmask, 172.0f, &v2, &m2), TRYON_OK);
+    printf("with a hint: view %dx%d; at half the size %dx%d\n", v0.w, v0.h, v2.w, v2.h);
+    CHECK(abs(2 * v2.h - v0.h) <= 2);
+    free(m0), free(m1), free(m2), free(hmask), free(bmask), free(mask);
+    img8_free(&v0), img8_free(&v1), img8_free(&v2), img8_free(&half), img8_free(&big), img8_free(&im);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -295,6 +351,7 @@ int main(int argc, char **argv)
     char photo[512];
     snprintf(photo, sizeof photo, "%s/configs/demo/persons/ava.png", repo);
     fallback_and_format(repo, ctx, photo);
+    person_view(photo);
     shipped(repo, ctx);
     batched(repo, ctx);
     kern_destroy(ctx);
