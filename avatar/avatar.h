@@ -242,6 +242,22 @@ const char *avatar_garment_type_name(enum avatar_garment_type t);
    "pants", "jeans" -> trousers. TRYON_EINVAL naming the string otherwise. */
 enum tryon_status avatar_garment_type_parse(const char *s, enum avatar_garment_type *t);
 
+/* How a product photo shows the garment: on an invisible (ghost) mannequin, as the
+   garment-photo template frame has it; laid flat on a surface and shot from above (its
+   depth nearly gone, sleeves and legs spread); hanging from a hanger (sleeves hanging,
+   flatter than on a body, the hanger's hook above). */
+enum avatar_garment_style { AVATAR_STYLE_GHOST, AVATAR_STYLE_FLAT, AVATAR_STYLE_HANGER, AVATAR_STYLE_N };
+/* "ghost", "flat", "hanger" ("unknown" otherwise). */
+const char *avatar_garment_style_name(enum avatar_garment_style s);
+/* A style's shape on the product-photo body (avatar_phenotype_default at 1.75 m): the arm
+   and leg angles it is built with (avatar_body_params' meanings; the ghost's are 0, the
+   A-pose) and the factor its depth is scaled by about the garment's middle (1 for the
+   ghost). `tryon synth` draws its product photos around these. */
+struct avatar_style_shape { float arm_down_deg, leg_spread_deg, depth_scale; };
+void avatar_garment_style_shape(enum avatar_garment_style s, struct avatar_style_shape *out);
+/* Scale the depth (z) of n points (x, y, z) about z_mid by k. */
+void avatar_flatten_depth(float *pos, int n, float z_mid, float k);
+
 /* Garment landmarks. Left/right are the wearer's: the wearer's left (+x) is on the right of
    a front photo. Definitions on the garment mesh seen from the front (x right, y up):
      collar       highest point on the plane x = the neck joint's x         tops, dress
@@ -271,6 +287,8 @@ struct avatar_garment_est {
     float looseness;       /* extra offset from the body, metres (0 = snug), at most 0.05 */
     float lm[AVATAR_LM_N][2];   /* landmarks in photo pixels; negative = absent for this type */
     float type_confidence;      /* 0..1: how clearly the mask's shape picked the type (1 for a hint) */
+    enum avatar_garment_style style;   /* how the photo shows it, as the outline check found
+                                          (avatar_garment_shape_iou); the estimate leaves ghost */
 };
 /* From the product photo (segmented; rgba c = 3 or 4): type from the hint ("" = from the
    mask's shape: leg split, sleeves, length/width ratios; a gap between close legs that the
@@ -286,11 +304,14 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
 /* How well the estimate's outline matches the photo's garment (avatar/garment_shape.c):
    the template of g built on the default body, seen from the front, stretched over the
    bounding box of mask (w*h, nonzero = garment), against the mask, as intersection over
-   union on a 96-row grid (framing and scale do not count). A garment of a type we have
+   union on a 96-row grid (framing and scale do not count), the best over the photo styles
+   (the template posed as each style poses it; *style, when not NULL, gets the best one;
+   thin rows on top, a hanger's hook, are left out of the box). A garment of a type we have
    scores high for its type; something else, or a wrong type hint, low. TRYON_EINVAL for an
    empty mask. */
 enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const uint8_t *mask, int w, int h,
-                                           const struct avatar_garment_est *g, float *iou);
+                                           const struct avatar_garment_est *g, float *iou,
+                                           enum avatar_garment_style *style);
 /* A garment mesh: the template of g->type cut and deformed exactly like the body (same
    targets, scaling and pose), pushed outside the body (AVATAR_GARMENT_OFFSET_M plus
    looseness), then given a cloth thickness AVATAR_GARMENT_THICKNESS_M: an inner layer, an

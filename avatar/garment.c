@@ -64,6 +64,28 @@
 #define UNDER_REACH_M 0.02f    /* drape: a cloth vertex this far behind an inner garment is pushed out */
 #define SELF_RADIUS_M 0.005f   /* drape: self-collision distance for dresses and long sleeves */
 
+const char *avatar_garment_style_name(enum avatar_garment_style s)
+{
+    static const char *const names[AVATAR_STYLE_N] = {"ghost", "flat", "hanger"};
+    return (int)s >= 0 && s < AVATAR_STYLE_N ? names[s] : "unknown";
+}
+
+void avatar_garment_style_shape(enum avatar_garment_style s, struct avatar_style_shape *out)
+{
+    /* flat: the upper arms 55 degrees from vertical (sleeves spread toward the
+       horizontal), the legs 6 degrees apart, 2-3 cm of depth left; hanger: the upper arms 10
+       degrees from vertical, legs together, a third of the depth */
+    static const struct avatar_style_shape shapes[AVATAR_STYLE_N] = {
+        {0.0f, 0.0f, 1.0f}, {-12.0f, 6.0f, 0.08f}, {33.0f, 0.0f, 0.3f}};
+    *out = shapes[(int)s >= 0 && s < AVATAR_STYLE_N ? s : AVATAR_STYLE_GHOST];
+}
+
+void avatar_flatten_depth(float *pos, int n, float z_mid, float k)
+{
+    for (int i = 0; i < n; i++)
+        pos[i * 3 + 2] = z_mid + k * (pos[i * 3 + 2] - z_mid);
+}
+
 const char *avatar_garment_type_name(enum avatar_garment_type t)
 {
     switch (t) {

@@ -504,11 +504,16 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
 }
 
 enum tryon_status av_template_on_default_body(const struct avatar_model *m, const struct avatar_garment_est *g,
-                                              struct avatar_body_params *bp, struct avatar_mesh *gm)
+                                              enum avatar_garment_style style, struct avatar_body_params *bp,
+                                              struct avatar_mesh *gm)
 {
     memset(bp, 0, sizeof *bp);
     avatar_phenotype_default(&bp->ph);
     bp->stature_m = 1.75f;
+    struct avatar_style_shape shape;
+    avatar_garment_style_shape(style, &shape);
+    bp->arm_down_deg = shape.arm_down_deg;
+    bp->leg_spread_deg = shape.leg_spread_deg;
     struct avatar_mesh body = {0};
     enum tryon_status st = avatar_body_build(m, bp, &body);
     if (st == TRYON_OK)

@@ -4,7 +4,10 @@
  * transfer builds it (av_template_on_default_body), and its triangles are drawn seen from the front
  * (orthographic, x-y) into a grid laid over the photo mask's bounding box, the template's
  * x-y bounds stretched onto it: both outlines are compared free of framing and scale. The
- * score is their intersection over union on that grid. A photo of a garment type we have
+ * score is their intersection over union on that grid, the best of the template in each
+ * photo style (on a ghost mannequin, laid flat, on a hanger: the style's arm and leg angles;
+ * the depth does not show from the front), over the box without the thin rows a hanger's
+ * hook adds on top. A photo of a garment type we have
  * gives a high score for the type read; a photo of something else (a bag, a shoe, a hat, a
  * coat open at the front) matches no type's outline, and a wrong `type:` hint scores low. */
 #include "avatar/internal.h"
@@ -13,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GRID_H 96   /* grid rows over the mask's bounding box; columns keep its aspect */
+#define GRID_H 96       /* grid rows over the mask's bounding box; columns keep its aspect */
+#define HOOK_FRAC 0.06f /* rows above the first with this share of the widest row's pixels are a hook */
 
 /* Cells of the g_w x g_h grid whose centres the triangle (a, b, c: grid coordinates, row
    axis down) covers, set to 1. */
@@ -36,20 +40,38 @@ static void fill_tri(uint8_t *g, int g_w, int g_h, const float a[2], const float
         }
 }
 
-enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const uint8_t *mask, int w, int h,
-                                           const struct avatar_garment_est *g, float *iou)
+/* The first row of the mask's bounding box bb (updated) that holds at least HOOK_FRAC of the
+   widest row's pixels: a hanger's hook or wire above the garment is not its outline. */
+static void trim_hook(const uint8_t *mask, int w, int bb[4])
 {
-    *iou = 0.0f;
-    int bb[4];
-    if (!avatar_mask_bbox(mask, w, h, bb))
-        return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
+    int widest = 0;
+    for (int y = bb[1]; y <= bb[3]; y++) {
+        int n = 0;
+        for (int x = bb[0]; x <= bb[2]; x++)
+            n += mask[(size_t)y * w + x] != 0;
+        widest = n > widest ? n : widest;
+    }
+    for (int y = bb[1]; y <= bb[3]; y++) {
+        int n = 0;
+        for (int x = bb[0]; x <= bb[2]; x++)
+            n += mask[(size_t)y * w + x] != 0;
+        if ((float)n >= HOOK_FRAC * (float)widest) {
+            bb[1] = y;
+            return;
+        }
+    }
+}
+
+/* The outline IoU of g's template in photo style `style` against mask over its box bb. */
+static enum tryon_status style_iou(const struct avatar_model *m, const uint8_t *mask, int w, const int bb[4],
+                                   const struct avatar_garment_est *g, enum avatar_garment_style style, float *iou)
+{
     int bw = bb[2] - bb[0] + 1, bh = bb[3] - bb[1] + 1;
     int g_h = GRID_H, g_w = (int)lroundf((float)GRID_H * (float)bw / (float)bh);
     g_w = g_w < 1 ? 1 : g_w > 8 * GRID_H ? 8 * GRID_H : g_w;
-
     struct avatar_body_params bp;
     struct avatar_mesh gm = {0};
-    enum tryon_status st = av_template_on_default_body(m, g, &bp, &gm);
+    enum tryon_status st = av_template_on_default_body(m, g, style, &bp, &gm);
     uint8_t *tmpl = st == TRYON_OK ? calloc((size_t)g_w * g_h, 1) : NULL;
     if (st == TRYON_OK && !tmpl)
         st = tryon_fail(TRYON_ENOMEM, "avatar: out of memory for the garment outline");
@@ -81,5 +103,30 @@ enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const u
         }
     free(tmpl);
     *iou = uni ? (float)inter / (float)uni : 0.0f;
+    return TRYON_OK;
+}
+
+enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const uint8_t *mask, int w, int h,
+                                           const struct avatar_garment_est *g, float *iou,
+                                           enum avatar_garment_style *style)
+{
+    *iou = 0.0f;
+    if (style)
+        *style = AVATAR_STYLE_GHOST;
+    int bb[4];
+    if (!avatar_mask_bbox(mask, w, h, bb))
+        return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
+    trim_hook(mask, w, bb);
+    for (int k = 0; k < AVATAR_STYLE_N; k++) {
+        float v;
+        enum tryon_status st = style_iou(m, mask, w, bb, g, (enum avatar_garment_style)k, &v);
+        if (st)
+            return st;
+        if (v > *iou) {
+            *iou = v;
+            if (style)
+                *style = (enum avatar_garment_style)k;
+        }
+    }
     return TRYON_OK;
 }

@@ -206,11 +206,13 @@ void av_render_silhouette_off(const float *pos, const int32_t *tri, int nt, cons
 /* Median linear luminance of the opaque backdrop pixels (outside the mask) in rows y0..y1,
    or 0 when under 5% of those rows' pixels are backdrop. */
 float av_backdrop_luminance(const struct img8 *im, const uint8_t *mask, int y0, int y1);
-/* The product-photo template frame: bp = the default phenotype at 1.75 m in the neutral
-   pose, and gm (allocated) the garment g built on that body; the frame the garment
-   estimator is calibrated in, shared by the texture transfer and the outline check
-   (garment_est.c). */
+/* The product-photo template frame: bp = the default phenotype at 1.75 m in the pose of the
+   photo style (avatar_garment_style_shape; the ghost's is the neutral pose), and gm
+   (allocated) the garment g built on that body, its depth not pressed; the ghost's is the
+   frame the garment estimator is calibrated in, shared by the texture transfer and the
+   outline check (garment_est.c). */
 enum tryon_status av_template_on_default_body(const struct avatar_model *m, const struct avatar_garment_est *g,
-                                              struct avatar_body_params *bp, struct avatar_mesh *gm);
+                                              enum avatar_garment_style style, struct avatar_body_params *bp,
+                                              struct avatar_mesh *gm);
 
 #endif

@@ -12,8 +12,10 @@
  * shadow, or a floor lit more brightly in the middle). Every threshold scales with the
  * noise measured on the border. The flood starts from the border pixels that look like
  * backdrop, so a subject cut by the frame meets the mask's edge (worker/photo.c refuses a
- * person photo so cut). What the flood does not reach is foreground; the largest
- * 4-connected component is kept and its holes are filled. A second component at least
+ * person photo so cut). What the flood does not reach is foreground, less any region
+ * whose outline the flood met softly nearly everywhere (noise-sized steps: backdrop lit
+ * unevenly across a row, which the row's estimate does not follow; a wide lens shows such
+ * walls); the largest 4-connected component is kept and its holes are filled. A second component at least
  * AV_SECOND_BLOB_FRAC of the largest is a second subject: TRYON_EINVAL. Known limits: a subject that
  * covers most of a side column sets that column's backdrop estimate and is keyed out
  * there; cloth of the backdrop's own hue that meets it with a soft edge can be keyed out.
@@ -34,6 +36,7 @@
 #define MIN_CHROMA 10.0f   /* a shadow's colour may stray this far from the scaled backdrop */
 #define SHADOW_K_MIN 0.3f  /* shadows darker than this fraction of the backdrop are kept */
 #define SHADOW_K_MAX 1.3f  /* backdrop lit up to this much more brightly than at the borders */
+#define SOFT_FRAC 0.9f     /* a region whose outline is this soft is backdrop (drop_soft_components) */
 
 static int cmp_f(const void *a, const void *b)
 {
@@ -196,6 +199,50 @@ static size_t keep_largest_filled(uint8_t *mask, int w, int h, size_t *second)
     return best ? count : 0;
 }
 
+/* Turn back into backdrop each foreground component of mask (255/0) whose boundary with the
+   backdrop is soft: at least SOFT_FRAC of its 4-neighbour pairs with a backdrop pixel differ
+   in the smoothed image sm by no more than step_thr. Such a region is backdrop that the
+   flood reached only through steps of noise size but that did not look like the row's
+   backdrop (a wall lit unevenly across the row: brighter in the middle than at either
+   border, or darker where the light falls off); a subject's outline is an edge, soft at
+   most along the stretches where its colour meets the backdrop's. Returns false when out
+   of memory (message set). */
+static bool drop_soft_components(uint8_t *mask, const float *sm, int w, int h, float step_thr)
+{
+    const size_t n = (size_t)w * h;
+    int32_t *label = malloc(n * sizeof *label);
+    size_t *sizes = NULL;
+    int nlab = label ? av_mask_label(mask, w, h, label, &sizes) : -1;
+    size_t *pairs = nlab > 0 ? calloc((size_t)nlab + 1, 2 * sizeof *pairs) : NULL;   /* [2 lab]: all, [2 lab + 1]: soft */
+    if (nlab < 0 || (nlab > 0 && !pairs)) {
+        free(label), free(sizes), free(pairs);
+        if (!label || nlab >= 0)   /* av_mask_label says its own */
+            tryon_fail(TRYON_ENOMEM, "avatar: out of memory for segmentation");
+        return false;
+    }
+    for (size_t i = 0; i < n && nlab > 0; i++) {
+        if (!label[i])
+            continue;
+        int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+        int32_t nb[4] = {x > 0 ? (int32_t)i - 1 : -1, x < w - 1 ? (int32_t)i + 1 : -1,
+                         y > 0 ? (int32_t)i - w : -1, y < h - 1 ? (int32_t)i + w : -1};
+        for (int k = 0; k < 4; k++) {
+            if (nb[k] < 0 || label[nb[k]])
+                continue;
+            float d2 = 0;
+            for (int c = 0; c < 3; c++)
+                d2 += (sm[i * 3 + c] - sm[(size_t)nb[k] * 3 + c]) * (sm[i * 3 + c] - sm[(size_t)nb[k] * 3 + c]);
+            pairs[2 * label[i]]++;
+            pairs[2 * label[i] + 1] += d2 <= step_thr * step_thr;
+        }
+    }
+    for (size_t i = 0; i < n && nlab > 0; i++)
+        if (label[i] && pairs[2 * label[i]] > 0 && pairs[2 * label[i] + 1] >= SOFT_FRAC * pairs[2 * label[i]])
+            mask[i] = 0;
+    free(label), free(sizes), free(pairs);
+    return true;
+}
+
 /* Could the smoothed colour px be backdrop? Near the row's backdrop estimate (the border
    colours interpolated across the row at fraction t), or a shadow on it: the estimate's
    colour scaled by k in [SHADOW_K_MIN, SHADOW_K_MAX] (same chromaticity; the upper end
@@ -338,7 +385,10 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
     for (size_t i = 0; i < n; i++)
         mask[i] = mask[i] == 1 || mask[i] == 3 ? 0 : 255;
     free(queue);
+    bool ok = drop_soft_components(mask, sm, w, h, step_thr);
     free(left), free(right), free(scratch), free(dist), free(sm), free(tmp);
+    if (!ok)
+        return TRYON_ENOMEM;
     size_t second;
     fg = keep_largest_filled(mask, w, h, &second);
     if (fg == (size_t)-1)

@@ -240,7 +240,7 @@ enum tryon_status avatar_garment_texture_back(const struct avatar_model *m, cons
     struct avatar_mesh gm = {0};
     float lm3[AVATAR_LM_N][3];
     bool present[AVATAR_LM_N];
-    enum tryon_status st = av_template_on_default_body(m, g, &bp, &gm);
+    enum tryon_status st = av_template_on_default_body(m, g, AVATAR_STYLE_GHOST, &bp, &gm);
     if (st == TRYON_OK)
         st = avatar_garment_landmarks_3d(m, &bp, g, lm3, present);
     float lo[3], hi[3];

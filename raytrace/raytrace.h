@@ -164,8 +164,13 @@ float rt_scene_env_pdf(const struct rt_scene *s, const float dir[3]);
 struct rt_studio { float backdrop[3]; /* linear albedo, e.g. 0.6 grey; white for product shots */
                    float key, fill;   /* light intensities, 1 = default */
                    float rim;         /* rim (back) light intensity, 1 = default, 0 = none */
-                   float env;         /* studio environment intensity, 1 = default, 0 = none */ };
-void rt_studio_default(struct rt_studio *st); /* backdrop 0.6 grey, key 1, fill 1, rim 1, env 1 */
+                   float env;         /* studio environment intensity, 1 = default, 0 = none */
+                   float wall_gap;    /* the back wall's distance behind the subject's box, in units of
+                                         the box's largest side; 1.2 = default, about 0 = the subject
+                                         lies on it (a flat-lay's surface) */
+                   float floor_drop;  /* the floor this far below the box (same units); 0 = default */ };
+void rt_studio_default(struct rt_studio *st); /* backdrop 0.6 grey, key 1, fill 1, rim 1, env 1, wall_gap 1.2,
+                                                 floor_drop 0 */
 void rt_scene_add_studio(struct rt_scene *s, const float bmin[3], const float bmax[3], const struct rt_studio *st);
 /* Build the BVH (high quality, robust) and the emitters' sampling tables. Must be called
    after the last add (or rt_scene_set_env) and before rt_render; calling it again after

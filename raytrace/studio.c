@@ -4,7 +4,8 @@
  * Everything scales with s = the largest side of the subject's box, so a person, a
  * garment on its own, or a shoe gets the same look. Layout (subject centre c, facing +z):
  *   - cyclorama: floor at y = bmin.y from z = c.z + 12s back to the wall, a quarter-circle
- *     cove of radius 0.5s, then a back wall at z = bmin.z - 1.2s rising to 5s; x spans
+ *     cove of radius 0.5s, then a back wall at z = bmin.z - 1.2s rising to 5s (wall_gap and
+ *     floor_drop move the wall and the floor for a subject lying on a surface); x spans
  *     c.x +- 5s. Smooth normals on the cove. Large enough to fill the frame of
  *     rt_camera_frame (camera about 2.2s / min(aspect, 1) in front) for aspects 1:4 to 4:1.
  *   - key softbox 0.6s x 0.9s at distance 2.0s, 40 deg towards -x (image left), 35 deg
@@ -38,6 +39,8 @@ void rt_studio_default(struct rt_studio *st)
     st->fill = 1.0f;
     st->rim = 1.0f;
     st->env = 1.0f;
+    st->wall_gap = 1.2f;
+    st->floor_drop = 0.0f;
 }
 
 /* The cyclorama as one mesh: a profile in (z, y) extruded along x. */
@@ -111,7 +114,7 @@ void rt_scene_add_studio(struct rt_scene *s, const float bmin[3], const float bm
         size = fmaxf(size, bmax[k] - bmin[k]);
     }
     float sz = fmaxf(size, 1e-3f);
-    add_cyclorama(s, c, bmin[1], bmin[2] - 1.2f * sz, sz, st->backdrop);
+    add_cyclorama(s, c, bmin[1] - st->floor_drop * sz, bmin[2] - st->wall_gap * sz, sz, st->backdrop);
     const float deg = (float)M_PI / 180.0f;
     if (st->key > 0.0f)
         add_softbox(s, c, 2.0f * sz, 40.0f * deg, 35.0f * deg, 0.6f * sz, 0.9f * sz, 2.0f * st->key);

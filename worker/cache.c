@@ -334,6 +334,7 @@ static void encode_garment(struct buf *b, const struct worker_garment_asset *a)
     put_f32(b, e->looseness);
     put_f32s(b, &e->lm[0][0], 2 * AVATAR_LM_N);
     put_f32(b, e->type_confidence);
+    put_i32(b, (int)e->style);
     put_flag(b, a->net);
     put_flag(b, a->back_net);
     uint32_t n = (uint32_t)strnlen(a->tex_error, sizeof a->tex_error - 1);
@@ -360,6 +361,10 @@ static void decode_garment(struct rd *r, struct worker_garment_asset *a)
     e->looseness = get_f32(r);
     get_f32s(r, &e->lm[0][0], 2 * AVATAR_LM_N);
     e->type_confidence = get_f32(r);
+    int style = get_i32(r);
+    if (style < 0 || style >= AVATAR_STYLE_N)
+        r->bad = true;
+    e->style = (enum avatar_garment_style)style;
     a->net = get_flag(r);
     a->back_net = get_flag(r);
     uint32_t n = get_u32(r);

@@ -5,7 +5,10 @@
  * studio with drawn lights and backdrop, through the standard photo camera (the camera the
  * person estimator assumes) moved to a drawn distance. Garment product photos: the garment
  * template on the default body, rendered alone, front view framed on its bounds on a white
- * backdrop. Prints (stripes, checks, dots, a logo-like patch) are painted into the
+ * backdrop, in a drawn style: on a ghost mannequin (the template as built), laid flat (its
+ * depth pressed to 8%, sleeves spread, legs apart, on the white surface itself: the wall
+ * right behind it) or on a hanger (sleeves hanging, depth 30%, a wire hanger's hook above
+ * the collar or a clip bar above the waistband). Prints (stripes, checks, dots, a logo-like patch) are painted into the
  * garment's UV texture, in metres on the garment, so the pattern keeps its size whatever
  * the UV layout. Each photo comes with a JSON object of its true parameters. */
 #include "worker/internal.h"
@@ -232,14 +235,18 @@ static void json_garment(struct json_w *t, const struct worker_synth_garment *g)
 
 /* "landmarks": {name: [x, y]} in photo pixels: avatar_garment_landmarks_3d of g on body bp,
    projected through cam; the landmarks the type lacks (or behind the camera) are left out. */
+/* The landmarks of garment g built on body bp, its depth scaled by depth_scale about z_mid as
+   the photo's mesh was, projected through cam: "landmarks": {"collar": [x, y], ...}. */
 static enum tryon_status json_landmarks(struct json_w *t, struct worker *w, const struct avatar_body_params *bp,
-                                        const struct avatar_garment_est *g, const struct rt_camera *cam)
+                                        const struct avatar_garment_est *g, float z_mid, float depth_scale,
+                                        const struct rt_camera *cam)
 {
     float lm[AVATAR_LM_N][3];
     bool present[AVATAR_LM_N];
     enum tryon_status s = avatar_garment_landmarks_3d(worker_model(w), bp, g, lm, present);
     if (s)
         return s;
+    avatar_flatten_depth(&lm[0][0], AVATAR_LM_N, z_mid, depth_scale);
     json_key(t, "landmarks");
     json_obj_begin(t);
     for (int l = 0; l < AVATAR_LM_N; l++) {
@@ -399,6 +406,73 @@ static void json_mean_albedo(struct json_w *t, const struct rt_film *f)
     json_srgb(t, "mean_color_srgb", m);
 }
 
+/* A box of side `thick` along the segment a..b, appended to m (pos and tri only). */
+static void add_bar(struct avatar_mesh *m, const float a[3], const float b[3], float thick)
+{
+    float d[3] = {b[0] - a[0], b[1] - a[1], b[2] - a[2]};
+    float l = sqrtf(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+    /* two axes across the segment: z and z x d (the segments lie in x-y) */
+    float u[3] = {0.0f, 0.0f, 0.5f * thick}, v[3] = {-d[1] / l * 0.5f * thick, d[0] / l * 0.5f * thick, 0.0f};
+    int v0 = m->nv;
+    for (int e = 0; e < 2; e++)
+        for (int k = 0; k < 4; k++) {
+            const float *p = e ? b : a;
+            float su = k & 1 ? 1.0f : -1.0f, sv = k & 2 ? 1.0f : -1.0f;
+            for (int c = 0; c < 3; c++)
+                m->pos[(size_t)m->nv * 3 + c] = p[c] + su * u[c] + sv * v[c];
+            m->nv++;
+        }
+    /* corners k = (su, sv) bits; the four sides and two caps, outward-facing */
+    static const int32_t quads[6][4] = {{0, 1, 5, 4}, {1, 3, 7, 5}, {3, 2, 6, 7}, {2, 0, 4, 6}, {0, 2, 3, 1}, {4, 5, 7, 6}};
+    for (int q = 0; q < 6; q++) {
+        int32_t *t = m->tri + (size_t)m->nt * 3;
+        t[0] = v0 + quads[q][0], t[1] = v0 + quads[q][1], t[2] = v0 + quads[q][2];
+        t[3] = v0 + quads[q][0], t[4] = v0 + quads[q][2], t[5] = v0 + quads[q][3];
+        m->nt += 2;
+    }
+}
+
+/* A hanger for garment g whose landmarks (3D, as photographed) are lm/present: for a top or
+   a dress a wire from the collar down to each shoulder (inside the garment) and a hook
+   above the collar; for a skirt, trousers or shorts a clip bar along the waistband and the
+   hook above its middle. Wire 8 mm thick. */
+static enum tryon_status hanger_mesh(const float lm[AVATAR_LM_N][3], const bool present[AVATAR_LM_N],
+                                     struct avatar_mesh *m)
+{
+    enum { MAX_BARS = 6 };
+    memset(m, 0, sizeof *m);
+    m->pos = malloc((size_t)MAX_BARS * 8 * 3 * sizeof *m->pos);
+    m->tri = malloc((size_t)MAX_BARS * 12 * 3 * sizeof *m->tri);
+    if (!m->pos || !m->tri) {
+        avatar_mesh_free(m);
+        return tryon_fail(TRYON_ENOMEM, "out of memory for a hanger");
+    }
+    const float wire = 0.008f;
+    float base[3];
+    if (present[AVATAR_LM_COLLAR]) {
+        memcpy(base, lm[AVATAR_LM_COLLAR], sizeof base);
+        for (int side = AVATAR_LM_L_SHOULDER; side <= AVATAR_LM_R_SHOULDER; side++)
+            if (present[side]) {
+                float tip[3] = {lm[side][0], lm[side][1] - 0.03f, lm[side][2]};
+                float from[3] = {base[0], base[1] - 0.02f, base[2]};
+                add_bar(m, from, tip, wire);
+            }
+    } else {
+        const float *l = lm[AVATAR_LM_L_WAIST], *r = lm[AVATAR_LM_R_WAIST];
+        float a[3] = {l[0], l[1] + 0.01f, l[2]}, b[3] = {r[0], r[1] + 0.01f, r[2]};
+        add_bar(m, a, b, 2.0f * wire);
+        for (int c = 0; c < 3; c++)
+            base[c] = 0.5f * (a[c] + b[c]);
+    }
+    /* the hook: up 7 cm, then a curl over to one side and down */
+    float p0[3] = {base[0], base[1] - 0.01f, base[2]}, p1[3] = {base[0], base[1] + 0.07f, base[2]};
+    float p2[3] = {base[0] + 0.03f, base[1] + 0.09f, base[2]}, p3[3] = {base[0] + 0.045f, base[1] + 0.065f, base[2]};
+    add_bar(m, p0, p1, wire);
+    add_bar(m, p1, p2, wire);
+    add_bar(m, p2, p3, wire);
+    return avatar_mesh_normals(m);
+}
+
 enum tryon_status worker_synth_garment_photo(struct worker *w, const struct worker_synth_garment *g, int width,
                                              int height, int spp, uint64_t seed, int threads, struct img8 *out,
                                              struct json_w *t)
@@ -408,24 +482,60 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
     memset(&bp, 0, sizeof bp);
     avatar_phenotype_default(&bp.ph);
     bp.stature_m = 1.75f;
-    struct avatar_mesh body = {0}, garment = {0};
+    bp.arm_down_deg = g->shape.arm_down_deg;
+    bp.leg_spread_deg = g->shape.leg_spread_deg;
+    struct avatar_mesh body = {0}, garment = {0}, hanger = {0};
     struct imgf tex = {0};
-    struct rt_material mat;
+    struct rt_material mats[2];
     struct rt_film film = {0};
     struct rt_camera cam;
+    float z_mid = 0.0f;
     enum tryon_status s = avatar_body_build(worker_model(w), &bp, &body);
     if (s == TRYON_OK)
-        s = garment_mesh(w, &bp, &body, g, &garment, &tex, &mat);
+        s = garment_mesh(w, &bp, &body, g, &garment, &tex, &mats[0]);
+    float bmin[3], bmax[3];
     if (s == TRYON_OK) {
-        float bmin[3], bmax[3];
+        /* the style: the depth pressed flat about the garment's middle */
         avatar_mesh_bounds(&garment, bmin, bmax);
+        z_mid = 0.5f * (bmin[2] + bmax[2]);
+        if (g->shape.depth_scale != 1.0f) {
+            avatar_flatten_depth(garment.pos, garment.nv, z_mid, g->shape.depth_scale);
+            s = avatar_mesh_normals(&garment);
+        }
+    }
+    if (s == TRYON_OK && g->style == AVATAR_STYLE_HANGER) {
+        float lm[AVATAR_LM_N][3];
+        bool present[AVATAR_LM_N];
+        if ((s = avatar_garment_landmarks_3d(worker_model(w), &bp, &g->est, lm, present)) == TRYON_OK) {
+            avatar_flatten_depth(&lm[0][0], AVATAR_LM_N, z_mid, g->shape.depth_scale);
+            s = hanger_mesh(lm, present, &hanger);
+        }
+        const float wood[3] = {0.12f, 0.1f, 0.09f};
+        rt_material_preset(RT_BSDF_DIFFUSE, wood, &mats[1]);
+    }
+    if (s == TRYON_OK) {
+        const struct avatar_mesh *list[2] = {&garment, &hanger};
+        const int n = hanger.nv ? 2 : 1;
+        avatar_mesh_bounds(&garment, bmin, bmax);
+        if (hanger.nv) {
+            float hmin[3], hmax[3];
+            avatar_mesh_bounds(&hanger, hmin, hmax);
+            for (int k = 0; k < 3; k++)
+                bmin[k] = fminf(bmin[k], hmin[k]), bmax[k] = fmaxf(bmax[k], hmax[k]);
+        }
         rt_camera_frame(bmin, bmax, width, height, 0.08f, &cam);
         struct rt_studio studio;
         rt_studio_default(&studio);
         studio.backdrop[0] = studio.backdrop[1] = studio.backdrop[2] = 0.9f;
-        const struct avatar_mesh *list[1] = {&garment};
+        if (g->style == AVATAR_STYLE_FLAT) {
+            /* laid on the surface (the wall, seen from the front), the cove out of frame; the
+               rim light would stand behind the surface */
+            studio.wall_gap = 0.005f;
+            studio.floor_drop = 1.0f;
+            studio.rim = 0.0f;
+        }
         struct rt_settings set = worker_rt_settings(spp, SYNTH_MAX_DEPTH, seed, threads);
-        s = worker_render_meshes(w, list, &mat, 1, &cam, &studio, bmin, bmax, &set, &film);
+        s = worker_render_meshes(w, list, mats, n, &cam, &studio, bmin, bmax, &set, &film);
     }
     if (s == TRYON_OK)
         s = film_to_image(&film, false, out);
@@ -433,16 +543,25 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
         s = worker_sensor_degrade(out, g->blur_px, g->noise, g->blocking, seed);
     if (s == TRYON_OK) {
         json_garment(t, g);
+        json_key(t, "style");
+        json_str(t, avatar_garment_style_name(g->style));
+        json_key(t, "style_shape");
+        json_obj_begin(t);
+        json_key(t, "arm_down_deg"); json_numf(t, g->shape.arm_down_deg, 4);
+        json_key(t, "leg_spread_deg"); json_numf(t, g->shape.leg_spread_deg, 4);
+        json_key(t, "depth_scale"); json_numf(t, g->shape.depth_scale, 4);
+        json_obj_end(t);
         json_mean_albedo(t, &film);
         json_camera(t, &cam);
         json_subject_box(t, &film);
         json_sensor(t, g->blur_px, g->noise, g->blocking);
-        s = json_landmarks(t, w, &bp, &g->est, &cam);
+        s = json_landmarks(t, w, &bp, &g->est, z_mid, g->shape.depth_scale, &cam);
     }
     if (s)
         img8_free(out);
     rt_film_free(&film);
     imgf_free(&tex);
+    avatar_mesh_free(&hanger);
     avatar_mesh_free(&garment);
     avatar_mesh_free(&body);
     return s;

@@ -24,8 +24,9 @@ static const char *const PERSON_KEYS[] = {"count", "ids", "alpha", "height_hint"
                                           "camera_distance_m", "camera_height_m", "camera_tilt_deg",
                                           "camera_vfov_deg", "key", "fill", "backdrop", "skin", "blur_px",
                                           "noise", "blocking", NULL};
-static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "colors", "length", "sleeve",
-                                           "print_scale_m", "type_hint", "blur_px", "noise", "blocking", NULL};
+static const char *const GARMENT_KEYS[] = {"count", "ids", "types", "prints", "styles", "colors", "length",
+                                           "sleeve", "print_scale_m", "type_hint", "blur_px", "noise", "blocking",
+                                           NULL};
 
 #define SYNTH_MAX_IMAGES 100000   /* per kind; far above any data set we make */
 
@@ -37,6 +38,41 @@ const char *worker_print_name(enum worker_print p)
     static const char *const names[WORKER_PRINT_N] = {"none", "stripes", "checks", "dots", "logo"};
     return (int)p >= 0 && p < WORKER_PRINT_N ? names[p] : "?";
 }
+
+static const char *print_name(int k) { return worker_print_name((enum worker_print)k); }
+static const char *style_name(int k) { return avatar_garment_style_name((enum avatar_garment_style)k); }
+
+/* The list under `key` (when present: *count and idx left alone otherwise): 1 to max names,
+   each one of the n that name_of gives (`expected` says them in the error), as indices
+   into idx. Errors name file:line. */
+static enum tryon_status name_list(const struct yml_doc *doc, const struct yml_node *m, const char *key,
+                                   const char *item, int max, int n_names, const char *(*name_of)(int),
+                                   const char *expected, int *count, int *idx)
+{
+    const struct yml_node *n = yml_get(m, key);
+    if (!n)
+        return TRYON_OK;
+    enum tryon_status s = yml_expect(doc, n, YML_SEQ, key);
+    if (s)
+        return s;
+    if (n->n < 1 || n->n > max)
+        return tryon_fail(TRYON_EINVAL, "%s:%d: %s must list 1 to %d names", doc->path, n->line, key, max);
+    for (int i = 0; i < n->n; i++) {
+        const char *str;
+        if ((s = yml_as_str(doc, n->items[i], item, &str)))
+            return s;
+        int k = 0;
+        while (k < n_names && strcmp(str, name_of(k)))
+            k++;
+        if (k == n_names)
+            return tryon_fail(TRYON_EINVAL, "%s:%d: unknown %s '%.80s' (expected %s)", doc->path, n->items[i]->line,
+                              item, str, expected);
+        idx[i] = k;
+    }
+    *count = n->n;
+    return TRYON_OK;
+}
+
 
 /* Ids name files: [A-Za-z0-9_.-]{1,64}, not "." or "..". */
 static bool id_valid(const char *s)
@@ -204,26 +240,17 @@ static enum tryon_status parse_garments(const struct yml_doc *doc, const struct 
                 return tryon_failctx(TRYON_EINVAL, "%s:%d", doc->path, n->items[i]->line);
         }
     }
-    if ((n = yml_get(m, "prints"))) {
-        if ((s = yml_expect(doc, n, YML_SEQ, "prints")))
-            return s;
-        if (n->n < 1 || n->n > 16)
-            return tryon_fail(TRYON_EINVAL, "%s:%d: prints must list 1 to 16 names", doc->path, n->line);
-        c->n_prints = n->n;
-        for (int i = 0; i < n->n; i++) {
-            const char *str;
-            if ((s = yml_as_str(doc, n->items[i], "print", &str)))
-                return s;
-            int k = 0;
-            while (k < WORKER_PRINT_N && strcmp(str, worker_print_name((enum worker_print)k)))
-                k++;
-            if (k == WORKER_PRINT_N)
-                return tryon_fail(TRYON_EINVAL,
-                                  "%s:%d: unknown print '%.80s' (expected none, stripes, checks, dots or logo)",
-                                  doc->path, n->items[i]->line, str);
-            c->prints[i] = (enum worker_print)k;
-        }
-    }
+    int idx[16];
+    if ((s = name_list(doc, m, "prints", "print", 16, WORKER_PRINT_N, print_name, "none, stripes, checks, dots or logo",
+                       &c->n_prints, idx)))
+        return s;
+    for (int i = 0; yml_get(m, "prints") && i < c->n_prints; i++)
+        c->prints[i] = (enum worker_print)idx[i];
+    if ((s = name_list(doc, m, "styles", "style", 8, AVATAR_STYLE_N, style_name, "ghost, flat or hanger", &c->n_styles,
+                       idx)))
+        return s;
+    for (int i = 0; yml_get(m, "styles") && i < c->n_styles; i++)
+        c->styles[i] = (enum avatar_garment_style)idx[i];
     if ((n = yml_get(m, "colors"))) {
         if ((s = yml_expect(doc, n, YML_SEQ, "colors")))
             return s;
@@ -271,6 +298,8 @@ static void config_defaults(struct worker_synth_config *c)
     c->n_types = AVATAR_GARMENT_NTYPES;
     for (int t = 0; t < AVATAR_GARMENT_NTYPES; t++)
         c->types[t] = (enum avatar_garment_type)t;
+    c->n_styles = 1;
+    c->styles[0] = AVATAR_STYLE_GHOST;
     c->n_prints = WORKER_PRINT_N;
     for (int p = 0; p < WORKER_PRINT_N; p++)
         c->prints[p] = (enum worker_print)p;
@@ -625,6 +654,15 @@ void worker_synth_draw_garment(const struct worker_synth_config *c, int j, struc
     g->blur_px = draw(&sr, c->g_blur_px);
     g->noise = draw(&sr, c->g_noise);
     g->blocking = draw(&sr, c->g_blocking);
+    /* the photo's style and its pose, from a stream of their own; the ghost's is fixed */
+    g->style = c->styles[(j / c->n_types) % c->n_styles];
+    avatar_garment_style_shape(g->style, &g->shape);
+    if (g->style != AVATAR_STYLE_GHOST) {
+        struct rng yr;
+        image_rng(c, 1, j, 9, &yr);
+        g->shape.arm_down_deg += draw(&yr, (struct worker_synth_range){-6.0f, 6.0f});
+        g->shape.leg_spread_deg = fmaxf(0.0f, g->shape.leg_spread_deg + draw(&yr, (struct worker_synth_range){-3.0f, 3.0f}));
+    }
 }
 
 enum worker_cover worker_type_cover(enum avatar_garment_type t)

@@ -35,12 +35,6 @@
  * (configs/synth/calib.yaml; 0.8 and more on the demo), a garment photo's at 0.3-0.5. The
  * checks before the fit are worker/photo.c's. */
 #define WORKER_PERSON_MIN_IOU 0.5f
-/* The outline of the estimated garment against the product photo's (avatar_garment_shape_iou):
- * 0.84-0.97 on the 24 garments of configs/synth/calib.yaml and the demo's 6; a shoe, a hat
- * or a wrong type hint (a t-shirt read as trousers: 0.45, as a skirt: 0.63) fall below
- * 0.7. Shapes a skirt's plain trapezoid takes in (a bag, a towel) still pass, and so does a
- * skirt given any wrong type (as trousers 0.76, as a t-shirt 0.73). */
-#define WORKER_GARMENT_MIN_SHAPE_IOU 0.7f
 /* Without a height hint the stature is read through the assumed camera: a fit outside an
  * adult's range (the synthetic sets span 145-205 cm) says the camera or the framing is not
  * the assumed one, and the body, its measurements and its fit verdicts would be wrong. */
@@ -588,7 +582,8 @@ static void estimate_garments(struct worker *w, struct garment_slot **gs, const 
         float shape_iou = 1.0f;
         bool hinted = p->garment_type && p->garment_type[0];
         if (st == TRYON_OK &&
-            (st = avatar_garment_shape_iou(w->model, q[j].mask, q[j].im.w, q[j].im.h, &s->a.est, &shape_iou)) ==
+            (st = avatar_garment_shape_iou(w->model, q[j].mask, q[j].im.w, q[j].im.h, &s->a.est, &shape_iou,
+                                           &s->a.est.style)) ==
                 TRYON_OK && shape_iou < WORKER_GARMENT_MIN_SHAPE_IOU)
             st = tryon_fail(TRYON_EINVAL, "its outline matches a %s (%s) at IoU %.2f only, where a garment of our "
                             "types gives 0.84 or more: is it a garment we have no template for (we have t-shirt, "
@@ -1024,6 +1019,8 @@ static void record_garment(struct json_w *r, const struct garment_slot *gs)
     json_obj_begin(r);
     json_key(r, "type");
     json_str(r, avatar_garment_type_name(gs->a.est.type));
+    json_key(r, "photo_style");
+    json_str(r, avatar_garment_style_name(gs->a.est.style));
     json_key(r, "estimator");
     json_str(r, gs->a.net ? "network" : "classical");
     json_key(r, "back");

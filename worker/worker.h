@@ -163,7 +163,14 @@ void worker_cache_counts(const struct worker *w, struct worker_cache_stats *out)
  * is never followed (the folder DIR itself may be reached through links the user made).
  * Only estimates that succeeded are stored: a refused photo (fault "input") is examined
  * again by each job, so its message names that job's catalog. */
-#define WORKER_ASSET_VERSION 3   /* bump when an estimator's code or the payload changes */
+/* The outline of the estimated garment against the product photo's (avatar_garment_shape_iou):
+ * 0.84-0.97 on the 24 garments of configs/synth/calib.yaml and the demo's 6; a shoe, a hat
+ * or a wrong type hint (a t-shirt read as trousers: 0.45, as a skirt: 0.63) fall below
+ * 0.7, and the worker refuses such a garment photo. Shapes a skirt's plain trapezoid takes
+ * in (a bag, a towel) still pass, and so does a skirt given any wrong type (as trousers
+ * 0.76, as a t-shirt 0.73). */
+#define WORKER_GARMENT_MIN_SHAPE_IOU 0.7f
+#define WORKER_ASSET_VERSION 4   /* bump when an estimator's code or the payload changes */
 #define WORKER_ASSET_FORMAT 1    /* the entry file's header layout */
 enum worker_asset_kind { WORKER_ASSET_PERSON = 1, WORKER_ASSET_GARMENT = 2 };
 /* A person's estimate as the render needs it (the body mesh is avatar_body_build(est.body)). */
@@ -407,6 +414,9 @@ struct worker_synth_garment {
     bool type_hint;                  /* a product photo whose type the written catalog names */
     float blur_px, noise, blocking;  /* its product photo's sensor marks (worker_sensor_degrade; 0 = clean;
                                         a worn garment's are unused) */
+    enum avatar_garment_style style; /* how its product photo shows it (a worn garment's is unused) */
+    struct avatar_style_shape shape; /* the product photo's arm and leg angles and depth scale, drawn
+                                        around the style's (avatar_garment_style_shape) */
 };
 
 /* One person photo: body, look, camera and studio. */
@@ -465,6 +475,9 @@ struct worker_synth_config {
     enum avatar_garment_type types[16];       /* cycled by garment index */
     int n_prints;
     enum worker_print prints[16];             /* cycled by garment index */
+    int n_styles;
+    enum avatar_garment_style styles[8];      /* product photo styles, cycled by garment index / n_types
+                                                 (every type meets every style); default ghost alone */
     int n_colors;
     float colors[16][3];                      /* sRGB, cycled; none = random colours */
     struct worker_synth_range length, sleeve;  /* lo < 0: the type's own range (synth_config.c) */

@@ -84,6 +84,8 @@ struct garment_way {
     float lm_err_pct;               /* mean landmark distance, % of image height; < 0 = none compared */
     int lm_n;                       /* landmarks compared */
     float length_err, sleeve_err;   /* estimate - truth; NAN where not compared */
+    float shape_iou;                /* the worker's outline check (avatar_garment_shape_iou) on the
+                                       estimate; NAN for the network alone or when it fails */
 };
 
 /* One garment's results. */
@@ -347,6 +349,7 @@ static void garment_errors(const struct avatar_garment_est *est, const struct js
     w->ok = true;
     w->type_est = (int)est->type;
     w->confidence = est->type_confidence;
+    w->shape_iou = NAN;
     landmark_error(json_get(t, "landmarks"), est->lm, true, h, w);
     w->length_err = est->length - r->length;
     w->sleeve_err = has_sleeves(r->type_true) ? est->sleeve - r->sleeve : NAN;
@@ -425,6 +428,14 @@ static void generated_back(const struct worker_net_garment *pred, struct garment
 }
 
 /* back: the models folder has a back generator (then the back texture is measured too). */
+/* The worker's outline check of an estimate (w->shape_iou; NAN when it cannot be made). */
+static void shape_check(const struct avatar_model *model, const uint8_t *mask, const struct img8 *im,
+                        const struct avatar_garment_est *est, struct garment_way *w)
+{
+    float iou;
+    w->shape_iou = avatar_garment_shape_iou(model, mask, im->w, im->h, est, &iou, NULL) == TRYON_OK ? iou : NAN;
+}
+
 static void eval_garment(const struct avatar_model *model, struct worker_nets *nets, bool back, const char *dir,
                          const struct json_val *t, struct garment_res *r)
 {
@@ -462,6 +473,7 @@ static void eval_garment(const struct avatar_model *model, struct worker_nets *n
         snprintf(r->base_error, sizeof r->base_error, "%s", tryon_errmsg());
     } else {
         garment_errors(&est, t, h, r, &r->w[WAY_CLASSICAL]);
+        shape_check(model, mask, &im, &est, &r->w[WAY_CLASSICAL]);
         if (back)
             classical_back(model, &im, mask, &est, r);
     }
@@ -475,6 +487,7 @@ static void eval_garment(const struct avatar_model *model, struct worker_nets *n
         w->ok = true;
         w->type_est = (int)pred.type;
         w->confidence = pred.confidence;
+        w->shape_iou = NAN;
         landmark_error(json_get(t, "landmarks"), pred.lm, false, h, w);
         w->length_err = pred.length - r->length;
         w->sleeve_err = has_sleeves(r->type_true) ? pred.sleeve - r->sleeve : NAN;
@@ -496,6 +509,7 @@ static void eval_garment(const struct avatar_model *model, struct worker_nets *n
         } else {
             worker_nets_garment_apply(&pred, &est);   /* as the worker does */
             garment_errors(&est, t, h, r, &r->w[WAY_FIT]);
+            shape_check(model, mask, &im, &est, &r->w[WAY_FIT]);
         }
     }
     free(mask);
@@ -1103,6 +1117,22 @@ static void summary(const struct person_res *pr, int np, const struct garment_re
         for (int i = 0; i < ng; i++)
             if (gr[i].w[k].ok)
                 acc_add(&a, 100.0f * (gr[i].w[k].type_est == gr[i].type_true), false);
+        print_cell(&a, "%.1f");
+    }
+    printf("\n| outline IoU (mean) |");
+    for (int k = 0; k < N_WAYS; k++) {
+        struct cell_acc a = {0};
+        for (int i = 0; i < ng; i++)
+            if (gr[i].w[k].ok)
+                acc_add(&a, gr[i].w[k].shape_iou, false);
+        print_cell(&a, "%.3f");
+    }
+    printf("\n| refused by the outline check (IoU < %.2f), %% |", WORKER_GARMENT_MIN_SHAPE_IOU);
+    for (int k = 0; k < N_WAYS; k++) {
+        struct cell_acc a = {0};
+        for (int i = 0; i < ng; i++)
+            if (gr[i].w[k].ok && isfinite(gr[i].w[k].shape_iou))
+                acc_add(&a, 100.0f * (gr[i].w[k].shape_iou < WORKER_GARMENT_MIN_SHAPE_IOU), false);
         print_cell(&a, "%.1f");
     }
     printf("\n| landmark error, %% of image height |");

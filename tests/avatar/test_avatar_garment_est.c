@@ -315,9 +315,9 @@ int main(void)
         struct avatar_garment_est est, wrong;
         float iou = 0, iou_wrong = 1;
         CHECK(avatar_estimate_garment(&im, mask, "", &est) == TRYON_OK);
-        CHECK(avatar_garment_shape_iou(m, mask, W, W, &est, &iou) == TRYON_OK);
+        CHECK(avatar_garment_shape_iou(m, mask, W, W, &est, &iou, NULL) == TRYON_OK);
         CHECK(avatar_estimate_garment(&im, mask, avatar_garment_type_name(shape_cases[k].wrong), &wrong) == TRYON_OK);
-        CHECK(avatar_garment_shape_iou(m, mask, W, W, &wrong, &iou_wrong) == TRYON_OK);
+        CHECK(avatar_garment_shape_iou(m, mask, W, W, &wrong, &iou_wrong, NULL) == TRYON_OK);
         fprintf(stderr, "outline %s: IoU %.3f as read (%s), %.3f as %s\n", avatar_garment_type_name(shape_cases[k].t), iou,
                 avatar_garment_type_name(est.type), iou_wrong, avatar_garment_type_name(shape_cases[k].wrong));
         CHECK(iou >= 0.8f);
@@ -334,7 +334,7 @@ int main(void)
         struct avatar_garment_est est;
         float iou = 1;
         CHECK(avatar_estimate_garment(&im, mask, "", &est) == TRYON_OK);
-        CHECK(avatar_garment_shape_iou(m, mask, W, W, &est, &iou) == TRYON_OK);
+        CHECK(avatar_garment_shape_iou(m, mask, W, W, &est, &iou, NULL) == TRYON_OK);
         fprintf(stderr, "outline of a shoe: read as %s, IoU %.3f\n", avatar_garment_type_name(est.type), iou);
         CHECK(iou < 0.7f);
     }

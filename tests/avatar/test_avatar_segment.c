@@ -1,7 +1,8 @@
 /* test_avatar_segment.c: segmentation on synthetic photos: a rectangle on a grey backdrop
  * with and without alpha (within 1% of the pixels), with sensor noise and a vertical
  * studio gradient, an opaque alpha channel (keyed like none), a backdrop lit unevenly
- * across rows with a soft shadow, hole filling, dropping of a small separate blob, the
+ * across rows with a soft shadow, a pool of light on the wall away from the borders (backdrop:
+ * its outline is soft), hole filling, dropping of a small separate blob, the
  * error for a second large blob (two subjects) and for an image with nothing in front of
  * the backdrop. */
 #include <math.h>
@@ -106,6 +107,30 @@ int main(void)
     int uneven = mismatches(mask);
     fprintf(stderr, "keyed rectangle on an unevenly lit backdrop: %d mismatched pixels\n", uneven);
     CHECK(uneven <= limit);
+    img8_free(&im);
+
+    /* a pool of light on the wall beside the subject, away from every border: up to 1.7x the
+       backdrop's brightness in a smooth bump (sigma 20 px), much brighter than the rows'
+       borders say, so the flood's guard does not take its core (about 2100 px, over a
+       quarter of the rectangle: a second subject, were it kept); its outline is soft all
+       round, so it is backdrop */
+    make_photo(&im, false, 6, false, &r);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            if (in_rect(x, y))
+                continue;
+            uint8_t *p = im.px + ((size_t)y * W + x) * 4;
+            float d2 = (float)((x - 172) * (x - 172) + (y - 75) * (y - 75));
+            float lit = 1.0f + 0.7f * expf(-d2 / (2.0f * 20.0f * 20.0f));
+            for (int c = 0; c < 3; c++) {
+                float v = p[c] * lit;
+                p[c] = (uint8_t)(v > 255 ? 255 : v);
+            }
+        }
+    CHECK_MSG(avatar_segment(&im, false, mask) == TRYON_OK, "%s", tryon_errmsg());
+    int pool = mismatches(mask);
+    fprintf(stderr, "keyed rectangle beside a pool of light on the wall: %d mismatched pixels\n", pool);
+    CHECK(pool <= limit);
     img8_free(&im);
 
     /* a backdrop-coloured hole inside the rectangle is filled; a smaller blob elsewhere is dropped */

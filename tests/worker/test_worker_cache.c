@@ -84,6 +84,7 @@ static void fill_garment(struct worker_garment_asset *g)
     g->est.type = AVATAR_GARMENT_SKIRT;
     g->est.color[0] = 0.2f, g->est.color[1] = -0.0f, g->est.color[2] = bits(0x00400000);
     g->est.length = 0.7f, g->est.sleeve = 0.0f, g->est.looseness = 0.01f, g->est.type_confidence = 0.93f;
+    g->est.style = AVATAR_STYLE_HANGER;
     for (int l = 0; l < AVATAR_LM_N; l++)
         g->est.lm[l][0] = l % 3 ? 10.0f * (float)l + 0.25f : -1.0f, g->est.lm[l][1] = 3.5f * (float)l;
     snprintf(g->tex_error, sizeof g->tex_error, "only %d landmarks", 2);
@@ -182,8 +183,8 @@ static void entries(void)
     worker_cache_entry_path(c, WORKER_ASSET_GARMENT, kother, other, sizeof other);
     size_t len;
     uint8_t *good = slurp(path, &len);
-    /* header, type, colour, length, sleeve, looseness, landmarks, confidence, flags, message, texture */
-    CHECK(len == 88 + 4 * (1 + 3 + 3 + 2 * AVATAR_LM_N + 1) + 2 + 4 + strlen(g.tex_error) + 12 + 8 * 4 * 3 * 4);
+    /* header, type, colour, length, sleeve, looseness, landmarks, confidence, style, flags, message, texture */
+    CHECK(len == 88 + 4 * (1 + 3 + 3 + 2 * AVATAR_LM_N + 1 + 1) + 2 + 4 + strlen(g.tex_error) + 12 + 8 * 4 * 3 * 4);
     struct { const char *what; size_t at; int cut; } bad[] = {
         {"a flipped payload byte", 88 + 5, 0},
         {"a flipped texture byte", len - 3, 0},

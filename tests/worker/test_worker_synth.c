@@ -3,7 +3,8 @@
  * classes assigned in turn), and the photos: identical bytes and truth for 1 and 2 render
  * threads, RGBA or RGB as drawn, the subject inside the frame (also through drawn cameras
  * of other heights, tilts, fields of view and distances), truth fields present; the sensor's
- * marks (noise, blur, blocks) change a photo by what they should.
+ * marks (noise, blur, blocks) change a photo by what they should; product photos in each style
+ * (ghost, flat, hanger) read as garment photos and match their own style's outline.
  * usage: test_worker_synth CONFIG_DIR (configs/synth) */
 #include <math.h>
 #include <stdlib.h>
@@ -239,6 +240,60 @@ static void test_sensor(struct worker *w)
     worker_synth_config_free(&c);
 }
 
+/* The product photo styles: a long-sleeve top (whose sleeves show the pose) on a ghost
+   mannequin, laid flat and on a hanger
+   (192x288, 4 spp): the truth names the style; each photo reads as a garment photo (the
+   hanger's hook is no head), and the outline check, given the drawn garment, finds its own
+   style's template the closest, at IoU 0.8 or more. */
+static void test_styles(struct worker *w)
+{
+    struct worker_synth_config c;
+    CHECK_EQ_INT(worker_synth_config_load(write_tmp("styles.yaml", "seed: 13\nsize: [192, 288]\nspp: 4\n"
+                                                    "persons: {count: 0}\ngarments:\n  count: 3\n"
+                                                    "  types: [long-sleeve]\n  prints: [stripes]\n"
+                                                    "  styles: [ghost, flat, hanger]\n"), &c), TRYON_OK);
+    struct avatar_model *m = NULL;
+    CHECK_EQ_INT(avatar_model_load(NULL, &m), TRYON_OK);
+    struct img_limits lim = img_default_limits();
+    for (int j = 0; j < 3 && m; j++) {
+        struct img8 im;
+        struct json_w t;
+        json_w_init(&t);
+        CHECK_EQ_INT(worker_synth_image(w, &c, j, 2, &im, &t), TRYON_OK);
+        char want[64];
+        snprintf(want, sizeof want, "\"style\":\"%s\"", avatar_garment_style_name((enum avatar_garment_style)j));
+        CHECK_CONTAINS(t.buf, want);
+        char path[64];
+        snprintf(path, sizeof path, "style-%d.png", j);
+        CHECK_EQ_INT(img_save_png(path, &im), TRYON_OK);
+        CHECK_MSG(worker_photo_load(WORKER_ASSET_GARMENT, path, &lim) == TRYON_OK, "%s: %s", path, tryon_errmsg());
+        img8_free(&im);
+        bool alpha = false;
+        CHECK_EQ_INT(img_load_png(path, NULL, &im, &alpha), TRYON_OK);   /* RGBA, as a catalog photo is read */
+        uint8_t *mask = malloc((size_t)im.w * im.h);
+        CHECK_EQ_INT(avatar_segment(&im, alpha, mask), TRYON_OK);
+        /* the outline of the drawn garment (its true length and sleeve: the estimators' own
+           errors are bench/garment_styles's) */
+        struct avatar_garment_est est;
+        CHECK_EQ_INT(avatar_estimate_garment(&im, mask, "long-sleeve", &est), TRYON_OK);
+        struct worker_synth_garment g;
+        worker_synth_draw_garment(&c, j, &g);
+        est.length = g.est.length, est.sleeve = g.est.sleeve;
+        float iou = 0;
+        enum avatar_garment_style style = AVATAR_STYLE_N;
+        CHECK_EQ_INT(avatar_garment_shape_iou(m, mask, im.w, im.h, &est, &iou, &style), TRYON_OK);
+        fprintf(stderr, "%s photo: outline IoU %.3f, closest style %s\n",
+                avatar_garment_style_name((enum avatar_garment_style)j), iou, avatar_garment_style_name(style));
+        CHECK(iou >= 0.8f);
+        CHECK_EQ_INT(style, j);
+        free(mask);
+        img8_free(&im);
+        json_w_free(&t);
+    }
+    avatar_model_free(m);
+    worker_synth_config_free(&c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -282,6 +337,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < 6; i++)   /* the whole figure in frame through every drawn camera */
             test_determinism(w, &cam, i);
         test_sensor(w);
+        test_styles(w);
         worker_free(w);
     }
     worker_synth_config_free(&cam);
