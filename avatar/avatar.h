@@ -305,7 +305,8 @@ enum tryon_status avatar_estimate_garment(const struct img8 *rgba, const uint8_t
    the template of g built on the default body, seen from the front, stretched over the
    bounding box of mask (w*h, nonzero = garment), against the mask, as intersection over
    union on a 96-row grid (framing and scale do not count), the best over the photo styles
-   (the template posed as each style poses it; *style, when not NULL, gets the best one;
+   (the template posed as each style poses it, the flat and hanger poses tried when the
+   ghost's IoU is under 0.9; *style, when not NULL, gets the best one;
    thin rows on top, a hanger's hook, are left out of the box). A garment of a type we have
    scores high for its type; something else, or a wrong type hint, low. TRYON_EINVAL for an
    empty mask. */

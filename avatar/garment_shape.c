@@ -6,8 +6,8 @@
  * x-y bounds stretched onto it: both outlines are compared free of framing and scale. The
  * score is their intersection over union on that grid, the best of the template in each
  * photo style (on a ghost mannequin, laid flat, on a hanger: the style's arm and leg angles;
- * the depth does not show from the front), over the box without the thin rows a hanger's
- * hook adds on top. A photo of a garment type we have
+ * the depth does not show from the front; the other styles are tried only when the ghost's
+ * scores under 0.9), over the box without the thin rows a hanger's hook adds on top. A photo of a garment type we have
  * gives a high score for the type read; a photo of something else (a bag, a shoe, a hat, a
  * coat open at the front) matches no type's outline, and a wrong `type:` hint scores low. */
 #include "avatar/internal.h"
@@ -18,6 +18,7 @@
 
 #define GRID_H 96       /* grid rows over the mask's bounding box; columns keep its aspect */
 #define HOOK_FRAC 0.06f /* rows above the first with this share of the widest row's pixels are a hook */
+#define GHOST_ENOUGH 0.9f /* a ghost-template IoU this high ends the search over styles */
 
 /* Cells of the g_w x g_h grid whose centres the triangle (a, b, c: grid coordinates, row
    axis down) covers, set to 1. */
@@ -117,7 +118,9 @@ enum tryon_status avatar_garment_shape_iou(const struct avatar_model *m, const u
     if (!avatar_mask_bbox(mask, w, h, bb))
         return tryon_fail(TRYON_EINVAL, "avatar: the garment mask is empty");
     trim_hook(mask, w, bb);
-    for (int k = 0; k < AVATAR_STYLE_N; k++) {
+    /* the ghost's template first: a photo it matches this well is one (each style costs a
+       body and a garment build) */
+    for (int k = 0; k < AVATAR_STYLE_N && !(k > 0 && *iou >= GHOST_ENOUGH); k++) {
         float v;
         enum tryon_status st = style_iou(m, mask, w, bb, g, (enum avatar_garment_style)k, &v);
         if (st)
