@@ -238,9 +238,9 @@ static enum tryon_status render_full(struct fit *f, const struct avatar_body_par
     return TRYON_OK;
 }
 
-/* Stage 1 / 3: placement (depth from the lowest row, x from the torso centre) and, when
-   fit_stature, stature (from the silhouette's height) of body p. */
-static enum tryon_status fit_place(struct fit *f, struct avatar_body_params *p, bool fit_stature, float place[3])
+/* Stage 1 / 3 without a hint: placement (depth from the lowest row, x from the torso centre)
+   and stature (from the silhouette's height) of body p. */
+static enum tryon_status fit_place(struct fit *f, struct avatar_body_params *p, float place[3])
 {
     float target[3];
     if (!floor_point(&f->cam, f->photo.cx, (float)f->photo.bottom + 1.0f, target))
@@ -260,9 +260,8 @@ static enum tryon_status fit_place(struct fit *f, struct avatar_body_params *p, 
         place[0] += dx;
         place[2] += dz;
         float ratio = f->photo.h_px / s.h_px;
-        if (fit_stature)
-            p->stature_m = fminf(2.6f, fmaxf(0.5f, p->stature_m * ratio));
-        if (fabsf(dz) < 1e-3f && fabsf(dx) < 1e-3f && (!fit_stature || fabsf(ratio - 1.0f) < 1e-4f))
+        p->stature_m = fminf(2.6f, fmaxf(0.5f, p->stature_m * ratio));
+        if (fabsf(dz) < 1e-3f && fabsf(dx) < 1e-3f && fabsf(ratio - 1.0f) < 1e-4f)
             break;
     }
     return TRYON_OK;
@@ -664,7 +663,7 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
             float y = -((float)f.photo.top - f.cam.cy) / f.cam.focal, dist = f.cam.eye[2] - fp[2];
             p.stature_m = fminf(2.6f, fmaxf(0.5f, f.cam.eye[1] + y * dist));
             place[0] = fp[0], place[2] = fp[2] - 0.1f * p.stature_m;
-            st = fit_place(&f, &p, fit_stature, place);
+            st = fit_place(&f, &p, place);
         } else if (st == TRYON_OK) {
             /* the hint fixes the stature; the camera's height and distance are solved (solve_place) */
             p.stature_m = height_hint_cm / 100.0f;
@@ -701,7 +700,7 @@ enum tryon_status av_fit_person(const struct avatar_model *m, const uint8_t *mas
         memcpy(place, f.place, sizeof place);
         /* with a hint the winner's solve (sub-pixel, the winner's camera) stands */
         if (fit_stature)
-            st = fit_place(&f, &p, fit_stature, place);
+            st = fit_place(&f, &p, place);
     }
     if (st == TRYON_OK) {
         struct sil s;

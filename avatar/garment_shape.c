@@ -41,26 +41,28 @@ static void fill_tri(uint8_t *g, int g_w, int g_h, const float a[2], const float
         }
 }
 
+/* Mask pixels of row y within the columns of box bb. */
+static int row_count(const uint8_t *mask, int w, const int bb[4], int y)
+{
+    int n = 0;
+    for (int x = bb[0]; x <= bb[2]; x++)
+        n += mask[(size_t)y * w + x] != 0;
+    return n;
+}
+
 /* The first row of the mask's bounding box bb (updated) that holds at least HOOK_FRAC of the
    widest row's pixels: a hanger's hook or wire above the garment is not its outline. */
 static void trim_hook(const uint8_t *mask, int w, int bb[4])
 {
     int widest = 0;
     for (int y = bb[1]; y <= bb[3]; y++) {
-        int n = 0;
-        for (int x = bb[0]; x <= bb[2]; x++)
-            n += mask[(size_t)y * w + x] != 0;
+        int n = row_count(mask, w, bb, y);
         widest = n > widest ? n : widest;
     }
-    for (int y = bb[1]; y <= bb[3]; y++) {
-        int n = 0;
-        for (int x = bb[0]; x <= bb[2]; x++)
-            n += mask[(size_t)y * w + x] != 0;
-        if ((float)n >= HOOK_FRAC * (float)widest) {
-            bb[1] = y;
-            return;
-        }
-    }
+    int y = bb[1];
+    while (y < bb[3] && (float)row_count(mask, w, bb, y) < HOOK_FRAC * (float)widest)
+        y++;
+    bb[1] = y;
 }
 
 /* The outline IoU of g's template in photo style `style` against mask over its box bb. */

@@ -38,6 +38,14 @@
 #define SHADOW_K_MAX 1.3f  /* backdrop lit up to this much more brightly than at the borders */
 #define SOFT_FRAC 0.9f     /* a region whose outline is this soft is backdrop (drop_soft_components) */
 
+/* The 4-neighbours of pixel p of a w x h image (left, right, up, down), -1 off the image. */
+static void neighbours4(int32_t p, int w, int h, int32_t nb[4])
+{
+    int x = p % w, y = p / w;
+    nb[0] = x > 0 ? p - 1 : -1, nb[1] = x < w - 1 ? p + 1 : -1;
+    nb[2] = y > 0 ? p - w : -1, nb[3] = y < h - 1 ? p + w : -1;
+}
+
 static int cmp_f(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -118,8 +126,8 @@ int av_mask_label(const uint8_t *mask, int w, int h, int32_t *label, size_t **si
         label[s] = lab;
         while (qh < qt) {
             int32_t p = queue[qh++];
-            int x = p % w, y = p / w;
-            int32_t nb[4] = {x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1};
+            int32_t nb[4];
+            neighbours4(p, w, h, nb);
             for (int k = 0; k < 4; k++)
                 if (nb[k] >= 0 && mask[nb[k]] && !label[nb[k]]) {
                     label[nb[k]] = lab;
@@ -181,8 +189,8 @@ static size_t keep_largest_filled(uint8_t *mask, int w, int h, size_t *second)
         }
     while (qh < qt) {
         int32_t p = queue[qh++];
-        int x = p % w, y = p / w;
-        int32_t nb[4] = {x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1};
+        int32_t nb[4];
+        neighbours4(p, w, h, nb);
         for (int k = 0; k < 4; k++)
             if (nb[k] >= 0 && !mask[nb[k]] && label[nb[k]] != best) {
                 mask[nb[k]] = 1;
@@ -223,9 +231,8 @@ static bool drop_soft_components(uint8_t *mask, const float *sm, int w, int h, f
     for (size_t i = 0; i < n && nlab > 0; i++) {
         if (!label[i])
             continue;
-        int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
-        int32_t nb[4] = {x > 0 ? (int32_t)i - 1 : -1, x < w - 1 ? (int32_t)i + 1 : -1,
-                         y > 0 ? (int32_t)i - w : -1, y < h - 1 ? (int32_t)i + w : -1};
+        int32_t nb[4];
+        neighbours4((int32_t)i, w, h, nb);
         for (int k = 0; k < 4; k++) {
             if (nb[k] < 0 || label[nb[k]])
                 continue;
@@ -339,8 +346,8 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
             }
     while (qh < qt) {
         int32_t p = queue[qh++];
-        int x = p % w, y = p / w;
-        int32_t nb[4] = {x > 0 ? p - 1 : -1, x < w - 1 ? p + 1 : -1, y > 0 ? p - w : -1, y < h - 1 ? p + w : -1};
+        int32_t nb[4];
+        neighbours4(p, w, h, nb);
         const float *pp = sm + (size_t)p * 3;
         for (int k = 0; k < 4; k++) {
             if (nb[k] < 0 || mask[nb[k]] == 1)
@@ -365,9 +372,8 @@ enum tryon_status avatar_segment(const struct img8 *rgba, bool had_alpha, uint8_
     for (size_t i = 0; i < n; i++) {
         if (mask[i] == 1)
             continue;
-        int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
-        int32_t nb[4] = {x > 0 ? (int32_t)i - 1 : -1, x < w - 1 ? (int32_t)i + 1 : -1,
-                         y > 0 ? (int32_t)i - w : -1, y < h - 1 ? (int32_t)i + w : -1};
+        int32_t nb[4];
+        neighbours4((int32_t)i, w, h, nb);
         for (int k = 0; k < 4; k++) {
             if (nb[k] < 0 || mask[nb[k]] != 1)
                 continue;

@@ -234,17 +234,17 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
         size_t len = 0;
         s = img_encode_png(&im, &png, &len);
         img8_free(&im);
+        struct json_val *v = NULL;   /* the image's truth: the input's height hint, the targets */
+        if (s == TRYON_OK && (s = json_parse(truth.buf, truth.len, id, &v))) {
+            free(png);
+            s = tryon_failctx(s, "%s: image %d (%s)", cfg->path, i, id);
+            break;
+        }
         /* a person photo with a height hint is seen through the hint, as the worker sees it */
         float hint = -1.0f;
-        if (r->person) {
-            struct json_val *tv = NULL;
-            hint = 0.0f;
-            if (s == TRYON_OK && (s = json_parse(truth.buf, truth.len, id, &tv)) == TRYON_OK) {
-                const struct json_val *hv = json_get(tv, "height_hint");
-                if (hv && hv->b)
-                    hint = 100.0f * (float)json_get_num(tv, "stature_m", 0);
-                json_free(tv);
-            }
+        if (s == TRYON_OK && r->person) {
+            const struct json_val *hv = json_get(v, "height_hint");
+            hint = hv && hv->b ? 100.0f * (float)json_get_num(v, "stature_m", 0) : 0.0f;
         }
         if (s == TRYON_OK)
             s = worker_nn_photo_input(png, len, id, &lim, hint, S, input + in_sz * kept);
@@ -252,6 +252,7 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
         if (s == TRYON_EINVAL) {
             /* a photo the worker could not segment either (two figures, nothing left):
                left out of the shard and named in its metadata */
+            json_free(v);
             char line[400];
             int ln = snprintf(line, sizeof line, "%s: %s\n", id, tryon_errmsg());
             char *ns = realloc(skipped, skipped_len + (size_t)ln + 1);
@@ -265,11 +266,9 @@ static enum tryon_status make_shard(struct worker *wk, const struct worker_synth
             s = TRYON_OK;
             continue;
         }
-        struct json_val *v = NULL;
-        if (s == TRYON_OK && (s = json_parse(truth.buf, truth.len, id, &v)) == TRYON_OK) {
+        if (s == TRYON_OK)
             s = targets_of(v, r->person, target + (size_t)T * kept, &label[kept]);
-            json_free(v);
-        }
+        json_free(v);
         char *nl = s == TRYON_OK ? realloc(lines, lines_len + truth.len + 2) : NULL;
         if (s == TRYON_OK && !nl)
             s = tryon_fail(TRYON_ENOMEM, "out of memory for a shard");

@@ -294,7 +294,8 @@ const char *worker_nets_sha256(const struct worker_nets *n, enum worker_net_id i
 }
 
 /* Forward photos lo..hi-1 (at most WORKER_NET_BATCH) as one batch: sample j of the batch is
-   photo batch[j]; person photos through their studio view (hints_cm[i], NULL = none). A photo whose input cannot be made fails alone (st[i] set, left out).
+   photo batch[j]; person photos through their studio view (hints_cm[i], NULL = none). A
+   photo whose input cannot be made fails alone (st[i] set, left out).
    Returns the batch size k; the outputs stay in the model. */
 static int net_forward(struct worker_net *n, int lo, int hi, const struct img8 *const *ims,
                        const uint8_t *const *masks, bool person, const float *hints_cm, enum tryon_status *st,
@@ -303,17 +304,8 @@ static int net_forward(struct worker_net *n, int lo, int hi, const struct img8 *
     int S = n->side, k = 0;
     size_t per = (size_t)4 * S * S;
     for (int i = lo; i < hi; i++) {
-        if (person) {
-            struct img8 view;
-            uint8_t *vmask;
-            if ((st[i] = worker_nn_person_view(ims[i], masks[i], hints_cm ? hints_cm[i] : 0.0f, &view, &vmask)))
-                continue;
-            st[i] = worker_nn_input(&view, vmask, S, n->in8);
-            free(vmask);
-            img8_free(&view);
-        } else {
-            st[i] = worker_nn_input(ims[i], masks[i], S, n->in8);
-        }
+        st[i] = person ? worker_nn_person_input(ims[i], masks[i], hints_cm ? hints_cm[i] : 0.0f, S, n->in8)
+                       : worker_nn_input(ims[i], masks[i], S, n->in8);
         if (st[i])
             continue;
         float *x = n->in_host + per * (size_t)k;

@@ -99,6 +99,20 @@ enum tryon_status worker_nn_person_view(const struct img8 *rgba, const uint8_t *
     return TRYON_OK;
 }
 
+enum tryon_status worker_nn_person_input(const struct img8 *rgba, const uint8_t *mask, float hint_cm, int size,
+                                         uint8_t *out)
+{
+    struct img8 view;
+    uint8_t *vmask;
+    enum tryon_status s = worker_nn_person_view(rgba, mask, hint_cm, &view, &vmask);
+    if (s)
+        return s;
+    s = worker_nn_input(&view, vmask, size, out);
+    free(vmask);
+    img8_free(&view);
+    return s;
+}
+
 enum tryon_status worker_photo_reduce(struct img8 *im)
 {
     int side = im->w > im->h ? im->w : im->h;
@@ -123,17 +137,8 @@ enum tryon_status worker_nn_photo_input(const uint8_t *png, size_t len, const ch
     enum tryon_status s = worker_photo_decode(png, len, name, lim, &im, &mask, &t_load, &t_segment);
     if (s)
         return s;
-    if (person_hint_cm >= 0.0f) {
-        struct img8 view;
-        uint8_t *vmask;
-        if ((s = worker_nn_person_view(&im, mask, person_hint_cm, &view, &vmask)) == TRYON_OK) {
-            s = worker_nn_input(&view, vmask, size, out);
-            free(vmask);
-            img8_free(&view);
-        }
-    } else {
-        s = worker_nn_input(&im, mask, size, out);
-    }
+    s = person_hint_cm >= 0.0f ? worker_nn_person_input(&im, mask, person_hint_cm, size, out)
+                               : worker_nn_input(&im, mask, size, out);
     free(mask);
     img8_free(&im);
     return s;

@@ -233,20 +233,12 @@ static void json_garment(struct json_w *t, const struct worker_synth_garment *g)
     json_obj_end(t);
 }
 
-/* "landmarks": {name: [x, y]} in photo pixels: avatar_garment_landmarks_3d of g on body bp,
-   projected through cam; the landmarks the type lacks (or behind the camera) are left out. */
-/* The landmarks of garment g built on body bp, its depth scaled by depth_scale about z_mid as
-   the photo's mesh was, projected through cam: "landmarks": {"collar": [x, y], ...}. */
-static enum tryon_status json_landmarks(struct json_w *t, struct worker *w, const struct avatar_body_params *bp,
-                                        const struct avatar_garment_est *g, float z_mid, float depth_scale,
-                                        const struct rt_camera *cam)
+/* "landmarks": {name: [x, y]} in photo pixels: the 3D landmarks lm (as the photographed
+   mesh has them) projected through cam; those absent for the type (or behind the camera)
+   are left out. */
+static void json_landmarks(struct json_w *t, const float lm[AVATAR_LM_N][3], const bool present[AVATAR_LM_N],
+                           const struct rt_camera *cam)
 {
-    float lm[AVATAR_LM_N][3];
-    bool present[AVATAR_LM_N];
-    enum tryon_status s = avatar_garment_landmarks_3d(worker_model(w), bp, g, lm, present);
-    if (s)
-        return s;
-    avatar_flatten_depth(&lm[0][0], AVATAR_LM_N, z_mid, depth_scale);
     json_key(t, "landmarks");
     json_obj_begin(t);
     for (int l = 0; l < AVATAR_LM_N; l++) {
@@ -256,7 +248,6 @@ static enum tryon_status json_landmarks(struct json_w *t, struct worker *w, cons
         json_vec(t, avatar_landmark_name((enum avatar_landmark)l), px, 2, 5);
     }
     json_obj_end(t);
-    return TRYON_OK;
 }
 
 /* Build garment g on a body and give it its print texture (tex allocated when the mesh has
@@ -489,27 +480,26 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
     struct rt_material mats[2];
     struct rt_film film = {0};
     struct rt_camera cam;
-    float z_mid = 0.0f;
+    float lm[AVATAR_LM_N][3];   /* the landmarks as photographed (the truth's, the hanger's) */
+    bool present[AVATAR_LM_N];
     enum tryon_status s = avatar_body_build(worker_model(w), &bp, &body);
     if (s == TRYON_OK)
         s = garment_mesh(w, &bp, &body, g, &garment, &tex, &mats[0]);
+    if (s == TRYON_OK)
+        s = avatar_garment_landmarks_3d(worker_model(w), &bp, &g->est, lm, present);
     float bmin[3], bmax[3];
     if (s == TRYON_OK) {
-        /* the style: the depth pressed flat about the garment's middle */
+        /* the style: the depth pressed flat about the garment's middle, the landmarks with it */
         avatar_mesh_bounds(&garment, bmin, bmax);
-        z_mid = 0.5f * (bmin[2] + bmax[2]);
+        float z_mid = 0.5f * (bmin[2] + bmax[2]);
         if (g->shape.depth_scale != 1.0f) {
+            avatar_flatten_depth(&lm[0][0], AVATAR_LM_N, z_mid, g->shape.depth_scale);
             avatar_flatten_depth(garment.pos, garment.nv, z_mid, g->shape.depth_scale);
             s = avatar_mesh_normals(&garment);
         }
     }
     if (s == TRYON_OK && g->style == AVATAR_STYLE_HANGER) {
-        float lm[AVATAR_LM_N][3];
-        bool present[AVATAR_LM_N];
-        if ((s = avatar_garment_landmarks_3d(worker_model(w), &bp, &g->est, lm, present)) == TRYON_OK) {
-            avatar_flatten_depth(&lm[0][0], AVATAR_LM_N, z_mid, g->shape.depth_scale);
-            s = hanger_mesh(lm, present, &hanger);
-        }
+        s = hanger_mesh(lm, present, &hanger);
         const float wood[3] = {0.12f, 0.1f, 0.09f};
         rt_material_preset(RT_BSDF_DIFFUSE, wood, &mats[1]);
     }
@@ -555,7 +545,7 @@ enum tryon_status worker_synth_garment_photo(struct worker *w, const struct work
         json_camera(t, &cam);
         json_subject_box(t, &film);
         json_sensor(t, g->blur_px, g->noise, g->blocking);
-        s = json_landmarks(t, w, &bp, &g->est, z_mid, g->shape.depth_scale, &cam);
+        json_landmarks(t, lm, present, &cam);
     }
     if (s)
         img8_free(out);

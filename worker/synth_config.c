@@ -42,13 +42,14 @@ const char *worker_print_name(enum worker_print p)
 static const char *print_name(int k) { return worker_print_name((enum worker_print)k); }
 static const char *style_name(int k) { return avatar_garment_style_name((enum avatar_garment_style)k); }
 
-/* The list under `key` (when present: *count and idx left alone otherwise): 1 to max names,
-   each one of the n that name_of gives (`expected` says them in the error), as indices
-   into idx. Errors name file:line. */
+/* The list under `key`: 1 to max names, each one of the n_names that name_of gives
+   (`expected` says them in the error), as indices into idx; *count is how many (0 when the
+   key is absent). Errors name file:line. */
 static enum tryon_status name_list(const struct yml_doc *doc, const struct yml_node *m, const char *key,
                                    const char *item, int max, int n_names, const char *(*name_of)(int),
                                    const char *expected, int *count, int *idx)
 {
+    *count = 0;
     const struct yml_node *n = yml_get(m, key);
     if (!n)
         return TRYON_OK;
@@ -72,7 +73,6 @@ static enum tryon_status name_list(const struct yml_doc *doc, const struct yml_n
     *count = n->n;
     return TRYON_OK;
 }
-
 
 /* Ids name files: [A-Za-z0-9_.-]{1,64}, not "." or "..". */
 static bool id_valid(const char *s)
@@ -240,16 +240,19 @@ static enum tryon_status parse_garments(const struct yml_doc *doc, const struct 
                 return tryon_failctx(TRYON_EINVAL, "%s:%d", doc->path, n->items[i]->line);
         }
     }
-    int idx[16];
+    int idx[16], nl;
     if ((s = name_list(doc, m, "prints", "print", 16, WORKER_PRINT_N, print_name, "none, stripes, checks, dots or logo",
-                       &c->n_prints, idx)))
+                       &nl, idx)))
         return s;
-    for (int i = 0; yml_get(m, "prints") && i < c->n_prints; i++)
+    if (nl)
+        c->n_prints = nl;
+    for (int i = 0; i < nl; i++)
         c->prints[i] = (enum worker_print)idx[i];
-    if ((s = name_list(doc, m, "styles", "style", 8, AVATAR_STYLE_N, style_name, "ghost, flat or hanger", &c->n_styles,
-                       idx)))
+    if ((s = name_list(doc, m, "styles", "style", 8, AVATAR_STYLE_N, style_name, "ghost, flat or hanger", &nl, idx)))
         return s;
-    for (int i = 0; yml_get(m, "styles") && i < c->n_styles; i++)
+    if (nl)
+        c->n_styles = nl;
+    for (int i = 0; i < nl; i++)
         c->styles[i] = (enum avatar_garment_style)idx[i];
     if ((n = yml_get(m, "colors"))) {
         if ((s = yml_expect(doc, n, YML_SEQ, "colors")))

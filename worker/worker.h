@@ -327,6 +327,10 @@ enum tryon_status worker_nn_input(const struct img8 *rgba, const uint8_t *mask, 
 #define WORKER_STUDIO_SNAP 0.02f
 enum tryon_status worker_nn_person_view(const struct img8 *rgba, const uint8_t *mask, float hint_cm,
                                        struct img8 *view, uint8_t **view_mask);
+/* worker_nn_input of a person photo's view (worker_nn_person_view): what the body network
+   reads. */
+enum tryon_status worker_nn_person_input(const struct img8 *rgba, const uint8_t *mask, float hint_cm, int size,
+                                         uint8_t *out);
 /* From PNG bytes: decode, segment (avatar_segment, as a catalog photo is), for a person
    photo (person_hint_cm >= 0; > 0 is its height hint) the view above, letterbox. Errors name
    `name`. */

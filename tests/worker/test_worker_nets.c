@@ -117,12 +117,8 @@ static void fallback_and_format(const char *repo, struct kern_ctx *ctx, const ch
     CHECK_EQ_INT(nn_cfg_load(yaml, &cfg), TRYON_OK);
     CHECK_EQ_INT(nn_model_create(cfg, ctx, 1, NN_MODE_INFER, &m), TRYON_OK);
     CHECK_EQ_INT(nn_model_load(m, "nets-rand/body_encoder.safetensors"), TRYON_OK);
-    uint8_t *in8 = malloc(4 * 96 * 96), *vmask;
-    struct img8 view;
-    CHECK_EQ_INT(worker_nn_person_view(&im, mask, 0, &view, &vmask), TRYON_OK);
-    CHECK_EQ_INT(worker_nn_input(&view, vmask, 96, in8), TRYON_OK);
-    free(vmask);
-    img8_free(&view);
+    uint8_t *in8 = malloc(4 * 96 * 96);
+    CHECK_EQ_INT(worker_nn_person_input(&im, mask, 0, 96, in8), TRYON_OK);
     float *in = nn_model_input(m, "image");
     for (int i = 0; i < 4 * 96 * 96; i++)
         in[i] = (float)in8[i] / 127.5f - 1.0f;
